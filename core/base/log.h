@@ -1,0 +1,30 @@
+/* Logging for every layer: stderr in the foreground, syslog when daemonized.
+ * Messages name the operation, the file/disk/key and what to do next. */
+#ifndef TFS_BASE_LOG_H
+#define TFS_BASE_LOG_H
+
+#include <stdbool.h>
+
+enum tfs_log_level { TFS_LOG_ERR = 3, TFS_LOG_WARN = 4, TFS_LOG_INFO = 6, TFS_LOG_DEBUG = 7 };
+
+/** Send messages to syslog (true) or stderr (false, the default). */
+void tfs_log_use_syslog(bool on, const char *ident);
+/** Messages above @p level are dropped. Default TFS_LOG_INFO. */
+void tfs_log_set_level(enum tfs_log_level level);
+bool tfs_log_enabled(enum tfs_log_level level);
+/** printf-style; a trailing newline is added. Thread-safe. */
+void tfs_log(enum tfs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define tfs_err(...) tfs_log(TFS_LOG_ERR, __VA_ARGS__)
+#define tfs_warn(...) tfs_log(TFS_LOG_WARN, __VA_ARGS__)
+#define tfs_info(...) tfs_log(TFS_LOG_INFO, __VA_ARGS__)
+#define tfs_debug(...)                                                                             \
+	do {                                                                                       \
+		if (tfs_log_enabled(TFS_LOG_DEBUG))                                                \
+			tfs_log(TFS_LOG_DEBUG, __VA_ARGS__);                                       \
+	} while (0)
+
+/** strerror() for a negative errno, thread-safe (static strings). */
+const char *tfs_strerror(int neg_errno);
+
+#endif

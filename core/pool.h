@@ -1,0 +1,253 @@
+/* The storage pool: the disks of one volume, their track files, the chunk
+ * allocator and per-disk I/O workers. This is core/'s public interface; the
+ * files behind it are named for their concern (track.c: the on-disk track
+ * header and file; freelist.c: the FIFO of free runs; disk.c: a disk
+ * directory and its identity file; alloc.c: choosing a disk and a run;
+ * io.c: per-disk worker threads; checksum.c: xxh3 over chunks).
+ *
+ * core/ knows nothing of LMDB, FUSE or files-as-users-see-them: it hands out
+ * runs of chunks and moves bytes in and out of them.
+ *
+ * Threading: every function here is safe to call from any thread unless it
+ * says otherwise. The pool has one mutex for allocator state (free lists,
+ * high-water marks, deferred frees); I/O never runs under it.
+ */
+#ifndef TRK_POOL_H
+#define TRK_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "core/base/uuid.h"
+
+#define TRK_MAX_DISKS 64
+#define TRK_MIN_CHUNK_SIZE 4096u
+#define TRK_MAX_CHUNK_SIZE (4u << 20)
+#define TRK_DEFAULT_CHUNK_SIZE 4096u
+#define TRK_DEFAULT_TRACK_SIZE (4ull << 30) /* bytes of chunk data per track */
+#define TRK_NIL UINT32_MAX
+
+/** A run of consecutive chunks in one track. */
+struct trk_run {
+	uint16_t disk;	/* index of the disk in the volume (0..ndisks-1) */
+	uint32_t track; /* track number on that disk */
+	uint32_t chunk; /* first chunk */
+	uint32_t count; /* number of chunks, >= 1 */
+};
+
+/** What a caller needs to create a pool's disks (mkfs) or open them. */
+struct trk_disk_spec {
+	const char *path;      /* disk directory */
+	struct tfs_uuid uuid;  /* the disk's UUID as the volume file names it */
+};
+
+struct trk_pool_config {
+	struct tfs_uuid volume_uuid;
+	uint32_t chunk_size;	  /* power of two, TRK_MIN_CHUNK_SIZE..TRK_MAX_CHUNK_SIZE */
+	uint64_t max_track_bytes; /* chunk data per track; 0 = TRK_DEFAULT_TRACK_SIZE */
+	unsigned io_threads;	  /* workers per disk; 0 = 2 */
+	bool readonly;		  /* open tracks O_RDONLY (fsck without --repair, status) */
+};
+
+struct trk_pool;
+
+/**
+ * Prepare an empty directory as disk @p disk_index of a volume: writes the
+ * identity file (volume UUID, disk UUID, index, chunk size) and creates the
+ * tracks/ folder. Tracks themselves are created on demand.
+ * @return 0; -ENOTEMPTY if the directory holds anything (unless @p force);
+ * -EEXIST if it already belongs to a volume (unless @p force; the message
+ * names that volume's UUID); -errno from the filesystem.
+ */
+int trk_disk_format(const char *path, const struct tfs_uuid *volume_uuid,
+		    const struct tfs_uuid *disk_uuid, uint16_t disk_index, uint32_t chunk_size,
+		    bool force);
+
+/**
+ * Open the disks of a volume. Each disk's identity file must name
+ * @p cfg->volume_uuid and the disk UUID in @p disks[i]; a wrong or swapped disk
+ * is refused with -EINVAL and a message naming the path and both UUIDs.
+ * A disk directory that is missing or unreadable does not fail the open: the
+ * disk is marked missing (trk_pool_disk_missing) and every I/O to it returns
+ * -EIO with a message naming the disk. Track headers are read and checked
+ * (magic, version, incompatible features, checksum, UUIDs); a bad header
+ * marks that track failed (reads -EIO) and is reported, never silently reset.
+ * The in-memory free lists come from the on-disk free lists; call
+ * trk_pool_rebuild_* afterwards when the volume was not shut down cleanly.
+ * @return 0, -ENOMEM, -EINVAL (bad config or foreign disk).
+ */
+int trk_pool_open(const struct trk_pool_config *cfg, const struct trk_disk_spec *disks,
+		  unsigned ndisks, struct trk_pool **out);
+
+/**
+ * Write every track's free list and header (a checkpoint), fdatasync them,
+ * stop the workers and close the track files. Deferred frees that were never
+ * released are NOT put on the free lists (the index did not become durable
+ * for them; the next open after an unclean close rebuilds). Accepts NULL.
+ * @return 0 or the first -errno seen while writing.
+ */
+int trk_pool_close(struct trk_pool *pool);
+
+/**
+ * True when trk_pool_open found an on-disk free list it could not trust
+ * (bad record checksum, cycle, out-of-range run, count mismatch); the caller
+ * must rebuild from the index (trk_pool_rebuild_*) before allocating.
+ */
+bool trk_pool_needs_rebuild(const struct trk_pool *pool);
+
+unsigned trk_pool_ndisks(const struct trk_pool *pool);
+uint32_t trk_pool_chunk_size(const struct trk_pool *pool);
+bool trk_pool_disk_missing(const struct trk_pool *pool, unsigned disk);
+const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
+
+/* ---- allocation ---------------------------------------------------------- */
+
+/**
+ * Allocate at most @p want chunks as one run. Chunks come from the head of the
+ * chosen track's FIFO free list (a run at the head is taken whole or split),
+ * else from never-used chunks above the high-water mark; a new track is
+ * created when all tracks of the disk are full. The run may be shorter than
+ * @p want; call again for the rest.
+ * @p disk_hint: a disk index to prefer (the file's disk), or -1 to choose the
+ * disk with the most free space. A full or missing disk sends the
+ * allocation to another disk; *out->disk says where it went.
+ * @return 0; -ENOSPC when every disk is full (deferred frees are not counted:
+ * the caller may make the index durable, call trk_pool_release_deferred and
+ * try again); -EIO when no usable disk remains.
+ */
+int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct trk_run *out);
+
+/**
+ * Give back a run that was allocated but never became part of a durable
+ * index (an error path after trk_pool_alloc): it goes straight to the tail of
+ * its track's free list.
+ */
+void trk_pool_unalloc(struct trk_pool *pool, const struct trk_run *run);
+
+/**
+ * Note that the index stopped referencing @p run. The chunks are NOT reusable
+ * until trk_pool_release_deferred() is called after that index state is
+ * durable (DESIGN.md invariant 2).
+ * @return 0 or -ENOMEM (the chunks then leak until the next rebuild; the
+ * caller logs and carries on).
+ */
+int trk_pool_free_deferred(struct trk_pool *pool, const struct trk_run *run);
+
+/** Number of chunks waiting in the deferred list. */
+uint64_t trk_pool_deferred_count(struct trk_pool *pool);
+
+/**
+ * Append every deferred run to the tail of its track's free list, in the
+ * order they were freed. Call only after the index state that dropped them is
+ * durable. @return 0 or -errno writing free-list links.
+ */
+int trk_pool_release_deferred(struct trk_pool *pool);
+
+/**
+ * Write dirty free-list records and track headers and fdatasync every track
+ * written since the last call (data and allocator state). Used before an
+ * index sync (data before metadata) and at checkpoints.
+ * @return 0 or the first -errno (the message names the track file).
+ */
+int trk_pool_sync(struct trk_pool *pool);
+
+/* ---- rebuilding the allocator from the index (unclean open, fsck) -------- */
+
+/** Start a rebuild: forget all free lists; every chunk is considered unused. */
+int trk_pool_rebuild_begin(struct trk_pool *pool);
+/**
+ * Mark a run as referenced by the index. Raises the track's high-water mark
+ * if the run lies above it (creating the track if it does not exist yet).
+ * @return 0; -EEXIST if any chunk in it was already marked (a chunk referenced
+ * twice: the caller reports it); -ERANGE if the run lies outside any track
+ * the disk can hold; -ENODEV for a disk index out of range.
+ */
+int trk_pool_rebuild_mark(struct trk_pool *pool, const struct trk_run *run);
+/**
+ * Finish: every unmarked chunk below each track's high-water mark becomes a
+ * free run (ascending order), free lists and headers are written and synced.
+ * @return 0 or -errno.
+ */
+int trk_pool_rebuild_end(struct trk_pool *pool);
+
+/* ---- checking (fsck) ----------------------------------------------------- */
+
+typedef void (*trk_problem_cb)(void *arg, const char *msg);
+
+/**
+ * Start a check: walk every track's on-disk free list as last written (run
+ * records' checksums, bounds, no cycles, no overlapping runs, the header's
+ * free count), reporting each problem through @p cb with a message that names
+ * the track file. @return the number of problems found (>= 0) or -errno.
+ */
+int trk_pool_check_begin(struct trk_pool *pool, trk_problem_cb cb, void *arg);
+/**
+ * Record that the index references @p run. @return 0; -EEXIST if a chunk is
+ * referenced twice; -EBUSY if a chunk is also on a free list; -ERANGE if the
+ * run lies outside its track or above the high-water mark; -ENODEV for a bad
+ * disk or track. Problems are also reported through the callback.
+ */
+int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run);
+/**
+ * Finish: report chunks below a high-water mark that are neither free nor
+ * referenced (leaks). @p leaked_out gets their number.
+ * @return the number of problems found by check_end, or -errno.
+ */
+int trk_pool_check_end(struct trk_pool *pool, uint64_t *leaked_out);
+
+/* ---- space accounting ---------------------------------------------------- */
+
+struct trk_disk_stats {
+	uint32_t tracks;
+	uint64_t chunks_total; /* capacity of existing tracks plus what the disk could still hold */
+	uint64_t chunks_used;  /* below high-water marks and not free */
+	uint64_t chunks_free;  /* chunks_total - chunks_used */
+	uint64_t bytes_on_disk; /* st_blocks*512 of all track files */
+	uint64_t fs_bytes_free; /* statvfs of the disk's filesystem */
+	bool missing;
+};
+
+/** @return 0 or -ENODEV for a bad disk index. */
+int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_stats *out);
+
+/* ---- I/O ----------------------------------------------------------------- */
+
+/**
+ * Read @p len bytes starting @p byte_off bytes into @p run (byte_off + len
+ * must fit in run->count chunks) through the disk's I/O workers.
+ * Bytes past the end of a track file read as zeros.
+ * @return 0; -EIO for a missing or failed disk (logged with its path).
+ */
+int trk_io_read(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off, void *buf,
+		size_t len);
+/** Write, likewise. @return 0, -EIO, -ENOSPC (the host filesystem is full). */
+int trk_io_write(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off,
+		 const void *buf, size_t len);
+
+/** An asynchronous request: fill in, submit, then wait. */
+struct trk_io {
+	bool write;
+	struct trk_run run;
+	uint64_t byte_off;
+	void *buf;
+	size_t len;
+	/* private */
+	int result;
+	bool done;
+	struct trk_io *next;
+	void *waiter;
+};
+
+/** Queue @p io on its disk's workers. Never blocks on another disk. */
+void trk_io_submit(struct trk_pool *pool, struct trk_io *io);
+/** Wait until @p io completes. @return its result (0 or -errno). */
+int trk_io_wait(struct trk_pool *pool, struct trk_io *io);
+
+/* ---- checksums ------------------------------------------------------------ */
+
+/** xxh3-64 of one chunk's bytes. */
+uint64_t trk_checksum(const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,251 @@
+/* POSIX filesystem semantics by inode over the index and the storage pool:
+ * the one place that combines index/ and core/. Every front end (FUSE, the S3
+ * sidecar, the tools) calls only this interface.
+ *
+ * Files behind it, by concern: vol_open.c (open/close, volume lock, volume
+ * file, recovery), vol_attr.c (getattr/setattr/truncate), vol_namei.c
+ * (lookup/create/mkdir/mknod/symlink/link/unlink/rmdir), vol_rename.c,
+ * vol_dir.c (readdir), vol_rw.c (read/write, copy-on-write), vol_xattr.c,
+ * vol_alloc.c (fallocate, punch hole, SEEK_DATA/SEEK_HOLE), vol_refs.c
+ * (lookup counts, orphans), vol_sync.c (group commit, fsync, the flusher).
+ *
+ * Permissions are not checked here: the FUSE front end relies on the kernel
+ * (default_permissions), the sidecar on its own access rules.
+ *
+ * Reference counts: every call that returns an entry (vol_lookup, vol_create,
+ * vol_mkdir, vol_mknod, vol_symlink, vol_link) adds one reference to the
+ * returned inode, exactly like a FUSE lookup; vol_forget drops them. An inode
+ * whose last link is removed while referenced becomes an orphan and is
+ * reclaimed when its last reference goes (or at the next open after a crash).
+ *
+ * Every function returns 0 or a negative errno; out-parameters are written
+ * only on success. All functions are thread-safe.
+ */
+#ifndef VOL_VOL_H
+#define VOL_VOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "core/base/uuid.h"
+
+#define VOL_ROOT_INO 1ull
+#define VOL_MAX_DISKS 64
+
+struct vol;
+
+/* ---- creating and opening ------------------------------------------------- */
+
+struct vol_mkfs_opts {
+	const char *meta_dir;	  /* where the index and volume file go */
+	const char *const *disks; /* disk directories */
+	unsigned ndisks;
+	uint32_t chunk_size;	  /* 0: default (4 KiB) */
+	uint64_t max_track_bytes; /* 0: default (4 GiB) */
+	const char *label;	  /* may be NULL */
+	bool force;		  /* reuse non-empty directories / foreign disks */
+};
+
+/** Create a volume. On success *uuid_out (if not NULL) gets its UUID.
+ * Errors name the directory at fault: -ENOTEMPTY, -EEXIST (belongs to another
+ * volume, named), -EINVAL (bad chunk size), -errno. */
+int vol_mkfs(const struct vol_mkfs_opts *opts, struct tfs_uuid *uuid_out);
+
+enum {
+	VOL_RDONLY = 1 << 0,	/* no writes; no lock-taking rebuild (fsck, status) */
+	VOL_NO_RECOVER = 1 << 1, /* do not rebuild after an unclean shutdown (fsck) */
+};
+
+struct vol_open_opts {
+	unsigned flags;
+	const char *owner;	/* written into the lock file, e.g. the mount point */
+	unsigned flush_ms;	/* group commit interval; 0 = 1000 */
+	unsigned sync_ms;	/* fsync interval for the background flusher; 0 = 5000 */
+};
+
+/**
+ * Open the volume whose metadata directory is @p meta_dir (a directory that
+ * contains meta/volume.conf is accepted too). Takes the volume lock: a second
+ * opener gets -EBUSY and a message naming the holder's pid and owner string.
+ * After an unclean shutdown, the free lists are rebuilt from the index and
+ * orphans reclaimed before this returns (unless VOL_NO_RECOVER).
+ * @p opts may be NULL.
+ */
+int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol **out);
+/** Flush everything, write free lists, mark clean, release the lock. Accepts NULL. */
+int vol_close(struct vol *v);
+
+/** True if the last shutdown was not clean (valid after vol_open). */
+bool vol_was_unclean(const struct vol *v);
+/** The resolved metadata directory. */
+const char *vol_meta_dir(const struct vol *v);
+
+/* ---- attributes ---------------------------------------------------------------- */
+
+struct vol_attr {
+	uint64_t ino;
+	uint32_t mode;
+	uint32_t nlink;
+	uint32_t uid, gid;
+	uint64_t rdev;
+	uint64_t size;
+	uint64_t blocks;   /* in 512-byte units, as st_blocks */
+	uint32_t blksize;
+	uint64_t generation;
+	struct timespec atime, mtime, ctime, btime;
+};
+
+int vol_getattr(struct vol *v, uint64_t ino, struct vol_attr *out);
+
+enum {
+	VOL_SET_MODE = 1 << 0,
+	VOL_SET_UID = 1 << 1,
+	VOL_SET_GID = 1 << 2,
+	VOL_SET_SIZE = 1 << 3,
+	VOL_SET_ATIME = 1 << 4,
+	VOL_SET_MTIME = 1 << 5,
+	VOL_SET_ATIME_NOW = 1 << 6,
+	VOL_SET_MTIME_NOW = 1 << 7,
+	VOL_SET_CTIME = 1 << 8,
+};
+
+/** Change the attributes named in @p mask, taken from @p in; ctime is updated.
+ * Size changes truncate down (freeing chunks) or up (a hole). *out gets the
+ * new attributes. -EISDIR for size on a directory, -EFBIG past the limit. */
+int vol_setattr(struct vol *v, uint64_t ino, const struct vol_attr *in, unsigned mask,
+		struct vol_attr *out);
+
+/* ---- names ----------------------------------------------------------------------- */
+
+/** @return 0 (one reference added), -ENOENT, -ENOTDIR, -ENAMETOOLONG. */
+int vol_lookup(struct vol *v, uint64_t parent, const char *name, struct vol_attr *out);
+/** Drop @p n references. */
+void vol_forget(struct vol *v, uint64_t ino, uint64_t n);
+
+/** The creating user and group and the mode (type bits included; umask
+ * already applied by the caller). */
+struct vol_cred {
+	uint32_t uid, gid;
+};
+
+/** Regular file. -EEXIST if the name exists. */
+int vol_create(struct vol *v, uint64_t parent, const char *name, uint32_t mode,
+	       const struct vol_cred *cred, struct vol_attr *out);
+int vol_mkdir(struct vol *v, uint64_t parent, const char *name, uint32_t mode,
+	      const struct vol_cred *cred, struct vol_attr *out);
+/** Regular file, FIFO, socket, character or block device. */
+int vol_mknod(struct vol *v, uint64_t parent, const char *name, uint32_t mode, uint64_t rdev,
+	      const struct vol_cred *cred, struct vol_attr *out);
+int vol_symlink(struct vol *v, uint64_t parent, const char *name, const char *target,
+		const struct vol_cred *cred, struct vol_attr *out);
+/** Copy the target (not NUL-terminated if it fills @p size) and its length. */
+int vol_readlink(struct vol *v, uint64_t ino, char *buf, size_t size, size_t *len_out);
+/** Hard link; -EPERM for directories, -EMLINK past the limit. */
+int vol_link(struct vol *v, uint64_t ino, uint64_t newparent, const char *newname,
+	     struct vol_attr *out);
+/** -EISDIR for a directory. */
+int vol_unlink(struct vol *v, uint64_t parent, const char *name);
+/** -ENOTDIR, -ENOTEMPTY. */
+int vol_rmdir(struct vol *v, uint64_t parent, const char *name);
+
+enum {
+	VOL_RENAME_NOREPLACE = 1 << 0, /* RENAME_NOREPLACE */
+	VOL_RENAME_EXCHANGE = 1 << 1,  /* RENAME_EXCHANGE */
+};
+/** rename(2)/renameat2(2) semantics: -EINVAL (into own subtree, bad flags),
+ * -ENOTEMPTY, -EISDIR, -ENOTDIR, -EEXIST (NOREPLACE), -ENOENT. */
+int vol_rename(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
+	       const char *newname, unsigned flags);
+
+/* ---- directories ------------------------------------------------------------------ */
+
+struct vol_dirent {
+	uint64_t ino;
+	uint32_t type;	   /* DT_* */
+	uint64_t next;	   /* cookie to resume after this entry */
+	const char *name;  /* valid during the callback only */
+	size_t namelen;
+};
+
+/**
+ * Call @p cb for entries from cookie @p cookie (0 = start; "." and ".." are
+ * included with cookies 1 and 2) until it returns non-zero or the directory
+ * ends. Cookies survive concurrent changes: an entry present for the whole
+ * scan is returned exactly once. With @p plus, @p attr is filled too (readdirplus)
+ * and a reference is added for each entry for which @p cb returns 0.
+ * @return 0 or -errno (-ENOTDIR).
+ */
+int vol_readdir(struct vol *v, uint64_t ino, uint64_t cookie, bool plus,
+		int (*cb)(void *arg, const struct vol_dirent *d, const struct vol_attr *attr),
+		void *arg);
+
+/* ---- data -------------------------------------------------------------------------- */
+
+/** Read up to @p size bytes at @p off. @return bytes read (0 at EOF) or -EIO (a
+ * chunk failed its checksum: logged with file, offset and disk), -EISDIR. */
+ssize_t vol_read(struct vol *v, uint64_t ino, void *buf, size_t size, off_t off);
+/** Write @p size bytes at @p off (never tears a chunk). @return bytes written
+ * or -ENOSPC, -EIO, -EFBIG. Sets mtime/ctime, clears setuid/setgid bits. */
+ssize_t vol_write(struct vol *v, uint64_t ino, const void *buf, size_t size, off_t off);
+/** Make this inode's data and the metadata before it durable (currently the
+ * whole volume). */
+int vol_fsync(struct vol *v, uint64_t ino, bool datasync);
+/** Make everything durable. */
+int vol_sync(struct vol *v);
+
+enum {
+	VOL_FALLOC_KEEP_SIZE = 1 << 0,  /* FALLOC_FL_KEEP_SIZE */
+	VOL_FALLOC_PUNCH_HOLE = 1 << 1, /* FALLOC_FL_PUNCH_HOLE (needs KEEP_SIZE) */
+	VOL_FALLOC_ZERO_RANGE = 1 << 2, /* FALLOC_FL_ZERO_RANGE */
+};
+/** fallocate(2): allocate chunks (zero-filled) or punch a hole. -EOPNOTSUPP
+ * for other modes. */
+int vol_fallocate(struct vol *v, uint64_t ino, unsigned mode, off_t off, off_t len);
+/** lseek SEEK_DATA / SEEK_HOLE. @p whence is SEEK_DATA or SEEK_HOLE. -ENXIO past EOF. */
+int vol_lseek(struct vol *v, uint64_t ino, off_t off, int whence, off_t *out);
+
+/* ---- xattrs -------------------------------------------------------------------------- */
+
+/** Semantics of getxattr(2) etc.; size 0 asks for the length. */
+ssize_t vol_getxattr(struct vol *v, uint64_t ino, const char *name, void *buf, size_t size);
+int vol_setxattr(struct vol *v, uint64_t ino, const char *name, const void *value, size_t size,
+		 int flags);
+ssize_t vol_listxattr(struct vol *v, uint64_t ino, char *buf, size_t size);
+int vol_removexattr(struct vol *v, uint64_t ino, const char *name);
+
+/* ---- volume ------------------------------------------------------------------------- */
+
+struct vol_statfs {
+	uint64_t bsize;	 /* chunk size */
+	uint64_t blocks; /* total chunks over all disks */
+	uint64_t bfree;
+	uint64_t files;	 /* inodes in use */
+	uint64_t ffree;
+	uint32_t namemax;
+};
+int vol_statfs(struct vol *v, struct vol_statfs *out);
+
+struct vol_disk_info {
+	char path[4096];
+	struct tfs_uuid uuid;
+	bool missing;
+	uint32_t tracks;
+	uint64_t chunks_used, chunks_free;
+	uint64_t bytes_used, bytes_free; /* chunk bytes */
+	uint64_t bytes_on_disk;		 /* what the track files occupy on the host */
+};
+struct vol_info {
+	struct tfs_uuid uuid;
+	char label[65];
+	uint32_t chunk_size;
+	unsigned ndisks;
+	uint64_t inodes;
+	uint64_t index_bytes;
+	struct vol_disk_info disks[VOL_MAX_DISKS];
+};
+int vol_info(struct vol *v, struct vol_info *out);
+
+#endif

@@ -1,0 +1,122 @@
+/* Private to fs/vol_*.c: the volume object and the helpers the vol files
+ * share. Front ends never include this. */
+#ifndef VOL_VOL_INT_H
+#define VOL_VOL_INT_H
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+#include "fs/vol.h"
+#include "fs/volfile.h"
+#include "index/index.h"
+
+#define VOL_ILOCKS 1024	       /* stripes of per-inode data locks */
+#define VOL_MAX_FILE_SIZE (1ull << 44) /* 16 TiB */
+#define VOL_LINK_MAX 65000
+
+/* Reference counts (lookup counts) of inodes, in a hash table. */
+struct vol_ref {
+	uint64_t ino;
+	uint64_t count;
+	struct vol_ref *next;
+};
+
+struct vol {
+	char meta_dir[PATH_MAX];
+	struct vol_volfile vf;
+	struct idx_env *idx;
+	struct trk_pool *pool;
+	int lock_fd;
+	uint32_t chunk_size;
+	bool rdonly;
+	bool unclean;		/* the last shutdown was not clean */
+	uint64_t generation;	/* volume open generation, for inode generations */
+
+	/* Data locks, striped by inode number: vol_read holds one shared for the
+	 * whole read (including track I/O), so chunks it is reading cannot be
+	 * freed and reused under it; writes, truncates, hole punches and inode
+	 * reclaim hold it exclusive. Lock order: ilock, then an idx txn (which
+	 * takes the index mutex), then the pool's internal mutex. Never take an
+	 * ilock while holding an idx txn. */
+	pthread_rwlock_t ilocks[VOL_ILOCKS];
+
+	pthread_mutex_t refs_lock; /* guards refs */
+	struct vol_ref **refs;	   /* hash table, refs_buckets long */
+	size_t refs_buckets;
+
+	/* Group commit: the flusher commits the index every flush_ms and makes
+	 * everything durable every sync_ms. */
+	pthread_mutex_t sync_lock; /* serializes vol_sync_all */
+	pthread_mutex_t flusher_lock;
+	pthread_cond_t flusher_cond;
+	bool flusher_stop;	   /* guarded by flusher_lock */
+	bool flusher_running;
+	pthread_t flusher;
+	unsigned flush_ms, sync_ms;
+};
+
+static inline pthread_rwlock_t *vol_ilock(struct vol *v, uint64_t ino)
+{
+	return &v->ilocks[(ino * 0x9E3779B97F4A7C15ull) >> 54 & (VOL_ILOCKS - 1)];
+}
+
+/* vol_refs.c */
+int vol_refs_init(struct vol *v);
+void vol_refs_fini(struct vol *v);
+/** Add @p n references to @p ino. @return 0 or -ENOMEM. */
+int vol_ref_get(struct vol *v, uint64_t ino, uint64_t n);
+/** Drop @p n references. @return the count left. */
+uint64_t vol_ref_put(struct vol *v, uint64_t ino, uint64_t n);
+uint64_t vol_ref_count(struct vol *v, uint64_t ino);
+/**
+ * The inode lost its last link inside @p txn (nlink now 0, already written):
+ * if it is referenced, add it to the orphan list (reclaimed at the last
+ * vol_forget); otherwise free its extents (deferred), xattrs, inline data and
+ * the inode itself, all inside @p txn. The caller holds the inode's ilock
+ * exclusively when the inode may have data.
+ */
+int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino);
+/** Reclaim an orphan now (own ilock and txn). */
+int vol_orphan_reclaim(struct vol *v, uint64_t ino);
+
+/* vol_trunc.c / vol_rw.c: the data path */
+/**
+ * Free every chunk of @p inode at or beyond file offset @p from (rounded up
+ * to a chunk boundary): extents wholly past it are deleted, an extent
+ * straddling it is shortened; freed runs go to the pool's deferred list.
+ * inode->blocks is updated (the caller writes the inode). Runs in @p txn; no I/O.
+ */
+int vol_extents_free_from(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
+			  uint64_t from);
+/** Free the whole chunks inside [off, off+len) (hole punch), likewise. */
+int vol_extents_free_range(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
+			   uint64_t off, uint64_t len);
+/**
+ * Change the size of a regular file: shrinking frees chunks past the new end;
+ * growing zeroes the bytes after the old end in its last chunk (copy on
+ * write). Caller holds the inode's ilock exclusively and no txn; this opens
+ * its own txn(s). Updates size, mtime and ctime when @p touch.
+ */
+int vol_truncate_locked(struct vol *v, uint64_t ino, uint64_t size, bool touch);
+
+/* vol_sync.c */
+/** Sync data and allocator state, then the index (durable), then release
+ * deferred frees. Serialized by sync_lock. */
+int vol_sync_all(struct vol *v);
+int vol_flusher_start(struct vol *v);
+void vol_flusher_stop(struct vol *v);
+
+/* vol_attr.c */
+void vol_attr_from_inode(const struct vol *v, const struct idx_inode *in, struct vol_attr *out);
+void vol_now(struct timespec *ts);
+
+/* vol_open.c: recovery */
+/** Rebuild the pool's free lists from every extent in the index. */
+int vol_rebuild_freelists(struct vol *v);
+/** Reclaim every inode on the orphan list. */
+int vol_reclaim_orphans(struct vol *v);
+
+#endif

@@ -1,0 +1,241 @@
+/* The file allocation table: one LMDB environment holding inodes, directory
+ * entries, extents with per-chunk checksums, xattrs, inline data (symlink
+ * targets), the orphan list and the volume record. This is index/'s public
+ * interface; env.c (environment, map growth, group commit), txn.c, inode.c,
+ * dirent.c, extent.c, xattr.c, orphan.c, inline.c, volrec.c and errmap.c
+ * (LMDB codes -> negative errno, the only place that sees MDB_* codes) sit
+ * behind it.
+ *
+ * Keys are big-endian so byte order is numeric order; values are fixed
+ * little-endian layouts (see *_int.h). No LMDB pointer leaves index/: every
+ * get copies into caller memory.
+ *
+ * Concurrency and group commit: the environment is opened MDB_NOLOCK (the
+ * volume lock already guarantees one process) and keeps ONE long-lived LMDB
+ * write transaction, the "group". idx_txn_begin() takes the environment's
+ * mutex and opens a nested (child) transaction inside the group;
+ * idx_txn_commit() merges the child into the group and releases the mutex;
+ * idx_txn_abort() discards only that child. Reads also run in a child, so
+ * they see every change committed before them. Nothing reaches the disk until
+ * idx_env_flush() (commit the group: survives a process crash) or
+ * idx_env_sync() (commit and fsync: survives power loss). Thousands of
+ * operations therefore share one disk flush.
+ *
+ * Only one idx_txn may be open at a time per environment (the mutex
+ * serializes them); never hold one across I/O to tracks.
+ *
+ * Errors: every function returns 0 or a negative errno: -ENOENT (not found),
+ * -EEXIST, -ENOSPC (map full even after growing, or disk full), -EIO
+ * (corruption: the message says "run fsck.trackfs"), -ENOMEM, -EINVAL.
+ */
+#ifndef IDX_INDEX_H
+#define IDX_INDEX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/base/uuid.h"
+
+struct idx_env;
+struct idx_txn;
+
+#define IDX_ROOT_INO 1ull
+#define IDX_NAME_MAX 255
+#define IDX_EXTENT_MAX_CHUNKS 128u
+#define IDX_LABEL_MAX 64
+
+/* ---- environment ---------------------------------------------------------- */
+
+enum {
+	IDX_CREATE = 1 << 0,   /* create data.mdb in an empty directory */
+	IDX_RDONLY = 1 << 1,   /* open read-only (fsck, status) */
+};
+
+/**
+ * Open (or with IDX_CREATE create) the index in directory @p dir. The map
+ * starts at 64 MiB or the file's size and doubles whenever a transaction
+ * begins with less than a quarter of it free, so it grows instead of failing.
+ * A file that is not an LMDB environment gives -EIO with a message naming the
+ * path and saying to run fsck.trackfs or restore it.
+ */
+int idx_env_open(const char *dir, unsigned flags, struct idx_env **out);
+/** Commit the group (no fsync unless @p sync), then close. Accepts NULL. */
+int idx_env_close(struct idx_env *env, bool sync);
+/** Commit the group transaction: durable against a process crash. */
+int idx_env_flush(struct idx_env *env);
+/** Commit the group and fsync data and meta pages: durable against power loss. */
+int idx_env_sync(struct idx_env *env);
+/** True when changes were committed into the group since the last flush. */
+bool idx_env_dirty(struct idx_env *env);
+
+struct idx_env_stats {
+	uint64_t map_size;   /* bytes */
+	uint64_t used_bytes; /* pages in use * page size */
+	uint64_t entries;    /* inodes */
+};
+int idx_env_stats(struct idx_env *env, struct idx_env_stats *out);
+
+/* ---- transactions ------------------------------------------------------------ */
+
+/** Take the environment's mutex and begin a child of the group. */
+int idx_txn_begin(struct idx_env *env, struct idx_txn **out);
+/** Merge into the group and release the mutex. On failure the txn is aborted. */
+int idx_txn_commit(struct idx_txn *txn);
+/** Discard this transaction's changes and release the mutex. Accepts NULL. */
+void idx_txn_abort(struct idx_txn *txn);
+
+/* ---- volume record ----------------------------------------------------------- */
+
+struct idx_volume {
+	struct tfs_uuid uuid;
+	uint32_t chunk_size;
+	uint32_t format;      /* index format version */
+	uint64_t next_ino;    /* next inode number to hand out */
+	uint64_t generation;  /* bumped at every open; inode generations use it */
+	bool clean;	      /* false while open: true only after a clean close */
+	char label[IDX_LABEL_MAX + 1];
+};
+int idx_volume_get(struct idx_txn *txn, struct idx_volume *out);
+int idx_volume_put(struct idx_txn *txn, const struct idx_volume *vol);
+/** Hand out the next inode number (persisted in the volume record). */
+int idx_ino_alloc(struct idx_txn *txn, uint64_t *ino_out);
+
+/* ---- inodes -------------------------------------------------------------------- */
+
+struct idx_inode {
+	uint64_t ino;
+	uint32_t mode;	  /* type and permission bits, as st_mode */
+	uint32_t uid, gid;
+	uint32_t nlink;
+	uint64_t size;
+	uint64_t rdev;
+	uint64_t blocks;  /* chunks allocated to the file */
+	uint64_t generation;
+	struct timespec atime, mtime, ctime, btime;
+	uint32_t flags;	  /* IDX_INODE_* */
+	uint16_t disk;	  /* disk holding the file's chunks; IDX_NO_DISK if none yet */
+};
+#define IDX_NO_DISK UINT16_MAX
+
+int idx_inode_get(struct idx_txn *txn, uint64_t ino, struct idx_inode *out);
+int idx_inode_put(struct idx_txn *txn, const struct idx_inode *inode);
+int idx_inode_del(struct idx_txn *txn, uint64_t ino);
+/** Call @p cb for every inode in ascending order; a non-zero return stops and is returned. */
+int idx_inode_iter(struct idx_txn *txn, int (*cb)(void *arg, const struct idx_inode *inode),
+		   void *arg);
+
+/* ---- directory entries ----------------------------------------------------------- */
+
+/*
+ * Two tables: (parent, name) -> (ino, type, slot) for lookups and name-ordered
+ * listing, and (parent, slot) -> name for readdir. A slot is a per-directory
+ * number given at insertion (one above the directory's highest slot), so a
+ * readdir cursor is a slot and survives concurrent inserts and removals.
+ */
+struct idx_dirent {
+	uint64_t ino;
+	uint8_t type;	/* DT_REG, DT_DIR, ... */
+	uint64_t slot;	/* >= 1 */
+	uint16_t namelen;
+	char name[IDX_NAME_MAX + 1]; /* NUL-terminated copy */
+};
+
+/** @return 0 or -ENOENT. @p out may be NULL to test existence. */
+int idx_dirent_get(struct idx_txn *txn, uint64_t parent, const char *name, size_t namelen,
+		   struct idx_dirent *out);
+/** Add an entry. @return 0, -EEXIST, -ENAMETOOLONG. */
+int idx_dirent_add(struct idx_txn *txn, uint64_t parent, const char *name, size_t namelen,
+		   uint64_t ino, uint8_t type);
+/** Point an existing entry at another inode (rename over), keeping its slot. */
+int idx_dirent_replace(struct idx_txn *txn, uint64_t parent, const char *name, size_t namelen,
+		       uint64_t ino, uint8_t type);
+/** Remove an entry. @return 0 or -ENOENT. */
+int idx_dirent_del(struct idx_txn *txn, uint64_t parent, const char *name, size_t namelen);
+/**
+ * Readdir order: call @p cb for entries with slot >= @p from_slot in slot order
+ * until it returns non-zero (that value is returned; 1 conventionally means
+ * "buffer full, stop"). @return 0 at the end of the directory.
+ */
+int idx_dirent_list(struct idx_txn *txn, uint64_t parent, uint64_t from_slot,
+		    int (*cb)(void *arg, const struct idx_dirent *d), void *arg);
+/**
+ * Name order (bytewise): entries whose name is > @p after (or all, if @p after
+ * is NULL), until @p cb returns non-zero. For S3 listings and fsck.
+ */
+int idx_dirent_list_by_name(struct idx_txn *txn, uint64_t parent, const char *after,
+			    size_t afterlen, int (*cb)(void *arg, const struct idx_dirent *d),
+			    void *arg);
+/** @return true if @p parent has no entries (or on error). */
+bool idx_dir_empty(struct idx_txn *txn, uint64_t parent);
+/** Every dirent of every directory, in (parent, name) order; for fsck. */
+int idx_dirent_iter_all(struct idx_txn *txn,
+			int (*cb)(void *arg, uint64_t parent, const struct idx_dirent *d),
+			void *arg);
+
+/* ---- extents ---------------------------------------------------------------------- */
+
+/*
+ * An extent maps file bytes [off, off + nchunks * chunk_size) to a run of
+ * chunks. off is a multiple of the chunk size. Each chunk's xxh3 checksum is
+ * kept with the extent (checksums over the whole chunk, zero-padded).
+ * Extents of one inode never overlap; the caller (fs/vol) keeps it so.
+ */
+struct idx_extent {
+	uint64_t off;
+	uint16_t disk;
+	uint32_t track;
+	uint32_t chunk;
+	uint32_t nchunks; /* 1..IDX_EXTENT_MAX_CHUNKS */
+	uint64_t sums[IDX_EXTENT_MAX_CHUNKS];
+};
+
+/**
+ * Find the first extent of @p ino that ends after @p off: the one containing
+ * @p off, or else the next one above it. @return 0 or -ENOENT (none).
+ */
+int idx_extent_seek(struct idx_txn *txn, uint64_t ino, uint64_t off, struct idx_extent *out);
+/** Insert or overwrite the extent starting at ext->off. */
+int idx_extent_put(struct idx_txn *txn, uint64_t ino, const struct idx_extent *ext);
+/** Delete the extent starting exactly at @p off. @return 0 or -ENOENT. */
+int idx_extent_del(struct idx_txn *txn, uint64_t ino, uint64_t off);
+/** Every extent of every inode (ino ascending, then offset); for rebuild and fsck. */
+int idx_extent_iter_all(struct idx_txn *txn,
+			int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext), void *arg);
+
+/* ---- xattrs ---------------------------------------------------------------------- */
+
+#define IDX_XATTR_NAME_MAX 255
+#define IDX_XATTR_SIZE_MAX 65536
+
+/**
+ * Copy the value into @p buf. With @p size 0 only the length is returned.
+ * @return 0 with *len_out set; -ENODATA; -ERANGE if @p size is too small.
+ */
+int idx_xattr_get(struct idx_txn *txn, uint64_t ino, const char *name, void *buf, size_t size,
+		  size_t *len_out);
+/** flags: 0, XATTR_CREATE (-EEXIST) or XATTR_REPLACE (-ENODATA). -ERANGE/-E2BIG for sizes. */
+int idx_xattr_set(struct idx_txn *txn, uint64_t ino, const char *name, const void *value,
+		  size_t size, int flags);
+/** NUL-separated names, like listxattr(2). Size 0 returns the length only. -ERANGE. */
+int idx_xattr_list(struct idx_txn *txn, uint64_t ino, char *buf, size_t size, size_t *len_out);
+/** @return 0 or -ENODATA. */
+int idx_xattr_remove(struct idx_txn *txn, uint64_t ino, const char *name);
+/** Remove all xattrs of @p ino. */
+int idx_xattr_clear(struct idx_txn *txn, uint64_t ino);
+
+/* ---- inline data (symlink targets, tiny files) ----------------------------------- */
+
+#define IDX_INLINE_MAX 4096
+int idx_inline_get(struct idx_txn *txn, uint64_t ino, void *buf, size_t size, size_t *len_out);
+int idx_inline_put(struct idx_txn *txn, uint64_t ino, const void *data, size_t len);
+int idx_inline_del(struct idx_txn *txn, uint64_t ino); /* 0 or -ENOENT */
+
+/* ---- orphans: inodes with no links that were still open -------------------------- */
+
+int idx_orphan_add(struct idx_txn *txn, uint64_t ino);
+int idx_orphan_del(struct idx_txn *txn, uint64_t ino); /* 0 or -ENOENT */
+int idx_orphan_iter(struct idx_txn *txn, int (*cb)(void *arg, uint64_t ino), void *arg);
+
+#endif
