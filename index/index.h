@@ -114,6 +114,7 @@ struct idx_inode {
 	uint64_t blocks;  /* chunks allocated to the file */
 	uint64_t generation;
 	struct timespec atime, mtime, ctime, btime;
+	uint64_t parent;  /* directories: the parent directory (root: itself); others: 0 */
 	uint32_t flags;	  /* IDX_INODE_* */
 	uint16_t disk;	  /* disk holding the file's chunks; IDX_NO_DISK if none yet */
 };
