@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything trackfs needs to build and to run its test suite, from
+# Debian 12's package archive only. Safe to run again.
+set -euo pipefail
+
+if [ "$(id -u)" -ne 0 ]; then
+	exec sudo -- "$0" "$@"
+fi
+
+packages=(
+	# build
+	build-essential cmake pkg-config clang-format
+	# libraries (DESIGN.md "Dependencies")
+	liblmdb-dev libxxhash-dev libfuse3-dev libuv1-dev libssl-dev libexpat1-dev
+	libhttp-parser-dev
+	# tests
+	libcriterion-dev fuse3 lmdb-utils attr acl rsync python3 util-linux procps
+	e2fsprogs psmisc
+)
+
+export DEBIAN_FRONTEND=noninteractive
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	echo "install-deps: installing ${missing[*]}"
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+echo "install-deps: all build and test dependencies are installed"
