@@ -1,0 +1,134 @@
+/* Private to the data path of fs/vol (vol_rw.c, vol_trunc.c, vol_falloc.c):
+ * the copy-on-write primitive every data-changing operation goes through,
+ * single-chunk helpers and the list of runs freed by a transaction. */
+#ifndef VOL_VOL_DATA_INT_H
+#define VOL_VOL_DATA_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fs/vol_int.h"
+
+/* Data operations work in pieces of at most this many bytes: it bounds the
+ * memory and the chunks one transaction switches. */
+#define VOL_PIECE_MAX (4u << 20)
+
+static inline uint64_t vol_round_down(uint64_t x, uint32_t cs)
+{
+	return x - x % cs;
+}
+
+static inline uint64_t vol_round_up(uint64_t x, uint32_t cs)
+{
+	return x % cs ? x - x % cs + cs : x;
+}
+
+/* ---- runs freed inside a transaction (vol_trunc.c) ------------------------ */
+
+/**
+ * Runs that a transaction stopped referencing. They are handed to the pool's
+ * deferred list only after that transaction committed (vol_runs_release), so
+ * an aborted transaction never frees a chunk the index still references.
+ */
+struct vol_runs {
+	struct trk_run *r;
+	size_t n, cap;
+};
+
+/** @return 0 or -ENOMEM. */
+int vol_runs_push(struct vol_runs *rs, const struct trk_run *run);
+/** Forget the runs (the transaction that freed them was aborted). */
+void vol_runs_fini(struct vol_runs *rs);
+/**
+ * Put every run on the pool's deferred list, then forget them. Call after the
+ * transaction that dropped them committed. Takes v->sync_lock so that a
+ * concurrent vol_sync_all cannot release them before the index state that
+ * dropped them is durable.
+ */
+void vol_runs_release(struct vol *v, struct vol_runs *rs);
+
+/**
+ * Remove the mapping of file bytes [@p a, @p b) (both multiples of the chunk
+ * size; @p b may be UINT64_MAX) from @p inode inside @p txn: extents inside
+ * are deleted, straddling ones shortened or split (the part after the range
+ * gets a new key). inode->blocks drops by the chunks unmapped (the caller
+ * writes the inode). Unmapped runs are pushed onto @p pending, or put on the
+ * pool's deferred list at once when @p pending is NULL.
+ * @return 0, -ENOMEM, or an index error (the txn must then be aborted).
+ */
+int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+		    uint64_t b, struct vol_runs *pending);
+
+/* ---- reading single chunks (vol_rw.c) ------------------------------------ */
+
+/** Read inode @p ino in a short transaction. @return 0 or -errno. */
+int vol_inode_read(struct vol *v, uint64_t ino, struct idx_inode *out);
+
+/**
+ * Find the extent holding the chunk that starts at file offset @p coff (a
+ * multiple of the chunk size), in a short transaction. *idx gets the chunk's
+ * position inside *ext. @return 0, -ENOENT (a hole) or -errno.
+ */
+int vol_chunk_lookup(struct vol *v, uint64_t ino, uint64_t coff, struct idx_extent *ext,
+		     uint32_t *idx);
+
+/**
+ * Read chunk @p idx of @p ext (file offset @p ext->off + idx * cs) whole into
+ * @p buf (chunk size bytes) and verify its checksum. A mismatch is logged
+ * with the inode, offset, disk, track and chunk. No txn may be held.
+ * @return 0, -EIO.
+ */
+int vol_chunk_read_verified(struct vol *v, uint64_t ino, const struct idx_extent *ext,
+			    uint32_t idx, void *buf);
+
+/** Log a checksum mismatch of chunk @p idx of @p ext (invariant 5). */
+void vol_log_bad_chunk(struct vol *v, uint64_t ino, const struct idx_extent *ext, uint32_t idx);
+
+/* ---- copy-on-write (vol_rw.c) --------------------------------------------- */
+
+/** A stretch of whole new chunks taken from @p buf (nchunks * cs bytes). */
+struct vol_seg {
+	const uint8_t *buf;
+	uint32_t nchunks;
+};
+
+/** What vol_cow_locked writes and how it updates the inode. */
+struct vol_cow {
+	uint64_t start;		/* file offset of the first chunk, a multiple of cs */
+	struct vol_seg seg[3];	/* consecutive chunks from start on */
+	unsigned nseg;
+	uint64_t new_size;	/* raise the size to this if it is larger */
+	bool touch;		/* set mtime and ctime */
+	bool clear_suid;	/* clear S_ISUID, and S_ISGID when S_IXGRP is set */
+	int disk;		/* in: disk to allocate on (-1: any); out: disk used */
+};
+
+/**
+ * Write the chunks described by @p c to newly allocated chunks and switch the
+ * file's extents to them in one transaction; the chunks they replace go to
+ * the deferred list after the commit (DESIGN.md invariants 2 and 3). On any
+ * failure the new chunks are given back and the file is exactly as before.
+ * Caller holds the inode's ilock exclusively and no txn.
+ * @return 0, -ENOSPC, -EIO, -ENOMEM, -ENOENT (inode gone) or an index error.
+ */
+int vol_cow_locked(struct vol *v, uint64_t ino, struct vol_cow *c);
+
+/* ---- zeroing parts of chunks (vol_trunc.c) -------------------------------- */
+
+/**
+ * Make bytes [@p from, @p to) of the chunk at file offset @p coff zero by
+ * copy-on-write, if that chunk is allocated and they are not zero already.
+ * ctime/mtime are not changed. Caller holds the ilock exclusively.
+ * @return 0, -EIO (the old chunk failed its checksum), -ENOSPC, -errno.
+ */
+int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t from, uint32_t to);
+
+/**
+ * The EOF rule: before the size of a file grows from @p size, bytes
+ * [size, end of its chunk) must be zero on disk. Does that when size is not
+ * chunk-aligned and its chunk is allocated. Caller holds the ilock exclusively.
+ */
+int vol_zero_tail_locked(struct vol *v, uint64_t ino, uint64_t size);
+
+#endif

@@ -1,0 +1,254 @@
+/* Freeing a file's chunks (truncate, hole punch, delete) as pure index work
+ * inside a transaction, the truncate itself, and zeroing parts of a chunk by
+ * copy-on-write (the EOF rule). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/base/log.h"
+#include "fs/vol_data_int.h"
+
+int vol_runs_push(struct vol_runs *rs, const struct trk_run *run)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? 2 * rs->cap : 8;
+		struct trk_run *nr = realloc(rs->r, cap * sizeof(*nr));
+		if (!nr)
+			return -ENOMEM;
+		rs->r = nr;
+		rs->cap = cap;
+	}
+	rs->r[rs->n++] = *run;
+	return 0;
+}
+
+void vol_runs_fini(struct vol_runs *rs)
+{
+	free(rs->r);
+	rs->r = NULL;
+	rs->n = rs->cap = 0;
+}
+
+static void free_deferred(struct vol *v, const struct trk_run *run)
+{
+	int rc = trk_pool_free_deferred(v->pool, run);
+
+	if (rc < 0)
+		tfs_warn("free %" PRIu32 " chunks at disk %s track %" PRIu32 " chunk %" PRIu32
+			 ": %s; they stay unused until fsck.trackfs --repair or the next "
+			 "unclean mount rebuilds the free lists",
+			 run->count, trk_pool_disk_path(v->pool, run->disk), run->track, run->chunk,
+			 tfs_strerror(rc));
+}
+
+void vol_runs_release(struct vol *v, struct vol_runs *rs)
+{
+	if (rs->n == 0) {
+		vol_runs_fini(rs);
+		return;
+	}
+	/* vol_sync_all makes the index durable and then releases the deferred
+	 * list under sync_lock: adding to the list under the same lock puts
+	 * these runs either wholly before that sync (whose index already holds
+	 * our committed change) or wholly after it. */
+	pthread_mutex_lock(&v->sync_lock);
+	for (size_t i = 0; i < rs->n; i++)
+		free_deferred(v, &rs->r[i]);
+	pthread_mutex_unlock(&v->sync_lock);
+	vol_runs_fini(rs);
+}
+
+int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+		    uint64_t b, struct vol_runs *pending)
+{
+	uint32_t cs = v->chunk_size;
+	struct idx_extent e;
+	int rc;
+
+	while (a < b) {
+		rc = idx_extent_seek(txn, inode->ino, a, &e);
+		if (rc == -ENOENT)
+			return 0;
+		if (rc < 0)
+			return rc;
+		if (e.off >= b)
+			return 0;
+		if (e.nchunks == 0 || e.nchunks > IDX_EXTENT_MAX_CHUNKS || e.off % cs) {
+			tfs_err("inode %" PRIu64 ": malformed extent at offset %" PRIu64
+				" in the index; run fsck.trackfs",
+				inode->ino, e.off);
+			return -EIO;
+		}
+		uint64_t eend = e.off + (uint64_t)e.nchunks * cs;
+		uint64_t lo = e.off > a ? e.off : a, hi = eend < b ? eend : b;
+		uint32_t i0 = (uint32_t)((lo - e.off) / cs), i1 = (uint32_t)((hi - e.off) / cs);
+		struct trk_run r = {.disk = e.disk, .track = e.track, .chunk = e.chunk + i0,
+				    .count = i1 - i0};
+
+		if (i1 < e.nchunks) {
+			/* The part after the range lives on under a new key. */
+			struct idx_extent tail = e;
+			tail.off = hi;
+			tail.chunk = e.chunk + i1;
+			tail.nchunks = e.nchunks - i1;
+			memmove(tail.sums, &e.sums[i1], tail.nchunks * sizeof(e.sums[0]));
+			rc = idx_extent_put(txn, inode->ino, &tail);
+			if (rc < 0)
+				return rc;
+		}
+		if (i0 == 0) {
+			rc = idx_extent_del(txn, inode->ino, e.off);
+		} else {
+			e.nchunks = i0;
+			rc = idx_extent_put(txn, inode->ino, &e);
+		}
+		if (rc < 0)
+			return rc;
+		if (pending) {
+			rc = vol_runs_push(pending, &r);
+			if (rc < 0)
+				return rc;
+		} else {
+			free_deferred(v, &r);
+		}
+		inode->blocks = inode->blocks >= r.count ? inode->blocks - r.count : 0;
+		a = hi;
+	}
+	return 0;
+}
+
+int vol_extents_free_from(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
+			  uint64_t from)
+{
+	return vol_extents_cut(v, txn, inode, vol_round_up(from, v->chunk_size), UINT64_MAX, NULL);
+}
+
+int vol_extents_free_range(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
+			   uint64_t off, uint64_t len)
+{
+	uint64_t a = vol_round_up(off, v->chunk_size);
+	uint64_t b = len > UINT64_MAX - off ? UINT64_MAX : vol_round_down(off + len, v->chunk_size);
+
+	return a < b ? vol_extents_cut(v, txn, inode, a, b, NULL) : 0;
+}
+
+static bool all_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t from, uint32_t to)
+{
+	uint32_t cs = v->chunk_size;
+	struct idx_extent e;
+	struct idx_inode inode;
+	uint32_t idx;
+	uint8_t *buf = NULL;
+	int rc;
+
+	if (from >= to)
+		return 0;
+	rc = vol_chunk_lookup(v, ino, coff, &e, &idx);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (posix_memalign((void **)&buf, 4096, cs) != 0)
+		return -ENOMEM;
+	rc = vol_chunk_read_verified(v, ino, &e, idx, buf);
+	if (rc < 0)
+		goto out_free;
+	/* Most tails are zero already (writes zero past EOF): skip the copy. */
+	if (all_zero(buf + from, to - from))
+		goto out_free;
+	memset(buf + from, 0, to - from);
+	rc = vol_inode_read(v, ino, &inode);
+	if (rc < 0)
+		goto out_free;
+	struct vol_cow c = {.start = coff, .nseg = 1, .seg = {{.buf = buf, .nchunks = 1}},
+			    .disk = inode.disk == IDX_NO_DISK ? -1 : inode.disk};
+	rc = vol_cow_locked(v, ino, &c);
+
+out_free:
+	free(buf);
+	return rc;
+}
+
+int vol_zero_tail_locked(struct vol *v, uint64_t ino, uint64_t size)
+{
+	uint32_t cs = v->chunk_size;
+
+	if (size % cs == 0)
+		return 0;
+	return vol_chunk_zero_locked(v, ino, vol_round_down(size, cs), (uint32_t)(size % cs), cs);
+}
+
+/* Write the new size (and times) of @p ino, freeing chunks past it when it
+ * shrinks, in one transaction. */
+static int set_size(struct vol *v, uint64_t ino, uint64_t size, bool touch)
+{
+	struct vol_runs pending = {0};
+	struct idx_inode inode;
+	struct idx_txn *txn;
+	int rc;
+
+	rc = idx_txn_begin(v->idx, &txn);
+	if (rc < 0)
+		return rc;
+	rc = idx_inode_get(txn, ino, &inode);
+	if (rc < 0)
+		goto out_abort_txn;
+	if (size < inode.size) {
+		rc = vol_extents_cut(v, txn, &inode, vol_round_up(size, v->chunk_size), UINT64_MAX,
+				     &pending);
+		if (rc < 0)
+			goto out_abort_txn;
+	}
+	inode.size = size;
+	if (touch) {
+		vol_now(&inode.mtime);
+		inode.ctime = inode.mtime;
+	}
+	rc = idx_inode_put(txn, &inode);
+	if (rc < 0)
+		goto out_abort_txn;
+	rc = idx_txn_commit(txn);
+	if (rc < 0) {
+		vol_runs_fini(&pending);
+		return rc;
+	}
+	vol_runs_release(v, &pending);
+	return 0;
+
+out_abort_txn:
+	idx_txn_abort(txn);
+	vol_runs_fini(&pending);
+	return rc;
+}
+
+int vol_truncate_locked(struct vol *v, uint64_t ino, uint64_t size, bool touch)
+{
+	struct idx_inode inode;
+	int rc;
+
+	if (v->rdonly)
+		return -EROFS;
+	if (size > VOL_MAX_FILE_SIZE)
+		return -EFBIG;
+	rc = vol_inode_read(v, ino, &inode);
+	if (rc < 0)
+		return rc;
+	if (!S_ISREG(inode.mode))
+		return S_ISDIR(inode.mode) ? -EISDIR : -EINVAL;
+	if (size > inode.size) {
+		rc = vol_zero_tail_locked(v, ino, inode.size);
+		if (rc < 0)
+			return rc;
+	}
+	return set_size(v, ino, size, touch);
+}
