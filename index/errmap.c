@@ -1,0 +1,71 @@
+/* The one place LMDB return codes become negative errno values. Corruption
+ * codes are logged with the index path and the way out (fsck or restore);
+ * no MDB_* code leaves index/. */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "core/base/log.h"
+#include "index/idx_int.h"
+
+static const struct {
+	int mdb;
+	int err;     /* negative errno */
+	bool corrupt; /* log as corruption */
+} errmap[] = {
+	{ MDB_NOTFOUND, -ENOENT, false },
+	{ MDB_KEYEXIST, -EEXIST, false },
+	{ MDB_MAP_FULL, -ENOSPC, false },
+	{ MDB_TXN_FULL, -ENOSPC, false },
+	{ MDB_CURSOR_FULL, -ENOSPC, false },
+	{ MDB_PAGE_FULL, -ENOSPC, false },
+	{ MDB_DBS_FULL, -ENOSPC, false },
+	{ MDB_READERS_FULL, -EBUSY, false },
+	{ MDB_MAP_RESIZED, -EAGAIN, false },
+	{ MDB_BAD_VALSIZE, -EINVAL, false },
+	{ MDB_BAD_DBI, -EINVAL, false },
+	{ MDB_CORRUPTED, -EIO, true },
+	{ MDB_PAGE_NOTFOUND, -EIO, true },
+	{ MDB_INVALID, -EIO, true },
+	{ MDB_VERSION_MISMATCH, -EIO, true },
+	{ MDB_BAD_TXN, -EIO, true },
+	{ MDB_INCOMPATIBLE, -EIO, true },
+	{ MDB_PANIC, -EIO, true },
+	{ MDB_BAD_RSLOT, -EIO, false },
+	{ MDB_TLS_FULL, -EIO, false },
+};
+
+int idx_errmap(const struct idx_env *env, int mdb_rc, const char *op)
+{
+	const char *path = env && env->path ? env->path : "?";
+
+	if (mdb_rc == MDB_SUCCESS)
+		return 0;
+	if (mdb_rc > 0)
+		return -mdb_rc; /* LMDB passes system errors through as errno */
+	for (size_t i = 0; i < sizeof(errmap) / sizeof(errmap[0]); i++) {
+		if (errmap[i].mdb != mdb_rc)
+			continue;
+		if (errmap[i].corrupt)
+			tfs_err("index at %s is corrupt (%s during %s): run fsck.trackfs, or restore "
+				"the metadata directory from a backup",
+				path, mdb_strerror(mdb_rc), op);
+		return errmap[i].err;
+	}
+	tfs_err("index at %s: unexpected LMDB error %d (%s) during %s", path, mdb_rc,
+		mdb_strerror(mdb_rc), op);
+	return -EIO;
+}
+
+bool idx_err_fatal(int mdb_rc)
+{
+	/* These are refused before LMDB touches the transaction. */
+	return mdb_rc != MDB_SUCCESS && mdb_rc != MDB_NOTFOUND && mdb_rc != MDB_KEYEXIST &&
+	       mdb_rc != MDB_BAD_VALSIZE && mdb_rc != EINVAL && mdb_rc != EACCES;
+}
+
+int idx_corrupt(const struct idx_txn *txn, const char *what, uint64_t key)
+{
+	tfs_err("index corrupt: %s (key %" PRIu64 ") in %s; run fsck.trackfs", what, key,
+		txn && txn->env ? txn->env->path : "?");
+	return -EIO;
+}

@@ -1,0 +1,132 @@
+/* Private to index/: the environment and transaction structures, the table
+ * list, key builders and the small LMDB wrappers every module goes through
+ * (they account for group size, refuse writes when read-only and translate
+ * LMDB codes). Nothing here may be included outside index/. */
+#ifndef IDX_INT_H
+#define IDX_INT_H
+
+#include <lmdb.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/base/endian.h"
+#include "index/index.h"
+
+/* The named databases (LMDB "DBIs") and their key layouts (all big-endian). */
+enum idx_db {
+	IDX_DB_VOLUME,	/* "volume" -> volume record (format_int.h) */
+	IDX_DB_INODE,	/* ino(8) -> inode record */
+	IDX_DB_DIRENT,	/* parent(8) name(1..255) -> dirent record */
+	IDX_DB_DIRSLOT, /* parent(8) slot(8) -> name bytes */
+	IDX_DB_EXTENT,	/* ino(8) off(8) -> extent record */
+	IDX_DB_XATTR,	/* ino(8) name(1..255) -> value bytes */
+	IDX_DB_INLINE,	/* ino(8) -> data bytes */
+	IDX_DB_ORPHAN,	/* ino(8) -> empty */
+	IDX_DB_COUNT
+};
+
+/* Group commit policy (see env.c): the group is committed before a new child
+ * begins once it has merged this many writing children ... */
+#define IDX_GROUP_MAX_CHILDREN 2000u
+/* ... or once the worst-case number of bytes its children may have added to
+ * the file exceeds half the free map space or this cap (which also keeps the
+ * group well under LMDB's limit of dirty pages per transaction). */
+#define IDX_GROUP_MAX_BOUND (256ull << 20)
+/* Worst-case pages one put or delete may add: a copied root-to-leaf path of a
+ * deep tree, a split, and the main database's root. */
+#define IDX_OP_PAGES 6u
+
+#define IDX_MAP_MIN (64ull << 20)
+
+struct idx_txn {
+	struct idx_env *env;
+	MDB_txn *mdb;	/* child of env->group, or a read-only txn */
+	int failed;	/* 0, or the -errno of the first error LMDB says ends the txn */
+	bool wrote;	/* a put or delete succeeded */
+	uint64_t bound; /* worst-case bytes this txn may have added to the file */
+};
+
+struct idx_env {
+	MDB_env *mdb;
+	char *path;		   /* the directory, for messages */
+	bool rdonly;
+	unsigned psize;		   /* LMDB page size */
+	MDB_dbi dbi[IDX_DB_COUNT]; /* opened once at open time; fixed afterwards */
+
+	pthread_mutex_t lock; /* held from idx_txn_begin to commit/abort; guards all below */
+	MDB_txn *group;	      /* the long-lived write txn, NULL until the first begin */
+	unsigned children;    /* writing children merged into group */
+	uint64_t group_bound; /* sum of the merged children's bound */
+	bool dirty;	      /* group holds writes (read without the lock: atomic) */
+	bool unsynced;	      /* a commit since the last mdb_env_sync */
+	bool grow_pending;    /* a child hit MDB_MAP_FULL: grow before the next one */
+	bool commit_pending;  /* a child hit a size limit: commit the group first */
+	uint64_t map_size;    /* current map size */
+	uint64_t used;	      /* (last_pgno + 1) * psize as of the last commit */
+	uint32_t chunk_size;  /* from the volume record, 0 until read or written */
+	struct idx_txn txn;   /* the one transaction that can be open at a time */
+};
+
+/* ---- errmap.c ---- */
+
+/**
+ * Translate an LMDB return code (or a positive errno LMDB passes through) to
+ * a negative errno. Corruption codes are logged naming the index path and
+ * @p op. 0 stays 0.
+ */
+int idx_errmap(const struct idx_env *env, int mdb_rc, const char *op);
+/** True for codes after which LMDB allows only aborting the transaction. */
+bool idx_err_fatal(int mdb_rc);
+/** Log "index corrupt: <what>; run fsck.trackfs" for a malformed value. @return -EIO. */
+int idx_corrupt(const struct idx_txn *txn, const char *what, uint64_t key);
+
+/* ---- txn.c: wrappers; each returns 0 or -errno and records fatal errors ---- */
+
+int idx_db_get(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val);
+int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val,
+	       unsigned flags);
+int idx_db_del(struct idx_txn *txn, enum idx_db db, MDB_val *key);
+int idx_cursor_open(struct idx_txn *txn, enum idx_db db, MDB_cursor **out);
+/** mdb_cursor_get; -ENOENT at either end. */
+int idx_cursor_get(struct idx_txn *txn, MDB_cursor *cur, MDB_val *key, MDB_val *val,
+		   MDB_cursor_op op);
+/** mdb_cursor_del at the cursor's position. */
+int idx_cursor_del(struct idx_txn *txn, MDB_cursor *cur);
+/** Fail with -EROFS in a read-only environment, or with an earlier fatal error. */
+int idx_txn_check_write(struct idx_txn *txn);
+
+/* ---- env.c ---- */
+
+/** Called with the lock held and no child open: commit the group, if any. */
+int idx_group_commit_locked(struct idx_env *env, const char *why);
+/**
+ * Called with the lock held and no child open, in a writable environment:
+ * commit the group if it is big enough (or a child asked for it), grow the
+ * map if it is 3/4 used, and make sure a group exists.
+ */
+int idx_group_prepare_locked(struct idx_env *env);
+
+/* ---- volrec.c ---- */
+
+/** The chunk size from the cache or the volume record. @return 0, -EIO if none. */
+int idx_chunk_size(struct idx_txn *txn, uint32_t *out);
+
+/* ---- keys ---- */
+
+static inline void idx_key64(uint8_t buf[8], MDB_val *key, uint64_t a)
+{
+	tfs_put_be64(buf, a);
+	key->mv_data = buf;
+	key->mv_size = 8;
+}
+
+static inline void idx_key128(uint8_t buf[16], MDB_val *key, uint64_t a, uint64_t b)
+{
+	tfs_put_be64(buf, a);
+	tfs_put_be64(buf + 8, b);
+	key->mv_data = buf;
+	key->mv_size = 16;
+}
+
+#endif

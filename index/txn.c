@@ -1,0 +1,202 @@
+/* Transactions (children of the group, or read-only txns in a read-only
+ * environment) and the LMDB wrappers every table module uses: they refuse
+ * writes when read-only, keep the group's worst-case size and remember the
+ * first error after which the transaction can only be aborted. */
+#include <errno.h>
+
+#include "core/base/log.h"
+#include "index/idx_int.h"
+
+int idx_txn_begin(struct idx_env *env, struct idx_txn **out)
+{
+	struct idx_txn *txn = &env->txn;
+	MDB_txn *mtxn;
+	int rc;
+
+	pthread_mutex_lock(&env->lock);
+	if (env->rdonly) {
+		/* Nested transactions need a write parent: read-only opens
+		 * use a plain read-only transaction instead. */
+		rc = mdb_txn_begin(env->mdb, NULL, MDB_RDONLY, &mtxn);
+	} else {
+		rc = idx_group_prepare_locked(env);
+		if (rc)
+			goto out_unlock;
+		rc = mdb_txn_begin(env->mdb, env->group, 0, &mtxn);
+	}
+	if (rc) {
+		rc = idx_errmap(env, rc, "begin transaction");
+		tfs_err("index at %s: cannot begin a transaction: %s", env->path,
+			tfs_strerror(rc));
+		goto out_unlock;
+	}
+	txn->env = env;
+	txn->mdb = mtxn;
+	txn->failed = 0;
+	txn->wrote = false;
+	txn->bound = 0;
+	*out = txn;
+	return 0;
+
+out_unlock:
+	pthread_mutex_unlock(&env->lock);
+	return rc;
+}
+
+int idx_txn_commit(struct idx_txn *txn)
+{
+	struct idx_env *env = txn->env;
+	int rc = 0;
+
+	if (txn->failed) {
+		rc = txn->failed;
+		mdb_txn_abort(txn->mdb);
+		goto out_unlock;
+	}
+	if (env->rdonly || !txn->wrote) {
+		/* Nothing to merge: aborting is the cheaper way to end it. */
+		mdb_txn_abort(txn->mdb);
+		goto out_unlock;
+	}
+	rc = mdb_txn_commit(txn->mdb);
+	if (rc) {
+		if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) {
+			env->grow_pending |= rc == MDB_MAP_FULL;
+			env->commit_pending = true;
+			tfs_warn("index at %s: transaction too large for the group (%s); "
+				 "the map grows before the next one, retry",
+				 env->path, mdb_strerror(rc));
+			rc = -EAGAIN;
+		} else {
+			rc = idx_errmap(env, rc, "commit transaction");
+		}
+		goto out_unlock;
+	}
+	env->children++;
+	env->group_bound += txn->bound;
+	__atomic_store_n(&env->dirty, true, __ATOMIC_RELAXED);
+
+out_unlock:
+	txn->mdb = NULL;
+	pthread_mutex_unlock(&env->lock);
+	return rc;
+}
+
+void idx_txn_abort(struct idx_txn *txn)
+{
+	struct idx_env *env;
+
+	if (!txn)
+		return;
+	env = txn->env;
+	mdb_txn_abort(txn->mdb);
+	txn->mdb = NULL;
+	pthread_mutex_unlock(&env->lock);
+}
+
+/* Record an LMDB failure in @p txn and translate it. */
+static int db_fail(struct idx_txn *txn, int mdb_rc, const char *op)
+{
+	struct idx_env *env = txn->env;
+	int rc;
+
+	if (mdb_rc == MDB_MAP_FULL || mdb_rc == MDB_TXN_FULL) {
+		/* Prevention (group_prepare) should make this rare: the child
+		 * is lost, but the group is intact once it is aborted, and the
+		 * next begin commits it and grows the map. */
+		env->grow_pending |= mdb_rc == MDB_MAP_FULL;
+		env->commit_pending = true;
+		tfs_warn("index at %s: %s hit %s; the map grows before the next transaction, "
+			 "retry it",
+			 env->path, op, mdb_strerror(mdb_rc));
+		txn->failed = -EAGAIN;
+		return -EAGAIN;
+	}
+	rc = idx_errmap(env, mdb_rc, op);
+	if (idx_err_fatal(mdb_rc))
+		txn->failed = rc;
+	return rc;
+}
+
+int idx_txn_check_write(struct idx_txn *txn)
+{
+	if (txn->failed)
+		return txn->failed;
+	if (txn->env->rdonly)
+		return -EROFS;
+	return 0;
+}
+
+int idx_db_get(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val)
+{
+	int rc;
+
+	if (txn->failed)
+		return txn->failed;
+	rc = mdb_get(txn->mdb, txn->env->dbi[db], key, val);
+	return rc ? db_fail(txn, rc, "get") : 0;
+}
+
+int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val,
+	       unsigned flags)
+{
+	int rc = idx_txn_check_write(txn);
+
+	if (rc)
+		return rc;
+	rc = mdb_put(txn->mdb, txn->env->dbi[db], key, val, flags);
+	if (rc)
+		return db_fail(txn, rc, "put");
+	txn->wrote = true;
+	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize + key->mv_size + val->mv_size;
+	return 0;
+}
+
+int idx_db_del(struct idx_txn *txn, enum idx_db db, MDB_val *key)
+{
+	int rc = idx_txn_check_write(txn);
+
+	if (rc)
+		return rc;
+	rc = mdb_del(txn->mdb, txn->env->dbi[db], key, NULL);
+	if (rc)
+		return db_fail(txn, rc, "delete");
+	txn->wrote = true;
+	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize;
+	return 0;
+}
+
+int idx_cursor_open(struct idx_txn *txn, enum idx_db db, MDB_cursor **out)
+{
+	int rc;
+
+	if (txn->failed)
+		return txn->failed;
+	rc = mdb_cursor_open(txn->mdb, txn->env->dbi[db], out);
+	return rc ? db_fail(txn, rc, "open cursor") : 0;
+}
+
+int idx_cursor_get(struct idx_txn *txn, MDB_cursor *cur, MDB_val *key, MDB_val *val,
+		   MDB_cursor_op op)
+{
+	int rc;
+
+	if (txn->failed)
+		return txn->failed;
+	rc = mdb_cursor_get(cur, key, val, op);
+	return rc ? db_fail(txn, rc, "cursor get") : 0;
+}
+
+int idx_cursor_del(struct idx_txn *txn, MDB_cursor *cur)
+{
+	int rc = idx_txn_check_write(txn);
+
+	if (rc)
+		return rc;
+	rc = mdb_cursor_del(cur, 0);
+	if (rc)
+		return db_fail(txn, rc, "cursor delete");
+	txn->wrote = true;
+	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize;
+	return 0;
+}

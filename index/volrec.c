@@ -1,0 +1,127 @@
+/* The volume record (format, chunk size, UUID, next inode number, open
+ * generation, clean flag, label) and inode number allocation. The chunk size
+ * is cached in the environment for extent lookups. */
+#include <errno.h>
+#include <string.h>
+
+#include "core/base/log.h"
+#include "index/format_int.h"
+#include "index/idx_int.h"
+
+static const char volume_key[] = "volume";
+
+static void volume_keyval(MDB_val *key)
+{
+	key->mv_data = (void *)volume_key;
+	key->mv_size = sizeof(volume_key) - 1;
+}
+
+static int volume_decode(struct idx_txn *txn, const MDB_val *val, struct idx_volume *out)
+{
+	const uint8_t *p = val->mv_data;
+	size_t label_len;
+
+	if (val->mv_size < IDX_VOL_FIXED)
+		return idx_corrupt(txn, "volume record too short", 0);
+	label_len = p[IDX_VOL_LABEL_LEN];
+	if (label_len > IDX_LABEL_MAX || val->mv_size != IDX_VOL_FIXED + label_len)
+		return idx_corrupt(txn, "volume record has a bad label length", 0);
+	memset(out, 0, sizeof(*out));
+	out->format = tfs_get_le32(p + IDX_VOL_FORMAT);
+	out->chunk_size = tfs_get_le32(p + IDX_VOL_CHUNK_SIZE);
+	memcpy(out->uuid.b, p + IDX_VOL_UUID, sizeof(out->uuid.b));
+	out->next_ino = tfs_get_le64(p + IDX_VOL_NEXT_INO);
+	out->generation = tfs_get_le64(p + IDX_VOL_GENERATION);
+	out->clean = p[IDX_VOL_CLEAN] != 0;
+	memcpy(out->label, p + IDX_VOL_LABEL, label_len);
+	out->label[label_len] = '\0';
+	if (out->chunk_size == 0)
+		return idx_corrupt(txn, "volume record has chunk size 0", 0);
+	txn->env->chunk_size = out->chunk_size;
+	return 0;
+}
+
+int idx_volume_get(struct idx_txn *txn, struct idx_volume *out)
+{
+	MDB_val key, val;
+	int rc;
+
+	volume_keyval(&key);
+	rc = idx_db_get(txn, IDX_DB_VOLUME, &key, &val);
+	if (rc)
+		return rc;
+	return volume_decode(txn, &val, out);
+}
+
+int idx_volume_put(struct idx_txn *txn, const struct idx_volume *vol)
+{
+	uint8_t buf[IDX_VOL_FIXED + IDX_LABEL_MAX];
+	size_t label_len = strnlen(vol->label, sizeof(vol->label));
+	MDB_val key, val;
+	int rc;
+
+	if (label_len > IDX_LABEL_MAX || vol->chunk_size == 0)
+		return -EINVAL;
+	memset(buf, 0, sizeof(buf));
+	tfs_put_le32(buf + IDX_VOL_FORMAT, vol->format);
+	tfs_put_le32(buf + IDX_VOL_CHUNK_SIZE, vol->chunk_size);
+	memcpy(buf + IDX_VOL_UUID, vol->uuid.b, sizeof(vol->uuid.b));
+	tfs_put_le64(buf + IDX_VOL_NEXT_INO, vol->next_ino);
+	tfs_put_le64(buf + IDX_VOL_GENERATION, vol->generation);
+	buf[IDX_VOL_CLEAN] = vol->clean ? 1 : 0;
+	buf[IDX_VOL_LABEL_LEN] = (uint8_t)label_len;
+	memcpy(buf + IDX_VOL_LABEL, vol->label, label_len);
+	volume_keyval(&key);
+	val.mv_data = buf;
+	val.mv_size = IDX_VOL_FIXED + label_len;
+	rc = idx_db_put(txn, IDX_DB_VOLUME, &key, &val, 0);
+	if (rc)
+		return rc;
+	txn->env->chunk_size = vol->chunk_size;
+	return 0;
+}
+
+int idx_ino_alloc(struct idx_txn *txn, uint64_t *ino_out)
+{
+	struct idx_volume vol;
+	uint64_t ino;
+	int rc;
+
+	rc = idx_txn_check_write(txn);
+	if (rc)
+		return rc;
+	rc = idx_volume_get(txn, &vol);
+	if (rc == -ENOENT)
+		return idx_corrupt(txn, "volume record missing", 0);
+	if (rc)
+		return rc;
+	/* mkfs starts at IDX_ROOT_INO + 1; anything lower would hand out the
+	 * root (or 0) again. */
+	if (vol.next_ino <= IDX_ROOT_INO)
+		return idx_corrupt(txn, "volume record's next inode number is too small",
+				   vol.next_ino);
+	if (vol.next_ino == UINT64_MAX)
+		return -ENOSPC;
+	ino = vol.next_ino++;
+	rc = idx_volume_put(txn, &vol);
+	if (rc)
+		return rc;
+	*ino_out = ino;
+	return 0;
+}
+
+int idx_chunk_size(struct idx_txn *txn, uint32_t *out)
+{
+	struct idx_volume vol;
+	int rc;
+
+	if (!txn->env->chunk_size) {
+		rc = idx_volume_get(txn, &vol);
+		if (rc == -ENOENT)
+			return idx_corrupt(txn, "volume record missing", 0);
+		if (rc)
+			return rc;
+	}
+	*out = txn->env->chunk_size;
+	return 0;
+}

@@ -1,0 +1,347 @@
+/* index/env.c and txn.c: creating, opening and reopening an environment,
+ * refusing garbage and missing ones, group commit (visibility, flush, abort of
+ * one child, automatic commit), map growth and read-only opens. */
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+
+#include "idx_fixture.h"
+
+static struct fx f;
+
+static void setup(void)
+{
+	fx_setup(&f);
+}
+
+static void teardown(void)
+{
+	fx_teardown(&f);
+}
+
+static void put_ino(struct idx_env *env, uint64_t ino, uint64_t size)
+{
+	struct idx_inode in = { .ino = ino, .mode = 0100644, .nlink = 1, .size = size,
+				.disk = IDX_NO_DISK };
+	struct idx_txn *txn;
+
+	cr_assert_eq(idx_txn_begin(env, &txn), 0);
+	cr_assert_eq(idx_inode_put(txn, &in), 0);
+	cr_assert_eq(idx_txn_commit(txn), 0);
+}
+
+/* 0 if inode @p ino exists with @p size, else the error (or -EBADE on a size mismatch). */
+static int get_ino(struct idx_env *env, uint64_t ino, uint64_t size)
+{
+	struct idx_inode in;
+	struct idx_txn *txn;
+	int rc;
+
+	cr_assert_eq(idx_txn_begin(env, &txn), 0);
+	rc = idx_inode_get(txn, ino, &in);
+	idx_txn_abort(txn);
+	if (rc == 0 && in.size != size)
+		rc = -EBADE;
+	return rc;
+}
+
+Test(env, create_reopen, .init = setup, .fini = teardown)
+{
+	put_ino(f.env, 5, 123);
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	fx_open(&f, 0);
+	cr_assert_eq(get_ino(f.env, 5, 123), 0);
+	cr_assert_eq(get_ino(f.env, 6, 0), -ENOENT);
+}
+
+Test(env, missing)
+{
+	struct idx_env *env = NULL;
+	struct fx g;
+
+	cr_assert_eq(idx_env_open("/tmp/trackfs-no-such-dir-for-test", IDX_CREATE, &env), -ENOENT);
+	fx_mkdir(&g);
+	/* An empty directory is not an index unless asked to create one. */
+	cr_assert_eq(idx_env_open(g.dir, 0, &env), -ENOENT);
+	cr_assert_eq(idx_env_open(g.dir, IDX_RDONLY, &env), -ENOENT);
+	cr_assert_null(env);
+	fx_teardown(&g);
+}
+
+static void write_garbage(const char *dir, size_t len)
+{
+	char path[128];
+	uint8_t *buf = malloc(len);
+	int fd;
+
+	cr_assert_not_null(buf);
+	srand(42);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)rand();
+	snprintf(path, sizeof(path), "%s/data.mdb", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+	free(buf);
+}
+
+Test(env, garbage_is_eio)
+{
+	size_t sizes[] = { 100, 65536, 1 << 20 };
+	struct idx_env *env = NULL;
+	struct fx g;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		fx_mkdir(&g);
+		write_garbage(g.dir, sizes[i]);
+		cr_expect_eq(idx_env_open(g.dir, 0, &env), -EIO, "size %zu", sizes[i]);
+		cr_expect_eq(idx_env_open(g.dir, IDX_CREATE, &env), -EIO, "size %zu", sizes[i]);
+		cr_expect_eq(idx_env_open(g.dir, IDX_RDONLY, &env), -EIO, "size %zu", sizes[i]);
+		cr_assert_null(env);
+		fx_teardown(&g);
+	}
+}
+
+Test(env, lmdb_without_tables_is_eio)
+{
+	struct idx_env *env = NULL;
+	MDB_env *raw;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_val k = { 1, "x" }, v = { 1, "y" };
+	struct fx g;
+
+	/* A valid LMDB file that is not a trackfs index. */
+	fx_mkdir(&g);
+	cr_assert_eq(mdb_env_create(&raw), 0);
+	cr_assert_eq(mdb_env_open(raw, g.dir, MDB_NOLOCK, 0644), 0);
+	cr_assert_eq(mdb_txn_begin(raw, NULL, 0, &txn), 0);
+	cr_assert_eq(mdb_dbi_open(txn, NULL, 0, &dbi), 0);
+	cr_assert_eq(mdb_put(txn, dbi, &k, &v, 0), 0);
+	cr_assert_eq(mdb_txn_commit(txn), 0);
+	mdb_env_close(raw);
+	cr_expect_eq(idx_env_open(g.dir, 0, &env), -EIO);
+	cr_expect_eq(idx_env_open(g.dir, IDX_RDONLY, &env), -EIO);
+	fx_teardown(&g);
+}
+
+Test(env, group_commit_visibility, .init = setup, .fini = teardown)
+{
+	struct idx_env *ro = NULL;
+
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	cr_assert_not(idx_env_dirty(f.env));
+	put_ino(f.env, 10, 1);
+	cr_assert(idx_env_dirty(f.env));
+	/* Later transactions see it at once ... */
+	cr_assert_eq(get_ino(f.env, 10, 1), 0);
+	/* ... but the file does not until the group is committed. */
+	cr_assert_eq(idx_env_open(f.dir, IDX_RDONLY, &ro), 0);
+	cr_assert_eq(get_ino(ro, 10, 1), -ENOENT);
+	cr_assert_eq(idx_env_close(ro, false), 0);
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	cr_assert_not(idx_env_dirty(f.env));
+	cr_assert_eq(idx_env_open(f.dir, IDX_RDONLY, &ro), 0);
+	cr_assert_eq(get_ino(ro, 10, 1), 0);
+	cr_assert_eq(idx_env_close(ro, false), 0);
+	/* Reads alone leave the group clean. */
+	cr_assert_eq(get_ino(f.env, 10, 1), 0);
+	cr_assert_not(idx_env_dirty(f.env));
+}
+
+Test(env, abort_loses_only_its_child, .init = setup, .fini = teardown)
+{
+	struct idx_inode in = { .ino = 21, .nlink = 1 };
+	struct idx_txn *txn;
+
+	put_ino(f.env, 20, 1);
+	txn = fx_begin(&f);
+	cr_assert_eq(idx_inode_put(txn, &in), 0);
+	cr_assert_eq(idx_inode_del(txn, 20), 0);
+	idx_txn_abort(txn);
+	put_ino(f.env, 22, 3);
+	cr_assert_eq(get_ino(f.env, 20, 1), 0);
+	cr_assert_eq(get_ino(f.env, 21, 0), -ENOENT);
+	cr_assert_eq(get_ino(f.env, 22, 3), 0);
+	cr_assert_eq(idx_env_close(f.env, false), 0);
+	f.env = NULL;
+	fx_open(&f, 0);
+	cr_assert_eq(get_ino(f.env, 20, 1), 0);
+	cr_assert_eq(get_ino(f.env, 21, 0), -ENOENT);
+	cr_assert_eq(get_ino(f.env, 22, 3), 0);
+}
+
+/* A process that dies without closing keeps what it flushed and nothing else. */
+Test(env, crash_keeps_flushed_only, .init = setup, .fini = teardown)
+{
+	int status;
+	pid_t pid;
+
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct idx_env *env;
+
+		if (idx_env_open(f.dir, 0, &env))
+			_exit(2);
+		put_ino(env, 30, 1);
+		if (idx_env_flush(env))
+			_exit(3);
+		put_ino(env, 31, 1);
+		_exit(0); /* no close: the group holding 31 dies with us */
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fx_open(&f, 0);
+	cr_assert_eq(get_ino(f.env, 30, 1), 0);
+	cr_assert_eq(get_ino(f.env, 31, 1), -ENOENT);
+}
+
+Test(env, automatic_group_commit, .init = setup, .fini = teardown)
+{
+	struct idx_env *ro = NULL;
+	struct idx_env_stats st;
+
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	for (uint64_t i = 0; i < 5000; i++)
+		put_ino(f.env, 100 + i, i);
+	/* No flush: the group was committed on its own along the way. */
+	cr_assert_eq(idx_env_open(f.dir, IDX_RDONLY, &ro), 0);
+	cr_assert_eq(idx_env_stats(ro, &st), 0);
+	cr_assert_geq(st.entries, 2000);
+	cr_assert_lt(st.entries, 5000);
+	cr_assert_eq(get_ino(ro, 100, 0), 0);
+	cr_assert_eq(idx_env_close(ro, false), 0);
+}
+
+Test(env, map_grows, .init = setup, .fini = teardown, .timeout = 300)
+{
+	const uint64_t n = 200000;
+	struct idx_env_stats st;
+	uint8_t pad[600];
+	unsigned grown = 0;
+	uint64_t last_map;
+
+	cr_assert_eq(idx_env_stats(f.env, &st), 0);
+	cr_assert_eq(st.map_size, 64ull << 20);
+	last_map = st.map_size;
+	memset(pad, 0x5a, sizeof(pad));
+	for (uint64_t i = 0; i < n; i++) {
+		struct idx_inode in = { .ino = 2 + i, .mode = 0100644, .nlink = 1, .size = i };
+		struct idx_txn *txn = fx_begin(&f);
+		char name[32];
+		int len = snprintf(name, sizeof(name), "file-%llu", (unsigned long long)i);
+		int rc;
+
+		rc = idx_inode_put(txn, &in);
+		cr_assert_eq(rc, 0, "inode %llu: %s", (unsigned long long)i, strerror(-rc));
+		rc = idx_dirent_add(txn, IDX_ROOT_INO, name, (size_t)len, in.ino, 8);
+		cr_assert_eq(rc, 0, "dirent %llu: %s", (unsigned long long)i, strerror(-rc));
+		/* Some bulk, so that the map has to double several times. */
+		rc = idx_xattr_set(txn, in.ino, "user.pad", pad, sizeof(pad), 0);
+		cr_assert_eq(rc, 0, "xattr %llu: %s", (unsigned long long)i, strerror(-rc));
+		fx_commit(txn);
+		if (i % 1000 == 0) {
+			cr_assert_eq(idx_env_stats(f.env, &st), 0);
+			grown += st.map_size > last_map;
+			last_map = st.map_size;
+		}
+	}
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	cr_assert_eq(idx_env_stats(f.env, &st), 0);
+	cr_assert_eq(st.entries, n);
+	cr_assert_geq(grown, 2, "the map grew %u times", grown);
+	cr_assert_leq(st.used_bytes, st.map_size);
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	fx_open(&f, 0);
+	cr_assert_eq(idx_env_stats(f.env, &st), 0);
+	cr_assert_eq(st.entries, n);
+	cr_assert_eq(get_ino(f.env, 2 + n - 1, n - 1), 0);
+}
+
+/* One transaction larger than the whole map: it fails with -EAGAIN without
+ * harming earlier work, and succeeds when retried (the map has grown). */
+Test(env, oversized_txn_retries, .init = setup, .fini = teardown, .timeout = 300)
+{
+	static uint8_t val[IDX_XATTR_SIZE_MAX];
+	int rc = 0, attempt;
+
+	put_ino(f.env, 40, 4);
+	memset(val, 0xab, sizeof(val));
+	for (attempt = 0; attempt < 4; attempt++) {
+		struct idx_txn *txn = fx_begin(&f);
+
+		for (int i = 0; i < 1200; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "user.big%d", i);
+			rc = idx_xattr_set(txn, 41, name, val, sizeof(val), 0);
+			if (rc)
+				break;
+		}
+		if (rc == 0) {
+			fx_commit(txn);
+			break;
+		}
+		cr_assert_eq(rc, -EAGAIN, "%s", strerror(-rc));
+		/* The transaction is dead: every further call says so. */
+		cr_assert_eq(idx_inode_put(txn, &(struct idx_inode){ .ino = 42 }), -EAGAIN);
+		cr_assert_eq(idx_txn_commit(txn), -EAGAIN);
+	}
+	cr_assert_eq(rc, 0);
+	cr_assert_eq(attempt, 1, "expected exactly one failure before the map grew");
+	cr_assert_eq(get_ino(f.env, 40, 4), 0);
+	cr_assert_eq(get_ino(f.env, 42, 0), -ENOENT);
+	cr_assert_eq(idx_env_flush(f.env), 0);
+}
+
+Test(env, rdonly_rejects_writes, .init = setup, .fini = teardown)
+{
+	struct idx_inode in = { .ino = 50, .nlink = 1 };
+	struct idx_txn *txn;
+	uint64_t ino;
+
+	put_ino(f.env, 50, 7);
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	fx_open(&f, IDX_RDONLY);
+	txn = fx_begin(&f);
+	cr_assert_eq(idx_inode_get(txn, 50, &in), 0);
+	cr_assert_eq(in.size, 7);
+	cr_assert_eq(idx_inode_put(txn, &in), -EROFS);
+	cr_assert_eq(idx_inode_del(txn, 50), -EROFS);
+	cr_assert_eq(idx_dirent_add(txn, 1, "a", 1, 50, 8), -EROFS);
+	cr_assert_eq(idx_xattr_set(txn, 50, "user.a", "b", 1, 0), -EROFS);
+	cr_assert_eq(idx_orphan_add(txn, 50), -EROFS);
+	cr_assert_eq(idx_ino_alloc(txn, &ino), -EROFS);
+	cr_assert_eq(idx_xattr_clear(txn, 50), -EROFS);
+	/* A refused write does not end the transaction. */
+	cr_assert_eq(idx_inode_get(txn, 50, &in), 0);
+	fx_commit(txn);
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	cr_assert_eq(idx_env_sync(f.env), 0);
+	cr_assert_not(idx_env_dirty(f.env));
+	cr_assert_eq(get_ino(f.env, 50, 7), 0);
+	struct idx_env *env2;
+	cr_assert_eq(idx_env_open(f.dir, IDX_RDONLY | IDX_CREATE, &env2), -EINVAL);
+}
+
+Test(env, stats_and_sync, .init = setup, .fini = teardown)
+{
+	struct idx_env_stats st;
+
+	for (uint64_t i = 0; i < 10; i++)
+		put_ino(f.env, 60 + i, i);
+	cr_assert_eq(idx_env_sync(f.env), 0);
+	cr_assert_eq(idx_env_stats(f.env, &st), 0);
+	cr_assert_eq(st.entries, 10);
+	cr_assert_gt(st.used_bytes, 0);
+	cr_assert_geq(st.map_size, 64ull << 20);
+	cr_assert_eq(idx_env_close(NULL, true), 0);
+}
