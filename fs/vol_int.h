@@ -113,6 +113,21 @@ void vol_flusher_stop(struct vol *v);
 void vol_attr_from_inode(const struct vol *v, const struct idx_inode *in, struct vol_attr *out);
 void vol_now(struct timespec *ts);
 
+/* vol_namei.c: name helpers shared with vol_rename.c and vol_dir.c */
+/** Check an entry name: -ENOENT (empty), -ENAMETOOLONG, -EINVAL (has '/').
+ * "." and ".." pass; callers decide what they mean. */
+int vol_name_check(const char *name, size_t *len_out);
+bool vol_name_is_dot(const char *name, size_t len);
+/** Read directory @p ino for adding or removing entries: -ENOTDIR, and
+ * -ENOENT for a removed directory (nlink 0). */
+int vol_dir_get(struct idx_txn *txn, uint64_t ino, struct idx_inode *out);
+/** Set a directory's mtime and ctime (an entry changed). */
+void vol_dir_touch(struct idx_inode *dir, const struct timespec *now);
+/** Which inode @p name in @p parent names, from a short txn of its own (to
+ * know which ilock to take before the real txn). -ENOENT, -ENOTDIR. */
+int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len,
+		   uint64_t *ino_out);
+
 /* vol_open.c: recovery */
 /** Rebuild the pool's free lists from every extent in the index. */
 int vol_rebuild_freelists(struct vol *v);

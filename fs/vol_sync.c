@@ -1,0 +1,172 @@
+/* Durability: vol_sync_all (data and allocator state, then the index, then
+ * the deferred frees that the now-durable index no longer references), fsync,
+ * and the background flusher that group-commits the index. */
+#include <errno.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/base/log.h"
+#include "fs/vol_int.h"
+
+/*
+ * DESIGN.md invariant 2: chunks the index dropped become reusable only once
+ * the index state that dropped them is durable. Frees are deferred inside
+ * index transactions, so a transaction that commits after idx_env_sync() may
+ * already have deferred chunks that the durable index still references. The
+ * pool cannot tell those apart, so release only while holding an (empty)
+ * index transaction — no other transaction can run — and only if nothing was
+ * committed since the sync; otherwise sync again, a few times at most, and
+ * leave the frees for the next sync if the volume is too busy. Releasing
+ * writes free-list links (buffered writes, no fsync): brief enough to hold
+ * the index for.
+ */
+static int release_deferred(struct vol *v)
+{
+	struct idx_txn *guard;
+	int rc;
+
+	for (int tries = 0; tries < 4; tries++) {
+		if (tries > 0) {
+			rc = idx_env_sync(v->idx);
+			if (rc < 0)
+				return rc;
+		}
+		rc = idx_txn_begin(v->idx, &guard);
+		if (rc < 0)
+			return rc;
+		if (!idx_env_dirty(v->idx)) {
+			rc = trk_pool_release_deferred(v->pool);
+			idx_txn_abort(guard);
+			if (rc < 0)
+				tfs_err("volume %s: sync: returning freed chunks failed: %s",
+					v->meta_dir, tfs_strerror(rc));
+			return rc;
+		}
+		idx_txn_abort(guard);
+	}
+	return 0;
+}
+
+int vol_sync_all(struct vol *v)
+{
+	int rc;
+
+	if (v->rdonly)
+		return 0;
+	pthread_mutex_lock(&v->sync_lock);
+	/* Data before metadata: the index may only point at chunks whose bytes
+	 * are on the disk. */
+	rc = trk_pool_sync(v->pool);
+	if (rc < 0) {
+		tfs_err("volume %s: sync: writing the disks failed: %s", v->meta_dir,
+			tfs_strerror(rc));
+		goto out_unlock;
+	}
+	rc = idx_env_sync(v->idx);
+	if (rc < 0) {
+		tfs_err("volume %s: sync: writing the index failed: %s", v->meta_dir,
+			tfs_strerror(rc));
+		goto out_unlock;
+	}
+	if (trk_pool_deferred_count(v->pool) > 0)
+		rc = release_deferred(v);
+out_unlock:
+	pthread_mutex_unlock(&v->sync_lock);
+	return rc;
+}
+
+int vol_fsync(struct vol *v, uint64_t ino, bool datasync)
+{
+	/* One index for the whole volume: making one inode durable means
+	 * committing everything before it. */
+	return vol_sync_all(v);
+}
+
+int vol_sync(struct vol *v)
+{
+	return vol_sync_all(v);
+}
+
+/* ---- the flusher ----------------------------------------------------------- */
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void *flusher_main(void *arg)
+{
+	struct vol *v = arg;
+	uint64_t last_sync = mono_ms();
+	int last_rc = 0;
+
+	pthread_mutex_lock(&v->flusher_lock);
+	while (!v->flusher_stop) {
+		struct timespec until;
+		clock_gettime(CLOCK_MONOTONIC, &until);
+		until.tv_sec += v->flush_ms / 1000;
+		until.tv_nsec += (long)(v->flush_ms % 1000) * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		int w = 0;
+		while (!v->flusher_stop && w != ETIMEDOUT)
+			w = pthread_cond_timedwait(&v->flusher_cond, &v->flusher_lock, &until);
+		if (v->flusher_stop)
+			break;
+		pthread_mutex_unlock(&v->flusher_lock);
+
+		int rc = 0;
+		uint64_t now = mono_ms();
+		bool dirty = idx_env_dirty(v->idx);
+		if (now - last_sync >= v->sync_ms) {
+			if (dirty || trk_pool_deferred_count(v->pool) > 0)
+				rc = vol_sync_all(v);
+			last_sync = now;
+		} else if (dirty) {
+			rc = idx_env_flush(v->idx);
+			if (rc < 0)
+				tfs_err("volume %s: flushing the index failed: %s", v->meta_dir,
+					tfs_strerror(rc));
+		}
+		/* Report a persistent failure once, and its end. */
+		if (rc == 0 && last_rc < 0)
+			tfs_info("volume %s: background flush works again", v->meta_dir);
+		last_rc = rc;
+
+		pthread_mutex_lock(&v->flusher_lock);
+	}
+	pthread_mutex_unlock(&v->flusher_lock);
+	return NULL;
+}
+
+int vol_flusher_start(struct vol *v)
+{
+	int rc;
+
+	v->flusher_stop = false;
+	rc = -pthread_create(&v->flusher, NULL, flusher_main, v);
+	if (rc < 0) {
+		tfs_err("volume %s: cannot start the flusher thread: %s", v->meta_dir,
+			tfs_strerror(rc));
+		return rc;
+	}
+	v->flusher_running = true;
+	return 0;
+}
+
+void vol_flusher_stop(struct vol *v)
+{
+	if (!v->flusher_running)
+		return;
+	pthread_mutex_lock(&v->flusher_lock);
+	v->flusher_stop = true;
+	pthread_cond_signal(&v->flusher_cond);
+	pthread_mutex_unlock(&v->flusher_lock);
+	pthread_join(v->flusher, NULL);
+	v->flusher_running = false;
+}
