@@ -175,7 +175,10 @@ struct vol_dirent {
  * included with cookies 1 and 2) until it returns non-zero or the directory
  * ends. Cookies survive concurrent changes: an entry present for the whole
  * scan is returned exactly once. With @p plus, @p attr is filled too (readdirplus)
- * and a reference is added for each entry for which @p cb returns 0.
+ * and a reference is added for each entry for which @p cb returns 0, except
+ * "." and ".." (as libfuse's readdirplus: the kernel never forgets those).
+ * @p cb runs inside an index transaction: it may only copy the entry out and
+ * must not call vol_* functions.
  * @return 0 or -errno (-ENOTDIR).
  */
 int vol_readdir(struct vol *v, uint64_t ino, uint64_t cookie, bool plus,

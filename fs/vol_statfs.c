@@ -1,0 +1,70 @@
+/* Space and identity of a volume: statfs (chunks summed over the disks) and
+ * vol_info (per-disk figures for `trackfs status`). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/base/log.h"
+#include "fs/vol_int.h"
+
+/* Inodes are only limited by the index, which grows: report plenty free. */
+#define VOL_FFREE (1ull << 32)
+
+int vol_statfs(struct vol *v, struct vol_statfs *out)
+{
+	struct idx_env_stats es;
+	struct vol_statfs s = {.bsize = v->chunk_size, .namemax = IDX_NAME_MAX};
+	int rc;
+
+	for (unsigned i = 0; i < trk_pool_ndisks(v->pool); i++) {
+		struct trk_disk_stats ds;
+		rc = trk_pool_disk_stats(v->pool, i, &ds);
+		if (rc < 0)
+			return rc;
+		if (ds.missing)
+			continue; /* its space is not usable; its files still count */
+		s.blocks += ds.chunks_total;
+		s.bfree += ds.chunks_free;
+	}
+	rc = idx_env_stats(v->idx, &es);
+	if (rc < 0)
+		return rc;
+	s.files = es.entries;
+	s.ffree = VOL_FFREE;
+	*out = s;
+	return 0;
+}
+
+int vol_info(struct vol *v, struct vol_info *out)
+{
+	struct idx_env_stats es;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->uuid = v->vf.uuid;
+	snprintf(out->label, sizeof(out->label), "%s", v->vf.label);
+	out->chunk_size = v->chunk_size;
+	out->ndisks = v->vf.ndisks;
+	rc = idx_env_stats(v->idx, &es);
+	if (rc < 0)
+		return rc;
+	out->inodes = es.entries;
+	out->index_bytes = es.used_bytes;
+	for (unsigned i = 0; i < v->vf.ndisks; i++) {
+		struct vol_disk_info *d = &out->disks[i];
+		struct trk_disk_stats ds;
+		snprintf(d->path, sizeof(d->path), "%s", v->vf.disks[i].path);
+		d->uuid = v->vf.disks[i].uuid;
+		rc = trk_pool_disk_stats(v->pool, i, &ds);
+		if (rc < 0)
+			return rc;
+		d->missing = ds.missing;
+		d->tracks = ds.tracks;
+		d->chunks_used = ds.chunks_used;
+		d->chunks_free = ds.chunks_free;
+		d->bytes_used = ds.chunks_used * v->chunk_size;
+		d->bytes_free = ds.chunks_free * v->chunk_size;
+		d->bytes_on_disk = ds.bytes_on_disk;
+	}
+	return 0;
+}
