@@ -1,0 +1,32 @@
+/* Helpers shared by the command-line tools: the program name for messages,
+ * size arguments with K/M/G suffixes, human-readable byte counts. */
+#ifndef CLI_COMMON_H
+#define CLI_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/** The program name used as the prefix of every message (set by cli_init). */
+extern const char *cli_prog;
+
+/** Remember the program name (basename of @p argv0) for messages. */
+void cli_init(const char *argv0);
+
+/** Print "prog: message" and a newline to stderr. */
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/**
+ * Parse a size such as "4096", "4K", "64k", "1M", "4G" or "1T" (binary
+ * multiples; an optional trailing "B" or "iB" is accepted).
+ * @return 0 with *out set, or -EINVAL (no digits, unknown suffix, overflow).
+ */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/** Format @p bytes as "512 B", "4 KiB", "1.5 GiB" into @p buf. @return buf. */
+char *cli_fmt_bytes(uint64_t bytes, char *buf, size_t size);
+
+/** Monotonic clock in seconds, for the benchmark and progress. */
+double cli_now(void);
+
+#endif

@@ -1,0 +1,150 @@
+/* trackfs-status (run by `trackfs status VOLUME`): open a volume read-only
+ * without recovery and print its identity, index size and a per-disk table
+ * of tracks, chunks and bytes, with totals. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "fs/vol.h"
+#include "fs/volfile.h"
+#include "tools/cli_common.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out, "Usage: trackfs status VOLUME\n"
+		     "Show a trackfs volume's disks and space (VOLUME is its metadata directory,\n"
+		     "or a disk directory holding meta/).\n");
+}
+
+/* A mounted volume is locked by its daemon: say who holds it and show what
+ * volume.conf alone can tell. */
+static int print_locked(const char *arg)
+{
+	char meta[PATH_MAX], lockpath[PATH_MAX + 16], uuid[TFS_UUID_STRLEN];
+	char *holder = NULL;
+	size_t len;
+	struct vol_volfile *vf;
+
+	if (vol_meta_resolve(arg, meta) < 0)
+		return 1;
+	snprintf(lockpath, sizeof(lockpath), "%s/%s", meta, VOL_LOCK_NAME);
+	if (tfs_read_file(lockpath, 4096, &holder, &len) == 0) {
+		for (size_t i = 0; i < len; i++)
+			if (holder[i] == '\n')
+				holder[i] = ' ';
+		while (len && holder[len - 1] == ' ')
+			holder[--len] = '\0';
+	}
+	cli_msg("the volume %s is in use (lock held by %s); live figures need the mount, "
+		"showing its configuration only",
+		meta, holder && *holder ? holder : "another process");
+	free(holder);
+	vf = malloc(sizeof(*vf));
+	if (!vf || vol_volfile_read(meta, vf) < 0) {
+		free(vf);
+		return 1;
+	}
+	tfs_uuid_format(&vf->uuid, uuid);
+	printf("Volume    %s%s%s\n", vf->label[0] ? "\"" : "",
+	       vf->label[0] ? vf->label : "(no label)", vf->label[0] ? "\"" : "");
+	printf("UUID      %s\n", uuid);
+	printf("Metadata  %s\n", meta);
+	for (unsigned i = 0; i < vf->ndisks; i++)
+		printf("Disk %-4u %s\n", i, vf->disks[i].path);
+	free(vf);
+	return 1;
+}
+
+#define B(v, buf) cli_fmt_bytes((v), (buf), sizeof(buf))
+
+int main(int argc, char **argv)
+{
+	struct vol_open_opts oo = {.flags = VOL_RDONLY | VOL_NO_RECOVER, .owner = "trackfs status"};
+	struct vol_info *info;
+	struct vol *v;
+	char uuid[TFS_UUID_STRLEN], b1[32], b2[32], b3[32];
+	int rc;
+
+	cli_init(argv[0]);
+	/* Accept both "trackfs-status VOLUME" and "trackfs-status status VOLUME". */
+	if (argc == 3 && strcmp(argv[1], "status") == 0) {
+		argv++;
+		argc--;
+	}
+	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc != 2) {
+		usage(stderr);
+		return 2;
+	}
+	info = calloc(1, sizeof(*info));
+	if (!info) {
+		cli_msg("out of memory");
+		return 1;
+	}
+	rc = vol_open(argv[1], &oo, &v);
+	if (rc == -EBUSY) {
+		free(info);
+		return print_locked(argv[1]);
+	}
+	if (rc < 0) {
+		cli_msg("cannot open the volume %s: %s", argv[1], tfs_strerror(rc));
+		free(info);
+		return 1;
+	}
+	rc = vol_info(v, info);
+	if (rc < 0) {
+		cli_msg("cannot read the volume %s: %s", argv[1], tfs_strerror(rc));
+		vol_close(v);
+		free(info);
+		return 1;
+	}
+
+	tfs_uuid_format(&info->uuid, uuid);
+	printf("Volume      %s%s%s\n", info->label[0] ? "\"" : "",
+	       info->label[0] ? info->label : "(no label)", info->label[0] ? "\"" : "");
+	printf("UUID        %s\n", uuid);
+	printf("Metadata    %s\n", vol_meta_dir(v));
+	printf("Chunk size  %s\n", B(info->chunk_size, b1));
+	printf("Inodes      %llu\n", (unsigned long long)info->inodes);
+	printf("Index       %s\n", B(info->index_bytes, b1));
+	if (vol_was_unclean(v))
+		printf("State       not shut down cleanly (the next mount rebuilds the free "
+		       "lists)\n");
+	else
+		printf("State       clean\n");
+	printf("\n%-4s %-32s %6s %12s %12s %10s %10s %10s  %s\n", "DISK", "PATH", "TRACKS",
+	       "CHUNKS USED", "CHUNKS FREE", "USED", "FREE", "ON DISK", "STATE");
+
+	uint64_t t_tracks = 0, t_cu = 0, t_cf = 0, t_bu = 0, t_bf = 0, t_od = 0;
+	unsigned missing = 0;
+	for (unsigned i = 0; i < info->ndisks; i++) {
+		struct vol_disk_info *d = &info->disks[i];
+		printf("%-4u %-32s %6u %12llu %12llu %10s %10s %10s  %s\n", i, d->path, d->tracks,
+		       (unsigned long long)d->chunks_used, (unsigned long long)d->chunks_free,
+		       B(d->bytes_used, b1), B(d->bytes_free, b2), B(d->bytes_on_disk, b3),
+		       d->missing ? "MISSING" : "ok");
+		t_tracks += d->tracks;
+		t_cu += d->chunks_used;
+		t_cf += d->chunks_free;
+		t_bu += d->bytes_used;
+		t_bf += d->bytes_free;
+		t_od += d->bytes_on_disk;
+		missing += d->missing;
+	}
+	printf("%-4s %-32s %6llu %12llu %12llu %10s %10s %10s  %s\n", "", "total",
+	       (unsigned long long)t_tracks, (unsigned long long)t_cu, (unsigned long long)t_cf,
+	       B(t_bu, b1), B(t_bf, b2), B(t_od, b3), missing ? "DISKS MISSING" : "ok");
+	if (missing)
+		printf("\n%u disk(s) missing: files on them read as I/O errors until the disk is "
+		       "back.\n",
+		       missing);
+	vol_close(v);
+	free(info);
+	return missing ? 1 : 0;
+}
