@@ -1,0 +1,147 @@
+/* Going into the background without losing errors: the daemon is forked
+ * before the volume is opened (its threads and lock must live in the serving
+ * process) and tells the waiting parent through a pipe whether the mount
+ * stands. Also the tuning of the mount's backing device.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/base/log.h"
+#include "fs/fuse/main_int.h"
+
+#define FS_READAHEAD_KB 1024
+
+int fs_bg_start(struct fs_bg *bg)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int rc = -errno;
+
+		close(fds[0]);
+		close(fds[1]);
+		return rc;
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		bg->fd = fds[0];
+		bg->done = false;
+		return 1;
+	}
+	close(fds[0]);
+	bg->fd = fds[1];
+	bg->done = false;
+	/* Leave the terminal's session: its hangup must not end the daemon. */
+	if (setsid() < 0)
+		fprintf(stderr, "trackfs: setsid: %s\n", strerror(errno));
+	return 0;
+}
+
+int fs_bg_wait(struct fs_bg *bg)
+{
+	char status = 1;
+	ssize_t n;
+
+	do {
+		n = read(bg->fd, &status, 1);
+	} while (n < 0 && errno == EINTR);
+	close(bg->fd);
+	/* End of file without a status: the daemon died before reporting. */
+	return n == 1 && status == 0 ? 0 : 1;
+}
+
+static void fs_bg_report(struct fs_bg *bg, char status)
+{
+	ssize_t n;
+
+	if (bg->done)
+		return;
+	do {
+		n = write(bg->fd, &status, 1);
+	} while (n < 0 && errno == EINTR);
+	close(bg->fd);
+	bg->done = true;
+}
+
+void fs_bg_ready(struct fs_bg *bg)
+{
+	int fd = open("/dev/null", O_RDWR);
+
+	tfs_log_use_syslog(true, "trackfs");
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	fs_bg_report(bg, 0);
+}
+
+void fs_bg_fail(struct fs_bg *bg)
+{
+	fs_bg_report(bg, 1);
+}
+
+/* Undo the octal escapes (\040 for a space) of a /proc/self/mountinfo field. */
+static void fs_unescape(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+void fs_tune_bdi(const char *mountpoint)
+{
+	char line[2 * PATH_MAX], dev[32] = "", path[128];
+	FILE *f;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f) {
+		tfs_debug("trackfs: /proc/self/mountinfo: %s", strerror(errno));
+		return;
+	}
+	/* The last line for this mount point is the mount just made. */
+	while (fgets(line, sizeof(line), f)) {
+		char mdev[32], mpoint[PATH_MAX];
+
+		if (sscanf(line, "%*u %*u %31s %*s %4095s", mdev, mpoint) != 2)
+			continue;
+		fs_unescape(mpoint);
+		if (strcmp(mpoint, mountpoint) == 0)
+			snprintf(dev, sizeof(dev), "%s", mdev);
+	}
+	fclose(f);
+	if (!dev[0]) {
+		tfs_debug("trackfs: %s not found in /proc/self/mountinfo", mountpoint);
+		return;
+	}
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "we");
+	if (!f) {
+		tfs_debug("trackfs: %s: %s (readahead stays at the default)", path,
+			  strerror(errno));
+		return;
+	}
+	fprintf(f, "%d\n", FS_READAHEAD_KB);
+	if (fclose(f) != 0)
+		tfs_debug("trackfs: writing %s: %s", path, strerror(errno));
+}

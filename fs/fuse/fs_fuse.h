@@ -1,0 +1,125 @@
+/* Private interface of the FUSE front end: the daemon's state shared by the
+ * request handlers (one file per group of operations), the table of handlers,
+ * and the helpers that turn vol/ results into FUSE replies. Nothing outside
+ * fs/fuse includes this header.
+ */
+#ifndef FS_FUSE_FS_FUSE_H
+#define FS_FUSE_FS_FUSE_H
+
+#include <fuse_lowlevel.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "core/base/log.h"
+#include "fs/vol.h"
+
+/**
+ * What every handler needs: the volume and the session. Set up by main()
+ * before the session starts; the fields are read-only while the loop runs, so
+ * handlers on any worker thread read them without a lock.
+ */
+struct fs_daemon {
+	struct vol *vol;	 /* the open volume; closed by main() after the loop */
+	struct fuse_session *se; /* for notifications (fs_invalidate_*) */
+	double timeout;		 /* entry and attribute timeout in seconds */
+	bool debug;		 /* trace every operation */
+	bool posix_acl;		 /* the kernel took FUSE_CAP_POSIX_ACL (set in init) */
+	bool writeback;		 /* the kernel took FUSE_CAP_WRITEBACK_CACHE (set in init) */
+	bool dont_mask;		 /* the kernel left the umask to us (set in init) */
+};
+
+/** The daemon state behind a request (the session's userdata). */
+static inline struct fs_daemon *fs_req_daemon(fuse_req_t req)
+{
+	return (struct fs_daemon *)fuse_req_userdata(req);
+}
+
+/** Fill the handler table for fuse_session_new(): each ops_*.c file sets its
+ * own handlers. */
+void fs_ops_fill(struct fuse_lowlevel_ops *ops);
+void fs_ops_inode(struct fuse_lowlevel_ops *ops);
+void fs_ops_namei(struct fuse_lowlevel_ops *ops);
+void fs_ops_file(struct fuse_lowlevel_ops *ops);
+void fs_ops_dir(struct fuse_lowlevel_ops *ops);
+void fs_ops_xattr(struct fuse_lowlevel_ops *ops);
+
+/* ---- conversions (ops_inode.c) ------------------------------------------ */
+
+/** Fill @p st from @p a. */
+void fs_attr_to_stat(const struct vol_attr *a, struct stat *st);
+/** Fill @p e (inode, generation, attributes, timeouts) from @p a. */
+void fs_attr_to_entry(const struct fs_daemon *d, const struct vol_attr *a,
+		      struct fuse_entry_param *e);
+/** Reply to @p req with an entry for @p a (rc == 0) or with the error -rc.
+ * Replies exactly once. If the entry reply fails (the request was
+ * interrupted), the reference vol/ added for it is dropped again. */
+void fs_reply_entry(fuse_req_t req, int rc, const struct vol_attr *a);
+
+/* ---- creating nodes: owner, group, mode and inherited ACLs (acl.c) ----- */
+
+/** What a new node gets, worked out before it is created. */
+struct fs_newnode {
+	uint32_t mode;	      /* type and permission bits to create with */
+	struct vol_cred cred; /* owner and group */
+	void *dacl;	      /* the parent's default ACL (malloc'ed) or NULL */
+	size_t dacl_size;
+	void *acl; /* access ACL inherited from dacl (malloc'ed) or NULL */
+	size_t acl_size;
+};
+
+/**
+ * Work out owner, group and mode of a node of @p mode (type and permission
+ * bits as the caller asked) to be created in @p parent by the caller of
+ * @p req: the caller's uid and gid, or the directory's gid when it is
+ * set-group-ID (new directories inherit the bit), as ext4 does. With POSIX
+ * ACLs, a default ACL of the parent replaces the umask: the new node's ACL is
+ * the default ACL masked by @p mode (POSIX.1e); otherwise the caller's umask
+ * applies. Release with fs_newnode_fini().
+ * @return 0 or -errno (-ENOMEM, errors of vol_getattr/vol_getxattr).
+ */
+int fs_newnode_prepare(fuse_req_t req, uint64_t parent, uint32_t mode, struct fs_newnode *nn);
+/**
+ * After the node @p a was created: store the inherited ACLs (the access ACL,
+ * and for a directory the default ACL). A failure is logged, not returned:
+ * the node exists already and its mode is never wider than the ACL meant.
+ * @p a is refreshed. Calls fs_newnode_fini().
+ */
+void fs_newnode_finish(struct fs_daemon *d, struct fs_newnode *nn, struct vol_attr *a);
+/** Free what fs_newnode_prepare() allocated. */
+void fs_newnode_fini(struct fs_newnode *nn);
+
+/**
+ * Store system.posix_acl_access for @p ino as setxattr would and keep the
+ * file mode in step with it (the permission bits of owner, mask or group,
+ * and other); an ACL that says no more than the mode is not stored.
+ * @return 0 or -errno (-EINVAL for a malformed ACL).
+ */
+int fs_acl_set_access(struct fs_daemon *d, uint64_t ino, const void *value, size_t size, int flags);
+
+/**
+ * After a chmod of @p ino to @p mode: rewrite its access ACL (if any) so
+ * that the owner, mask (or group) and other entries match the new mode, as
+ * chmod(2) does on filesystems with POSIX ACLs. @return 0 or -errno.
+ */
+int fs_acl_chmod(struct fs_daemon *d, uint64_t ino, uint32_t mode);
+
+/* ---- notifications for changes made behind the kernel's back (session.c) */
+
+/**
+ * Tell the kernel that the name @p name in directory @p parent may have
+ * changed (created, removed or renamed) by another front end, so that its
+ * cached entry, positive or negative, is dropped. Must not be called from a
+ * request handler of this daemon (the kernel may wait on that request).
+ * @return 0, -ENOENT (nothing cached) or another -errno.
+ */
+int fs_invalidate_entry(struct fs_daemon *d, uint64_t parent, const char *name);
+
+/**
+ * Tell the kernel that the attributes and data of @p ino changed behind its
+ * back: its cached attributes and page cache are dropped. Same rules as
+ * fs_invalidate_entry(). @return 0, -ENOENT or another -errno.
+ */
+int fs_invalidate_inode(struct fs_daemon *d, uint64_t ino);
+
+#endif

@@ -1,0 +1,360 @@
+/* The trackfs daemon's main: command line and mount options, opening the
+ * volume, mounting, going into the background only once the mount stands
+ * (so that every error reaches the terminal and the exit code), the
+ * multi-threaded loop, and the clean shutdown that marks the volume clean.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fs/fuse/fs_fuse.h"
+#include "fs/fuse/main_int.h"
+
+#ifndef TRACKFS_VERSION
+#define TRACKFS_VERSION "unknown"
+#endif
+
+#define FS_DEFAULT_TIMEOUT 86400.0
+#define FS_DEFAULT_IDLE_THREADS 10
+
+/* Options of our own, filled by fuse_opt_parse before libfuse sees the rest. */
+struct fs_opts {
+	char *volume; /* first non-option argument */
+	int nonopts;  /* non-option arguments seen */
+	int show_help;
+	int show_version;
+	int debug;
+	int foreground; /* -d implies it, as in libfuse */
+	int has_fsname;
+	int has_subtype;
+	double timeout;
+};
+
+enum {
+	KEY_HELP,
+	KEY_VERSION,
+	KEY_DASH_D,
+	KEY_DEBUG,
+	KEY_FSNAME,
+	KEY_SUBTYPE,
+	KEY_IGNORE,
+};
+
+static const struct fuse_opt fs_opt_spec[] = {
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-d", KEY_DASH_D),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
+	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+	{"timeout=%lf", offsetof(struct fs_opts, timeout), 0},
+	/* What mount(8) and fstab pass that means nothing to a FUSE mount
+	 * (mount.fuse3 drops some of them itself, not all). */
+	FUSE_OPT_KEY("defaults", KEY_IGNORE),
+	FUSE_OPT_KEY("auto", KEY_IGNORE),
+	FUSE_OPT_KEY("noauto", KEY_IGNORE),
+	FUSE_OPT_KEY("user", KEY_IGNORE),
+	FUSE_OPT_KEY("nouser", KEY_IGNORE),
+	FUSE_OPT_KEY("users", KEY_IGNORE),
+	FUSE_OPT_KEY("owner", KEY_IGNORE),
+	FUSE_OPT_KEY("group", KEY_IGNORE),
+	FUSE_OPT_KEY("_netdev", KEY_IGNORE),
+	FUSE_OPT_KEY("nofail", KEY_IGNORE),
+	FUSE_OPT_KEY("comment=", KEY_IGNORE),
+	FUSE_OPT_KEY("nobootwait", KEY_IGNORE),
+	FUSE_OPT_END,
+};
+
+static int fs_opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
+{
+	struct fs_opts *o = data;
+
+	switch (key) {
+	case KEY_HELP:
+		o->show_help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->show_version = 1;
+		return 0;
+	case KEY_DASH_D:
+		o->foreground = 1;
+		o->debug = 1;
+		return 0;
+	case KEY_DEBUG:
+		o->debug = 1;
+		return 0;
+	case KEY_FSNAME:
+		o->has_fsname = 1;
+		return 1;
+	case KEY_SUBTYPE:
+		o->has_subtype = 1;
+		return 1;
+	case KEY_IGNORE:
+		return 0;
+	case FUSE_OPT_KEY_OPT:
+		/* systemd and util-linux options (x-systemd.*, x-gvfs-*). */
+		if (strncmp(arg, "x-", 2) == 0)
+			return 0;
+		return 1;
+	case FUSE_OPT_KEY_NONOPT:
+		o->nonopts++;
+		if (!o->volume) {
+			o->volume = strdup(arg);
+			if (!o->volume) {
+				fprintf(stderr, "trackfs: out of memory\n");
+				return -1;
+			}
+			return 0;
+		}
+		if (o->nonopts == 2)
+			return 1; /* the mount point, for fuse_parse_cmdline */
+		fprintf(stderr,
+			"trackfs: unexpected argument '%s' (usage: trackfs [-f] [-o "
+			"OPTIONS] VOLUME MOUNTPOINT)\n",
+			arg);
+		return -1;
+	}
+	return 1;
+}
+
+static void fs_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: trackfs [-f] [-d] [-o OPTIONS] VOLUME MOUNTPOINT\n"
+		"       trackfs --help | --version\n"
+		"\n"
+		"Mount the trackfs volume whose metadata directory is VOLUME (as printed by\n"
+		"mkfs.trackfs) on MOUNTPOINT. Unmount with fusermount3 -u MOUNTPOINT or umount.\n");
+}
+
+static void fs_help(void)
+{
+	fs_usage(stdout);
+	printf("\n"
+	       "options:\n"
+	       "    -h, --help             print this help and exit\n"
+	       "    -V, --version          print the version and exit\n"
+	       "    -f                     stay in the foreground (log to stderr)\n"
+	       "    -d, -o debug           trace every operation (-d implies -f)\n"
+	       "    -s                     single-threaded\n"
+	       "    -o allow_other         let all users access the mount (permissions are\n"
+	       "                           checked by the kernel: default_permissions is on)\n"
+	       "    -o ro                  mount read-only\n"
+	       "    -o timeout=SECONDS     how long the kernel caches names and attributes\n"
+	       "                           (default 86400: this daemon is the only writer)\n"
+	       "    -o max_threads=N       at most N worker threads (default 10)\n"
+	       "    -o max_idle_threads=N  at most N idle worker threads (default 10)\n"
+	       "    -o fsname=NAME         source shown in /proc/mounts (default trackfs:VOLUME)\n"
+	       "\n"
+	       "From /etc/fstab:  VOLUME MOUNTPOINT fuse.trackfs defaults,allow_other 0 0\n"
+	       "By hand:          mount -t fuse.trackfs VOLUME MOUNTPOINT\n"
+	       "\n"
+	       "FUSE mount options:\n");
+	fuse_lowlevel_help();
+}
+
+/* Add "-o NAME=VALUE" with VALUE escaped for fuse_opt (commas, backslashes). */
+static int fs_add_opt(struct fuse_args *args, const char *name, const char *value)
+{
+	char *opts = NULL;
+	char *opt;
+	int rc;
+
+	if (asprintf(&opt, "%s%s", name, value) < 0)
+		return -ENOMEM;
+	rc = fuse_opt_add_opt_escaped(&opts, opt);
+	free(opt);
+	if (rc < 0)
+		return -ENOMEM;
+	if (fuse_opt_add_arg(args, "-o") < 0 || fuse_opt_add_arg(args, opts) < 0)
+		rc = -ENOMEM;
+	free(opts);
+	return rc;
+}
+
+/* Run the session until unmount or a signal. @return 0 or -errno. */
+static int fs_run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *copts)
+{
+	struct fuse_loop_config *cfg;
+	int ret;
+
+	if (copts->singlethread)
+		return fuse_session_loop(se) < 0 ? -EIO : 0;
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, (unsigned)copts->clone_fd);
+	fuse_loop_cfg_set_max_threads(cfg, copts->max_threads);
+	fuse_loop_cfg_set_idle_threads(cfg, copts->max_idle_threads == UINT_MAX
+						    ? FS_DEFAULT_IDLE_THREADS
+						    : copts->max_idle_threads);
+	ret = fuse_session_loop_mt(se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	/* A positive value is the signal (SIGTERM, SIGINT, SIGHUP) that ended
+	 * the loop: a requested, clean shutdown. */
+	return ret < 0 ? ret : 0;
+}
+
+/* Open, mount, serve, unmount, close. @p bg is the daemonizing handshake
+ * (NULL in the foreground): the parent is told the outcome of the mount. */
+static int fs_serve(struct fs_opts *o, struct fuse_args *args,
+		    const struct fuse_cmdline_opts *copts, struct fs_bg *bg)
+{
+	struct fs_daemon d = {.timeout = o->timeout, .debug = o->debug != 0};
+	struct vol_open_opts vopts = {.owner = copts->mountpoint};
+	struct fuse_lowlevel_ops ops;
+	struct fuse_session *se;
+	int rc, close_rc;
+
+	rc = vol_open(o->volume, &vopts, &d.vol);
+	if (rc < 0) {
+		fprintf(stderr, "trackfs: cannot open volume %s: %s%s\n", o->volume,
+			tfs_strerror(rc),
+			rc == -EBUSY ? " (it is in use: already mounted, or being checked)" : "");
+		return rc;
+	}
+	if (vol_was_unclean(d.vol))
+		tfs_warn("trackfs: volume %s was not shut down cleanly; it has been recovered",
+			 o->volume);
+
+	fs_ops_fill(&ops);
+	se = fuse_session_new(args, &ops, sizeof(ops), &d);
+	if (!se) {
+		fprintf(stderr, "trackfs: bad mount options (see trackfs --help)\n");
+		rc = -EINVAL;
+		goto out_close_vol;
+	}
+	if (fuse_set_signal_handlers(se) != 0) {
+		fprintf(stderr, "trackfs: cannot install signal handlers\n");
+		rc = -EIO;
+		goto out_destroy_session;
+	}
+	if (fuse_session_mount(se, copts->mountpoint) != 0) {
+		fprintf(stderr, "trackfs: cannot mount on %s (see the message above)\n",
+			copts->mountpoint);
+		rc = -EIO;
+		goto out_remove_handlers;
+	}
+	d.se = se;
+	fs_tune_bdi(copts->mountpoint);
+	/* Nothing of ours refers to the working directory any more, and a
+	 * daemon must not keep a directory busy. */
+	if (chdir("/") < 0)
+		tfs_warn("trackfs: chdir /: %s", tfs_strerror(-errno));
+	if (bg)
+		fs_bg_ready(bg);
+	tfs_info("trackfs: volume %s mounted on %s", o->volume, copts->mountpoint);
+
+	rc = fs_run_loop(se, copts);
+	if (rc < 0)
+		tfs_err("trackfs: the FUSE loop of %s failed: %s; unmounting", copts->mountpoint,
+			tfs_strerror(rc));
+	fuse_session_unmount(se);
+out_remove_handlers:
+	fuse_remove_signal_handlers(se);
+out_destroy_session:
+	/* Calls destroy (a flush) if the kernel had initialised the session. */
+	fuse_session_destroy(se);
+out_close_vol:
+	close_rc = vol_close(d.vol);
+	if (close_rc < 0) {
+		tfs_err("trackfs: closing volume %s failed: %s; the next mount will recover it",
+			o->volume, tfs_strerror(close_rc));
+		if (rc == 0)
+			rc = close_rc;
+	} else if (rc == 0) {
+		tfs_info("trackfs: volume %s unmounted from %s and marked clean", o->volume,
+			 copts->mountpoint);
+	}
+	return rc;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct fs_opts o = {.timeout = FS_DEFAULT_TIMEOUT};
+	struct fuse_cmdline_opts copts = {0};
+	char volume[PATH_MAX];
+	struct fs_bg bg;
+	int rc, ret = 1;
+
+	if (argc >= 2 && fs_subcommand(argc, argv) < 0)
+		return 1; /* a subcommand was found but could not be run */
+
+	if (fuse_opt_parse(&args, &o, fs_opt_spec, fs_opt_proc) != 0)
+		goto out_free_args;
+	if (o.show_help) {
+		fs_help();
+		ret = 0;
+		goto out_free_args;
+	}
+	if (o.show_version) {
+		printf("trackfs %s (libfuse %s)\n", TRACKFS_VERSION, fuse_pkgversion());
+		ret = 0;
+		goto out_free_args;
+	}
+	if (fuse_parse_cmdline(&args, &copts) != 0)
+		goto out_free_args;
+	if (!o.volume || !copts.mountpoint) {
+		fs_usage(stderr);
+		goto out_free_args;
+	}
+	if (o.timeout < 0) {
+		fprintf(stderr, "trackfs: timeout must not be negative\n");
+		goto out_free_args;
+	}
+	if (!realpath(o.volume, volume)) {
+		fprintf(stderr, "trackfs: volume %s: %s\n", o.volume, strerror(errno));
+		goto out_free_args;
+	}
+	free(o.volume);
+	o.volume = strdup(volume);
+	if (!o.volume)
+		goto out_free_args;
+
+	/* Kernel-side permission checks; how the mount shows in /proc/mounts. */
+	if (fs_add_opt(&args, "default_permissions", "") < 0 ||
+	    (!o.has_fsname && fs_add_opt(&args, "fsname=trackfs:", o.volume) < 0) ||
+	    (!o.has_subtype && fs_add_opt(&args, "subtype=", "trackfs") < 0)) {
+		fprintf(stderr, "trackfs: out of memory\n");
+		goto out_free_args;
+	}
+
+	if (o.debug)
+		tfs_log_set_level(TFS_LOG_DEBUG);
+	if (copts.foreground || o.foreground) {
+		rc = fs_serve(&o, &args, &copts, NULL);
+		ret = rc < 0 ? 1 : 0;
+		goto out_free_args;
+	}
+
+	/* The volume's threads and lock must belong to the process that
+	 * serves, so the fork comes first; the parent waits for the mount's
+	 * outcome and exits with it, while errors still reach the terminal. */
+	rc = fs_bg_start(&bg);
+	if (rc < 0) {
+		fprintf(stderr, "trackfs: cannot go into the background: %s\n", tfs_strerror(rc));
+		goto out_free_args;
+	}
+	if (rc > 0) {
+		ret = fs_bg_wait(&bg);
+		goto out_free_args;
+	}
+	rc = fs_serve(&o, &args, &copts, &bg);
+	fs_bg_fail(&bg); /* no-op once ready was sent */
+	ret = rc < 0 ? 1 : 0;
+
+out_free_args:
+	free(copts.mountpoint);
+	free(o.volume);
+	fuse_opt_free_args(&args);
+	return ret;
+}

@@ -1,0 +1,141 @@
+/* FUSE handlers for directories: opendir, readdir, readdirplus, releasedir
+ * and fsyncdir. Entries come from vol_readdir() with their resume cookies;
+ * readdirplus entries each carry a lookup reference, which vol_readdir adds
+ * only for the entries that fitted in the reply (and never for "." and "..",
+ * which the kernel does not link). The callback runs inside an index
+ * transaction, so it only copies entries into the reply buffer.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fs/fuse/fs_fuse.h"
+
+/* State of one readdir reply being filled. */
+struct fs_dirbuf {
+	fuse_req_t req;
+	struct fs_daemon *d;
+	char *buf;
+	size_t size;
+	size_t used;
+	bool plus;
+	int err;
+};
+
+static int fs_dirbuf_cb(void *arg, const struct vol_dirent *de, const struct vol_attr *attr)
+{
+	struct fs_dirbuf *b = arg;
+	char name[NAME_MAX + 1];
+	size_t rem = b->size - b->used;
+	size_t need;
+
+	if (de->namelen > NAME_MAX) {
+		tfs_err("fuse: readdir: an entry name of %zu bytes in the index is longer than "
+			"NAME_MAX; run fsck.trackfs",
+			de->namelen);
+		b->err = -EIO;
+		return 1;
+	}
+	memcpy(name, de->name, de->namelen);
+	name[de->namelen] = '\0';
+
+	if (!b->plus) {
+		struct stat st;
+
+		memset(&st, 0, sizeof(st));
+		st.st_ino = de->ino;
+		st.st_mode = de->type << 12;
+		need = fuse_add_direntry(b->req, b->buf + b->used, rem, name, &st, (off_t)de->next);
+	} else {
+		struct fuse_entry_param e;
+
+		fs_attr_to_entry(b->d, attr, &e);
+		need = fuse_add_direntry_plus(b->req, b->buf + b->used, rem, name, &e,
+					      (off_t)de->next);
+	}
+	if (need > rem)
+		return 1; /* full: not added, so no reference is taken */
+	b->used += need;
+	return 0;
+}
+
+static void fs_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, bool plus)
+{
+	struct fs_dirbuf b;
+	int rc;
+
+	memset(&b, 0, sizeof(b));
+	b.req = req;
+	b.d = fs_req_daemon(req);
+	b.size = size;
+	b.plus = plus;
+	b.buf = malloc(size ? size : 1);
+	if (!b.buf) {
+		tfs_err("fuse: readdir of inode %" PRIu64 ": no memory for %zu bytes",
+			(uint64_t)ino, size);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = vol_readdir(b.d->vol, ino, (uint64_t)off, plus, fs_dirbuf_cb, &b);
+	if (rc == 0 && b.err < 0 && b.used == 0)
+		rc = b.err;
+	tfs_debug("fuse: readdir%s ino=%" PRIu64 " off=%lld size=%zu -> %s %zu bytes",
+		  plus ? "plus" : "", (uint64_t)ino, (long long)off, size, tfs_strerror(rc),
+		  b.used);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, b.buf, b.used);
+	free(b.buf);
+}
+
+static void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	/* The kernel may cache the listing across opens: every change made
+	 * through this mount invalidates it, and changes made elsewhere go
+	 * through fs_invalidate_inode(). */
+	tfs_debug("fuse: opendir ino=%" PRIu64, (uint64_t)ino);
+	fi->fh = 0;
+	fi->cache_readdir = 1;
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			  struct fuse_file_info *fi)
+{
+	fs_do_readdir(req, ino, size, off, false);
+}
+
+static void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			      struct fuse_file_info *fi)
+{
+	fs_do_readdir(req, ino, size, off, true);
+}
+
+static void fs_op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	tfs_debug("fuse: releasedir ino=%" PRIu64, (uint64_t)ino);
+	fuse_reply_err(req, 0);
+}
+
+static void fs_op_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	int rc;
+
+	rc = vol_sync(d->vol);
+	tfs_debug("fuse: fsyncdir ino=%" PRIu64 " -> %s", (uint64_t)ino, tfs_strerror(rc));
+	fuse_reply_err(req, -rc);
+}
+
+void fs_ops_dir(struct fuse_lowlevel_ops *ops)
+{
+	ops->opendir = fs_op_opendir;
+	ops->readdir = fs_op_readdir;
+	ops->readdirplus = fs_op_readdirplus;
+	ops->releasedir = fs_op_releasedir;
+	ops->fsyncdir = fs_op_fsyncdir;
+}

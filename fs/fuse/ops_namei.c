@@ -1,0 +1,168 @@
+/* FUSE handlers that create, remove and rename names: mknod, mkdir, create,
+ * symlink, link, unlink, rmdir and rename. New nodes belong to the caller of
+ * the request (fuse_req_ctx) and inherit the directory's group and default
+ * ACL where the rules say so (acl.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <linux/fs.h>
+#include <string.h>
+
+#include "fs/fuse/fs_fuse.h"
+
+/* The one path for mknod, mkdir and create: prepare owner, mode and ACL,
+ * create through vol/ (vol_create when @p create), store the inherited ACL. */
+static int fs_make_node(fuse_req_t req, uint64_t parent, const char *name, uint32_t mode,
+			uint64_t rdev, bool create, struct vol_attr *out)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	struct fs_newnode nn;
+	int rc;
+
+	rc = fs_newnode_prepare(req, parent, mode, &nn);
+	if (rc < 0)
+		return rc;
+	if (S_ISDIR(nn.mode))
+		rc = vol_mkdir(d->vol, parent, name, nn.mode, &nn.cred, out);
+	else if (create)
+		rc = vol_create(d->vol, parent, name, nn.mode, &nn.cred, out);
+	else
+		rc = vol_mknod(d->vol, parent, name, nn.mode, rdev, &nn.cred, out);
+	if (rc < 0) {
+		fs_newnode_fini(&nn);
+		return rc;
+	}
+	fs_newnode_finish(d, &nn, out);
+	return 0;
+}
+
+static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			dev_t rdev)
+{
+	struct vol_attr a;
+	int rc;
+
+	rc = fs_make_node(req, parent, name, mode, rdev, false, &a);
+	tfs_debug("fuse: mknod parent=%" PRIu64 " name=%s mode=%#o -> %s", (uint64_t)parent, name,
+		  (unsigned)mode, tfs_strerror(rc));
+	fs_reply_entry(req, rc, &a);
+}
+
+static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct vol_attr a;
+	int rc;
+
+	rc = fs_make_node(req, parent, name, S_IFDIR | (mode & 07777), 0, false, &a);
+	tfs_debug("fuse: mkdir parent=%" PRIu64 " name=%s mode=%#o -> %s", (uint64_t)parent, name,
+		  (unsigned)mode, tfs_strerror(rc));
+	fs_reply_entry(req, rc, &a);
+}
+
+static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+			 struct fuse_file_info *fi)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	struct fuse_entry_param e;
+	struct vol_attr a;
+	int rc;
+
+	rc = fs_make_node(req, parent, name, S_IFREG | (mode & 07777), 0, true, &a);
+	tfs_debug("fuse: create parent=%" PRIu64 " name=%s mode=%#o flags=%#x -> %s",
+		  (uint64_t)parent, name, (unsigned)mode, fi->flags, tfs_strerror(rc));
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_attr_to_entry(d, &a, &e);
+	fi->fh = 0;
+	fi->keep_cache = 1;
+	if (fuse_reply_create(req, &e, fi) != 0)
+		vol_forget(d->vol, a.ino, 1);
+}
+
+static void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	struct fs_newnode nn;
+	struct vol_attr a;
+	int rc;
+
+	rc = fs_newnode_prepare(req, parent, S_IFLNK | 0777, &nn);
+	if (rc == 0) {
+		rc = vol_symlink(d->vol, parent, name, link, &nn.cred, &a);
+		fs_newnode_fini(&nn);
+	}
+	tfs_debug("fuse: symlink parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
+		  tfs_strerror(rc));
+	fs_reply_entry(req, rc, &a);
+}
+
+static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	struct vol_attr a;
+	int rc;
+
+	rc = vol_link(d->vol, ino, newparent, newname, &a);
+	tfs_debug("fuse: link ino=%" PRIu64 " newparent=%" PRIu64 " name=%s -> %s", (uint64_t)ino,
+		  (uint64_t)newparent, newname, tfs_strerror(rc));
+	fs_reply_entry(req, rc, &a);
+}
+
+static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	int rc;
+
+	rc = vol_unlink(d->vol, parent, name);
+	tfs_debug("fuse: unlink parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
+		  tfs_strerror(rc));
+	fuse_reply_err(req, -rc);
+}
+
+static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	int rc;
+
+	rc = vol_rmdir(d->vol, parent, name);
+	tfs_debug("fuse: rmdir parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
+		  tfs_strerror(rc));
+	fuse_reply_err(req, -rc);
+}
+
+static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+			 const char *newname, unsigned int flags)
+{
+	struct fs_daemon *d = fs_req_daemon(req);
+	unsigned vflags = 0;
+	int rc;
+
+	/* RENAME_WHITEOUT (overlayfs) and unknown flags are refused. */
+	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
+		rc = -EINVAL;
+	} else {
+		if (flags & RENAME_NOREPLACE)
+			vflags |= VOL_RENAME_NOREPLACE;
+		if (flags & RENAME_EXCHANGE)
+			vflags |= VOL_RENAME_EXCHANGE;
+		rc = vol_rename(d->vol, parent, name, newparent, newname, vflags);
+	}
+	tfs_debug("fuse: rename parent=%" PRIu64 " name=%s newparent=%" PRIu64
+		  " newname=%s flags=%#x -> %s",
+		  (uint64_t)parent, name, (uint64_t)newparent, newname, flags, tfs_strerror(rc));
+	fuse_reply_err(req, -rc);
+}
+
+void fs_ops_namei(struct fuse_lowlevel_ops *ops)
+{
+	ops->mknod = fs_op_mknod;
+	ops->mkdir = fs_op_mkdir;
+	ops->create = fs_op_create;
+	ops->symlink = fs_op_symlink;
+	ops->link = fs_op_link;
+	ops->unlink = fs_op_unlink;
+	ops->rmdir = fs_op_rmdir;
+	ops->rename = fs_op_rename;
+}
