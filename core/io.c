@@ -1,0 +1,197 @@
+/* Per-disk I/O: each disk has a queue and its own worker threads doing
+ * pread/pwrite on track files, so one slow disk never stalls another.
+ * trk_io_read/trk_io_write are submit-and-wait. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/fileio.h"
+#include "core/base/log.h"
+#include "core/pool_int.h"
+
+/* Do one request in the calling (worker) thread. @return 0 or -errno. */
+static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
+{
+	const struct trk_run *run = &io->run;
+	uint64_t cs = pool->cfg.chunk_size;
+
+	struct trk_track *t = trk_disk_track(d, run->track);
+	if (!t) {
+		tfs_err("%s disk %s: track %u does not exist", io->write ? "write" : "read",
+			d->path, run->track);
+		return -EIO;
+	}
+	if (t->failed || t->fd < 0) {
+		tfs_err("%s disk %s: track %s is unusable (bad or missing header, see earlier "
+			"messages); run fsck.trackfs",
+			io->write ? "write" : "read", d->path, t->path);
+		return -EIO;
+	}
+	if (!run->count || (uint64_t)run->chunk + run->count > t->chunk_count ||
+	    io->byte_off + io->len > (uint64_t)run->count * cs) {
+		tfs_err("%s track %s: request (chunk %u, %u chunks, offset %llu, %zu bytes) is out "
+			"of bounds",
+			io->write ? "write" : "read", t->path, run->chunk, run->count,
+			(unsigned long long)io->byte_off, io->len);
+		return -EINVAL;
+	}
+	off_t off = (off_t)(trk_chunk_off(pool, run->chunk) + io->byte_off);
+	if (io->write) {
+		int rc = tfs_pwrite_full(t->fd, io->buf, io->len, off);
+		if (rc < 0) {
+			tfs_err("write track %s at offset %lld (%zu bytes): %s", t->path,
+				(long long)off, io->len, tfs_strerror(rc));
+			return rc == -ENOSPC ? rc : -EIO;
+		}
+		atomic_store(&t->data_dirty, true);
+		return 0;
+	}
+	ssize_t n = tfs_pread_full(t->fd, io->buf, io->len, off);
+	if (n < 0) {
+		tfs_err("read track %s at offset %lld (%zu bytes): %s", t->path, (long long)off,
+			io->len, tfs_strerror((int)n));
+		return -EIO;
+	}
+	/* Never-written chunks past the end of the sparse file read as zeros. */
+	if ((size_t)n < io->len)
+		memset((char *)io->buf + n, 0, io->len - (size_t)n);
+	return 0;
+}
+
+static void *worker(void *arg)
+{
+	struct trk_disk *d = arg;
+
+	pthread_mutex_lock(&d->qmu);
+	for (;;) {
+		while (!d->qhead && !d->stop)
+			pthread_cond_wait(&d->qcv, &d->qmu);
+		if (!d->qhead)
+			break; /* stopping and drained */
+		struct trk_io *io = d->qhead;
+		d->qhead = io->next;
+		if (!d->qhead)
+			d->qtail = NULL;
+		pthread_mutex_unlock(&d->qmu);
+
+		int rc = io_do(d->pool, d, io);
+
+		pthread_mutex_lock(&d->qmu);
+		io->result = rc;
+		io->done = true;
+		pthread_cond_broadcast(&d->donecv);
+	}
+	pthread_mutex_unlock(&d->qmu);
+	return NULL;
+}
+
+int trk_io_start(struct trk_pool *pool, struct trk_disk *d)
+{
+	unsigned n = pool->cfg.io_threads ? pool->cfg.io_threads : 2;
+	int rc;
+
+	d->threads = calloc(n, sizeof(*d->threads));
+	if (!d->threads)
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++) {
+		rc = -pthread_create(&d->threads[i], NULL, worker, d);
+		if (rc < 0) {
+			tfs_err("disk %s: cannot start I/O worker: %s", d->path, tfs_strerror(rc));
+			trk_io_stop(d);
+			return rc;
+		}
+		d->nthreads++;
+	}
+	return 0;
+}
+
+void trk_io_stop(struct trk_disk *d)
+{
+	pthread_mutex_lock(&d->qmu);
+	d->stop = true;
+	pthread_cond_broadcast(&d->qcv);
+	pthread_mutex_unlock(&d->qmu);
+	for (unsigned i = 0; i < d->nthreads; i++)
+		pthread_join(d->threads[i], NULL);
+	free(d->threads);
+	d->threads = NULL;
+	d->nthreads = 0;
+}
+
+/* Complete @p io at once, without a worker. */
+static void io_finish_now(struct trk_io *io, int result)
+{
+	io->result = result;
+	io->done = true;
+}
+
+void trk_io_submit(struct trk_pool *pool, struct trk_io *io)
+{
+	io->done = false;
+	io->result = 0;
+	io->next = NULL;
+	io->waiter = NULL;
+	if (io->run.disk >= pool->ndisks) {
+		tfs_err("%s: disk %u does not exist", io->write ? "write" : "read", io->run.disk);
+		io_finish_now(io, -EIO);
+		return;
+	}
+	struct trk_disk *d = &pool->disks[io->run.disk];
+	if (d->missing) {
+		tfs_err("%s: disk %u (%s) is missing; its files cannot be %s until it is back",
+			io->write ? "write" : "read", d->index, d->path,
+			io->write ? "written" : "read");
+		io_finish_now(io, -EIO);
+		return;
+	}
+	if (io->write && pool->cfg.readonly) {
+		io_finish_now(io, -EROFS);
+		return;
+	}
+	if (!io->len) {
+		io_finish_now(io, 0);
+		return;
+	}
+	io->waiter = d;
+	pthread_mutex_lock(&d->qmu);
+	if (d->qtail)
+		d->qtail->next = io;
+	else
+		d->qhead = io;
+	d->qtail = io;
+	pthread_cond_signal(&d->qcv);
+	pthread_mutex_unlock(&d->qmu);
+}
+
+int trk_io_wait(struct trk_pool *pool, struct trk_io *io)
+{
+	struct trk_disk *d = io->waiter;
+
+	if (!d)
+		return io->result; /* finished in trk_io_submit */
+	pthread_mutex_lock(&d->qmu);
+	while (!io->done)
+		pthread_cond_wait(&d->donecv, &d->qmu);
+	pthread_mutex_unlock(&d->qmu);
+	return io->result;
+}
+
+int trk_io_read(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off, void *buf,
+		size_t len)
+{
+	struct trk_io io = { .write = false, .run = *run, .byte_off = byte_off, .buf = buf,
+			     .len = len };
+
+	trk_io_submit(pool, &io);
+	return trk_io_wait(pool, &io);
+}
+
+int trk_io_write(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off,
+		 const void *buf, size_t len)
+{
+	struct trk_io io = { .write = true, .run = *run, .byte_off = byte_off, .buf = (void *)buf,
+			     .len = len };
+
+	trk_io_submit(pool, &io);
+	return trk_io_wait(pool, &io);
+}

@@ -1,0 +1,224 @@
+/* Private to core/ (its .c files and its unit tests): the pool, disk and track
+ * objects behind core/pool.h and the helpers the core files share.
+ *
+ * Locking: pool->mu guards every field marked "mu" below (free lists,
+ * high-water marks, dirty flags, deferred frees, host-space reservations).
+ * It is never held across a read, write or fsync. Each disk's I/O queue has
+ * its own qmu. Lock order: pool->sync_mu, then pool->mu, then a disk's qmu.
+ */
+#ifndef TRK_POOL_INT_H
+#define TRK_POOL_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/pool.h"
+#include "core/track_int.h"
+
+#define TRK_MAX_TRACKS 1000000u /* track-NNNNNN.trk: six digits */
+#define TRK_LEAF_TRACKS 1024u
+#define TRK_LEAVES ((TRK_MAX_TRACKS + TRK_LEAF_TRACKS - 1) / TRK_LEAF_TRACKS)
+#define TRK_FS_CACHE_MS 1000 /* how long a statvfs result is trusted */
+#define TRK_IDENTITY_FILE "trackfs-disk"
+#define TRK_IDENTITY_FORMAT "trackfs-disk-1"
+
+/* One free run as the in-memory FIFO holds it. */
+struct trk_frun {
+	uint32_t chunk;
+	uint32_t count;
+};
+
+/*
+ * A track's free list in memory: a ring buffer of runs, oldest at the head.
+ * Entries get consecutive sequence numbers as they are appended, so "every
+ * run from dirty_from to the tail needs its on-disk record rewritten" is one
+ * number: appends only ever dirty the old tail and the new run, and taking
+ * from the head only ever dirties the head run.
+ */
+struct trk_fifo {
+	struct trk_frun *buf;
+	uint32_t cap;	     /* power of two, 0 before the first append */
+	uint32_t first;	     /* buf index of the head */
+	uint32_t len;	     /* runs held */
+	uint64_t nfree;	     /* chunks held */
+	uint64_t seq_head;   /* sequence number of the head run */
+	uint64_t dirty_from; /* runs with seq >= this need records; UINT64_MAX: none */
+	bool head_dirty;     /* the head run's record needs rewriting (it was split) */
+};
+
+struct trk_disk;
+
+struct trk_track {
+	struct trk_disk *disk;
+	uint32_t number;
+	char *path;	      /* DISK/tracks/track-NNNNNN.trk */
+	int fd;		      /* -1 when the file could not be opened */
+	bool failed;	      /* unusable (bad header, missing file): I/O -EIO, never allocated
+			       * from, never rewritten; set before the track is published */
+	atomic_bool data_dirty; /* written since the last fdatasync */
+	uint32_t compat;      /* header compat bits, kept when the header is rewritten */
+
+	/* mu: */
+	uint32_t chunk_count; /* capacity in chunks */
+	uint32_t hwm;	      /* chunks below it were handed out at least once */
+	struct trk_fifo fifo; /* free runs */
+	bool hdr_dirty;	      /* the header on disk is stale */
+	bool syncing;	      /* trk_pool_sync is writing records into free chunks:
+			       * nobody may take runs from the free list meanwhile */
+	uint8_t *mark;	      /* rebuild: bitmap of referenced chunks (NULL until needed) */
+	uint8_t *state;	      /* check: TRK_ST_* per chunk (NULL when not checking) */
+};
+
+enum { TRK_ST_UNKNOWN = 0, TRK_ST_FREE = 1, TRK_ST_REF = 2 };
+
+struct trk_disk {
+	struct trk_pool *pool;
+	unsigned index;
+	char *path;
+	char *tracks_dir;
+	struct tfs_uuid uuid;
+	bool missing; /* directory absent or unreadable at open; set before workers start */
+
+	/* Tracks are published by storing the pointer, then raising ntracks with
+	 * release order, so I/O workers read them without pool->mu. */
+	struct trk_track **leaves[TRK_LEAVES];
+	_Atomic uint32_t ntracks;
+
+	/* mu: */
+	bool creating;	    /* a thread is creating track files (without mu) */
+	uint64_t fs_free;   /* host filesystem bytes free, from statvfs or the override */
+	uint64_t fs_stamp_ms; /* when fs_free was read; 0 = never */
+	uint64_t fs_reserved; /* bytes promised to hwm growth since fs_free was read */
+	bool fs_override;   /* tests: fs_free is fixed and shrinks as hwm grows */
+
+	/* The I/O queue: qmu guards qhead, qtail, stop and every queued io's done. */
+	pthread_mutex_t qmu;
+	pthread_cond_t qcv;    /* work queued or stop */
+	pthread_cond_t donecv; /* some request finished */
+	struct trk_io *qhead, *qtail;
+	bool stop;
+	pthread_t *threads;
+	unsigned nthreads;
+};
+
+struct trk_pool {
+	struct trk_pool_config cfg;
+	uint32_t track_chunks; /* capacity of a new track */
+	unsigned ndisks;
+	struct trk_disk *disks;
+
+	pthread_mutex_t sync_mu; /* serializes trk_pool_sync */
+	pthread_mutex_t mu;
+	pthread_cond_t cv; /* a track stopped syncing, or a disk stopped creating */
+
+	/* mu: */
+	bool needs_rebuild;
+	struct trk_run *deferred;
+	size_t ndeferred, cap_deferred;
+	uint64_t deferred_chunks;
+	bool rebuilding;
+
+	/* check (fsck): used by one thread between check_begin and check_end */
+	trk_problem_cb check_cb;
+	void *check_arg;
+	bool checking;
+};
+
+/* ---- tracks (track.c) ---- */
+
+/** The track @p n of @p d, or NULL if it does not exist. No lock needed. */
+struct trk_track *trk_disk_track(struct trk_disk *d, uint32_t n);
+/** Open track file @p n of @p d (at pool open). Problems mark the track
+ * failed; only -ENOMEM is returned. */
+int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct trk_track **out);
+/** Create track file @p n of @p d with an empty header. @return 0 or -errno. */
+int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n,
+		     struct trk_track **out);
+/** Publish @p t as track t->number of its disk (numbers ascend without gaps). */
+int trk_disk_publish(struct trk_disk *d, struct trk_track *t);
+void trk_track_destroy(struct trk_track *t);
+/** Fill @p h from the in-memory state of @p t. Caller holds mu. */
+void trk_track_hdr_fill(struct trk_pool *pool, struct trk_track *t, struct trk_hdr *h);
+/** Read and verify the header of an open track. @p why gets the reason on
+ * -EIO (bad magic, checksum, version, features, UUIDs, size). */
+int trk_track_read_hdr(struct trk_pool *pool, struct trk_track *t, struct trk_hdr *h, char *why,
+		       size_t whylen);
+/** Byte offset of @p chunk in a track file. */
+static inline uint64_t trk_chunk_off(const struct trk_pool *pool, uint32_t chunk)
+{
+	return TRK_HDR_SIZE + (uint64_t)chunk * pool->cfg.chunk_size;
+}
+
+/* ---- free lists (freelist.c) ---- */
+
+void trk_fifo_fini(struct trk_fifo *f);
+/** Forget every run (keeps the buffer). */
+void trk_fifo_clear(struct trk_fifo *f);
+/** Append a run at the tail, merging it into the tail run when adjacent.
+ * @return 0 or -ENOMEM. */
+int trk_fifo_push(struct trk_fifo *f, uint32_t chunk, uint32_t count);
+/** Take at most @p want chunks from the head run. @return chunks taken (0 if empty). */
+uint32_t trk_fifo_take(struct trk_fifo *f, uint32_t want, uint32_t *chunk_out);
+/** The @p i-th run from the head. */
+static inline struct trk_frun *trk_fifo_at(struct trk_fifo *f, uint32_t i)
+{
+	return &f->buf[(f->first + i) & (f->cap - 1)];
+}
+/** Mark every run dirty (after a rebuild or a failed sync). */
+void trk_fifo_dirty_all(struct trk_fifo *f);
+
+typedef void (*trk_report_fn)(void *arg, const char *msg);
+/**
+ * Walk the on-disk free list of @p t described by @p h, checking each record.
+ * Runs found go to @p fifo (when non-NULL) and are flagged TRK_ST_FREE in
+ * @p state (when non-NULL, chunk_count bytes). Each problem is reported
+ * through @p report with a message naming the track file.
+ * @return number of problems (0 = list trusted) or -ENOMEM.
+ */
+int trk_freelist_walk(struct trk_pool *pool, struct trk_track *t, const struct trk_hdr *h,
+		      struct trk_fifo *fifo, uint8_t *state, trk_report_fn report, void *arg);
+/** Write dirty records and the header of @p t (sync helper). Takes mu itself. */
+int trk_track_flush(struct trk_pool *pool, struct trk_track *t);
+
+/* ---- disks (disk.c) ---- */
+
+/** Read and check a disk's identity, open its tracks. -EINVAL for a foreign
+ * or unreadable disk; a missing directory marks the disk missing. */
+int trk_disk_open(struct trk_pool *pool, struct trk_disk *d, const struct trk_disk_spec *spec,
+		  unsigned index);
+void trk_disk_close(struct trk_disk *d);
+/** Create tracks until track @p upto exists. Caller holds mu; it is dropped
+ * while the files are created. @return 0 or -errno. */
+int trk_disk_grow(struct trk_pool *pool, struct trk_disk *d, uint32_t upto);
+/** Refresh the cached statvfs of @p d if older than TRK_FS_CACHE_MS. Call
+ * without mu. */
+void trk_disk_refresh_fs(struct trk_pool *pool, struct trk_disk *d);
+/** Chunks the host filesystem can still take for hwm growth. Caller holds mu. */
+uint64_t trk_disk_fs_chunks(struct trk_pool *pool, struct trk_disk *d);
+
+/** Tests: pretend the host filesystem of @p disk has @p bytes free (they are
+ * used up as high-water marks rise); UINT64_MAX returns to statvfs. */
+void trk_pool_set_fs_free(struct trk_pool *pool, unsigned disk, uint64_t bytes);
+
+/* ---- I/O workers (io.c) ---- */
+
+int trk_io_start(struct trk_pool *pool, struct trk_disk *d);
+void trk_io_stop(struct trk_disk *d);
+
+/* ---- small helpers ---- */
+
+static inline bool trk_bit_get(const uint8_t *bm, uint32_t i)
+{
+	return (bm[i >> 3] >> (i & 7)) & 1;
+}
+
+static inline void trk_bit_set(uint8_t *bm, uint32_t i)
+{
+	bm[i >> 3] |= (uint8_t)(1u << (i & 7));
+}
+
+uint64_t trk_now_ms(void);
+
+#endif
