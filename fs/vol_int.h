@@ -33,6 +33,8 @@ struct vol {
 	uint32_t chunk_size;
 	bool rdonly;
 	bool unclean;		/* the last shutdown was not clean */
+	bool keep_unclean;	/* unclean but not recovered (VOL_NO_RECOVER): vol_close
+				 * must not mark it clean, so the next open rebuilds */
 	uint64_t generation;	/* volume open generation, for inode generations */
 
 	/* Data locks, striped by inode number: vol_read holds one shared for the

@@ -351,6 +351,7 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 		tfs_warn("volume %s was not shut down cleanly: rebuilding free lists from the "
 			 "index",
 			 v->meta_dir);
+		v->keep_unclean = true;
 		if (!(opts->flags & (VOL_NO_RECOVER | VOL_RDONLY))) {
 			rc = recover(v);
 			if (rc < 0) {
@@ -358,6 +359,7 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 					v->meta_dir, tfs_strerror(rc));
 				goto out_close_pool;
 			}
+			v->keep_unclean = false;
 		}
 	}
 	if (!v->rdonly) {
@@ -410,7 +412,11 @@ int vol_close(struct vol *v)
 	if (!v->rdonly) {
 		/* Clean only if everything before it reached the disks: otherwise the
 		 * next open must rebuild. */
-		if (rc == 0)
+		if (rc == 0 && v->keep_unclean)
+			tfs_warn("volume %s: left marked unclean: it was opened without recovery, "
+				 "so the next open rebuilds its free lists",
+				 v->meta_dir);
+		else if (rc == 0)
 			rc = mark_clean(v, true);
 		else
 			tfs_err("volume %s: not marked clean (%s): the next open rebuilds",
