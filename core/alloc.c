@@ -49,7 +49,7 @@ static int try_disk(struct trk_pool *pool, struct trk_disk *d, uint32_t want, st
 		}
 		n = trk_fifo_take(&t->fifo, want, &chunk);
 		t->hdr_dirty = true;
-		*out = (struct trk_run){ (uint16_t)d->index, t->number, chunk, n };
+		*out = (struct trk_run){(uint16_t)d->index, t->number, chunk, n};
 		return 0;
 	}
 	/* Then never-used chunks: they need room on the host filesystem. */
@@ -65,7 +65,7 @@ static int try_disk(struct trk_pool *pool, struct trk_disk *d, uint32_t want, st
 			n = want;
 		if (n > room)
 			n = (uint32_t)room;
-		*out = (struct trk_run){ (uint16_t)d->index, t->number, t->hwm, n };
+		*out = (struct trk_run){(uint16_t)d->index, t->number, t->hwm, n};
 		t->hwm += n;
 		t->hdr_dirty = true;
 		d->fs_reserved += (uint64_t)n * pool->cfg.chunk_size;
@@ -137,8 +137,7 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 }
 
 /* The track a run given back belongs to, or NULL (logged). Caller holds mu. */
-static struct trk_track *run_track(struct trk_pool *pool, const struct trk_run *run,
-				   const char *op)
+static struct trk_track *run_track(struct trk_pool *pool, const struct trk_run *run, const char *op)
 {
 	if (run->disk >= pool->ndisks || pool->disks[run->disk].missing) {
 		tfs_warn("%s: run on disk %u ignored (no such disk, or it is missing)", op,

@@ -54,14 +54,18 @@ static int identity_parse(char *text, struct identity *id, char *why, size_t why
 			id->disk_index = (unsigned)v;
 		} else if (!strcmp(key, "chunk_size")) {
 			unsigned long v = strtoul(val, &end, 10);
-			have_cs = *end == '\0' && v >= TRK_MIN_CHUNK_SIZE && v <= TRK_MAX_CHUNK_SIZE;
+			have_cs =
+				*end == '\0' && v >= TRK_MIN_CHUNK_SIZE && v <= TRK_MAX_CHUNK_SIZE;
 			id->chunk_size = (uint32_t)v;
 		}
 	}
 	if (!have_fmt || !have_vol || !have_disk || !have_idx || !have_cs) {
 		snprintf(why, whylen, "missing or invalid %s",
-			 !have_fmt ? "format" : !have_vol ? "volume_uuid" : !have_disk ? "disk_uuid"
-			 : !have_idx ? "disk_index" : "chunk_size");
+			 !have_fmt    ? "format"
+			 : !have_vol  ? "volume_uuid"
+			 : !have_disk ? "disk_uuid"
+			 : !have_idx  ? "disk_index"
+				      : "chunk_size");
 		return -EINVAL;
 	}
 	return 0;
@@ -77,7 +81,8 @@ static int identity_read(const char *dir, struct identity *id, char *why, size_t
 	snprintf(path, sizeof(path), "%s/%s", dir, TRK_IDENTITY_FILE);
 	rc = tfs_read_file(path, 4096, &text, NULL);
 	if (rc < 0) {
-		snprintf(why, whylen, "cannot read %s: %s", path, tfs_strerror(rc));
+		snprintf(why, whylen, "cannot read its %s file: %s", TRK_IDENTITY_FILE,
+			 tfs_strerror(rc));
 		return rc == -ENOENT ? rc : (rc == -EFBIG ? -EINVAL : rc);
 	}
 	rc = identity_parse(text, id, why, whylen);
@@ -250,8 +255,8 @@ int trk_disk_open(struct trk_pool *pool, struct trk_disk *d, const struct trk_di
 	if (!tfs_uuid_equal(&id.volume, &pool->cfg.volume_uuid)) {
 		tfs_uuid_format(&pool->cfg.volume_uuid, a);
 		tfs_uuid_format(&id.volume, b);
-		tfs_err("disk %s: wrong or swapped disk: expected volume %s, found volume %s", d->path,
-			a, b);
+		tfs_err("disk %s: wrong or swapped disk: expected volume %s, found volume %s",
+			d->path, a, b);
 		return -EINVAL;
 	}
 	if (!tfs_uuid_equal(&id.disk, &spec->uuid) || id.disk_index != index) {
@@ -320,7 +325,8 @@ void trk_disk_refresh_fs(struct trk_pool *pool, struct trk_disk *d)
 	uint64_t now = trk_now_ms();
 
 	pthread_mutex_lock(&pool->mu);
-	bool stale = !d->fs_override && (!d->fs_stamp_ms || now - d->fs_stamp_ms >= TRK_FS_CACHE_MS);
+	bool stale =
+		!d->fs_override && (!d->fs_stamp_ms || now - d->fs_stamp_ms >= TRK_FS_CACHE_MS);
 	pthread_mutex_unlock(&pool->mu);
 	if (!stale || d->missing)
 		return;

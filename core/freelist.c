@@ -74,7 +74,7 @@ int trk_fifo_push(struct trk_fifo *f, uint32_t chunk, uint32_t count)
 			return rc;
 	}
 	f->len++;
-	*trk_fifo_at(f, f->len - 1) = (struct trk_frun){ chunk, count };
+	*trk_fifo_at(f, f->len - 1) = (struct trk_frun){chunk, count};
 	f->nfree += count;
 	/* The old tail's "next" changes, and the new run needs its record. */
 	uint64_t from = f->len > 1 ? tail_seq : f->seq_head;
@@ -152,10 +152,12 @@ int trk_freelist_walk(struct trk_pool *pool, struct trk_track *t, const struct t
 			problems++;
 			break;
 		}
-		ssize_t n = tfs_pread_full(t->fd, buf, sizeof(buf), (off_t)trk_chunk_off(pool, cur));
+		ssize_t n =
+			tfs_pread_full(t->fd, buf, sizeof(buf), (off_t)trk_chunk_off(pool, cur));
 		if (n != (ssize_t)sizeof(buf) || trk_rec_decode(buf, &r) < 0) {
 			reportf(report, arg, "track %s: free run record at chunk %u is %s", t->path,
-				cur, n < 0 ? tfs_strerror((int)n) : "corrupt (bad magic or checksum)");
+				cur,
+				n < 0 ? tfs_strerror((int)n) : "corrupt (bad magic or checksum)");
 			problems++;
 			break;
 		}
@@ -177,7 +179,8 @@ int trk_freelist_walk(struct trk_pool *pool, struct trk_track *t, const struct t
 		}
 		if (overlap) {
 			reportf(report, arg,
-				"track %s: free run at chunk %u (%u chunks) overlaps an earlier run "
+				"track %s: free run at chunk %u (%u chunks) overlaps an earlier "
+				"run "
 				"(a cycle or a corrupt list)",
 				t->path, cur, r.count);
 			problems++;
@@ -269,8 +272,8 @@ int trk_track_flush(struct trk_pool *pool, struct trk_track *t)
 	if (!hdr)
 		return -ENOMEM;
 	pthread_mutex_lock(&pool->mu);
-	if (t->failed || (!t->hdr_dirty && !t->fifo.head_dirty &&
-			  t->fifo.dirty_from == UINT64_MAX)) {
+	if (t->failed ||
+	    (!t->hdr_dirty && !t->fifo.head_dirty && t->fifo.dirty_from == UINT64_MAX)) {
 		pthread_mutex_unlock(&pool->mu);
 		free(hdr);
 		return 0;

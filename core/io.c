@@ -179,8 +179,8 @@ int trk_io_wait(struct trk_pool *pool, struct trk_io *io)
 int trk_io_read(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off, void *buf,
 		size_t len)
 {
-	struct trk_io io = { .write = false, .run = *run, .byte_off = byte_off, .buf = buf,
-			     .len = len };
+	struct trk_io io = {
+		.write = false, .run = *run, .byte_off = byte_off, .buf = buf, .len = len};
 
 	trk_io_submit(pool, &io);
 	return trk_io_wait(pool, &io);
@@ -189,8 +189,8 @@ int trk_io_read(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_
 int trk_io_write(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off,
 		 const void *buf, size_t len)
 {
-	struct trk_io io = { .write = true, .run = *run, .byte_off = byte_off, .buf = (void *)buf,
-			     .len = len };
+	struct trk_io io = {
+		.write = true, .run = *run, .byte_off = byte_off, .buf = (void *)buf, .len = len};
 
 	trk_io_submit(pool, &io);
 	return trk_io_wait(pool, &io);

@@ -171,7 +171,8 @@ int trk_pool_sync(struct trk_pool *pool)
 			if (fdatasync(t->fd) < 0) {
 				rc = -errno;
 				atomic_store(&t->data_dirty, true);
-				tfs_err("sync track %s: %s; data written since the last sync may be "
+				tfs_err("sync track %s: %s; data written since the last sync may "
+					"be "
 					"lost",
 					t->path, tfs_strerror(rc));
 				if (!first)
@@ -188,7 +189,7 @@ int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_st
 	if (disk >= pool->ndisks)
 		return -ENODEV;
 	struct trk_disk *d = &pool->disks[disk];
-	struct trk_disk_stats s = { .missing = d->missing };
+	struct trk_disk_stats s = {.missing = d->missing};
 	uint64_t unused = 0; /* capacity of existing tracks above their hwm */
 
 	if (d->missing) {

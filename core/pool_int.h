@@ -53,12 +53,12 @@ struct trk_disk;
 struct trk_track {
 	struct trk_disk *disk;
 	uint32_t number;
-	char *path;	      /* DISK/tracks/track-NNNNNN.trk */
-	int fd;		      /* -1 when the file could not be opened */
-	bool failed;	      /* unusable (bad header, missing file): I/O -EIO, never allocated
-			       * from, never rewritten; set before the track is published */
+	char *path;		/* DISK/tracks/track-NNNNNN.trk */
+	int fd;			/* -1 when the file could not be opened */
+	bool failed;		/* unusable (bad header, missing file): I/O -EIO, never allocated
+				 * from, never rewritten; set before the track is published */
 	atomic_bool data_dirty; /* written since the last fdatasync */
-	uint32_t compat;      /* header compat bits, kept when the header is rewritten */
+	uint32_t compat;	/* header compat bits, kept when the header is rewritten */
 
 	/* mu: */
 	uint32_t chunk_count; /* capacity in chunks */
@@ -87,11 +87,11 @@ struct trk_disk {
 	_Atomic uint32_t ntracks;
 
 	/* mu: */
-	bool creating;	    /* a thread is creating track files (without mu) */
-	uint64_t fs_free;   /* host filesystem bytes free, from statvfs or the override */
+	bool creating;	      /* a thread is creating track files (without mu) */
+	uint64_t fs_free;     /* host filesystem bytes free, from statvfs or the override */
 	uint64_t fs_stamp_ms; /* when fs_free was read; 0 = never */
 	uint64_t fs_reserved; /* bytes promised to hwm growth since fs_free was read */
-	bool fs_override;   /* tests: fs_free is fixed and shrinks as hwm grows */
+	bool fs_override;     /* tests: fs_free is fixed and shrinks as hwm grows */
 
 	/* The I/O queue: qmu guards qhead, qtail, stop and every queued io's done. */
 	pthread_mutex_t qmu;
@@ -134,8 +134,7 @@ struct trk_track *trk_disk_track(struct trk_disk *d, uint32_t n);
  * failed; only -ENOMEM is returned. */
 int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct trk_track **out);
 /** Create track file @p n of @p d with an empty header. @return 0 or -errno. */
-int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n,
-		     struct trk_track **out);
+int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct trk_track **out);
 /** Publish @p t as track t->number of its disk (numbers ascend without gaps). */
 int trk_disk_publish(struct trk_disk *d, struct trk_track *t);
 void trk_track_destroy(struct trk_track *t);

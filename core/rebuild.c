@@ -279,7 +279,8 @@ int trk_pool_check_end(struct trk_pool *pool, uint64_t *leaked_out)
 				while (c < hwm && t->state[c] == TRK_ST_UNKNOWN)
 					c++;
 				problem(pool,
-					"track %s: chunks %u..%u (%u) are neither free nor referenced "
+					"track %s: chunks %u..%u (%u) are neither free nor "
+					"referenced "
 					"(leaked)",
 					t->path, start, c - 1, c - start);
 				problems++;

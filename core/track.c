@@ -279,8 +279,7 @@ int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct
 	return 0;
 }
 
-int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n,
-		     struct trk_track **out)
+int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct trk_track **out)
 {
 	struct trk_hdr h;
 	int rc;

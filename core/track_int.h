@@ -24,22 +24,22 @@
 
 /* The header as it lies on disk: byte arrays only, so the layout is exact. */
 struct trk_hdr_disk {
-	uint8_t magic[8];      /* "TFSTRACK" */
-	uint8_t version[4];    /* TRK_VERSION */
-	uint8_t incompat[4];   /* features an older reader must refuse */
-	uint8_t compat[4];     /* features an older reader may ignore (kept on rewrite) */
-	uint8_t disk_index[4]; /* index of the disk in its volume */
-	uint8_t volume[16];    /* volume UUID */
-	uint8_t disk[16];      /* disk UUID */
-	uint8_t track[4];      /* this track's number (matches the file name) */
-	uint8_t chunk_size[4]; /* bytes per chunk */
+	uint8_t magic[8];	/* "TFSTRACK" */
+	uint8_t version[4];	/* TRK_VERSION */
+	uint8_t incompat[4];	/* features an older reader must refuse */
+	uint8_t compat[4];	/* features an older reader may ignore (kept on rewrite) */
+	uint8_t disk_index[4];	/* index of the disk in its volume */
+	uint8_t volume[16];	/* volume UUID */
+	uint8_t disk[16];	/* disk UUID */
+	uint8_t track[4];	/* this track's number (matches the file name) */
+	uint8_t chunk_size[4];	/* bytes per chunk */
 	uint8_t chunk_count[4]; /* capacity in chunks */
-	uint8_t hwm[4];	       /* high-water mark: chunks >= hwm were never handed out */
-	uint8_t free_count[4]; /* chunks on the free list */
-	uint8_t free_head[4];  /* first chunk of the oldest free run, TRK_NIL if none */
-	uint8_t free_tail[4];  /* first chunk of the newest free run, TRK_NIL if none */
-	uint8_t reserved[4];   /* zero */
-	uint8_t checksum[8];   /* xxh3-64 of this struct with this field zeroed */
+	uint8_t hwm[4];		/* high-water mark: chunks >= hwm were never handed out */
+	uint8_t free_count[4];	/* chunks on the free list */
+	uint8_t free_head[4];	/* first chunk of the oldest free run, TRK_NIL if none */
+	uint8_t free_tail[4];	/* first chunk of the newest free run, TRK_NIL if none */
+	uint8_t reserved[4];	/* zero */
+	uint8_t checksum[8];	/* xxh3-64 of this struct with this field zeroed */
 };
 _Static_assert(sizeof(struct trk_hdr_disk) == 96, "track header layout");
 _Static_assert(sizeof(struct trk_hdr_disk) <= TRK_HDR_SIZE, "track header fits its block");

@@ -80,8 +80,7 @@ static inline void ct_teardown(struct ct *c)
 	ct_rmrf(c->root);
 }
 
-static inline void ct_track_path(struct ct *c, unsigned disk, uint32_t track, char *buf,
-				 size_t len)
+static inline void ct_track_path(struct ct *c, unsigned disk, uint32_t track, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/tracks/track-%06u.trk", c->paths[disk], track);
 }

@@ -19,7 +19,7 @@ static void open3(void)
 	cr_assert_eq(ct_open(&c), 0);
 }
 
-#define CHUNKS(n) ((uint64_t)(n) * 4096)
+#define CHUNKS(n) ((uint64_t)(n)*4096)
 
 Test(alloc, most_free_disk_chosen, .fini = teardown)
 {
@@ -84,7 +84,7 @@ Test(alloc, tracks_fill_and_grow, .fini = teardown)
 	cr_expect_eq(stat(path, &st), 0, "track 1 was created");
 
 	/* A freed run in track 0 is reused before a new track is made. */
-	struct trk_run back = { 0, 0, 3, 2 };
+	struct trk_run back = {0, 0, 3, 2};
 	trk_pool_unalloc(c.pool, &back);
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 10, &r), 0);
 	cr_expect_eq(r.track, 0);
@@ -150,7 +150,7 @@ Test(alloc, deferred_not_reused_until_released, .fini = teardown)
 	cr_assert_eq(a.count, 16);
 	cr_assert_eq(trk_pool_alloc(c.pool, -1, 1, &r), -ENOSPC);
 
-	struct trk_run d1 = { 0, 0, 4, 4 }, d2 = { 0, 0, 0, 2 };
+	struct trk_run d1 = {0, 0, 4, 4}, d2 = {0, 0, 0, 2};
 	cr_assert_eq(trk_pool_free_deferred(c.pool, &d1), 0);
 	cr_assert_eq(trk_pool_free_deferred(c.pool, &d2), 0);
 	cr_expect_eq(trk_pool_deferred_count(c.pool), 6);

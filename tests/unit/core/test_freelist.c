@@ -65,7 +65,7 @@ Test(freelist, split_and_merge)
 
 	struct trk_run b = alloc_ok(20); /* 10..29 */
 	cr_assert_eq(b.chunk, 10);
-	struct trk_run lo = { 0, 0, 10, 5 }, hi = { 0, 0, 15, 5 };
+	struct trk_run lo = {0, 0, 10, 5}, hi = {0, 0, 15, 5};
 	trk_pool_unalloc(c.pool, &lo);
 	trk_pool_unalloc(c.pool, &hi);
 	cr_expect_eq(track0()->fifo.len, 1, "adjacent run merged into the tail");
@@ -117,7 +117,7 @@ Test(freelist, corrupt_record_needs_rebuild)
 	ct_close(&c);
 
 	ct_track_path(&c, 0, 0, path, sizeof(path));
-	uint8_t junk[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	uint8_t junk[8] = {1, 2, 3, 4, 5, 6, 7, 8};
 	write_at(path, 4096 + 4, junk, sizeof(junk)); /* inside the record at chunk 0 */
 
 	cr_assert_eq(ct_open(&c), 0);
@@ -138,7 +138,7 @@ Test(freelist, cycle_detected)
 	/* Make the tail record point back at the head, with a valid checksum. */
 	ct_track_path(&c, 0, 0, path, sizeof(path));
 	uint8_t rec[sizeof(struct trk_rec_disk)];
-	trk_rec_encode(&(struct trk_rec){ .count = 5, .next = 0, .track = 0 }, rec);
+	trk_rec_encode(&(struct trk_rec){.count = 5, .next = 0, .track = 0}, rec);
 	write_at(path, 4096 + 10 * 4096, rec, sizeof(rec));
 
 	cr_assert_eq(ct_open(&c), 0);
@@ -156,7 +156,7 @@ Test(freelist, count_mismatch_detected)
 	/* A record that claims a longer run than the header counts. */
 	ct_track_path(&c, 0, 0, path, sizeof(path));
 	uint8_t rec[sizeof(struct trk_rec_disk)];
-	trk_rec_encode(&(struct trk_rec){ .count = 7, .next = TRK_NIL, .track = 0 }, rec);
+	trk_rec_encode(&(struct trk_rec){.count = 7, .next = TRK_NIL, .track = 0}, rec);
 	write_at(path, 4096, rec, sizeof(rec));
 
 	cr_assert_eq(ct_open(&c), 0);
