@@ -1,0 +1,202 @@
+/* The request body pipeline: aws-chunked decoding, then the digests the
+ * request asked us to check (x-amz-content-sha256, Content-MD5,
+ * x-amz-checksum-* in a header or a trailer), then the operation's own body
+ * callback. Nothing is committed by an operation before s3_body_end has
+ * verified everything. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fs/s3/s3_int.h"
+
+#define SMALL_BODY_MAX (8u << 20)
+
+static const struct {
+	const char *name; /* after "x-amz-checksum-" */
+	unsigned hash;
+} checksums[] = {
+	{"crc32", S3_HASH_CRC32},
+	{"crc32c", S3_HASH_CRC32C},
+	{"sha256", S3_HASH_SHA256},
+};
+
+/* Which checksum does the request carry or announce? */
+static int pick_checksum(struct s3_conn *c, unsigned *hash)
+{
+	struct s3_req *r = &c->req;
+	const char *trailer = s3_hdr(r, "x-amz-trailer");
+	const char *algo = s3_hdr(r, "x-amz-sdk-checksum-algorithm");
+
+	for (size_t i = 0; i < r->nhdrs; i++) {
+		const char *n = r->hdrs[i].name;
+		if (strncmp(n, "x-amz-checksum-", 15) || !strcmp(n, "x-amz-checksum-mode") ||
+		    !strcmp(n, "x-amz-checksum-algorithm") || !strcmp(n, "x-amz-checksum-type"))
+			continue;
+		bool known = false;
+		for (size_t k = 0; k < sizeof(checksums) / sizeof(checksums[0]); k++) {
+			if (!strcmp(n + 15, checksums[k].name)) {
+				snprintf(r->cksum_name, sizeof(r->cksum_name), "%s",
+					 checksums[k].name);
+				*hash |= checksums[k].hash;
+				known = true;
+			}
+		}
+		if (!known)
+			return -S3E_UNSUPPORTED_CHECKSUM;
+	}
+	if (trailer) {
+		if (strncasecmp(trailer, "x-amz-checksum-", 15))
+			return -S3E_UNSUPPORTED_CHECKSUM;
+		bool known = false;
+		for (size_t k = 0; k < sizeof(checksums) / sizeof(checksums[0]); k++) {
+			if (!strcasecmp(trailer + 15, checksums[k].name)) {
+				snprintf(r->cksum_name, sizeof(r->cksum_name), "%s",
+					 checksums[k].name);
+				*hash |= checksums[k].hash;
+				known = true;
+			}
+		}
+		if (!known)
+			return -S3E_UNSUPPORTED_CHECKSUM;
+	}
+	if (algo && !r->cksum_name[0]) {
+		/* Announced without a value: compute it so it can be returned. */
+		for (size_t k = 0; k < sizeof(checksums) / sizeof(checksums[0]); k++) {
+			if (!strcasecmp(algo, checksums[k].name)) {
+				snprintf(r->cksum_name, sizeof(r->cksum_name), "%s",
+					 checksums[k].name);
+				*hash |= checksums[k].hash;
+			}
+		}
+	}
+	return 0;
+}
+
+int s3_body_begin(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	const struct s3_handler *h = r->h;
+	const char *dl = s3_hdr(r, "x-amz-decoded-content-length");
+	const char *md5 = s3_hdr(r, "content-md5");
+	unsigned want = h ? h->hashes : 0;
+	int rc;
+
+	if (md5) {
+		uint8_t d[20];
+		if (strlen(md5) != 24 || s3_base64_decode(md5, 24, d) != 16)
+			return -S3E_INVALID_DIGEST;
+		want |= S3_HASH_MD5;
+	}
+	rc = pick_checksum(c, &want);
+	if (rc)
+		return rc;
+	if (r->payload == S3_PAYLOAD_SHA256)
+		want |= S3_HASH_SHA256;
+	if (dl) {
+		char *end;
+		r->decoded_len = (int64_t)strtoll(dl, &end, 10);
+		if (*end || r->decoded_len < 0)
+			return -S3E_INVALID_ARGUMENT;
+	}
+	if (r->payload >= S3_PAYLOAD_STREAM_SIGNED) {
+		r->chunked = s3_chunked_create(r->payload, &r->id, r->authed);
+		if (!r->chunked)
+			return -ENOMEM;
+	}
+	return s3_hash_init(&r->hash, want);
+}
+
+static int sink(void *arg, const char *data, size_t len)
+{
+	struct s3_conn *c = arg;
+	struct s3_req *r = &c->req;
+
+	s3_hash_update(&r->hash, data, len);
+	r->body_bytes += len;
+	if (r->h && r->h->small_body) {
+		if (r->body.len + len > SMALL_BODY_MAX)
+			return -S3E_ENTITY_TOO_LARGE;
+		s3_sb_add(&r->body, data, len);
+		return r->body.oom ? -ENOMEM : 0;
+	}
+	if (r->h && r->h->body)
+		return r->h->body(c, data, len);
+	return 0;
+}
+
+int s3_body_feed(struct s3_conn *c, const char *data, size_t len)
+{
+	struct s3_req *r = &c->req;
+
+	if (r->chunked)
+		return s3_chunked_feed(r->chunked, data, len, sink, c);
+	return sink(c, data, len);
+}
+
+static void crc_b64(uint32_t v, char *out)
+{
+	uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+
+	s3_base64_encode(be, 4, out);
+}
+
+int s3_body_end(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	uint8_t sha[32];
+	const char *md5h = s3_hdr(r, "content-md5");
+	int rc;
+
+	if (r->chunked) {
+		rc = s3_chunked_finish(r->chunked);
+		if (rc)
+			return rc;
+	}
+	if (r->decoded_len >= 0 && (uint64_t)r->decoded_len != r->body_bytes)
+		return -S3E_INCOMPLETE_BODY;
+	if (s3_hash_final(&r->hash, (r->hash.want & S3_HASH_MD5) ? r->md5 : NULL,
+			  (r->hash.want & S3_HASH_SHA256) ? sha : NULL))
+		return -ENOMEM;
+	if (r->payload == S3_PAYLOAD_SHA256) {
+		char hex[65];
+		s3_hex_encode(sha, 32, hex);
+		if (strcmp(hex, r->payload_sha256))
+			return -S3E_SHA256_MISMATCH;
+	}
+	if (md5h) {
+		uint8_t d[20];
+		if (s3_base64_decode(md5h, strlen(md5h), d) != 16 || memcmp(d, r->md5, 16))
+			return -S3E_BAD_DIGEST;
+	}
+	if (r->cksum_name[0]) {
+		char hname[40];
+		const char *sent;
+
+		if (!strcmp(r->cksum_name, "crc32"))
+			crc_b64(r->hash.crc32, r->cksum_b64);
+		else if (!strcmp(r->cksum_name, "crc32c"))
+			crc_b64(r->hash.crc32c, r->cksum_b64);
+		else
+			s3_base64_encode(sha, 32, r->cksum_b64);
+		snprintf(hname, sizeof(hname), "x-amz-checksum-%s", r->cksum_name);
+		sent = s3_hdr(r, hname);
+		if (!sent && r->chunked)
+			sent = s3_chunked_trailer(r->chunked, hname);
+		if (sent && strcmp(sent, r->cksum_b64)) {
+			s3_req_errmsg(c, "Value for %s header is invalid: computed %s", hname,
+				      r->cksum_b64);
+			return -S3E_BAD_DIGEST;
+		}
+	}
+	return 0;
+}
+
+void s3_body_fini(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+
+	s3_chunked_destroy(r->chunked);
+	r->chunked = NULL;
+	s3_hash_fini(&r->hash);
+}

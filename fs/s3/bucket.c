@@ -1,0 +1,290 @@
+/* Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
+ * GetBucketLocation, GetBucketVersioning (never versioned), and the ACL stubs
+ * (owner-full-control; only the canned 'private' can be put). A bucket is a
+ * top-level directory of the volume. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/log.h"
+#include "fs/s3/s3_int.h"
+
+struct bucket_ent {
+	char *name;
+	uint64_t ino;
+};
+
+struct bucket_list {
+	struct bucket_ent *e;
+	size_t n;
+	int err;
+};
+
+static int collect_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
+{
+	struct bucket_list *l = arg;
+
+	if (d->type != DT_DIR || (d->namelen <= 2 && d->name[0] == '.') ||
+	    s3_name_hidden(d->name, d->namelen) || d->name[0] == '.')
+		return 0;
+	struct bucket_ent *e = realloc(l->e, (l->n + 1) * sizeof(*e));
+	if (!e) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	l->e = e;
+	e[l->n].name = strndup(d->name, d->namelen);
+	e[l->n].ino = d->ino;
+	if (!e[l->n].name) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	l->n++;
+	return 0;
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct bucket_ent *)a)->name, ((const struct bucket_ent *)b)->name);
+}
+
+static void list_buckets_done(struct s3_conn *c)
+{
+	struct s3_server *s = c->srv;
+	struct bucket_list l = {0};
+	struct s3_sbuf b = {0};
+	const char *owner = c->req.id.access_key ? c->req.id.access_key : "trackfs";
+	int rc;
+
+	rc = vol_readdir(s->v, VOL_ROOT_INO, 0, false, collect_cb, &l);
+	if (!rc)
+		rc = l.err;
+	if (rc)
+		goto out_free;
+	qsort(l.e, l.n, sizeof(*l.e), ent_cmp);
+	s3_xml_begin(&b, "ListAllMyBucketsResult");
+	s3_xml_open(&b, "Owner");
+	s3_xml_text(&b, "ID", owner);
+	s3_xml_text(&b, "DisplayName", owner);
+	s3_xml_close(&b, "Owner");
+	s3_xml_open(&b, "Buckets");
+	for (size_t i = 0; i < l.n; i++) {
+		struct vol_attr a;
+		char date[40];
+
+		if (!s->cfg.no_auth &&
+		    !s3_auth_allows(s->auth, c->req.id.access_key, l.e[i].name, false))
+			continue;
+		if (vol_getattr(s->v, l.e[i].ino, &a))
+			continue;
+		s3_fmt_iso_date(a.btime.tv_sec ? &a.btime : &a.mtime, date, sizeof(date));
+		s3_xml_open(&b, "Bucket");
+		s3_xml_text(&b, "Name", l.e[i].name);
+		s3_xml_text(&b, "CreationDate", date);
+		s3_xml_close(&b, "Bucket");
+	}
+	s3_xml_close(&b, "Buckets");
+	s3_xml_close(&b, "ListAllMyBucketsResult");
+out_free:
+	for (size_t i = 0; i < l.n; i++)
+		free(l.e[i].name);
+	free(l.e);
+	if (rc) {
+		s3_sb_free(&b);
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_list_buckets = {
+	.name = "ListBuckets",
+	.done = list_buckets_done,
+};
+
+static void create_bucket_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct vol_cred cred = {getuid(), getgid()};
+	struct vol_attr a;
+	const char *acl = s3_hdr(r, "x-amz-acl");
+	int rc;
+
+	if (acl && strcmp(acl, "private")) {
+		s3_req_errmsg(c, "Only the canned ACL 'private' is supported (got '%s')", acl);
+		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
+		return;
+	}
+	rc = s3_bucket_name_check(r->bucket);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	rc = vol_mkdir(c->srv->v, VOL_ROOT_INO, r->bucket, S_IFDIR | 0755, &cred, &a);
+	if (rc == -EEXIST) {
+		s3_resp_error(c, -S3E_BUCKET_EXISTS);
+		return;
+	}
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_notify(c->srv, VOL_ROOT_INO, r->bucket, a.ino);
+	vol_forget(c->srv->v, a.ino, 1);
+	s3_resp_start(c, 200);
+	s3_resp_hdr(c, "Location", "/%s", r->bucket);
+	s3_resp_finish(c, "", 0);
+}
+
+const struct s3_handler s3_op_create_bucket = {
+	.name = "CreateBucket",
+	.write = true,
+	.small_body = true, /* CreateBucketConfiguration: the region is ours anyway */
+	.done = create_bucket_done,
+};
+
+static void head_bucket_done(struct s3_conn *c)
+{
+	uint64_t ino;
+	int rc = s3_bucket_lookup(c->srv->v, c->req.bucket, &ino);
+
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	vol_forget(c->srv->v, ino, 1);
+	s3_resp_start(c, 200);
+	s3_resp_hdr(c, "x-amz-bucket-region", "%s", c->srv->region);
+	s3_resp_finish(c, "", 0);
+}
+
+const struct s3_handler s3_op_head_bucket = {
+	.name = "HeadBucket",
+	.done = head_bucket_done,
+};
+
+static void delete_bucket_done(struct s3_conn *c)
+{
+	uint64_t ino;
+	int rc = s3_bucket_lookup(c->srv->v, c->req.bucket, &ino);
+
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	vol_forget(c->srv->v, ino, 1);
+	rc = vol_rmdir(c->srv->v, VOL_ROOT_INO, c->req.bucket);
+	if (rc == -ENOTEMPTY || rc == -EEXIST)
+		rc = -S3E_BUCKET_NOT_EMPTY;
+	else if (rc == -ENOENT || rc == -ENOTDIR)
+		rc = -S3E_NO_SUCH_BUCKET;
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_notify(c->srv, VOL_ROOT_INO, c->req.bucket, 0);
+	s3_resp_start(c, 204);
+	s3_resp_finish(c, NULL, 0);
+}
+
+const struct s3_handler s3_op_delete_bucket = {
+	.name = "DeleteBucket",
+	.write = true,
+	.done = delete_bucket_done,
+};
+
+/* The bucket must exist for the small informational answers below. */
+static bool bucket_exists(struct s3_conn *c)
+{
+	uint64_t ino;
+	int rc = s3_bucket_lookup(c->srv->v, c->req.bucket, &ino);
+
+	if (rc) {
+		s3_resp_error(c, rc);
+		return false;
+	}
+	vol_forget(c->srv->v, ino, 1);
+	return true;
+}
+
+static void location_done(struct s3_conn *c)
+{
+	struct s3_sbuf b = {0};
+
+	if (!bucket_exists(c))
+		return;
+	/* us-east-1 is spelled as an empty constraint, as S3 does. */
+	s3_sb_printf(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<LocationConstraint "
+			 "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
+	if (strcmp(c->srv->region, "us-east-1"))
+		s3_xml_escape(&b, c->srv->region, strlen(c->srv->region));
+	s3_sb_puts(&b, "</LocationConstraint>");
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_bucket_location = {
+	.name = "GetBucketLocation",
+	.done = location_done,
+};
+
+static void versioning_done(struct s3_conn *c)
+{
+	struct s3_sbuf b = {0};
+
+	if (!bucket_exists(c))
+		return;
+	s3_xml_begin(&b, "VersioningConfiguration");
+	s3_xml_close(&b, "VersioningConfiguration");
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_bucket_versioning = {
+	.name = "GetBucketVersioning",
+	.done = versioning_done,
+};
+
+static void bucket_acl_done(struct s3_conn *c)
+{
+	if (bucket_exists(c))
+		s3_acl_owner_full_control(c);
+}
+
+const struct s3_handler s3_op_bucket_acl = {
+	.name = "GetBucketAcl",
+	.done = bucket_acl_done,
+};
+
+static void put_acl_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	const char *acl = s3_hdr(r, "x-amz-acl");
+
+	if (r->body.len || !acl || strcmp(acl, "private")) {
+		s3_req_errmsg(c, "Only the canned ACL 'private' (x-amz-acl: private) is supported");
+		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
+		return;
+	}
+	if (r->key && r->key[0]) {
+		struct vol_attr a;
+		int rc = s3_object_lookup(c, r->bucket, r->key, &a);
+		if (rc) {
+			s3_resp_error(c, rc);
+			return;
+		}
+		vol_forget(c->srv->v, a.ino, 1);
+	} else if (!bucket_exists(c)) {
+		return;
+	}
+	s3_resp_start(c, 200);
+	s3_resp_finish(c, "", 0);
+}
+
+const struct s3_handler s3_op_put_acl = {
+	.name = "PutAcl",
+	.write = true,
+	.small_body = true,
+	.done = put_acl_done,
+};

@@ -1,0 +1,242 @@
+/* Bucket and key <-> directories and files: name validation (a key that
+ * cannot be a path is refused before anything is written), walking a key's
+ * directories by inode, creating the ones a PUT needs (marked so that S3
+ * deletes can remove them again once empty), and the change hook. */
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/log.h"
+#include "fs/s3/s3_int.h"
+
+#define DIR_MARK "user.s3.dir"
+
+int s3_bucket_name_check(const char *name)
+{
+	size_t len = strlen(name);
+	bool digits_and_dots = true;
+
+	if (len < 3 || len > 63)
+		return -S3E_INVALID_BUCKET_NAME;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+		if (!alnum && ch != '.' && ch != '-')
+			return -S3E_INVALID_BUCKET_NAME;
+		if ((i == 0 || i == len - 1) && !alnum)
+			return -S3E_INVALID_BUCKET_NAME;
+		if (ch == '.' && name[i + 1] == '.')
+			return -S3E_INVALID_BUCKET_NAME;
+		if (!(ch >= '0' && ch <= '9') && ch != '.')
+			digits_and_dots = false;
+	}
+	if (digits_and_dots)
+		return -S3E_INVALID_BUCKET_NAME; /* looks like an IP address */
+	return 0;
+}
+
+bool s3_name_hidden(const char *name, size_t len)
+{
+	static const char pfx[] = S3_HIDDEN_DIR; /* S3_TMP_PREFIX starts with it too */
+
+	return len >= sizeof(pfx) - 1 && !memcmp(name, pfx, sizeof(pfx) - 1);
+}
+
+int s3_key_check(struct s3_conn *c, const char *key)
+{
+	size_t len = strlen(key);
+	const char *s = key;
+
+	if (len > S3_KEY_MAX)
+		return -S3E_KEY_TOO_LONG;
+	while (*s) {
+		const char *slash = strchr(s, '/');
+		size_t sl = slash ? (size_t)(slash - s) : strlen(s);
+
+		/* A trailing slash is a "folder" key: allowed, handled by the ops. */
+		if (sl == 0 && !(slash && slash[1] == '\0' && s != key)) {
+			if (c)
+				s3_req_errmsg(c, "The key has an empty path segment (a leading '/' "
+						 "or '//'), which cannot be a file name");
+			return -S3E_INVALID_KEY;
+		}
+		if ((sl == 1 && s[0] == '.') || (sl == 2 && s[0] == '.' && s[1] == '.')) {
+			if (c)
+				s3_req_errmsg(c, "The key has a '.' or '..' segment, which cannot "
+						 "be a file name");
+			return -S3E_INVALID_KEY;
+		}
+		if (sl > 255)
+			return -S3E_KEY_TOO_LONG;
+		if (s3_name_hidden(s, sl)) {
+			if (c)
+				s3_req_errmsg(c,
+					      "Names starting with '%s' are reserved for the "
+					      "sidecar's own files",
+					      S3_HIDDEN_DIR);
+			return -S3E_INVALID_KEY;
+		}
+		s += sl;
+		if (*s == '/')
+			s++;
+	}
+	return 0;
+}
+
+int s3_bucket_lookup(struct vol *v, const char *bucket, uint64_t *ino)
+{
+	struct vol_attr a;
+	int rc = vol_lookup(v, VOL_ROOT_INO, bucket, &a);
+
+	if (rc == -ENOENT || rc == -ENOTDIR || rc == -ENAMETOOLONG)
+		return -S3E_NO_SUCH_BUCKET;
+	if (rc)
+		return rc;
+	if (!S_ISDIR(a.mode)) {
+		vol_forget(v, a.ino, 1);
+		return -S3E_NO_SUCH_BUCKET;
+	}
+	*ino = a.ino;
+	return 0;
+}
+
+void s3_notify(struct s3_server *s, uint64_t parent, const char *name, uint64_t ino)
+{
+	if (s->cfg.on_change)
+		s->cfg.on_change(s->cfg.on_change_arg, parent, name, ino);
+}
+
+void s3_path_release(struct vol *v, struct s3_path *p)
+{
+	for (unsigned i = 0; i < p->ndirs; i++)
+		vol_forget(v, p->dirs[i], 1);
+	p->ndirs = 0;
+}
+
+static int make_dir(struct s3_conn *c, uint64_t parent, const char *name, struct vol_attr *a)
+{
+	struct vol *v = c->srv->v;
+	struct vol_cred cred = {getuid(), getgid()};
+	int rc = vol_mkdir(v, parent, name, S_IFDIR | 0755, &cred, a);
+
+	if (rc == -EEXIST)
+		return vol_lookup(v, parent, name, a); /* raced with another maker */
+	if (rc)
+		return rc;
+	rc = vol_setxattr(v, a->ino, DIR_MARK, "1", 1, 0);
+	if (rc)
+		tfs_warn("s3: marking directory %s as made by S3 failed: %s", name,
+			 tfs_strerror(rc));
+	s3_notify(c->srv, parent, name, a->ino);
+	return 0;
+}
+
+int s3_path_resolve(struct s3_conn *c, uint64_t bucket_ino, const char *key, bool create,
+		    struct s3_path *p)
+{
+	struct vol *v = c->srv->v;
+	const char *s = key;
+	int rc;
+
+	p->ndirs = 1;
+	p->dirs[0] = bucket_ino;
+	p->key = key;
+	for (;;) {
+		const char *slash = strchr(s, '/');
+		size_t sl = slash ? (size_t)(slash - s) : strlen(s);
+		char seg[256];
+		struct vol_attr a;
+
+		if (sl > 255)
+			goto out_too_long;
+		if (!slash) {
+			memcpy(p->name, s, sl);
+			p->name[sl] = '\0';
+			return 0;
+		}
+		if (p->ndirs == S3_MAX_DEPTH)
+			goto out_too_long;
+		memcpy(seg, s, sl);
+		seg[sl] = '\0';
+		rc = vol_lookup(v, p->dirs[p->ndirs - 1], seg, &a);
+		if (rc == -ENOENT && create)
+			rc = make_dir(c, p->dirs[p->ndirs - 1], seg, &a);
+		if (rc == -ENOENT) {
+			rc = -S3E_NO_SUCH_KEY;
+			goto out_release;
+		}
+		if (rc)
+			goto out_release;
+		if (!S_ISDIR(a.mode)) {
+			vol_forget(v, a.ino, 1);
+			s3_req_errmsg(c,
+				      "'%.*s' is an object, so it cannot also be a prefix of "
+				      "this key",
+				      (int)(s + sl - key), key);
+			rc = create ? -S3E_KEY_CONFLICT : -S3E_NO_SUCH_KEY;
+			goto out_release;
+		}
+		p->seg_off[p->ndirs] = (uint16_t)(s - key);
+		p->seg_len[p->ndirs] = (uint16_t)sl;
+		p->dirs[p->ndirs++] = a.ino;
+		s = slash + 1;
+	}
+
+out_too_long:
+	rc = -S3E_KEY_TOO_LONG;
+out_release:
+	s3_path_release(v, p);
+	return rc;
+}
+
+void s3_path_prune(struct s3_conn *c, struct s3_path *p)
+{
+	struct vol *v = c->srv->v;
+
+	for (unsigned i = p->ndirs - 1; i >= 1; i--) {
+		char name[256];
+		char mark[2];
+
+		if (vol_getxattr(v, p->dirs[i], DIR_MARK, mark, sizeof(mark)) < 0)
+			return; /* made through the mount: leave it */
+		memcpy(name, p->key + p->seg_off[i], p->seg_len[i]);
+		name[p->seg_len[i]] = '\0';
+		if (vol_rmdir(v, p->dirs[i - 1], name))
+			return; /* not empty (or gone): stop here */
+		s3_notify(c->srv, p->dirs[i - 1], name, 0);
+	}
+}
+
+int s3_object_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr)
+{
+	struct vol *v = c->srv->v;
+	struct s3_path p;
+	uint64_t bino;
+	int rc;
+
+	rc = s3_bucket_lookup(v, bucket, &bino);
+	if (rc)
+		return rc;
+	rc = s3_path_resolve(c, bino, key, false, &p);
+	if (rc)
+		return rc;
+	if (!p.name[0]) {
+		rc = -S3E_NO_SUCH_KEY;
+		goto out_release;
+	}
+	rc = vol_lookup(v, p.dirs[p.ndirs - 1], p.name, attr);
+	if (rc == -ENOENT || rc == -ENOTDIR) {
+		rc = -S3E_NO_SUCH_KEY;
+		goto out_release;
+	}
+	if (rc)
+		goto out_release;
+	if (!S_ISREG(attr->mode)) {
+		vol_forget(v, attr->ino, 1);
+		rc = -S3E_NO_SUCH_KEY;
+	}
+out_release:
+	s3_path_release(v, &p);
+	return rc;
+}

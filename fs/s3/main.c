@@ -1,0 +1,134 @@
+/* trackfs-s3: serve an unmounted trackfs volume over S3, for hosts without
+ * /dev/fuse. A mounted volume serves S3 from its FUSE daemon instead
+ * (trackfs -o s3=ADDR,s3_auth=FILE); the volume lock tells which applies. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/log.h"
+#include "fs/s3/s3.h"
+#include "fs/vol.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: trackfs-s3 [--listen HOST:PORT] (--auth FILE | --no-auth) [--region R]\n"
+		   "                  [--vhost-domain D] [--port-file FILE] [--debug] VOLUME\n"
+		   "Serves the trackfs volume VOLUME (its metadata directory) over the S3 API.\n"
+		   "  --listen       address to listen on (default 127.0.0.1:9000; port 0 = any)\n"
+		   "  --auth         auth file: lines 'ACCESS_KEY SECRET_KEY rw|ro BUCKET|*' and\n"
+		   "                 'anonymous ro BUCKET'\n"
+		   "  --no-auth      serve without authentication (tests only)\n"
+		   "  --region       region clients sign for (default us-east-1)\n"
+		   "  --vhost-domain domain for virtual-hosted-style buckets (default localhost)\n"
+		   "  --port-file    write the bound port to FILE once listening\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},
+		{"auth", required_argument, NULL, 'a'},
+		{"no-auth", no_argument, NULL, 'n'},
+		{"region", required_argument, NULL, 'r'},
+		{"vhost-domain", required_argument, NULL, 'd'},
+		{"port-file", required_argument, NULL, 'p'},
+		{"debug", no_argument, NULL, 'D'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct s3_config cfg = {0};
+	struct vol_open_opts vo = {0};
+	const char *port_file = NULL;
+	struct s3_server *srv;
+	struct vol *v;
+	sigset_t set;
+	int sig, rc, ch;
+
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'l':
+			cfg.listen = optarg;
+			break;
+		case 'a':
+			cfg.auth_file = optarg;
+			break;
+		case 'n':
+			cfg.no_auth = true;
+			break;
+		case 'r':
+			cfg.region = optarg;
+			break;
+		case 'd':
+			cfg.vhost_domain = optarg;
+			break;
+		case 'p':
+			port_file = optarg;
+			break;
+		case 'D':
+			tfs_log_set_level(TFS_LOG_DEBUG);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1 || (!cfg.auth_file && !cfg.no_auth)) {
+		usage(stderr);
+		return 2;
+	}
+
+	vo.owner = "trackfs-s3";
+	rc = vol_open(argv[optind], &vo, &v);
+	if (rc == -EBUSY) {
+		fprintf(stderr,
+			"trackfs-s3: the volume %s is in use by another process (see the message "
+			"above for its pid).\nIf it is mounted, serve S3 from the mounted daemon "
+			"instead: trackfs -o s3=%s,s3_auth=%s VOLUME MOUNTPOINT\n",
+			argv[optind], cfg.listen ? cfg.listen : "127.0.0.1:9000",
+			cfg.auth_file ? cfg.auth_file : "FILE");
+		return 1;
+	}
+	if (rc) {
+		fprintf(stderr, "trackfs-s3: cannot open the volume %s: %s\n", argv[optind],
+			tfs_strerror(rc));
+		return 1;
+	}
+
+	/* Signals are taken synchronously below; every thread inherits the mask. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = s3_server_start(v, &cfg, &srv);
+	if (rc) {
+		fprintf(stderr, "trackfs-s3: cannot start the S3 server: %s\n", tfs_strerror(rc));
+		vol_close(v);
+		return 1;
+	}
+	if (port_file) {
+		FILE *f = fopen(port_file, "w");
+		if (!f || fprintf(f, "%d\n", s3_server_port(srv)) < 0 || fclose(f)) {
+			fprintf(stderr, "trackfs-s3: cannot write %s\n", port_file);
+			s3_server_stop(srv);
+			vol_close(v);
+			return 1;
+		}
+	}
+	sigwait(&set, &sig);
+	tfs_info("trackfs-s3: %s received, stopping", strsignal(sig));
+	s3_server_stop(srv);
+	rc = vol_close(v);
+	if (rc) {
+		fprintf(stderr, "trackfs-s3: closing the volume failed: %s\n", tfs_strerror(rc));
+		return 1;
+	}
+	return 0;
+}

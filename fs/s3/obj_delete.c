@@ -1,0 +1,128 @@
+/* DeleteObject and DeleteObjects: unlink the key's file (deleting a missing
+ * key succeeds, as in S3), then remove the directories that S3 made for it
+ * once they are empty. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/base/log.h"
+#include "fs/s3/s3_int.h"
+
+static int delete_key(struct s3_conn *c, const char *bucket, const char *key)
+{
+	struct vol *v = c->srv->v;
+	struct s3_path p;
+	uint64_t bino;
+	size_t klen = strlen(key);
+	int rc;
+
+	rc = s3_key_check(NULL, key);
+	if (rc)
+		return rc;
+	rc = s3_bucket_lookup(v, bucket, &bino);
+	if (rc)
+		return rc;
+	rc = s3_path_resolve(c, bino, key, false, &p);
+	if (rc == -S3E_NO_SUCH_KEY)
+		return 0;
+	if (rc)
+		return rc;
+	if (key[klen - 1] == '/') {
+		/* A folder key: remove the directory itself if it is empty. */
+		if (p.ndirs > 1) {
+			char name[256];
+			unsigned i = p.ndirs - 1;
+			memcpy(name, key + p.seg_off[i], p.seg_len[i]);
+			name[p.seg_len[i]] = '\0';
+			if (!vol_rmdir(v, p.dirs[i - 1], name)) {
+				s3_notify(c->srv, p.dirs[i - 1], name, 0);
+				vol_forget(v, p.dirs[i], 1);
+				p.ndirs--;
+			}
+		}
+	} else {
+		rc = vol_unlink(v, p.dirs[p.ndirs - 1], p.name);
+		if (rc == -ENOENT) {
+			rc = 0;
+		} else if (rc == -EISDIR) {
+			/* The key is a prefix, not an object: nothing to delete. */
+			rc = 0;
+			goto out_release;
+		} else if (rc) {
+			goto out_release;
+		} else {
+			s3_notify(c->srv, p.dirs[p.ndirs - 1], p.name, 0);
+		}
+	}
+	s3_path_prune(c, &p);
+out_release:
+	s3_path_release(v, &p);
+	return rc;
+}
+
+static void delete_done(struct s3_conn *c)
+{
+	int rc = delete_key(c, c->req.bucket, c->req.key);
+
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_resp_start(c, 204);
+	s3_resp_finish(c, NULL, 0);
+}
+
+const struct s3_handler s3_op_delete_object = {
+	.name = "DeleteObject",
+	.write = true,
+	.done = delete_done,
+};
+
+static void delete_many_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct s3_delete_list d;
+	struct s3_sbuf b = {0};
+	uint64_t bino;
+	int rc;
+
+	rc = s3_bucket_lookup(c->srv->v, r->bucket, &bino);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	vol_forget(c->srv->v, bino, 1);
+	rc = s3_xml_parse_delete(r->body.p ? r->body.p : "", r->body.len, &d);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_xml_begin(&b, "DeleteResult");
+	for (size_t i = 0; i < d.n; i++) {
+		rc = delete_key(c, r->bucket, d.keys[i]);
+		if (!rc) {
+			if (d.quiet)
+				continue;
+			s3_xml_open(&b, "Deleted");
+			s3_xml_text(&b, "Key", d.keys[i]);
+			s3_xml_close(&b, "Deleted");
+		} else {
+			const struct s3_errinfo *e = s3_err_info(rc);
+			s3_xml_open(&b, "Error");
+			s3_xml_text(&b, "Key", d.keys[i]);
+			s3_xml_text(&b, "Code", e->code);
+			s3_xml_text(&b, "Message", e->message);
+			s3_xml_close(&b, "Error");
+		}
+	}
+	s3_xml_close(&b, "DeleteResult");
+	s3_delete_list_fini(&d);
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_delete_objects = {
+	.name = "DeleteObjects",
+	.write = true,
+	.small_body = true,
+	.done = delete_many_done,
+};

@@ -1,0 +1,281 @@
+/* PutObject, and the temporary-file helpers that every write over S3 uses:
+ * data goes to .trackfs-s3-tmp.<random> beside the target as it arrives,
+ * digests are checked, and only then is the file renamed onto the key, so a
+ * failed or truncated upload never leaves a half-written object. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/log.h"
+#include "fs/s3/s3_int.h"
+
+#define TMP_BUF (1u << 20)
+#define EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
+
+int s3_tmp_open(struct vol *v, uint64_t dir, struct s3_tmpfile *t)
+{
+	struct vol_cred cred = {getuid(), getgid()};
+	struct vol_attr a;
+	uint8_t rnd[8];
+	char hex[17];
+	int rc;
+
+	memset(t, 0, sizeof(*t));
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -EIO;
+	s3_hex_encode(rnd, sizeof(rnd), hex);
+	snprintf(t->name, sizeof(t->name), S3_TMP_PREFIX "%s", hex);
+	t->buf = malloc(TMP_BUF);
+	if (!t->buf)
+		return -ENOMEM;
+	rc = vol_create(v, dir, t->name, S_IFREG | 0644, &cred, &a);
+	if (rc) {
+		free(t->buf);
+		t->buf = NULL;
+		return rc;
+	}
+	t->v = v;
+	t->dir = dir;
+	t->ino = a.ino;
+	t->open = true;
+	return 0;
+}
+
+int s3_tmp_flush(struct s3_tmpfile *t)
+{
+	size_t done = 0;
+
+	while (done < t->blen) {
+		ssize_t n = vol_write(t->v, t->ino, t->buf + done, t->blen - done,
+				      (off_t)(t->off + done));
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EIO;
+		done += (size_t)n;
+	}
+	t->off += t->blen;
+	t->blen = 0;
+	return 0;
+}
+
+int s3_tmp_write(struct s3_tmpfile *t, const void *data, size_t len)
+{
+	const char *p = data;
+	int rc;
+
+	while (len) {
+		size_t n = TMP_BUF - t->blen < len ? TMP_BUF - t->blen : len;
+		memcpy(t->buf + t->blen, p, n);
+		t->blen += n;
+		p += n;
+		len -= n;
+		if (t->blen == TMP_BUF) {
+			rc = s3_tmp_flush(t);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int s3_tmp_copy_from(struct s3_tmpfile *t, uint64_t src, uint64_t off, uint64_t len,
+		     struct s3_hash *h)
+{
+	int rc = s3_tmp_flush(t);
+
+	while (!rc && len) {
+		size_t n = len < TMP_BUF ? (size_t)len : TMP_BUF;
+		rc = s3_read_full(t->v, src, t->buf, n, off);
+		if (rc)
+			break;
+		if (h)
+			s3_hash_update(h, t->buf, n);
+		t->blen = n;
+		rc = s3_tmp_flush(t);
+		off += n;
+		len -= n;
+	}
+	return rc;
+}
+
+int s3_tmp_commit(struct s3_conn *c, struct s3_tmpfile *t, const char *name)
+{
+	struct vol_attr a;
+	int rc = s3_tmp_flush(t);
+
+	if (rc)
+		return rc;
+	rc = vol_lookup(t->v, t->dir, name, &a);
+	if (!rc) {
+		vol_forget(t->v, a.ino, 1);
+		if (S_ISDIR(a.mode))
+			return -S3E_KEY_IS_PREFIX;
+	}
+	rc = vol_rename(t->v, t->dir, t->name, t->dir, name, 0);
+	if (rc == -EISDIR || rc == -ENOTEMPTY)
+		return -S3E_KEY_IS_PREFIX;
+	if (rc)
+		return rc;
+	t->open = false;
+	s3_notify(c->srv, t->dir, name, t->ino);
+	return 0;
+}
+
+void s3_tmp_discard(struct s3_tmpfile *t)
+{
+	if (!t->v)
+		return;
+	if (t->open) {
+		int rc = vol_unlink(t->v, t->dir, t->name);
+		if (rc)
+			tfs_warn("s3: removing temporary file %s failed: %s", t->name,
+				 tfs_strerror(rc));
+	}
+	vol_forget(t->v, t->ino, 1);
+	free(t->buf);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---- PutObject ----------------------------------------------------------------------- */
+
+struct put_op {
+	struct s3_path path;
+	bool have_path, committed, folder;
+	struct s3_tmpfile tmp;
+};
+
+static int check_acl_header(struct s3_conn *c)
+{
+	const char *acl = s3_hdr(&c->req, "x-amz-acl");
+
+	if (acl && strcmp(acl, "private")) {
+		s3_req_errmsg(c, "Only the canned ACL 'private' is supported (got '%s')", acl);
+		return -S3E_NOT_IMPLEMENTED;
+	}
+	for (size_t i = 0; i < c->req.nhdrs; i++)
+		if (!strncmp(c->req.hdrs[i].name, "x-amz-grant-", 12)) {
+			s3_req_errmsg(c, "ACL grants are not supported");
+			return -S3E_NOT_IMPLEMENTED;
+		}
+	return 0;
+}
+
+static int put_start(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	struct put_op *op;
+	struct vol_attr a;
+	uint64_t bino;
+	size_t klen = strlen(r->key);
+	int rc;
+
+	rc = check_acl_header(c);
+	if (rc)
+		return rc;
+	op = calloc(1, sizeof(*op));
+	if (!op)
+		return -ENOMEM;
+	r->op = op;
+	rc = s3_bucket_lookup(v, r->bucket, &bino);
+	if (rc)
+		return rc;
+	rc = s3_path_resolve(c, bino, r->key, true, &op->path);
+	if (rc)
+		return rc;
+	op->have_path = true;
+	if (r->key[klen - 1] == '/') {
+		/* A "folder" key: the directories are made, no file. */
+		op->folder = true;
+		op->committed = true;
+		if (c->parser.content_length > 0 && c->parser.content_length != UINT64_MAX) {
+			s3_req_errmsg(c, "A key ending in '/' names a directory and cannot hold "
+					 "data");
+			return -S3E_INVALID_KEY;
+		}
+		return 0;
+	}
+	rc = vol_lookup(v, op->path.dirs[op->path.ndirs - 1], op->path.name, &a);
+	if (!rc) {
+		vol_forget(v, a.ino, 1);
+		if (S_ISDIR(a.mode))
+			return -S3E_KEY_IS_PREFIX;
+	}
+	return s3_tmp_open(v, op->path.dirs[op->path.ndirs - 1], &op->tmp);
+}
+
+static int put_body(struct s3_conn *c, const char *data, size_t len)
+{
+	struct put_op *op = c->req.op;
+
+	if (op->folder)
+		return len ? -S3E_INVALID_KEY : 0;
+	return s3_tmp_write(&op->tmp, data, len);
+}
+
+static void put_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct put_op *op = r->op;
+	char etag[33];
+	int rc;
+
+	if (op->folder) {
+		s3_resp_start(c, 200);
+		s3_resp_hdr(c, "ETag", "\"%s\"", EMPTY_MD5);
+		s3_resp_finish(c, "", 0);
+		return;
+	}
+	s3_hex_encode(r->md5, 16, etag);
+	rc = s3_tmp_flush(&op->tmp);
+	if (!rc)
+		rc = s3_meta_store_from_req(c, op->tmp.ino);
+	if (!rc)
+		rc = s3_etag_store(c->srv->v, op->tmp.ino, etag, r->cksum_name, r->cksum_b64);
+	if (!rc)
+		rc = s3_tmp_commit(c, &op->tmp, op->path.name);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	op->committed = true;
+	s3_resp_start(c, 200);
+	s3_resp_hdr(c, "ETag", "\"%s\"", etag);
+	if (r->cksum_name[0]) {
+		char hn[40];
+		snprintf(hn, sizeof(hn), "x-amz-checksum-%s", r->cksum_name);
+		s3_resp_hdr(c, hn, "%s", r->cksum_b64);
+	}
+	s3_resp_finish(c, "", 0);
+}
+
+static void put_cleanup(struct s3_conn *c)
+{
+	struct put_op *op = c->req.op;
+
+	if (!op)
+		return;
+	s3_tmp_discard(&op->tmp);
+	if (op->have_path) {
+		if (!op->committed)
+			s3_path_prune(c, &op->path);
+		s3_path_release(c->srv->v, &op->path);
+	}
+	free(op);
+	c->req.op = NULL;
+}
+
+const struct s3_handler s3_op_put_object = {
+	.name = "PutObject",
+	.write = true,
+	.hashes = S3_HASH_MD5,
+	.start = put_start,
+	.body = put_body,
+	.done = put_done,
+	.cleanup = put_cleanup,
+};

@@ -1,0 +1,525 @@
+/* Private to fs/s3: the server, connection and request objects, and the
+ * entry points the sidecar's files share. Nothing outside fs/s3 includes it. */
+#ifndef FS_S3_S3_INT_H
+#define FS_S3_S3_INT_H
+
+#include <http_parser.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include <uv.h>
+
+#include "fs/s3/s3.h"
+#include "fs/vol.h"
+
+/* ---- text.c: growable buffers, percent coding, base64, hex, dates ---------- */
+
+/** A growable byte buffer, always NUL-terminated. An allocation failure sets
+ * @c oom and makes further appends no-ops; check it once at the end. */
+struct s3_sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+void s3_sb_add(struct s3_sbuf *b, const void *data, size_t len);
+void s3_sb_puts(struct s3_sbuf *b, const char *s);
+void s3_sb_putc(struct s3_sbuf *b, char ch);
+void s3_sb_printf(struct s3_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void s3_sb_reset(struct s3_sbuf *b);
+void s3_sb_free(struct s3_sbuf *b);
+/** Take the buffer's memory (caller frees); the buffer is left empty. NULL on oom. */
+char *s3_sb_take(struct s3_sbuf *b);
+
+/** Percent-encode as SigV4 does: unreserved (A-Za-z0-9-._~) kept, '/' kept when
+ * @p keep_slash, everything else %XX (upper case). */
+void s3_uri_encode(struct s3_sbuf *b, const char *s, size_t len, bool keep_slash);
+/** Decode %XX in place; with @p plus_is_space, '+' becomes ' '. @return the new
+ * length, or -EINVAL for a bad escape or an embedded NUL. */
+ssize_t s3_uri_decode(char *s, size_t len, bool plus_is_space);
+
+/** Base64 (standard alphabet, padded). @p out needs 4 * ceil(len / 3) + 1 bytes. */
+void s3_base64_encode(const void *data, size_t len, char *out);
+/** @return decoded length or -EINVAL. @p out needs len * 3 / 4 bytes. */
+ssize_t s3_base64_decode(const char *s, size_t len, void *out);
+void s3_hex_encode(const void *data, size_t len, char *out);
+
+/** Milliseconds since an arbitrary point (monotonic). */
+uint64_t s3_now_ms(void);
+/** "20130524T000000Z" -> time; @return 0 or -EINVAL. */
+int s3_parse_amz_date(const char *s, time_t *out);
+/** RFC 1123 ("Fri, 24 May 2013 00:00:00 GMT"); also accepts RFC 850 and asctime
+ * forms. @return 0 or -EINVAL. */
+int s3_parse_http_date(const char *s, time_t *out);
+/** Formats @p t as RFC 1123 into @p out (at least 32 bytes). */
+void s3_fmt_http_date(time_t t, char *out, size_t size);
+/** Formats @p ts as ISO 8601 with milliseconds ("2013-05-24T00:00:00.000Z"). */
+void s3_fmt_iso_date(const struct timespec *ts, char *out, size_t size);
+/** Constant-time comparison of two NUL-terminated strings. */
+bool s3_str_equal_ct(const char *a, const char *b);
+
+/* ---- errors.c: the one table from -errno and S3 errors to code and status --- */
+
+/** S3 errors, returned negated like errnos (values beyond the errno range). */
+enum s3_err {
+	S3E_BASE = 4096,
+	S3E_ACCESS_DENIED,
+	S3E_AUTH_HEADER_MALFORMED,
+	S3E_AUTH_QUERY_ERROR,
+	S3E_BAD_DIGEST,
+	S3E_BAD_REQUEST,
+	S3E_BUCKET_EXISTS,
+	S3E_BUCKET_NOT_EMPTY,
+	S3E_ENTITY_TOO_LARGE,
+	S3E_ENTITY_TOO_SMALL,
+	S3E_EXPIRED,
+	S3E_HEADERS_TOO_LARGE,
+	S3E_INCOMPLETE_BODY,
+	S3E_INTERNAL,
+	S3E_INVALID_ACCESS_KEY,
+	S3E_INVALID_ARGUMENT,
+	S3E_INVALID_BUCKET_NAME,
+	S3E_INVALID_DIGEST,
+	S3E_INVALID_KEY,
+	S3E_INVALID_PART,
+	S3E_INVALID_PART_ORDER,
+	S3E_INVALID_RANGE,
+	S3E_INVALID_REQUEST,
+	S3E_KEY_CONFLICT,
+	S3E_KEY_IS_PREFIX,
+	S3E_KEY_TOO_LONG,
+	S3E_MALFORMED_XML,
+	S3E_METHOD_NOT_ALLOWED,
+	S3E_MISSING_CONTENT_LENGTH,
+	S3E_NO_SUCH_BUCKET,
+	S3E_NO_SUCH_KEY,
+	S3E_NO_SUCH_UPLOAD,
+	S3E_NOT_IMPLEMENTED,
+	S3E_NOT_MODIFIED,
+	S3E_PRECONDITION_FAILED,
+	S3E_SHA256_MISMATCH,
+	S3E_SIGNATURE_MISMATCH,
+	S3E_STORAGE_FULL,
+	S3E_TIME_SKEWED,
+	S3E_UNSUPPORTED_CHECKSUM,
+	S3E_END
+};
+
+struct s3_errinfo {
+	const char *code; /* "NoSuchKey" */
+	int status;	  /* 404 */
+	const char *message;
+};
+/** The code, HTTP status and default message for @p err (a negative errno or
+ * -S3E_*); unknown values give InternalError / 500. */
+const struct s3_errinfo *s3_err_info(int err);
+
+/* ---- hash.c: body digests computed as data streams --------------------------- */
+
+enum {
+	S3_HASH_MD5 = 1 << 0,
+	S3_HASH_SHA256 = 1 << 1,
+	S3_HASH_CRC32 = 1 << 2,
+	S3_HASH_CRC32C = 1 << 3,
+};
+
+struct s3_hash {
+	unsigned want;
+	void *md5, *sha256; /* EVP_MD_CTX * */
+	uint32_t crc32, crc32c;
+	uint64_t bytes;
+};
+
+int s3_hash_init(struct s3_hash *h, unsigned want);
+void s3_hash_update(struct s3_hash *h, const void *data, size_t len);
+/** Finish: @p md5 (16 bytes) and @p sha256 (32 bytes) may be NULL. */
+int s3_hash_final(struct s3_hash *h, uint8_t *md5, uint8_t *sha256);
+void s3_hash_fini(struct s3_hash *h);
+/** CRC32C (Castagnoli), table-driven: no Debian library exposes it simply. */
+uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+void s3_sha256(const void *data, size_t len, uint8_t out[32]);
+void s3_sha256_hex(const void *data, size_t len, char out[65]);
+void s3_hmac_sha256(const void *key, size_t klen, const void *data, size_t len, uint8_t out[32]);
+
+/* ---- auth.c: the auth file -------------------------------------------------------- */
+
+struct s3_grant {
+	char *access_key; /* NULL for anonymous */
+	char *secret;
+	bool rw;
+	char *bucket; /* "*" for every bucket */
+};
+
+struct s3_auth {
+	struct s3_grant *g;
+	size_t n;
+};
+
+/** Load @p path. @return 0, -ENOENT, -EINVAL (a bad line, logged with its
+ * number), -ENOMEM. */
+int s3_auth_load(const char *path, struct s3_auth **out);
+void s3_auth_free(struct s3_auth *a);
+/** The secret of @p access_key, or NULL if unknown. */
+const char *s3_auth_secret(const struct s3_auth *a, const char *access_key);
+/** May @p access_key (NULL: anonymous) read (or write) @p bucket (NULL: the
+ * service, as for ListBuckets)? */
+bool s3_auth_allows(const struct s3_auth *a, const char *access_key, const char *bucket,
+		    bool write);
+
+/* ---- request, connection, server ---------------------------------------------------- */
+
+struct s3_kv {
+	char *name; /* lower case for headers; decoded for query parameters */
+	char *value;
+};
+
+enum s3_payload {
+	S3_PAYLOAD_UNSIGNED,	  /* UNSIGNED-PAYLOAD, presigned, or no auth */
+	S3_PAYLOAD_SHA256,	  /* hex SHA-256 of the body in the header */
+	S3_PAYLOAD_STREAM_SIGNED, /* STREAMING-AWS4-HMAC-SHA256-PAYLOAD */
+	S3_PAYLOAD_STREAM_SIGNED_TRAILER,
+	S3_PAYLOAD_STREAM_UNSIGNED_TRAILER,
+};
+
+/** What a successful signature check leaves for the body decoders. */
+struct s3_identity {
+	const char *access_key; /* points into the auth table; NULL = anonymous */
+	uint8_t key[32];	/* signing key */
+	char amz_date[17];
+	char scope[128];
+	char seed_sig[65];
+};
+
+struct s3_chunked;
+struct s3_conn;
+
+/** An operation. start runs once the headers are in and the request is
+ * authorized; body gets the decoded body as it arrives; done runs once the
+ * whole body has arrived and verified and must respond; cleanup always runs
+ * last and frees the op state (removing temporary files). Any of them may
+ * be NULL. start and body return 0 or an error that is sent as the response. */
+struct s3_handler {
+	const char *name;
+	bool write;	 /* needs rw access */
+	bool small_body; /* collect the body into req.body (XML), up to 8 MiB */
+	unsigned hashes; /* S3_HASH_* always wanted for the body */
+	int (*start)(struct s3_conn *c);
+	int (*body)(struct s3_conn *c, const char *data, size_t len);
+	void (*done)(struct s3_conn *c);
+	void (*cleanup)(struct s3_conn *c);
+};
+
+struct s3_req {
+	struct s3_sbuf url;
+	struct s3_kv *hdrs;
+	size_t nhdrs, hcap;
+	bool last_was_value;
+	size_t header_bytes;
+	const char *method;
+
+	char *path_raw;	 /* as sent, still percent-encoded */
+	char *query_raw; /* as sent, NULL if none */
+	struct s3_kv *q; /* decoded query parameters */
+	size_t nq;
+	char *bucket; /* decoded; NULL for the service */
+	char *key;    /* decoded; NULL or "" for none */
+
+	struct s3_identity id;
+	bool authed;
+	enum s3_payload payload;
+	char payload_sha256[65];
+	struct s3_chunked *chunked;
+	struct s3_hash hash;
+	uint64_t body_bytes; /* decoded body bytes seen */
+	int64_t decoded_len; /* x-amz-decoded-content-length, or -1 */
+	struct s3_sbuf body; /* small bodies only */
+	uint8_t md5[16];     /* of the decoded body, valid in done */
+	char cksum_name[16]; /* "crc32", "crc32c", "sha256" or "" */
+	char cksum_b64[64];  /* computed checksum (base64), valid in done */
+
+	const struct s3_handler *h;
+	void *op;
+	int err;       /* the response, once decided */
+	char *err_msg; /* overrides the table's message */
+	uint64_t t0_ms;
+	int status;
+	uint64_t bytes_out;
+	bool head; /* HEAD: headers only */
+};
+
+struct s3_server;
+
+struct s3_conn {
+	uv_tcp_t tcp;
+	struct s3_server *srv;
+	struct s3_conn *prev, *next;
+	http_parser parser;
+	struct s3_req req;
+	enum { S3_C_IDLE, S3_C_HEADERS, S3_C_BODY, S3_C_RESPONDING } phase;
+	uint64_t phase_ms;    /* when the phase began */
+	uint64_t activity_ms; /* last byte received */
+	char *pending;	      /* received but not parsed yet (parser paused) */
+	size_t npending;
+	bool closing, keep_alive, want_close, sent_continue, body_discard;
+
+	struct s3_sbuf head; /* response headers being built */
+	int writes;	     /* uv_write requests in flight */
+	bool stream;	     /* body streams from a file */
+	uint64_t stream_ino; /* holds one vol reference while streaming */
+	uint64_t stream_off, stream_left;
+	bool resp_done; /* everything queued; finish when writes reach 0 */
+};
+
+struct s3_server {
+	struct vol *v;
+	struct s3_config cfg; /* strings below are owned copies */
+	char *listen, *region, *vhost_domain;
+	struct s3_auth *auth;
+	uv_loop_t loop;
+	uv_tcp_t listener;
+	uv_async_t stop_async;
+	uv_timer_t sweep;
+	uv_thread_t thread;
+	struct s3_conn *conns;
+	unsigned nconns;
+	int port;
+	uint64_t last_upload_sweep_ms;
+	uint64_t reqno;
+};
+
+/* ---- http.c: responses ---------------------------------------------------------------- */
+
+/** Start a response: status line and the common headers. */
+void s3_resp_start(struct s3_conn *c, int status);
+void s3_resp_hdr(struct s3_conn *c, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/** Finish with a body held in memory (not sent for HEAD; Content-Length is). */
+void s3_resp_finish(struct s3_conn *c, const void *body, size_t len);
+/** Finish with @p len bytes of @p ino from @p off, read piece by piece. Takes
+ * over one vol reference on @p ino (dropped when the stream ends). */
+void s3_resp_stream(struct s3_conn *c, uint64_t ino, uint64_t off, uint64_t len);
+/** An S3 XML error for @p err (negative errno or -S3E_*), with req.err_msg if set. */
+void s3_resp_error(struct s3_conn *c, int err);
+/** A 200 with an XML body taken from @p xml (freed). */
+void s3_resp_xml(struct s3_conn *c, struct s3_sbuf *xml);
+/** Set a message for the error response (printf-style). */
+void s3_req_errmsg(struct s3_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** A request header (name in lower case), or NULL. */
+const char *s3_hdr(const struct s3_req *r, const char *name);
+/** A query parameter, or NULL; *present tells apart "?acl" (empty value). */
+const char *s3_qparam(const struct s3_req *r, const char *name);
+bool s3_qhas(const struct s3_req *r, const char *name);
+
+/* ---- router.c ----------------------------------------------------------------------- */
+
+/** Split the URL, pick bucket/key (path or virtual-hosted style) and the
+ * handler; check the signature and access. @return 0 or an error to send. */
+int s3_route(struct s3_conn *c);
+
+/* ---- body.c: the request body pipeline ------------------------------------------------- */
+
+/** Set up decoding and verification for the request's body. */
+int s3_body_begin(struct s3_conn *c);
+/** Raw body bytes from the parser. @return 0 or an error (then the rest is discarded). */
+int s3_body_feed(struct s3_conn *c, const char *data, size_t len);
+/** The body ended: finish decoding, compare digests. @return 0 or an error. */
+int s3_body_end(struct s3_conn *c);
+void s3_body_fini(struct s3_conn *c);
+
+/* ---- sigv4.c ------------------------------------------------------------------------- */
+
+struct s3_sigv4_input {
+	const char *method;
+	const char *path_raw;  /* as sent: percent-encoded */
+	const char *query_raw; /* as sent, NULL if none */
+	const struct s3_kv *hdrs;
+	size_t nhdrs;
+	const char *signed_headers; /* "host;x-amz-date" */
+	const char *payload_hash;
+	bool presigned; /* leave X-Amz-Signature out of the canonical query */
+};
+
+/** The canonical request. @return 0, -EINVAL (bad escape, a signed header
+ * missing), -ENOMEM. */
+int s3_sigv4_canonical_request(const struct s3_sigv4_input *in, struct s3_sbuf *out);
+void s3_sigv4_signing_key(const char *secret, const char *date8, const char *region,
+			  const char *service, uint8_t key[32]);
+/** "AWS4-HMAC-SHA256\n<date>\n<scope>\n<hex sha256 of creq>". */
+void s3_sigv4_string_to_sign(const char *amz_date, const char *scope, const char *creq,
+			     size_t creq_len, struct s3_sbuf *out);
+/** hex(HMAC(key, data)). */
+void s3_sigv4_sign(const uint8_t key[32], const char *data, size_t len, char hex[65]);
+/** Authenticate the request in @p c (header or presigned query) at @p now.
+ * @return 0 (req.id and req.payload filled; anonymous when no credentials
+ * and anonymous access is configured) or -S3E_*. */
+int s3_sigv4_check(struct s3_conn *c, time_t now);
+
+/* ---- chunked.c: aws-chunked bodies ------------------------------------------------------ */
+
+typedef int (*s3_chunk_out_cb)(void *arg, const char *data, size_t len);
+
+/** A decoder for one body. For the signed modes, @p id gives the signing key,
+ * date, scope and seed signature; without @p verify (authentication turned
+ * off) signatures are parsed but not checked. @return NULL on ENOMEM. */
+struct s3_chunked *s3_chunked_create(enum s3_payload mode, const struct s3_identity *id,
+				     bool verify);
+void s3_chunked_destroy(struct s3_chunked *ch);
+/** Feed raw bytes; decoded data goes to @p out as it is decoded (a chunk's
+ * data is passed on before its signature is checked: the caller keeps it in
+ * a temporary file until s3_chunked_finish succeeds). @return 0 or -S3E_*. */
+int s3_chunked_feed(struct s3_chunked *ch, const char *data, size_t len, s3_chunk_out_cb out,
+		    void *arg);
+/** The body ended: the final chunk and trailers must have been seen. @return 0
+ * or -S3E_INCOMPLETE_BODY. */
+int s3_chunked_finish(struct s3_chunked *ch);
+/** A trailer's value ("x-amz-checksum-crc32"), or NULL. */
+const char *s3_chunked_trailer(const struct s3_chunked *ch, const char *name);
+
+/* ---- xml.c ------------------------------------------------------------------------------ */
+
+void s3_xml_begin(struct s3_sbuf *b, const char *root);
+void s3_xml_open(struct s3_sbuf *b, const char *tag);
+void s3_xml_close(struct s3_sbuf *b, const char *tag);
+void s3_xml_text(struct s3_sbuf *b, const char *tag, const char *text);
+void s3_xml_textn(struct s3_sbuf *b, const char *tag, const char *text, size_t len);
+void s3_xml_u64(struct s3_sbuf *b, const char *tag, uint64_t v);
+void s3_xml_escape(struct s3_sbuf *b, const char *s, size_t len);
+
+struct s3_delete_list {
+	char **keys;
+	size_t n;
+	bool quiet;
+};
+/** Parse a DeleteObjects body. @return 0, -S3E_MALFORMED_XML, -ENOMEM. */
+int s3_xml_parse_delete(const char *xml, size_t len, struct s3_delete_list *out);
+void s3_delete_list_fini(struct s3_delete_list *d);
+
+struct s3_part_ref {
+	unsigned number;
+	char etag[80]; /* without quotes */
+};
+struct s3_complete_list {
+	struct s3_part_ref *parts;
+	size_t n;
+};
+/** Parse a CompleteMultipartUpload body. @return 0, -S3E_MALFORMED_XML, -ENOMEM. */
+int s3_xml_parse_complete(const char *xml, size_t len, struct s3_complete_list *out);
+void s3_complete_list_fini(struct s3_complete_list *l);
+
+/* ---- keymap.c: bucket/key <-> directories ------------------------------------------------- */
+
+#define S3_KEY_MAX 1024
+#define S3_MAX_DEPTH 512
+
+/** @return 0 or -S3E_INVALID_BUCKET_NAME. */
+int s3_bucket_name_check(const char *name);
+/** A key that can be a path: <= 1024 bytes, no empty, "." or ".." segments,
+ * no segment reserved for the sidecar's own files. @return 0,
+ * -S3E_KEY_TOO_LONG, -S3E_INVALID_KEY (req message set when @p c). */
+int s3_key_check(struct s3_conn *c, const char *key);
+/** True for names the sidecar keeps for itself (temp files, hidden dir). */
+bool s3_name_hidden(const char *name, size_t len);
+
+/** Look up bucket @p bucket: @return 0 (*ino, one reference), -S3E_NO_SUCH_BUCKET. */
+int s3_bucket_lookup(struct vol *v, const char *bucket, uint64_t *ino);
+
+/** A resolved key: the chain of directories from the bucket down. */
+struct s3_path {
+	uint64_t dirs[S3_MAX_DEPTH]; /* dirs[0] = bucket; each holds one reference */
+	unsigned ndirs;
+	const char *key;		/* the caller's key (must outlive this) */
+	uint16_t seg_off[S3_MAX_DEPTH]; /* segment i names dirs[i] (i >= 1) */
+	uint16_t seg_len[S3_MAX_DEPTH];
+	char name[256]; /* last segment: the object's name in dirs[ndirs - 1] */
+};
+
+/** Resolve the directories of @p key under @p bucket_ino, taking over the
+ * caller's reference on @p bucket_ino (released on error too). With @p create,
+ * missing directories are made and marked as made by S3. @return 0,
+ * -S3E_NO_SUCH_KEY (a directory missing), -S3E_KEY_CONFLICT (a file where a
+ * directory is needed), -S3E_KEY_TOO_LONG, -errno. */
+int s3_path_resolve(struct s3_conn *c, uint64_t bucket_ino, const char *key, bool create,
+		    struct s3_path *p);
+/** Drop the references of @p p. */
+void s3_path_release(struct vol *v, struct s3_path *p);
+/** Remove directories of @p p that S3 made and that are now empty, bottom up. */
+void s3_path_prune(struct s3_conn *c, struct s3_path *p);
+/** Look up the object @p key in @p bucket: @return 0 (*attr, one reference on
+ * attr->ino), -S3E_NO_SUCH_BUCKET, -S3E_NO_SUCH_KEY (missing, or a directory). */
+int s3_object_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr);
+/** Tell the front end (on_change hook) about a change to @p name in @p parent. */
+void s3_notify(struct s3_server *s, uint64_t parent, const char *name, uint64_t ino);
+
+/* ---- meta.c: object metadata as xattrs ---------------------------------------------------- */
+
+/** Store Content-Type etc. and x-amz-meta-* from the request's headers. */
+int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino);
+/** Copy every user.s3.* attribute except the ETag record from @p src to @p dst. */
+int s3_meta_copy(struct vol *v, uint64_t src, uint64_t dst);
+/** Add the stored headers to the response. */
+void s3_meta_emit(struct s3_conn *c, uint64_t ino);
+/** Record the ETag (without quotes) and optional checksum ("crc32" + base64)
+ * for the file's current mtime and size. */
+int s3_etag_store(struct vol *v, uint64_t ino, const char *etag, const char *cksum_name,
+		  const char *cksum_b64);
+/** The file's ETag (without quotes), computing its MD5 if the stored one is
+ * missing or stale. @p etag needs 80 bytes. */
+int s3_etag_get(struct vol *v, const struct vol_attr *a, char *etag);
+/** The stored checksum (name, base64) if still valid. @return 0 or -ENOENT. */
+int s3_checksum_get(struct vol *v, const struct vol_attr *a, char *name, size_t nsize, char *b64,
+		    size_t bsize);
+/** Read @p len bytes at @p off into @p buf fully. @return 0 or -errno (-EIO on a short read). */
+int s3_read_full(struct vol *v, uint64_t ino, void *buf, size_t len, uint64_t off);
+
+/* ---- operations (one file per family) ------------------------------------------------------ */
+
+extern const struct s3_handler s3_op_list_buckets, s3_op_create_bucket, s3_op_head_bucket,
+	s3_op_delete_bucket, s3_op_bucket_location, s3_op_bucket_versioning, s3_op_bucket_acl,
+	s3_op_put_acl;
+extern const struct s3_handler s3_op_get_object, s3_op_head_object, s3_op_object_acl;
+extern const struct s3_handler s3_op_put_object, s3_op_copy_object;
+extern const struct s3_handler s3_op_delete_object, s3_op_delete_objects;
+extern const struct s3_handler s3_op_list_objects, s3_op_list_versions;
+extern const struct s3_handler s3_op_mpu_create, s3_op_mpu_part, s3_op_mpu_part_copy,
+	s3_op_mpu_complete, s3_op_mpu_abort, s3_op_mpu_list_parts, s3_op_mpu_list_uploads;
+
+/** Answer an AccessControlPolicy granting the owner FULL_CONTROL. */
+void s3_acl_owner_full_control(struct s3_conn *c);
+
+/** Remove multipart uploads older than the configured expiry. */
+void s3_mpu_sweep(struct s3_server *s);
+
+/* ---- obj_put.c helpers shared with copy and multipart --------------------------------------- */
+
+/** A temporary file beside the target, written sequentially and renamed into place. */
+struct s3_tmpfile {
+	struct vol *v;
+	uint64_t dir;
+	char name[64];
+	uint64_t ino; /* holds one reference */
+	uint64_t off;
+	char *buf; /* write-behind buffer */
+	size_t blen;
+	bool open;
+};
+int s3_tmp_open(struct vol *v, uint64_t dir, struct s3_tmpfile *t);
+int s3_tmp_write(struct s3_tmpfile *t, const void *data, size_t len);
+int s3_tmp_flush(struct s3_tmpfile *t);
+/** Copy @p len bytes of @p src from @p off into the temp file. */
+int s3_tmp_copy_from(struct s3_tmpfile *t, uint64_t src, uint64_t off, uint64_t len,
+		     struct s3_hash *h);
+/** Rename the temp file onto @p name (checking that @p name is not a directory).
+ * @return 0 or -errno / -S3E_KEY_IS_PREFIX. */
+int s3_tmp_commit(struct s3_conn *c, struct s3_tmpfile *t, const char *name);
+/** Remove the temp file if it is still there, drop the reference. */
+void s3_tmp_discard(struct s3_tmpfile *t);
+
+/** Parse a Range header against @p size: @return 1 (range set), 0 (no or
+ * ignored range), -S3E_INVALID_RANGE. */
+int s3_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len);
+
+#endif
