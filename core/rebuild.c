@@ -226,8 +226,12 @@ int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run)
 			d->path);
 		return -ENODEV;
 	}
-	if (!t->state)
-		return 0; /* failed track: already reported */
+	if (!t->state) {
+		/* Its header was bad at open or at check_begin: the data may still be
+		 * there, but nothing about it can be checked. */
+		problem(pool, "track %s is unusable (bad or unreadable header)", t->path);
+		return -ENODEV;
+	}
 	pthread_mutex_lock(&pool->mu);
 	uint32_t hwm = t->hwm;
 	pthread_mutex_unlock(&pool->mu);

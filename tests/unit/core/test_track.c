@@ -86,6 +86,12 @@ static void read_file_bytes(const char *path, uint8_t *buf, size_t len)
 	close(fd);
 }
 
+static void count_cb(void *arg, const char *msg)
+{
+	(void)msg;
+	(*(int *)arg)++;
+}
+
 /* Write a track, damage its header, reopen: only that track fails. */
 static void damaged_track(enum damage how)
 {
@@ -142,6 +148,15 @@ static void damaged_track(enum damage how)
 	/* The healthy disk still works. */
 	cr_expect_eq(trk_io_read(c.pool, &r2, 0, back, sizeof(back)), 0);
 	cr_expect_eq(memcmp(back, data, sizeof(data)), 0);
+	/* fsck sees it: reported at check_begin, its references give -ENODEV. */
+	int nprob = 0;
+	cr_expect_eq(trk_pool_check_begin(c.pool, count_cb, &nprob), 1);
+	cr_expect_eq(trk_pool_check_ref(c.pool, &r), -ENODEV);
+	cr_expect_eq(trk_pool_check_ref(c.pool, &r2), 0);
+	uint64_t leaked = 9;
+	cr_expect_eq(trk_pool_check_end(c.pool, &leaked), 0);
+	cr_expect_eq(leaked, 0);
+	cr_expect_eq(nprob, 2);
 	/* The allocator skips the failed track: a new one is made. */
 	struct trk_run n;
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 4, &n), 0);
