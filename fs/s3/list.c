@@ -1,10 +1,452 @@
-/* ListObjects. */
+/* ListObjects (v1), ListObjectsV2 and a minimal ListObjectVersions: a walk of
+ * the bucket's directories in the byte order of whole keys. vol_readdir gives
+ * entries in insertion order, so each directory is read whole and sorted,
+ * with a directory "a" sorting as "a/". The walk starts at the deepest
+ * directory the prefix names and skips subtrees that sort before the marker. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
 #include "fs/s3/s3_int.h"
 
-static void ni_done(struct s3_conn *c)
+#define MAX_KEYS 1000
+
+struct lent {
+	char *sortkey; /* name, plus '/' for a directory */
+	uint64_t ino;
+	bool dir;
+};
+
+struct lctx {
+	struct s3_conn *c;
+	const char *prefix, *delim, *marker;
+	size_t plen, dlen;
+	unsigned max, count;
+	bool truncated, url, versions;
+	int err;
+	char *last;    /* last item emitted (key or common prefix) */
+	char *last_cp; /* last common prefix emitted */
+	struct s3_sbuf contents, cps;
+};
+
+struct lcollect {
+	struct lent *e;
+	size_t n, cap;
+	int err;
+};
+
+static int collect_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
 {
-	s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
+	struct lcollect *l = arg;
+	bool dir = d->type == DT_DIR;
+
+	if ((d->namelen == 1 && d->name[0] == '.') ||
+	    (d->namelen == 2 && d->name[0] == '.' && d->name[1] == '.') ||
+	    s3_name_hidden(d->name, d->namelen) || (d->type != DT_DIR && d->type != DT_REG))
+		return 0;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		struct lent *e = realloc(l->e, cap * sizeof(*e));
+		if (!e) {
+			l->err = -ENOMEM;
+			return 1;
+		}
+		l->e = e;
+		l->cap = cap;
+	}
+	char *k = malloc(d->namelen + 2);
+	if (!k) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(k, d->name, d->namelen);
+	k[d->namelen] = dir ? '/' : '\0';
+	k[d->namelen + 1] = '\0';
+	l->e[l->n].sortkey = k;
+	l->e[l->n].ino = d->ino;
+	l->e[l->n].dir = dir;
+	l->n++;
+	return 0;
 }
 
-const struct s3_handler s3_op_list_objects = {.name = "ListObjects", .done = ni_done};
-const struct s3_handler s3_op_list_versions = {.name = "ListObjectVersions", .done = ni_done};
+static int lent_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lent *)a)->sortkey, ((const struct lent *)b)->sortkey);
+}
+
+static void lcollect_free(struct lcollect *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->e[i].sortkey);
+	free(l->e);
+}
+
+static bool starts_with(const char *s, const char *p, size_t plen)
+{
+	return !strncmp(s, p, plen);
+}
+
+static void put_key(struct lctx *x, struct s3_sbuf *b, const char *tag, const char *s)
+{
+	if (x->url) {
+		s3_xml_open(b, tag);
+		struct s3_sbuf e = {0};
+		s3_uri_encode(&e, s, strlen(s), true);
+		if (e.p)
+			s3_xml_escape(b, e.p, e.len);
+		if (e.oom)
+			b->oom = true;
+		s3_sb_free(&e);
+		s3_xml_close(b, tag);
+	} else {
+		s3_xml_text(b, tag, s);
+	}
+}
+
+/* Room for one more item? Sets truncated when the page is full. */
+static bool room(struct lctx *x)
+{
+	if (x->count < x->max)
+		return true;
+	x->truncated = true;
+	return false;
+}
+
+static int set_last(struct lctx *x, char **slot, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		return -ENOMEM;
+	free(*slot);
+	*slot = d;
+	return 0;
+}
+
+static int emit_cp(struct lctx *x, const char *cp)
+{
+	if (x->last_cp && !strcmp(x->last_cp, cp))
+		return 0;
+	if (x->marker && strcmp(cp, x->marker) <= 0)
+		return 0;
+	if (!room(x))
+		return 1;
+	s3_xml_open(&x->cps, "CommonPrefixes");
+	put_key(x, &x->cps, "Prefix", cp);
+	s3_xml_close(&x->cps, "CommonPrefixes");
+	x->count++;
+	if (set_last(x, &x->last_cp, cp) || set_last(x, &x->last, cp))
+		return -ENOMEM;
+	return 0;
+}
+
+static int emit_key(struct lctx *x, const char *key, uint64_t ino)
+{
+	struct vol *v = x->c->srv->v;
+	struct vol_attr a;
+	char etag[80], date[40];
+	const char *tag = x->versions ? "Version" : "Contents";
+	int rc;
+
+	if (vol_getattr(v, ino, &a) || !S_ISREG(a.mode))
+		return 0; /* gone since readdir */
+	if (!room(x))
+		return 1;
+	rc = s3_etag_get(v, &a, etag);
+	if (rc)
+		return rc;
+	s3_fmt_iso_date(&a.mtime, date, sizeof(date));
+	s3_xml_open(&x->contents, tag);
+	put_key(x, &x->contents, "Key", key);
+	if (x->versions) {
+		s3_xml_text(&x->contents, "VersionId", "null");
+		s3_xml_text(&x->contents, "IsLatest", "true");
+	}
+	s3_xml_text(&x->contents, "LastModified", date);
+	s3_sb_printf(&x->contents, "<ETag>&quot;%s&quot;</ETag>", etag);
+	s3_xml_u64(&x->contents, "Size", a.size);
+	s3_xml_text(&x->contents, "StorageClass", "STANDARD");
+	if (x->versions || s3_qparam(&x->c->req, "fetch-owner") ||
+	    !s3_qhas(&x->c->req, "list-type")) {
+		const char *owner = x->c->req.id.access_key ? x->c->req.id.access_key : "trackfs";
+		s3_xml_open(&x->contents, "Owner");
+		s3_xml_text(&x->contents, "ID", owner);
+		s3_xml_text(&x->contents, "DisplayName", owner);
+		s3_xml_close(&x->contents, "Owner");
+	}
+	s3_xml_close(&x->contents, tag);
+	x->count++;
+	return set_last(x, &x->last, key);
+}
+
+/* The common prefix @p full rolls up into, or false. */
+static bool rollup(struct lctx *x, const char *full, size_t *cplen)
+{
+	const char *d;
+
+	if (!x->dlen || !starts_with(full, x->prefix, x->plen))
+		return false;
+	d = strstr(full + x->plen, x->delim);
+	if (!d)
+		return false;
+	*cplen = (size_t)(d - full) + x->dlen;
+	return true;
+}
+
+/* Walk directory @p ino whose keys start with @p dirpath ("" or "a/b/").
+ * @return 0, 1 (page full: stop), or -errno. */
+static int walk(struct lctx *x, uint64_t ino, struct s3_sbuf *path, unsigned depth)
+{
+	struct lcollect l = {0};
+	size_t base = path->len;
+	int rc;
+
+	if (depth > S3_MAX_DEPTH)
+		return 0;
+	rc = vol_readdir(x->c->srv->v, ino, 0, false, collect_cb, &l);
+	if (!rc)
+		rc = l.err;
+	if (rc)
+		goto out_free;
+	qsort(l.e, l.n, sizeof(*l.e), lent_cmp);
+	for (size_t i = 0; i < l.n && !rc; i++) {
+		struct lent *e = &l.e[i];
+		size_t cplen;
+
+		path->len = base;
+		s3_sb_puts(path, e->sortkey);
+		if (path->oom) {
+			rc = -ENOMEM;
+			break;
+		}
+		const char *full = path->p;
+		bool compatible = starts_with(full, x->prefix, x->plen) ||
+				  starts_with(x->prefix, full, strlen(full));
+		if (!compatible) {
+			if (strcmp(full, x->prefix) > 0)
+				break; /* sorted: nothing later can match either */
+			continue;
+		}
+		if (e->dir) {
+			if (x->marker && strcmp(full, x->marker) < 0 &&
+			    !starts_with(x->marker, full, strlen(full)))
+				continue; /* the whole subtree sorts before the marker */
+			if (rollup(x, full, &cplen)) {
+				char save = path->p[cplen];
+				path->p[cplen] = '\0';
+				rc = emit_cp(x, path->p);
+				path->p[cplen] = save;
+				continue;
+			}
+			rc = walk(x, e->ino, path, depth + 1);
+			continue;
+		}
+		if (!starts_with(full, x->prefix, x->plen))
+			continue;
+		if (x->marker && strcmp(full, x->marker) <= 0)
+			continue;
+		if (rollup(x, full, &cplen)) {
+			path->p[cplen] = '\0';
+			rc = emit_cp(x, path->p);
+			continue;
+		}
+		rc = emit_key(x, full, e->ino);
+	}
+	path->len = base;
+	if (path->p)
+		path->p[base] = '\0';
+out_free:
+	lcollect_free(&l);
+	return rc;
+}
+
+/* Start at the deepest directory that the prefix names whole. */
+static int walk_from_prefix(struct lctx *x, uint64_t bino)
+{
+	struct vol *v = x->c->srv->v;
+	struct s3_sbuf path = {0};
+	uint64_t dir = bino, held = 0;
+	const char *p = x->prefix, *slash;
+	int rc = 0;
+
+	while ((slash = strchr(p, '/'))) {
+		char seg[256];
+		size_t sl = (size_t)(slash - p);
+		struct vol_attr a;
+
+		if (sl == 0 || sl > 255)
+			goto out_free; /* no such directory: an empty listing */
+		memcpy(seg, p, sl);
+		seg[sl] = '\0';
+		rc = vol_lookup(v, dir, seg, &a);
+		if (rc == -ENOENT || rc == -ENOTDIR) {
+			rc = 0;
+			goto out_free;
+		}
+		if (rc)
+			goto out_free;
+		if (held)
+			vol_forget(v, held, 1);
+		held = a.ino;
+		if (!S_ISDIR(a.mode))
+			goto out_free;
+		dir = a.ino;
+		s3_sb_add(&path, p, sl + 1);
+		p = slash + 1;
+	}
+	if (path.oom) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	if (!path.p)
+		s3_sb_puts(&path, "");
+	rc = walk(x, dir, &path, 0);
+	if (rc == 1)
+		rc = 0;
+out_free:
+	if (held)
+		vol_forget(v, held, 1);
+	s3_sb_free(&path);
+	return rc;
+}
+
+static void list_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	bool v2 = !strcmp(s3_qparam(r, "list-type") ? s3_qparam(r, "list-type") : "", "2");
+	bool versions = r->h == &s3_op_list_versions;
+	struct lctx x = {0};
+	const char *mk = s3_qparam(r, "max-keys"), *enc = s3_qparam(r, "encoding-type");
+	const char *token = s3_qparam(r, "continuation-token");
+	char *token_key = NULL;
+	struct s3_sbuf b = {0};
+	uint64_t bino;
+	int rc;
+
+	x.c = c;
+	x.prefix = s3_qparam(r, "prefix") ? s3_qparam(r, "prefix") : "";
+	x.delim = s3_qparam(r, "delimiter");
+	if (x.delim && !*x.delim)
+		x.delim = NULL;
+	x.plen = strlen(x.prefix);
+	x.dlen = x.delim ? strlen(x.delim) : 0;
+	x.max = MAX_KEYS;
+	x.versions = versions;
+	if (mk) {
+		char *end;
+		long m = strtol(mk, &end, 10);
+		if (*end || m < 0) {
+			s3_resp_error(c, -S3E_INVALID_ARGUMENT);
+			return;
+		}
+		x.max = m < MAX_KEYS ? (unsigned)m : MAX_KEYS;
+	}
+	if (enc && strcmp(enc, "url")) {
+		s3_req_errmsg(c, "Invalid Encoding Method specified in Request");
+		s3_resp_error(c, -S3E_INVALID_ARGUMENT);
+		return;
+	}
+	x.url = enc != NULL;
+	if (versions) {
+		x.marker = s3_qparam(r, "key-marker");
+	} else if (v2 && token) {
+		size_t tl = strlen(token);
+		token_key = malloc(tl + 1);
+		ssize_t n = token_key ? s3_base64_decode(token, tl, token_key) : -ENOMEM;
+		if (n < 0) {
+			free(token_key);
+			s3_req_errmsg(c, "The continuation token provided is incorrect");
+			s3_resp_error(c, -S3E_INVALID_ARGUMENT);
+			return;
+		}
+		token_key[n] = '\0';
+		x.marker = token_key;
+	} else {
+		x.marker = s3_qparam(r, v2 ? "start-after" : "marker");
+	}
+	if (x.marker && !*x.marker)
+		x.marker = NULL;
+
+	rc = s3_bucket_lookup(v, r->bucket, &bino);
+	if (rc) {
+		free(token_key);
+		s3_resp_error(c, rc);
+		return;
+	}
+	if (x.max)
+		rc = walk_from_prefix(&x, bino);
+	vol_forget(v, bino, 1);
+	if (!rc && (x.contents.oom || x.cps.oom))
+		rc = -ENOMEM;
+	if (rc)
+		goto out_free;
+
+	s3_xml_begin(&b, versions ? "ListVersionsResult" : "ListBucketResult");
+	s3_xml_text(&b, "Name", r->bucket);
+	put_key(&x, &b, "Prefix", x.prefix);
+	if (versions) {
+		put_key(&x, &b, "KeyMarker", x.marker ? x.marker : "");
+		s3_xml_text(&b, "VersionIdMarker", "");
+		if (x.truncated && x.last) {
+			put_key(&x, &b, "NextKeyMarker", x.last);
+			s3_xml_text(&b, "NextVersionIdMarker", "null");
+		}
+	} else if (v2) {
+		s3_xml_u64(&b, "KeyCount", x.count);
+		if (token)
+			s3_xml_text(&b, "ContinuationToken", token);
+		if (s3_qparam(r, "start-after"))
+			put_key(&x, &b, "StartAfter", s3_qparam(r, "start-after"));
+		if (x.truncated && x.last) {
+			size_t ll = strlen(x.last);
+			char *t = malloc(4 * ((ll + 2) / 3) + 1);
+			if (!t) {
+				rc = -ENOMEM;
+				goto out_free;
+			}
+			s3_base64_encode(x.last, ll, t);
+			s3_xml_text(&b, "NextContinuationToken", t);
+			free(t);
+		}
+	} else {
+		put_key(&x, &b, "Marker", x.marker ? x.marker : "");
+		if (x.truncated && x.last)
+			put_key(&x, &b, "NextMarker", x.last);
+	}
+	s3_xml_u64(&b, "MaxKeys", x.max);
+	if (x.delim)
+		put_key(&x, &b, "Delimiter", x.delim);
+	if (x.url)
+		s3_xml_text(&b, "EncodingType", "url");
+	s3_xml_text(&b, "IsTruncated", x.truncated ? "true" : "false");
+	if (x.contents.p)
+		s3_sb_add(&b, x.contents.p, x.contents.len);
+	if (x.cps.p)
+		s3_sb_add(&b, x.cps.p, x.cps.len);
+	s3_xml_close(&b, versions ? "ListVersionsResult" : "ListBucketResult");
+out_free:
+	free(token_key);
+	free(x.last);
+	free(x.last_cp);
+	s3_sb_free(&x.contents);
+	s3_sb_free(&x.cps);
+	if (rc) {
+		s3_sb_free(&b);
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_list_objects = {
+	.name = "ListObjects",
+	.done = list_done,
+};
+
+const struct s3_handler s3_op_list_versions = {
+	.name = "ListObjectVersions",
+	.done = list_done,
+};

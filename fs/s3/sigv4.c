@@ -307,6 +307,10 @@ int s3_sigv4_check(struct s3_conn *c, time_t now)
 	} else if (authz) {
 		s3_req_errmsg(c, "Only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported");
 		return -S3E_INVALID_REQUEST;
+	} else if (s3_qparam(r, "AWSAccessKeyId") && s3_qparam(r, "Signature")) {
+		s3_req_errmsg(c, "Only AWS Signature Version 4 presigned URLs are supported (sign "
+				 "with signature_version='s3v4')");
+		return -S3E_INVALID_REQUEST;
 	} else if (s3_qparam(r, "X-Amz-Algorithm")) {
 		const char *cred = s3_qparam(r, "X-Amz-Credential");
 		const char *d = s3_qparam(r, "X-Amz-Date"), *e = s3_qparam(r, "X-Amz-Expires");
