@@ -63,10 +63,11 @@ int bench_mkvol(const char *root, char meta[PATH_MAX])
 
 	if (mkdir(root, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	snprintf(disk, sizeof(disk), "%s/disk1", root);
+	if ((size_t)snprintf(disk, sizeof(disk), "%s/disk1", root) >= sizeof(disk) ||
+	    snprintf(meta, PATH_MAX, "%s/meta", disk) >= PATH_MAX)
+		return -ENAMETOOLONG;
 	if (mkdir(disk, 0755) < 0)
 		return -errno;
-	snprintf(meta, PATH_MAX, "%s/meta", disk);
 	struct vol_mkfs_opts mo = {.meta_dir = meta, .disks = disks, .ndisks = 1, .label = "bench"};
 	rc = vol_mkfs(&mo, NULL);
 	if (rc < 0)
@@ -166,11 +167,12 @@ static void print_table(const struct bench_opts *o, const struct bench_row *rows
 	}
 	uint64_t occ = sp->track_bytes + sp->index_bytes;
 	double ratio = sp->logical ? (double)occ / (double)sp->logical : 0;
+	char b4[32];
 	printf("\nspace: %llu files of 1..64 KiB: logical %s, on disk %s (tracks %s + index "
 	       "%s), ratio %.3f (limit 1.30: %s)\n",
 	       (unsigned long long)sp->files, cli_fmt_bytes(sp->logical, b1, sizeof(b1)),
 	       cli_fmt_bytes(occ, b2, sizeof(b2)), cli_fmt_bytes(sp->track_bytes, b3, sizeof(b3)),
-	       cli_fmt_bytes(sp->index_bytes, b1, sizeof(b1)), ratio, ratio <= 1.3 ? "ok" : "OVER");
+	       cli_fmt_bytes(sp->index_bytes, b4, sizeof(b4)), ratio, ratio <= 1.3 ? "ok" : "OVER");
 }
 
 int main(int argc, char **argv)

@@ -28,7 +28,8 @@ int bench_space(const struct bench_opts *o, struct bench_space *out)
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(root, sizeof(root), "%s/space", o->dir);
+	if ((size_t)snprintf(root, sizeof(root), "%s/space", o->dir) >= sizeof(root))
+		return -ENAMETOOLONG;
 	bench_rmtree(root);
 	rc = bench_mkvol(root, meta);
 	if (rc < 0)

@@ -189,7 +189,8 @@ int bench_vol(const struct bench_opts *o, struct bench_row rows[ROW_COUNT])
 	uint64_t ino = 0;
 	int rc;
 
-	snprintf(root, sizeof(root), "%s/trackfs", o->dir);
+	if ((size_t)snprintf(root, sizeof(root), "%s/trackfs", o->dir) >= sizeof(root))
+		return -ENAMETOOLONG;
 	bench_rmtree(root);
 	rc = bench_mkvol(root, meta);
 	if (rc < 0)
@@ -309,7 +310,8 @@ static int ext4_small(const char *root, const struct bench_opts *o, struct bench
 			return -EIO;
 		tfs_progress_update(&p, i);
 	}
-	/* Same durability point as vol_sync on the trackfs side. */
+	/* Same durability point as vol_sync on the trackfs side: data and
+	 * metadata of every file (syncfs: the host's other dirty data too). */
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (fd >= 0) {
 		syncfs(fd);
@@ -326,9 +328,11 @@ static int ext4_small(const char *root, const struct bench_opts *o, struct bench
 			return -errno;
 		tfs_progress_update(&p, i);
 	}
+	/* Deletes need only the metadata durable: fsync of the directory commits
+	 * ext4's journal (syncfs would also flush other processes' data). */
 	fd = open(dir, O_RDONLY | O_DIRECTORY);
 	if (fd >= 0) {
-		syncfs(fd);
+		fsync(fd);
 		close(fd);
 	}
 	set_row(rows, ROW_DELETE, true, o->small / (cli_now() - t0));
@@ -341,7 +345,8 @@ int bench_ext4(const struct bench_opts *o, struct bench_row rows[ROW_COUNT])
 	char root[PATH_MAX];
 	int rc;
 
-	snprintf(root, sizeof(root), "%s/ext4ref", o->dir);
+	if ((size_t)snprintf(root, sizeof(root), "%s/ext4ref", o->dir) >= sizeof(root))
+		return -ENAMETOOLONG;
 	bench_rmtree(root);
 	if (mkdir(root, 0755) < 0)
 		return -errno;

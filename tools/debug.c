@@ -187,22 +187,40 @@ static int cmd_get(struct vol *v, const char *path)
 	return rc;
 }
 
-/* One line per entry: mode, links, size, inode, name. */
+struct ls_list {
+	struct ls_ent {
+		uint64_t ino;
+		char *name;
+	} * ents;
+	size_t n, cap;
+};
+
+/* vol_readdir calls back inside an index transaction, so entries are only
+ * collected here and their attributes fetched afterwards. */
 static int ls_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *unused)
 {
-	struct vol *v = arg;
-	struct vol_attr a;
+	struct ls_list *l = arg;
 
 	(void)unused;
-	if (vol_getattr(v, d->ino, &a) < 0)
-		memset(&a, 0, sizeof(a));
-	printf("%06o %3u %12llu %8llu %.*s\n", a.mode, a.nlink, (unsigned long long)a.size,
-	       (unsigned long long)d->ino, (int)d->namelen, d->name);
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct ls_ent *e = realloc(l->ents, ncap * sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		l->ents = e;
+		l->cap = ncap;
+	}
+	l->ents[l->n].name = strndup(d->name, d->namelen);
+	if (!l->ents[l->n].name)
+		return -ENOMEM;
+	l->ents[l->n++].ino = d->ino;
 	return 0;
 }
 
+/* One line per entry: mode, links, size, inode, name. */
 static int cmd_ls(struct vol *v, const char *path)
 {
+	struct ls_list l = {0};
 	uint64_t ino = VOL_ROOT_INO;
 	int rc = 0;
 
@@ -211,11 +229,18 @@ static int cmd_ls(struct vol *v, const char *path)
 		if (rc < 0)
 			return rc;
 	}
-	/* readdirplus would add a reference per entry; plain readdir does not, so
-	 * attributes are fetched with getattr. */
-	rc = vol_readdir(v, ino, 0, false, ls_cb, v);
+	rc = vol_readdir(v, ino, 0, false, ls_cb, &l);
 	if (rc < 0)
 		cli_msg("ls %s: %s", path ? path : "/", tfs_strerror(rc));
+	for (size_t i = 0; i < l.n; i++) {
+		struct vol_attr a;
+		if (rc == 0 && vol_getattr(v, l.ents[i].ino, &a) == 0)
+			printf("%06o %3u %12llu %8llu %s\n", a.mode, a.nlink,
+			       (unsigned long long)a.size, (unsigned long long)l.ents[i].ino,
+			       l.ents[i].name);
+		free(l.ents[i].name);
+	}
+	free(l.ents);
 	release(v, ino);
 	return rc;
 }

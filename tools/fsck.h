@@ -74,7 +74,7 @@ struct fsck {
 
 	/* the opened volume */
 	char meta[PATH_MAX];
-	char index_dir[PATH_MAX];
+	char index_dir[PATH_MAX + 16];
 	struct vol_volfile vf;
 	int lock_fd;
 	struct idx_env *idx;

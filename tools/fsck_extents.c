@@ -35,12 +35,18 @@ struct scan {
 static void allocator_problem(struct fsck *f, const char *msg)
 {
 	if (f->unclean) {
-		f->pool_problems++;
-		if (!f->quiet)
+		/* One line per extent after a crash would drown the rest. */
+		if (!f->quiet && f->pool_problems < 10)
 			printf("  stale: %s\n", msg);
+		else if (!f->quiet && f->pool_problems == 10)
+			printf("  stale: (more not shown)\n");
+		f->pool_problems++;
 		return;
 	}
-	if (fsck_problem(f, !f->missing_disk, "free lists: %s", msg))
+	/* A track with a bad header is skipped by the rebuild too (its data may
+	 * still be recoverable by hand), so that problem is not fixable here. */
+	bool fixable = !f->missing_disk && !strstr(msg, "unusable");
+	if (fsck_problem(f, fixable, "free lists: %s", msg))
 		f->need_rebuild = true;
 }
 

@@ -234,13 +234,16 @@ static int fsck_scan(struct fsck *f)
 		 * design (the mount rebuilds them). Without --repair that is an error only
 		 * when they also disagree with the index; with --repair they are rebuilt
 		 * and the volume marked clean. */
-		if (f->repair || f->pool_problems) {
-			if (fsck_problem(
-				    f, !f->missing_disk,
-				    "the volume was not shut down cleanly and its free lists "
-				    "are stale (%llu inconsistencies); rebuilding them from "
-				    "the index corrects this (fsck.trackfs --repair, or mount)",
-				    (unsigned long long)f->pool_problems))
+		if (f->pool_problems) {
+			if (fsck_problem(f, !f->missing_disk,
+					 "the free lists disagree with the index in %llu places; "
+					 "rebuilding them corrects this (fsck.trackfs --repair, or "
+					 "mount the volume)",
+					 (unsigned long long)f->pool_problems))
+				f->need_rebuild = true;
+		} else if (f->repair) {
+			if (fsck_problem(f, !f->missing_disk,
+					 "the free lists must be rebuilt from the index"))
 				f->need_rebuild = true;
 		} else {
 			fsck_note(f, "the free lists agree with the index; the next mount "

@@ -127,6 +127,12 @@ static void explain_failure(int rc, const char *meta, char (*disks)[PATH_MAX], u
 {
 	bool exists;
 
+	if (rc == -ENOTEMPTY && !dir_is_empty(meta, &exists)) {
+		cli_msg("metadata directory %s is not empty; use an empty directory, or "
+			"--force to overwrite it",
+			meta);
+		return;
+	}
 	if (rc == -ENOTEMPTY || rc == -EEXIST) {
 		for (unsigned i = 0; i < ndisks; i++) {
 			if (!dir_is_empty(disks[i], &exists)) {
