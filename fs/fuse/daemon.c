@@ -116,7 +116,7 @@ void fs_tune_bdi(const char *mountpoint)
 
 	f = fopen("/proc/self/mountinfo", "re");
 	if (!f) {
-		tfs_debug("trackfs: /proc/self/mountinfo: %s", strerror(errno));
+		tfs_debug("/proc/self/mountinfo: %s", strerror(errno));
 		return;
 	}
 	/* The last line for this mount point is the mount just made. */
@@ -131,17 +131,16 @@ void fs_tune_bdi(const char *mountpoint)
 	}
 	fclose(f);
 	if (!dev[0]) {
-		tfs_debug("trackfs: %s not found in /proc/self/mountinfo", mountpoint);
+		tfs_debug("%s not found in /proc/self/mountinfo", mountpoint);
 		return;
 	}
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
 	f = fopen(path, "we");
 	if (!f) {
-		tfs_debug("trackfs: %s: %s (readahead stays at the default)", path,
-			  strerror(errno));
+		tfs_debug("%s: %s (readahead stays at the default)", path, strerror(errno));
 		return;
 	}
 	fprintf(f, "%d\n", FS_READAHEAD_KB);
 	if (fclose(f) != 0)
-		tfs_debug("trackfs: writing %s: %s", path, strerror(errno));
+		tfs_debug("writing %s: %s", path, strerror(errno));
 }

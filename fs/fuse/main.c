@@ -70,6 +70,16 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FUSE_OPT_KEY("nofail", KEY_IGNORE),
 	FUSE_OPT_KEY("comment=", KEY_IGNORE),
 	FUSE_OPT_KEY("nobootwait", KEY_IGNORE),
+	/* Access-time variants libfuse cannot pass on: the kernel's default
+	 * (relatime) applies. */
+	FUSE_OPT_KEY("relatime", KEY_IGNORE),
+	FUSE_OPT_KEY("norelatime", KEY_IGNORE),
+	FUSE_OPT_KEY("strictatime", KEY_IGNORE),
+	FUSE_OPT_KEY("nostrictatime", KEY_IGNORE),
+	FUSE_OPT_KEY("diratime", KEY_IGNORE),
+	FUSE_OPT_KEY("nodiratime", KEY_IGNORE),
+	FUSE_OPT_KEY("lazytime", KEY_IGNORE),
+	FUSE_OPT_KEY("nolazytime", KEY_IGNORE),
 	FUSE_OPT_END,
 };
 
@@ -222,8 +232,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		return rc;
 	}
 	if (vol_was_unclean(d.vol))
-		tfs_warn("trackfs: volume %s was not shut down cleanly; it has been recovered",
-			 o->volume);
+		tfs_warn("volume %s was not shut down cleanly; it has been recovered", o->volume);
 
 	fs_ops_fill(&ops);
 	se = fuse_session_new(args, &ops, sizeof(ops), &d);
@@ -248,14 +257,14 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	/* Nothing of ours refers to the working directory any more, and a
 	 * daemon must not keep a directory busy. */
 	if (chdir("/") < 0)
-		tfs_warn("trackfs: chdir /: %s", tfs_strerror(-errno));
+		tfs_warn("chdir /: %s", tfs_strerror(-errno));
 	if (bg)
 		fs_bg_ready(bg);
-	tfs_info("trackfs: volume %s mounted on %s", o->volume, copts->mountpoint);
+	tfs_info("volume %s mounted on %s", o->volume, copts->mountpoint);
 
 	rc = fs_run_loop(se, copts);
 	if (rc < 0)
-		tfs_err("trackfs: the FUSE loop of %s failed: %s; unmounting", copts->mountpoint,
+		tfs_err("the FUSE loop of %s failed: %s; unmounting", copts->mountpoint,
 			tfs_strerror(rc));
 	fuse_session_unmount(se);
 out_remove_handlers:
@@ -266,12 +275,12 @@ out_destroy_session:
 out_close_vol:
 	close_rc = vol_close(d.vol);
 	if (close_rc < 0) {
-		tfs_err("trackfs: closing volume %s failed: %s; the next mount will recover it",
-			o->volume, tfs_strerror(close_rc));
+		tfs_err("closing volume %s failed: %s; the next mount will recover it", o->volume,
+			tfs_strerror(close_rc));
 		if (rc == 0)
 			rc = close_rc;
 	} else if (rc == 0) {
-		tfs_info("trackfs: volume %s unmounted from %s and marked clean", o->volume,
+		tfs_info("volume %s unmounted from %s and marked clean", o->volume,
 			 copts->mountpoint);
 	}
 	return rc;

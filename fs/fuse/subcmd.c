@@ -19,7 +19,7 @@ static int fs_is_word(const char *s)
 {
 	struct stat st;
 
-	if (!*s || strlen(s) > 32)
+	if (*s < 'a' || *s > 'z' || strlen(s) > 32)
 		return 0;
 	for (const char *p = s; *p; p++)
 		if ((*p < 'a' || *p > 'z') && *p != '-')
@@ -35,8 +35,10 @@ static int fs_try_exec(const char *dir, const char *prog, char *argv[])
 		return -ENAMETOOLONG;
 	if (access(path, X_OK) != 0)
 		return -errno;
+	char *saved = argv[0];
 	argv[0] = path;
 	execv(path, argv);
+	argv[0] = saved; /* the caller goes on with its arguments */
 	return -errno;
 }
 
@@ -65,11 +67,13 @@ int fs_subcommand(int argc, char *argv[])
 		if (rc != -ENOENT)
 			goto out_failed;
 	}
+	char *word = argv[1];
 	argv[1] = prog;
 	execvp(prog, argv + 1);
-	if (errno == ENOENT)
-		return 0; /* not a subcommand: parse it as a volume argument */
 	rc = -errno;
+	argv[1] = word;
+	if (rc == -ENOENT)
+		return 0; /* not a subcommand: parse it as a volume argument */
 out_failed:
 	fprintf(stderr, "trackfs: cannot run %s: %s\n", prog, strerror(-rc));
 	return -1;
