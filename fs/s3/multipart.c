@@ -1,19 +1,808 @@
-/* Multipart uploads. */
+/* Multipart uploads. Each upload in progress is a directory
+ * /.trackfs-s3/uploads/<id> (hidden from listings; the FUSE front end should
+ * hide it too) holding its parts as files named by number, with the target
+ * bucket, key and metadata as xattrs. Complete concatenates the parts into a
+ * temporary file beside the key and renames it into place; abort and the
+ * expiry sweep remove the directory. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/base/log.h"
 #include "fs/s3/s3_int.h"
 
-static void ni_done(struct s3_conn *c)
+#define MIN_PART (5ull << 20)
+#define MAX_PART_NUMBER 10000
+#define X_BUCKET "user.s3.mpu.bucket"
+#define X_KEY "user.s3.mpu.key"
+
+/* /.trackfs-s3/uploads, made on first use. @return 0 (*ino, one reference). */
+static int uploads_dir(struct s3_conn *c, bool create, uint64_t *ino)
 {
-	s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
+	struct vol *v = c->srv->v;
+	struct vol_cred cred = {getuid(), getgid()};
+	struct vol_attr a, b;
+	int rc;
+
+	rc = vol_lookup(v, VOL_ROOT_INO, S3_HIDDEN_DIR, &a);
+	if (rc == -ENOENT && create) {
+		rc = vol_mkdir(v, VOL_ROOT_INO, S3_HIDDEN_DIR, S_IFDIR | 0700, &cred, &a);
+		if (rc == -EEXIST)
+			rc = vol_lookup(v, VOL_ROOT_INO, S3_HIDDEN_DIR, &a);
+	}
+	if (rc)
+		return rc;
+	rc = vol_lookup(v, a.ino, "uploads", &b);
+	if (rc == -ENOENT && create) {
+		rc = vol_mkdir(v, a.ino, "uploads", S_IFDIR | 0700, &cred, &b);
+		if (rc == -EEXIST)
+			rc = vol_lookup(v, a.ino, "uploads", &b);
+	}
+	vol_forget(v, a.ino, 1);
+	if (rc)
+		return rc;
+	*ino = b.ino;
+	return 0;
 }
 
-const struct s3_handler s3_op_mpu_create = {.name = "CreateMultipartUpload", .done = ni_done};
-const struct s3_handler s3_op_mpu_part = {.name = "UploadPart", .done = ni_done};
-const struct s3_handler s3_op_mpu_part_copy = {.name = "UploadPartCopy", .done = ni_done};
-const struct s3_handler s3_op_mpu_complete = {.name = "CompleteMultipartUpload", .done = ni_done};
-const struct s3_handler s3_op_mpu_abort = {.name = "AbortMultipartUpload", .done = ni_done};
-const struct s3_handler s3_op_mpu_list_parts = {.name = "ListParts", .done = ni_done};
-const struct s3_handler s3_op_mpu_list_uploads = {.name = "ListMultipartUploads", .done = ni_done};
+static bool valid_id(const char *id)
+{
+	return id && strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32;
+}
+
+static ssize_t get_str(struct vol *v, uint64_t ino, const char *name, char *buf, size_t size)
+{
+	ssize_t n = vol_getxattr(v, ino, name, buf, size - 1);
+
+	if (n >= 0)
+		buf[n] = '\0';
+	return n;
+}
+
+/* The request's upload: its directory (one reference on *dir) after checking
+ * that it belongs to this bucket and key. */
+static int upload_open(struct s3_conn *c, uint64_t *up, uint64_t *dir)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	const char *id = s3_qparam(r, "uploadId");
+	char val[S3_KEY_MAX + 1];
+	struct vol_attr a;
+	int rc;
+
+	if (!valid_id(id))
+		return -S3E_NO_SUCH_UPLOAD;
+	rc = uploads_dir(c, false, up);
+	if (rc)
+		return rc == -ENOENT ? -S3E_NO_SUCH_UPLOAD : rc;
+	rc = vol_lookup(v, *up, id, &a);
+	if (rc) {
+		vol_forget(v, *up, 1);
+		return rc == -ENOENT ? -S3E_NO_SUCH_UPLOAD : rc;
+	}
+	if (get_str(v, a.ino, X_BUCKET, val, sizeof(val)) < 0 || strcmp(val, r->bucket) ||
+	    get_str(v, a.ino, X_KEY, val, sizeof(val)) < 0 || strcmp(val, r->key)) {
+		vol_forget(v, a.ino, 1);
+		vol_forget(v, *up, 1);
+		return -S3E_NO_SUCH_UPLOAD;
+	}
+	*dir = a.ino;
+	return 0;
+}
+
+struct names {
+	char **n;
+	size_t count;
+	int err;
+};
+
+static int names_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
+{
+	struct names *l = arg;
+
+	if (d->namelen <= 2 && d->name[0] == '.' && (d->namelen == 1 || d->name[1] == '.'))
+		return 0;
+	char **n = realloc(l->n, (l->count + 1) * sizeof(*n));
+	if (!n) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	l->n = n;
+	n[l->count] = strndup(d->name, d->namelen);
+	if (!n[l->count]) {
+		l->err = -ENOMEM;
+		return 1;
+	}
+	l->count++;
+	return 0;
+}
+
+static void names_free(struct names *l)
+{
+	for (size_t i = 0; i < l->count; i++)
+		free(l->n[i]);
+	free(l->n);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Remove upload @p id (its parts, then the directory). */
+static int upload_remove(struct vol *v, uint64_t up, const char *id)
+{
+	struct names l = {0};
+	struct vol_attr a;
+	int rc = vol_lookup(v, up, id, &a);
+
+	if (rc)
+		return rc;
+	rc = vol_readdir(v, a.ino, 0, false, names_cb, &l);
+	if (!rc)
+		rc = l.err;
+	for (size_t i = 0; !rc && i < l.count; i++) {
+		rc = vol_unlink(v, a.ino, l.n[i]);
+		if (rc == -ENOENT)
+			rc = 0;
+	}
+	vol_forget(v, a.ino, 1);
+	names_free(&l);
+	if (!rc)
+		rc = vol_rmdir(v, up, id);
+	return rc;
+}
+
+/* ---- CreateMultipartUpload ------------------------------------------------------------ */
+
+static void create_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	struct vol_cred cred = {getuid(), getgid()};
+	struct s3_sbuf b = {0};
+	struct vol_attr a;
+	uint64_t up, bino;
+	uint8_t rnd[16];
+	char id[33];
+	const char *acl = s3_hdr(r, "x-amz-acl");
+	int rc;
+
+	if (acl && strcmp(acl, "private")) {
+		s3_req_errmsg(c, "Only the canned ACL 'private' is supported (got '%s')", acl);
+		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
+		return;
+	}
+	if (r->key[strlen(r->key) - 1] == '/') {
+		s3_resp_error(c, -S3E_INVALID_KEY);
+		return;
+	}
+	rc = s3_bucket_lookup(v, r->bucket, &bino);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	vol_forget(v, bino, 1);
+	rc = uploads_dir(c, true, &up);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
+		rc = -EIO;
+		goto out_forget;
+	}
+	s3_hex_encode(rnd, sizeof(rnd), id);
+	rc = vol_mkdir(v, up, id, S_IFDIR | 0700, &cred, &a);
+	if (rc)
+		goto out_forget;
+	rc = vol_setxattr(v, a.ino, X_BUCKET, r->bucket, strlen(r->bucket), 0);
+	if (!rc)
+		rc = vol_setxattr(v, a.ino, X_KEY, r->key, strlen(r->key), 0);
+	if (!rc)
+		rc = s3_meta_store_from_req(c, a.ino);
+	vol_forget(v, a.ino, 1);
+	if (rc) {
+		upload_remove(v, up, id);
+		goto out_forget;
+	}
+	s3_xml_begin(&b, "InitiateMultipartUploadResult");
+	s3_xml_text(&b, "Bucket", r->bucket);
+	s3_xml_text(&b, "Key", r->key);
+	s3_xml_text(&b, "UploadId", id);
+	s3_xml_close(&b, "InitiateMultipartUploadResult");
+	s3_resp_xml(c, &b);
+out_forget:
+	vol_forget(v, up, 1);
+	if (rc)
+		s3_resp_error(c, rc);
+}
+
+const struct s3_handler s3_op_mpu_create = {
+	.name = "CreateMultipartUpload",
+	.write = true,
+	.done = create_done,
+};
+
+/* ---- UploadPart and UploadPartCopy ------------------------------------------------------ */
+
+struct part_op {
+	uint64_t up, dir;
+	bool have_dir;
+	unsigned number;
+	struct s3_tmpfile tmp;
+};
+
+static int part_number(struct s3_conn *c, unsigned *out)
+{
+	const char *pn = s3_qparam(&c->req, "partNumber");
+	char *end;
+	unsigned long n = pn ? strtoul(pn, &end, 10) : 0;
+
+	if (!pn || *end || n < 1 || n > MAX_PART_NUMBER) {
+		s3_req_errmsg(c, "Part number must be an integer between 1 and 10000, inclusive");
+		return -S3E_INVALID_ARGUMENT;
+	}
+	*out = (unsigned)n;
+	return 0;
+}
+
+static int part_start(struct s3_conn *c)
+{
+	struct part_op *op = calloc(1, sizeof(*op));
+	int rc;
+
+	if (!op)
+		return -ENOMEM;
+	c->req.op = op;
+	rc = part_number(c, &op->number);
+	if (rc)
+		return rc;
+	rc = upload_open(c, &op->up, &op->dir);
+	if (rc)
+		return rc;
+	op->have_dir = true;
+	return s3_tmp_open(c->srv->v, op->dir, &op->tmp);
+}
+
+static int part_body(struct s3_conn *c, const char *data, size_t len)
+{
+	struct part_op *op = c->req.op;
+
+	return s3_tmp_write(&op->tmp, data, len);
+}
+
+static int part_commit(struct s3_conn *c, struct part_op *op, const char *etag, const char *ck_name,
+		       const char *ck_b64)
+{
+	char name[16];
+	int rc;
+
+	snprintf(name, sizeof(name), "%05u", op->number);
+	rc = s3_tmp_flush(&op->tmp);
+	if (!rc)
+		rc = s3_etag_store(c->srv->v, op->tmp.ino, etag, ck_name, ck_b64);
+	if (!rc)
+		rc = s3_tmp_commit(c, &op->tmp, name);
+	return rc;
+}
+
+static void part_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct part_op *op = r->op;
+	char etag[33];
+	int rc;
+
+	s3_hex_encode(r->md5, 16, etag);
+	rc = part_commit(c, op, etag, r->cksum_name, r->cksum_b64);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_resp_start(c, 200);
+	s3_resp_hdr(c, "ETag", "\"%s\"", etag);
+	if (r->cksum_name[0]) {
+		char hn[40];
+		snprintf(hn, sizeof(hn), "x-amz-checksum-%s", r->cksum_name);
+		s3_resp_hdr(c, hn, "%s", r->cksum_b64);
+	}
+	s3_resp_finish(c, "", 0);
+}
+
+static void part_cleanup(struct s3_conn *c)
+{
+	struct part_op *op = c->req.op;
+
+	if (!op)
+		return;
+	s3_tmp_discard(&op->tmp);
+	if (op->have_dir) {
+		vol_forget(c->srv->v, op->dir, 1);
+		vol_forget(c->srv->v, op->up, 1);
+	}
+	free(op);
+	c->req.op = NULL;
+}
+
+const struct s3_handler s3_op_mpu_part = {
+	.name = "UploadPart",
+	.write = true,
+	.hashes = S3_HASH_MD5,
+	.start = part_start,
+	.body = part_body,
+	.done = part_done,
+	.cleanup = part_cleanup,
+};
+
+static void part_copy_done(struct s3_conn *c)
+{
+	struct part_op *op = c->req.op;
+	struct vol *v = c->srv->v;
+	const char *rh = s3_hdr(&c->req, "x-amz-copy-source-range");
+	struct vol_attr src;
+	uint64_t off = 0, len;
+	struct s3_hash h;
+	uint8_t md5[16];
+	char etag[80], date[40];
+	int rc;
+
+	rc = s3_copy_source(c, &src);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	len = src.size;
+	rc = s3_etag_get(v, &src, etag);
+	if (!rc)
+		rc = s3_copy_preconditions(c, etag, src.mtime.tv_sec);
+	if (!rc && rh && s3_range_parse(rh, src.size, &off, &len) != 1)
+		rc = -S3E_INVALID_RANGE;
+	if (!rc)
+		rc = s3_hash_init(&h, S3_HASH_MD5);
+	if (!rc) {
+		rc = s3_tmp_copy_from(&op->tmp, src.ino, off, len, &h);
+		s3_hash_final(&h, md5, NULL);
+		s3_hash_fini(&h);
+	}
+	vol_forget(v, src.ino, 1);
+	if (!rc) {
+		s3_hex_encode(md5, 16, etag);
+		rc = part_commit(c, op, etag, NULL, NULL);
+	}
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	struct s3_sbuf b = {0};
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	s3_fmt_iso_date(&now, date, sizeof(date));
+	s3_xml_begin(&b, "CopyPartResult");
+	s3_xml_text(&b, "LastModified", date);
+	s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
+	s3_xml_close(&b, "CopyPartResult");
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_mpu_part_copy = {
+	.name = "UploadPartCopy",
+	.write = true,
+	.start = part_start,
+	.done = part_copy_done,
+	.cleanup = part_cleanup,
+};
+
+/* ---- CompleteMultipartUpload ----------------------------------------------------------- */
+
+static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_complete_list *l,
+		    char *final_etag)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	struct s3_tmpfile tmp = {0};
+	struct s3_path p;
+	uint64_t *inos, bino;
+	struct s3_hash all;
+	uint8_t md5[16];
+	bool committed = false;
+	int rc = 0;
+
+	inos = calloc(l->n, sizeof(*inos));
+	if (!inos)
+		return -ENOMEM;
+	/* Check everything before writing anything. */
+	for (size_t i = 0; i < l->n; i++) {
+		char name[16], etag[80];
+		struct vol_attr a;
+
+		if (i && l->parts[i].number <= l->parts[i - 1].number) {
+			rc = -S3E_INVALID_PART_ORDER;
+			goto out_forget;
+		}
+		snprintf(name, sizeof(name), "%05u", l->parts[i].number);
+		rc = vol_lookup(v, dir, name, &a);
+		if (rc) {
+			rc = rc == -ENOENT ? -S3E_INVALID_PART : rc;
+			goto out_forget;
+		}
+		inos[i] = a.ino;
+		rc = s3_etag_get(v, &a, etag);
+		if (rc)
+			goto out_forget;
+		if (strcmp(etag, l->parts[i].etag)) {
+			s3_req_errmsg(c, "Part %u's ETag is \"%s\", not \"%s\"", l->parts[i].number,
+				      etag, l->parts[i].etag);
+			rc = -S3E_INVALID_PART;
+			goto out_forget;
+		}
+	}
+	/* Sizes last: a missing or wrong part is the more useful message. */
+	for (size_t i = 0; i + 1 < l->n; i++) {
+		struct vol_attr a;
+		rc = vol_getattr(v, inos[i], &a);
+		if (rc)
+			goto out_forget;
+		if (a.size < MIN_PART) {
+			s3_req_errmsg(c,
+				      "Part %u is %llu bytes; every part but the last must be "
+				      "at least 5 MiB",
+				      l->parts[i].number, (unsigned long long)a.size);
+			rc = -S3E_ENTITY_TOO_SMALL;
+			goto out_forget;
+		}
+	}
+	rc = s3_bucket_lookup(v, r->bucket, &bino);
+	if (rc)
+		goto out_forget;
+	rc = s3_path_resolve(c, bino, r->key, true, &p);
+	if (rc)
+		goto out_forget;
+	rc = s3_hash_init(&all, S3_HASH_MD5);
+	if (rc)
+		goto out_release;
+	rc = s3_tmp_open(v, p.dirs[p.ndirs - 1], &tmp);
+	for (size_t i = 0; !rc && i < l->n; i++) {
+		struct vol_attr a;
+		uint8_t pm[16];
+		rc = vol_getattr(v, inos[i], &a);
+		if (!rc)
+			rc = s3_tmp_copy_from(&tmp, inos[i], 0, a.size, NULL);
+		/* The ETag of the whole is the MD5 of the parts' MD5s. */
+		for (int k = 0; k < 16; k++) {
+			unsigned x;
+			sscanf(l->parts[i].etag + 2 * k, "%2x", &x);
+			pm[k] = (uint8_t)x;
+		}
+		s3_hash_update(&all, pm, 16);
+	}
+	s3_hash_final(&all, md5, NULL);
+	s3_hash_fini(&all);
+	s3_hex_encode(md5, 16, final_etag);
+	sprintf(final_etag + 32, "-%zu", l->n);
+	if (!rc)
+		rc = s3_meta_copy(v, dir, tmp.ino);
+	if (!rc)
+		rc = s3_etag_store(v, tmp.ino, final_etag, NULL, NULL);
+	if (!rc)
+		rc = s3_tmp_commit(c, &tmp, p.name);
+	if (!rc)
+		committed = true;
+	s3_tmp_discard(&tmp);
+out_release:
+	if (!committed)
+		s3_path_prune(c, &p);
+	s3_path_release(v, &p);
+out_forget:
+	for (size_t i = 0; i < l->n; i++)
+		if (inos[i])
+			vol_forget(v, inos[i], 1);
+	free(inos);
+	return rc;
+}
+
+static void complete_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	struct s3_complete_list l;
+	struct s3_sbuf b = {0};
+	uint64_t up, dir;
+	char etag[48];
+	int rc;
+
+	rc = upload_open(c, &up, &dir);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	rc = s3_xml_parse_complete(r->body.p ? r->body.p : "", r->body.len, &l);
+	if (!rc) {
+		rc = complete(c, up, dir, &l, etag);
+		s3_complete_list_fini(&l);
+	}
+	vol_forget(v, dir, 1);
+	if (!rc) {
+		int rm = upload_remove(v, up, s3_qparam(r, "uploadId"));
+		if (rm)
+			tfs_warn("s3: removing completed upload %s failed: %s; the expiry sweep "
+				 "will retry",
+				 s3_qparam(r, "uploadId"), tfs_strerror(rm));
+	}
+	vol_forget(v, up, 1);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_xml_begin(&b, "CompleteMultipartUploadResult");
+	s3_sb_puts(&b, "<Location>/");
+	s3_xml_escape(&b, r->bucket, strlen(r->bucket));
+	s3_sb_putc(&b, '/');
+	s3_xml_escape(&b, r->key, strlen(r->key));
+	s3_sb_puts(&b, "</Location>");
+	s3_xml_text(&b, "Bucket", r->bucket);
+	s3_xml_text(&b, "Key", r->key);
+	s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
+	s3_xml_close(&b, "CompleteMultipartUploadResult");
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_mpu_complete = {
+	.name = "CompleteMultipartUpload",
+	.write = true,
+	.small_body = true,
+	.done = complete_done,
+};
+
+/* ---- AbortMultipartUpload, ListParts, ListMultipartUploads ----------------------------- */
+
+static void abort_done(struct s3_conn *c)
+{
+	struct vol *v = c->srv->v;
+	uint64_t up, dir;
+	int rc = upload_open(c, &up, &dir);
+
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	vol_forget(v, dir, 1);
+	rc = upload_remove(v, up, s3_qparam(&c->req, "uploadId"));
+	vol_forget(v, up, 1);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_resp_start(c, 204);
+	s3_resp_finish(c, NULL, 0);
+}
+
+const struct s3_handler s3_op_mpu_abort = {
+	.name = "AbortMultipartUpload",
+	.write = true,
+	.done = abort_done,
+};
+
+static void list_parts_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	const char *mp = s3_qparam(r, "max-parts"), *pm = s3_qparam(r, "part-number-marker");
+	unsigned max = mp ? (unsigned)strtoul(mp, NULL, 10) : 1000, marker = 0, count = 0;
+	struct names l = {0};
+	struct s3_sbuf b = {0};
+	uint64_t up, dir;
+	unsigned last = 0;
+	bool truncated = false;
+	int rc;
+
+	if (max == 0 || max > 1000)
+		max = 1000;
+	if (pm)
+		marker = (unsigned)strtoul(pm, NULL, 10);
+	rc = upload_open(c, &up, &dir);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	rc = vol_readdir(v, dir, 0, false, names_cb, &l);
+	if (!rc)
+		rc = l.err;
+	if (rc)
+		goto out_free;
+	qsort(l.n, l.count, sizeof(*l.n), name_cmp);
+	s3_xml_begin(&b, "ListPartsResult");
+	s3_xml_text(&b, "Bucket", r->bucket);
+	s3_xml_text(&b, "Key", r->key);
+	s3_xml_text(&b, "UploadId", s3_qparam(r, "uploadId"));
+	s3_sb_printf(&b, "<PartNumberMarker>%u</PartNumberMarker>", marker);
+	for (size_t i = 0; i < l.count; i++) {
+		struct vol_attr a;
+		char etag[80], date[40];
+		unsigned n = (unsigned)strtoul(l.n[i], NULL, 10);
+
+		if (s3_name_hidden(l.n[i], strlen(l.n[i])) || n <= marker)
+			continue;
+		if (count == max) {
+			truncated = true;
+			break;
+		}
+		if (vol_lookup(v, dir, l.n[i], &a))
+			continue;
+		rc = s3_etag_get(v, &a, etag);
+		vol_forget(v, a.ino, 1);
+		if (rc)
+			goto out_free;
+		s3_fmt_iso_date(&a.mtime, date, sizeof(date));
+		s3_xml_open(&b, "Part");
+		s3_xml_u64(&b, "PartNumber", n);
+		s3_xml_text(&b, "LastModified", date);
+		s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
+		s3_xml_u64(&b, "Size", a.size);
+		s3_xml_close(&b, "Part");
+		count++;
+		last = n;
+	}
+	if (truncated)
+		s3_sb_printf(&b, "<NextPartNumberMarker>%u</NextPartNumberMarker>", last);
+	s3_sb_printf(&b, "<MaxParts>%u</MaxParts><IsTruncated>%s</IsTruncated>", max,
+		     truncated ? "true" : "false");
+	s3_xml_text(&b, "StorageClass", "STANDARD");
+	s3_xml_close(&b, "ListPartsResult");
+out_free:
+	names_free(&l);
+	vol_forget(v, dir, 1);
+	vol_forget(v, up, 1);
+	if (rc) {
+		s3_sb_free(&b);
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_mpu_list_parts = {
+	.name = "ListParts",
+	.done = list_parts_done,
+};
+
+struct upload_ent {
+	char *key;
+	char id[33];
+	struct timespec t;
+};
+
+static int upload_cmp(const void *a, const void *b)
+{
+	const struct upload_ent *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+
+	return r ? r : strcmp(x->id, y->id);
+}
+
+static void list_uploads_done(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	const char *prefix = s3_qparam(r, "prefix") ? s3_qparam(r, "prefix") : "";
+	struct names l = {0};
+	struct upload_ent *e = NULL;
+	size_t ne = 0;
+	struct s3_sbuf b = {0};
+	uint64_t up = 0, bino;
+	int rc;
+
+	rc = s3_bucket_lookup(v, r->bucket, &bino);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
+	vol_forget(v, bino, 1);
+	rc = uploads_dir(c, false, &up);
+	if (rc == -ENOENT) {
+		rc = 0;
+		up = 0;
+	} else if (!rc) {
+		rc = vol_readdir(v, up, 0, false, names_cb, &l);
+		if (!rc)
+			rc = l.err;
+	}
+	if (rc)
+		goto out_free;
+	e = calloc(l.count ? l.count : 1, sizeof(*e));
+	if (!e) {
+		rc = -ENOMEM;
+		goto out_free;
+	}
+	for (size_t i = 0; i < l.count; i++) {
+		char val[S3_KEY_MAX + 1];
+		struct vol_attr a;
+
+		if (!valid_id(l.n[i]) || vol_lookup(v, up, l.n[i], &a))
+			continue;
+		if (get_str(v, a.ino, X_BUCKET, val, sizeof(val)) >= 0 && !strcmp(val, r->bucket) &&
+		    get_str(v, a.ino, X_KEY, val, sizeof(val)) >= 0 &&
+		    !strncmp(val, prefix, strlen(prefix))) {
+			e[ne].key = strdup(val);
+			strcpy(e[ne].id, l.n[i]);
+			e[ne].t = a.mtime;
+			if (e[ne].key)
+				ne++;
+		}
+		vol_forget(v, a.ino, 1);
+	}
+	qsort(e, ne, sizeof(*e), upload_cmp);
+	s3_xml_begin(&b, "ListMultipartUploadsResult");
+	s3_xml_text(&b, "Bucket", r->bucket);
+	s3_xml_text(&b, "KeyMarker", "");
+	s3_xml_text(&b, "UploadIdMarker", "");
+	s3_xml_text(&b, "Prefix", prefix);
+	s3_xml_u64(&b, "MaxUploads", 1000);
+	s3_xml_text(&b, "IsTruncated", "false");
+	for (size_t i = 0; i < ne && i < 1000; i++) {
+		char date[40];
+		s3_fmt_iso_date(&e[i].t, date, sizeof(date));
+		s3_xml_open(&b, "Upload");
+		s3_xml_text(&b, "Key", e[i].key);
+		s3_xml_text(&b, "UploadId", e[i].id);
+		s3_xml_text(&b, "StorageClass", "STANDARD");
+		s3_xml_text(&b, "Initiated", date);
+		s3_xml_close(&b, "Upload");
+	}
+	s3_xml_close(&b, "ListMultipartUploadsResult");
+out_free:
+	for (size_t i = 0; i < ne; i++)
+		free(e[i].key);
+	free(e);
+	names_free(&l);
+	if (up)
+		vol_forget(v, up, 1);
+	if (rc) {
+		s3_sb_free(&b);
+		s3_resp_error(c, rc);
+		return;
+	}
+	s3_resp_xml(c, &b);
+}
+
+const struct s3_handler s3_op_mpu_list_uploads = {
+	.name = "ListMultipartUploads",
+	.done = list_uploads_done,
+};
 
 void s3_mpu_sweep(struct s3_server *s)
 {
+	struct s3_conn fake = {0};
+	struct names l = {0};
+	struct timespec now;
+	uint64_t up;
+
+	fake.srv = s;
+	if (uploads_dir(&fake, false, &up))
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (!vol_readdir(s->v, up, 0, false, names_cb, &l) && !l.err) {
+		for (size_t i = 0; i < l.count; i++) {
+			struct vol_attr a;
+			if (!valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
+				continue;
+			vol_forget(s->v, a.ino, 1);
+			if (now.tv_sec - a.mtime.tv_sec < (time_t)s->cfg.upload_expiry_s)
+				continue;
+			int rc = upload_remove(s->v, up, l.n[i]);
+			if (rc)
+				tfs_warn("s3: removing expired upload %s failed: %s", l.n[i],
+					 tfs_strerror(rc));
+			else
+				tfs_info("s3: removed multipart upload %s, abandoned for over %u s",
+					 l.n[i], s->cfg.upload_expiry_s);
+		}
+	}
+	names_free(&l);
+	vol_forget(s->v, up, 1);
 }

@@ -518,6 +518,12 @@ int s3_tmp_commit(struct s3_conn *c, struct s3_tmpfile *t, const char *name);
 /** Remove the temp file if it is still there, drop the reference. */
 void s3_tmp_discard(struct s3_tmpfile *t);
 
+/** Resolve x-amz-copy-source ("[/]bucket/key", %-encoded) to its file and check
+ * read access to it. @return 0 (*src, one reference on src->ino), -S3E_*. */
+int s3_copy_source(struct s3_conn *c, struct vol_attr *src);
+/** Check x-amz-copy-source-if-* against the source. @return 0 or -S3E_PRECONDITION_FAILED. */
+int s3_copy_preconditions(struct s3_conn *c, const char *etag, time_t mtime);
+
 /** Parse a Range header against @p size: @return 1 (range set), 0 (no or
  * ignored range), -S3E_INVALID_RANGE. */
 int s3_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len);

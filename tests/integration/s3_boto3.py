@@ -286,8 +286,109 @@ def t_checksums():
     check(c in ("BadDigest", "InvalidDigest"), "a wrong Content-MD5 is refused (%s)" % c)
 
 
+def t_multipart():
+    from boto3.s3.transfer import TransferConfig
+    data = os.urandom(64 << 20)
+    cfg = TransferConfig(multipart_threshold=8 << 20, multipart_chunksize=8 << 20,
+                         max_concurrency=4)
+    s3.upload_fileobj(io.BytesIO(data), "dify", "big/64m.bin", Config=cfg)
+    h = s3.head_object(Bucket="dify", Key="big/64m.bin")
+    check(h["ContentLength"] == len(data), "multipart object size")
+    parts = [hashlib.md5(data[i:i + (8 << 20)]).digest() for i in range(0, len(data), 8 << 20)]
+    want = '"%s-%d"' % (hashlib.md5(b"".join(parts)).hexdigest(), len(parts))
+    check(h["ETag"] == want, "multipart ETag is md5-of-part-md5s-N (%s vs %s)" % (h["ETag"], want))
+    buf = io.BytesIO()
+    s3.download_fileobj("dify", "big/64m.bin", buf, Config=cfg)
+    check(buf.getvalue() == data, "64 MiB multipart object reads back byte for byte")
+
+    # The low-level calls, with the checks S3 makes at completion.
+    key = "mpu/low"
+    up = s3.create_multipart_upload(Bucket="dify", Key=key, ContentType="text/x-mpu",
+                                    Metadata={"m": "1"})["UploadId"]
+    p1, p2, p3 = os.urandom(5 << 20), os.urandom(5 << 20), b"tail"
+    e1 = s3.upload_part(Bucket="dify", Key=key, UploadId=up, PartNumber=1, Body=p1)["ETag"]
+    e2 = s3.upload_part(Bucket="dify", Key=key, UploadId=up, PartNumber=2, Body=p2)["ETag"]
+    e3 = s3.upload_part(Bucket="dify", Key=key, UploadId=up, PartNumber=3, Body=p3)["ETag"]
+    lp = s3.list_parts(Bucket="dify", Key=key, UploadId=up)
+    check([p["PartNumber"] for p in lp["Parts"]] == [1, 2, 3], "ListParts")
+    check([p["ETag"] for p in lp["Parts"]] == [e1, e2, e3], "ListParts ETags")
+    ups = s3.list_multipart_uploads(Bucket="dify")["Uploads"]
+    check([u["UploadId"] for u in ups if u["Key"] == key] == [up], "ListMultipartUploads")
+    check("mpu" not in str(s3.list_objects_v2(Bucket="dify", Prefix="mpu").get("Contents")),
+          "an upload in progress is not an object")
+    mk = lambda *ps: {"Parts": [{"PartNumber": n, "ETag": e} for n, e in ps]}
+    check(code_of(s3.complete_multipart_upload, Bucket="dify", Key=key, UploadId=up,
+                  MultipartUpload=mk((2, e2), (1, e1)))[0] == "InvalidPartOrder", "InvalidPartOrder")
+    check(code_of(s3.complete_multipart_upload, Bucket="dify", Key=key, UploadId=up,
+                  MultipartUpload=mk((1, e2), (2, e2)))[0] == "InvalidPart", "InvalidPart (ETag)")
+    check(code_of(s3.complete_multipart_upload, Bucket="dify", Key=key, UploadId=up,
+                  MultipartUpload=mk((1, e1), (3, e3), (4, e3)))[0] == "InvalidPart",
+          "InvalidPart (missing part)")
+    check(code_of(s3.complete_multipart_upload, Bucket="dify", Key=key, UploadId=up,
+                  MultipartUpload=mk((3, e3), (4, e3)))[0] in ("InvalidPart", "EntityTooSmall"),
+          "a small part before the last")
+    s3.complete_multipart_upload(Bucket="dify", Key=key, UploadId=up,
+                                 MultipartUpload=mk((1, e1), (2, e2), (3, e3)))
+    o = s3.get_object(Bucket="dify", Key=key)
+    check(o["Body"].read() == p1 + p2 + p3, "completed object content")
+    check(o["ContentType"] == "text/x-mpu" and o["Metadata"] == {"m": "1"},
+          "metadata given at create is kept")
+    check(code_of(s3.list_parts, Bucket="dify", Key=key, UploadId=up)[0] == "NoSuchUpload",
+          "a completed upload is gone")
+    # Too small a non-last part.
+    up = s3.create_multipart_upload(Bucket="dify", Key="mpu/small")["UploadId"]
+    e1 = s3.upload_part(Bucket="dify", Key="mpu/small", UploadId=up, PartNumber=1,
+                        Body=b"x" * 1000)["ETag"]
+    e2 = s3.upload_part(Bucket="dify", Key="mpu/small", UploadId=up, PartNumber=2,
+                        Body=b"y")["ETag"]
+    check(code_of(s3.complete_multipart_upload, Bucket="dify", Key="mpu/small", UploadId=up,
+                  MultipartUpload=mk((1, e1), (2, e2)))[0] == "EntityTooSmall", "EntityTooSmall")
+    # UploadPartCopy, then abort.
+    r = s3.upload_part_copy(Bucket="dify", Key="mpu/small", UploadId=up, PartNumber=3,
+                            CopySource={"Bucket": "dify", "Key": "mpu/low"},
+                            CopySourceRange="bytes=0-99")
+    check(r["CopyPartResult"]["ETag"] == '"%s"' % md5(p1[:100]), "UploadPartCopy with a range")
+    s3.abort_multipart_upload(Bucket="dify", Key="mpu/small", UploadId=up)
+    check(code_of(s3.list_parts, Bucket="dify", Key="mpu/small", UploadId=up)[0] ==
+          "NoSuchUpload", "an aborted upload is gone")
+    check(code_of(s3.head_object, Bucket="dify", Key="mpu/small")[1] == 404,
+          "an aborted upload left no object")
+
+
+def t_copy_and_delete_many():
+    s3.put_object(Bucket="dify", Key="cp/src", Body=b"copy me", ContentType="text/x-src",
+                  Metadata={"a": "1"})
+    s3.copy_object(Bucket="dify", Key="cp/dst/1", CopySource={"Bucket": "dify", "Key": "cp/src"})
+    o = s3.get_object(Bucket="dify", Key="cp/dst/1")
+    check(o["Body"].read() == b"copy me" and o["Metadata"] == {"a": "1"} and
+          o["ContentType"] == "text/x-src", "CopyObject copies data and metadata")
+    s3.copy_object(Bucket="dify", Key="cp/dst/2", CopySource="dify/cp/src",
+                   MetadataDirective="REPLACE", Metadata={"b": "2"}, ContentType="text/x-new")
+    h = s3.head_object(Bucket="dify", Key="cp/dst/2")
+    check(h["Metadata"] == {"b": "2"} and h["ContentType"] == "text/x-new", "REPLACE directive")
+    check(code_of(s3.copy_object, Bucket="dify", Key="cp/src",
+                  CopySource="dify/cp/src")[0] == "InvalidRequest", "copy onto itself unchanged")
+    s3.copy_object(Bucket="dify", Key="cp/src", CopySource="dify/cp/src",
+                   MetadataDirective="REPLACE", Metadata={"c": "3"})
+    h = s3.head_object(Bucket="dify", Key="cp/src")
+    check(h["Metadata"] == {"c": "3"} and h["ETag"] == '"%s"' % md5(b"copy me"),
+          "REPLACE onto itself changes only the metadata")
+    check(code_of(s3.copy_object, Bucket="dify", Key="cp/x", CopySource="dify/cp/none")[0] ==
+          "NoSuchKey", "copy from a missing key")
+    r = s3.delete_objects(Bucket="dify", Delete={"Objects": [
+        {"Key": "cp/src"}, {"Key": "cp/dst/1"}, {"Key": "cp/dst/2"}, {"Key": "cp/never"}]})
+    check(sorted(d["Key"] for d in r["Deleted"]) ==
+          ["cp/dst/1", "cp/dst/2", "cp/never", "cp/src"], "DeleteObjects reports each key")
+    check("Contents" not in s3.list_objects_v2(Bucket="dify", Prefix="cp"),
+          "nothing left under cp/")
+    check("CommonPrefixes" not in s3.list_objects_v2(Bucket="dify", Prefix="cp", Delimiter="/"),
+          "directories S3 made are removed once empty")
+    r = s3.delete_objects(Bucket="dify", Delete={"Objects": [{"Key": "a/../b"}], "Quiet": True})
+    check(len(r.get("Errors", [])) == 1 and "Deleted" not in r, "quiet mode reports only errors")
+
+
 TESTS = [t_health, t_buckets, t_objects, t_bad_keys, t_ranges_and_conditions, t_listing,
-         t_presigned, t_denials, t_checksums]
+         t_presigned, t_denials, t_checksums, t_multipart, t_copy_and_delete_many]
 
 if __name__ == "__main__":
     only = sys.argv[1:]
