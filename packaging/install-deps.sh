@@ -12,10 +12,12 @@ packages=(
 	build-essential cmake pkg-config clang-format
 	# libraries (DESIGN.md "Dependencies")
 	liblmdb-dev libxxhash-dev libfuse3-dev libuv1-dev libssl-dev libexpat1-dev
-	libhttp-parser-dev
+	libhttp-parser-dev zlib1g-dev
 	# tests
 	libcriterion-dev fuse3 lmdb-utils attr acl rsync python3 util-linux procps
 	e2fsprogs psmisc
+	# S3 sidecar tests: real clients
+	python3-boto3 awscli s3cmd rclone curl
 )
 
 export DEBIAN_FRONTEND=noninteractive
