@@ -42,9 +42,8 @@ int vol_runs_push(struct vol_runs *rs, const struct trk_run *run);
 void vol_runs_fini(struct vol_runs *rs);
 /**
  * Put every run on the pool's deferred list, then forget them. Call after the
- * transaction that dropped them committed. Takes v->sync_lock so that a
- * concurrent vol_sync_all cannot release them before the index state that
- * dropped them is durable.
+ * transaction that dropped them committed; vol_sync_all then releases them
+ * only once that state is durable.
  */
 void vol_runs_release(struct vol *v, struct vol_runs *rs);
 

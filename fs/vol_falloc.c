@@ -93,7 +93,7 @@ static int falloc_alloc(struct vol *v, uint64_t ino, const struct idx_inode *ino
 {
 	uint32_t cs = v->chunk_size;
 	uint64_t pos = vol_round_down(off, cs), b = vol_round_up(end, cs);
-	uint64_t hs, he;
+	uint64_t hs = 0, he = 0;
 	size_t zlen = b - pos < VOL_PIECE_MAX ? b - pos : VOL_PIECE_MAX;
 	uint8_t *zero = NULL;
 	int disk = inode->disk == IDX_NO_DISK ? -1 : inode->disk;

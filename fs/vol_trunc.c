@@ -45,18 +45,11 @@ static void free_deferred(struct vol *v, const struct trk_run *run)
 
 void vol_runs_release(struct vol *v, struct vol_runs *rs)
 {
-	if (rs->n == 0) {
-		vol_runs_fini(rs);
-		return;
-	}
-	/* vol_sync_all makes the index durable and then releases the deferred
-	 * list under sync_lock: adding to the list under the same lock puts
-	 * these runs either wholly before that sync (whose index already holds
-	 * our committed change) or wholly after it. */
-	pthread_mutex_lock(&v->sync_lock);
+	/* After the commit: vol_sync_all releases deferred frees only while no
+	 * transaction was committed since its index sync (vol_sync.c), so these
+	 * wait for the sync that makes our commit durable. */
 	for (size_t i = 0; i < rs->n; i++)
 		free_deferred(v, &rs->r[i]);
-	pthread_mutex_unlock(&v->sync_lock);
 	vol_runs_fini(rs);
 }
 
@@ -75,7 +68,8 @@ int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
 			return rc;
 		if (e.off >= b)
 			return 0;
-		if (e.nchunks == 0 || e.nchunks > IDX_EXTENT_MAX_CHUNKS || e.off % cs) {
+		if (e.nchunks == 0 || e.nchunks > IDX_EXTENT_MAX_CHUNKS || e.off % cs ||
+		    e.off + (uint64_t)e.nchunks * cs <= a) {
 			tfs_err("inode %" PRIu64 ": malformed extent at offset %" PRIu64
 				" in the index; run fsck.trackfs",
 				inode->ino, e.off);
