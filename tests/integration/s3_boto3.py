@@ -268,6 +268,14 @@ def t_denials():
                                       s3={"addressing_style": "path"}))
     check(code_of(anon.get_object, Bucket="dify", Key="pre/get.txt")[0] == "AccessDenied",
           "anonymous reads are refused unless configured")
+    pub = os.environ.get("S3_ANON_BUCKET")
+    if pub:
+        s3.create_bucket(Bucket=pub)
+        s3.put_object(Bucket=pub, Key="open.txt", Body=b"for all")
+        check(anon.get_object(Bucket=pub, Key="open.txt")["Body"].read() == b"for all",
+              "anonymous read of a bucket configured for it")
+        check(code_of(anon.put_object, Bucket=pub, Key="x", Body=b"x")[0] == "AccessDenied",
+              "anonymous writes are refused")
 
 
 def t_checksums():
