@@ -158,6 +158,16 @@ tfs_wait_daemon() {
 	return "$rc"
 }
 
+# tfs_wait_pattern REGEX: wait (up to 30 s) until no process's full command
+# line matches REGEX (a daemon started by mount(8) whose pid we do not know).
+tfs_wait_pattern() {
+	for _ in $(seq 300); do
+		pgrep -f -x "$1" >/dev/null || return 0
+		sleep 0.1
+	done
+	fail "a process matching '$1' is still running 30 s after unmount"
+}
+
 # tfs_fsck: the volume (unmounted) must be clean.
 tfs_fsck() {
 	local out rc=0
