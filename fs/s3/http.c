@@ -109,7 +109,8 @@ static void response_complete(struct s3_conn *c)
 
 	tfs_info("s3: %s %.*s %s %d %llu %llums", r->method ? r->method : "-", path_len,
 		 r->url.p ? r->url.p : "", r->h ? r->h->name : "-", r->status,
-		 (unsigned long long)r->bytes_out, (unsigned long long)(s3_now_ms() - r->t0_ms));
+		 (unsigned long long)r->bytes_out,
+		 (unsigned long long)(r->t0_ms ? s3_now_ms() - r->t0_ms : 0));
 	req_reset(c);
 	c->phase = S3_C_IDLE;
 	c->phase_ms = c->activity_ms = s3_now_ms();

@@ -15,7 +15,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: trackfs-s3 [--listen HOST:PORT] (--auth FILE | --no-auth) [--region R]\n"
-		   "                  [--vhost-domain D] [--port-file FILE] [--debug] VOLUME\n"
+		   "                  [--vhost-domain D] [--port-file FILE] [--header-timeout S]\n"
+		   "                  [--idle-timeout S] [--debug] VOLUME\n"
 		   "Serves the trackfs volume VOLUME (its metadata directory) over the S3 API.\n"
 		   "  --listen       address to listen on (default 127.0.0.1:9000; port 0 = any)\n"
 		   "  --auth         auth file: lines 'ACCESS_KEY SECRET_KEY rw|ro BUCKET|*' and\n"
@@ -23,7 +24,9 @@ static void usage(FILE *f)
 		   "  --no-auth      serve without authentication (tests only)\n"
 		   "  --region       region clients sign for (default us-east-1)\n"
 		   "  --vhost-domain domain for virtual-hosted-style buckets (default localhost)\n"
-		   "  --port-file    write the bound port to FILE once listening\n");
+		   "  --port-file    write the bound port to FILE once listening\n"
+		   "  --header-timeout  seconds a request may take to send its headers (30)\n"
+		   "  --idle-timeout    seconds a connection may stay silent (60)\n");
 }
 
 int main(int argc, char **argv)
@@ -35,6 +38,8 @@ int main(int argc, char **argv)
 		{"region", required_argument, NULL, 'r'},
 		{"vhost-domain", required_argument, NULL, 'd'},
 		{"port-file", required_argument, NULL, 'p'},
+		{"header-timeout", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
 		{"debug", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -66,6 +71,12 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			port_file = optarg;
+			break;
+		case 'H':
+			cfg.header_timeout_s = (unsigned)atoi(optarg);
+			break;
+		case 'I':
+			cfg.idle_timeout_s = cfg.body_timeout_s = (unsigned)atoi(optarg);
 			break;
 		case 'D':
 			tfs_log_set_level(TFS_LOG_DEBUG);
