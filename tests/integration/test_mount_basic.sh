@@ -89,6 +89,30 @@ assert r2("left", "fresh", NOREPLACE) == 0, "NOREPLACE to a new name"
 assert r2("right", "fresh", 4) == errno.EINVAL, "RENAME_WHITEOUT is refused"
 PY
 
+step "directory listings: 2,000 entries over many readdir replies, changes seen between listings"
+mkdir "$M/big"
+python3 - "$M/big" <<'PY' || fail "big directory"
+import os, sys
+d = sys.argv[1]
+for i in range(2000):
+    open(os.path.join(d, "entry-with-a-longish-name-%05d" % i), "w").close()
+names = os.listdir(d)
+assert len(names) == 2000 and len(set(names)) == 2000, "listed %d (%d distinct)" % (len(names), len(set(names)))
+for i in range(0, 2000, 10):
+    os.unlink(os.path.join(d, "entry-with-a-longish-name-%05d" % i))
+os.rename(os.path.join(d, "entry-with-a-longish-name-00001"), os.path.join(d, "renamed"))
+names = set(os.listdir(d))
+assert len(names) == 1800, "after removing 200: %d" % len(names)
+assert "renamed" in names and "entry-with-a-longish-name-00001" not in names
+# readdirplus: every entry's attributes come with the listing.
+with os.scandir(d) as it:
+    n = sum(1 for e in it if e.is_file(follow_symlinks=False) and e.stat().st_size == 0)
+assert n == 1800, n
+PY
+check_eq "$(ls -l "$M/big" | tail -n +2 | wc -l)" 1800 "ls -l entry count"
+check_eq "$(find "$M/big" -mindepth 1 | wc -l)" 1800 "find entry count"
+rm -r "$M/big"
+
 step "hard links share the inode and count links"
 echo linked >"$M/orig"
 ln "$M/orig" "$M/hard"
