@@ -64,7 +64,8 @@ static void list_buckets_done(struct s3_conn *c)
 		rc = l.err;
 	if (rc)
 		goto out_free;
-	qsort(l.e, l.n, sizeof(*l.e), ent_cmp);
+	if (l.n)
+		qsort(l.e, l.n, sizeof(*l.e), ent_cmp);
 	s3_xml_begin(&b, "ListAllMyBucketsResult");
 	s3_xml_open(&b, "Owner");
 	s3_xml_text(&b, "ID", owner);

@@ -210,7 +210,8 @@ static int walk(struct lctx *x, uint64_t ino, struct s3_sbuf *path, unsigned dep
 		rc = l.err;
 	if (rc)
 		goto out_free;
-	qsort(l.e, l.n, sizeof(*l.e), lent_cmp);
+	if (l.n)
+		qsort(l.e, l.n, sizeof(*l.e), lent_cmp);
 	for (size_t i = 0; i < l.n && !rc; i++) {
 		struct lent *e = &l.e[i];
 		size_t cplen;

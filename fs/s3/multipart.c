@@ -615,7 +615,8 @@ static void list_parts_done(struct s3_conn *c)
 		rc = l.err;
 	if (rc)
 		goto out_free;
-	qsort(l.n, l.count, sizeof(*l.n), name_cmp);
+	if (l.count)
+		qsort(l.n, l.count, sizeof(*l.n), name_cmp);
 	s3_xml_begin(&b, "ListPartsResult");
 	s3_xml_text(&b, "Bucket", r->bucket);
 	s3_xml_text(&b, "Key", r->key);

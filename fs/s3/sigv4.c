@@ -81,7 +81,8 @@ static int canonical_query(const char *q, bool presigned, struct s3_sbuf *out)
 	next:
 		q = amp ? amp + 1 : q + len;
 	}
-	qsort(pairs, n, sizeof(*pairs), qpair_cmp);
+	if (n)
+		qsort(pairs, n, sizeof(*pairs), qpair_cmp);
 	for (size_t i = 0; i < n; i++) {
 		if (i)
 			s3_sb_putc(out, '&');
