@@ -107,6 +107,7 @@ struct fsck {
 	uint64_t pending; /* of those, to be corrected by fsck_repair */
 	uint64_t fixed;	  /* of those, corrected */
 	uint64_t left;	  /* of those, left uncorrected */
+	uint64_t fixable; /* of those left, what --repair would correct */
 	uint64_t notes;
 };
 

@@ -26,6 +26,7 @@ struct scan {
 	uint64_t done_chunks;
 	uint64_t past_eof;
 	uint64_t missing_extents;
+	char ref_msg[512]; /* the pool's last message about a reference */
 	void *buf;
 };
 
@@ -57,8 +58,8 @@ static void pool_cb(void *arg, const char *msg)
 	s->pool_msgs++;
 	if (s->phase == PHASE_LISTS)
 		allocator_problem(s->f, msg);
-	else if (!s->f->quiet)
-		printf("  (%s)\n", msg);
+	else
+		snprintf(s->ref_msg, sizeof(s->ref_msg), "%s", msg);
 }
 
 static int add_xfix(struct fsck *f, uint64_t ino, uint64_t off)
@@ -166,6 +167,7 @@ static int extent_cb(void *arg, uint64_t ino, const struct idx_extent *e)
 		.disk = e->disk, .track = e->track, .chunk = e->chunk, .count = e->nchunks};
 	char path[PATH_MAX];
 	s->phase = PHASE_REF;
+	s->ref_msg[0] = '\0';
 	rc = trk_pool_check_ref(f->pool, &run);
 	switch (rc) {
 	case 0:
@@ -199,9 +201,9 @@ static int extent_cb(void *arg, uint64_t ino, const struct idx_extent *e)
 		fsck_path(f, ino, path, sizeof(path));
 		fsck_problem(f, false,
 			     "file %s (inode %llu) offset %llu: track %u on disk %s is "
-			     "missing or unreadable",
+			     "missing or unreadable: %s",
 			     path, (unsigned long long)ino, (unsigned long long)e->off, e->track,
-			     f->vf.disks[e->disk].path);
+			     f->vf.disks[e->disk].path, s->ref_msg);
 		return 0;
 	default:
 		return rc;

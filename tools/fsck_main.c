@@ -27,6 +27,7 @@ bool fsck_problem(struct fsck *f, bool fixable, const char *fmt, ...)
 		return true;
 	}
 	f->left++;
+	f->fixable += fixable;
 	printf("\n");
 	return false;
 }
@@ -337,7 +338,7 @@ int main(int argc, char **argv)
 			printf(": %llu errors, %llu corrected, %llu left uncorrected\n",
 			       (unsigned long long)f->errors, (unsigned long long)f->fixed,
 			       (unsigned long long)f->left);
-		if (f->left && !f->repair)
+		if (f->fixable && !f->repair)
 			printf("Run fsck.trackfs --repair %s to correct what can be corrected.\n",
 			       f->volume_arg);
 	}
