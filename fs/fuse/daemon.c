@@ -109,16 +109,15 @@ static void fs_unescape(char *s)
 	*w = '\0';
 }
 
-void fs_tune_bdi(const char *mountpoint)
+int fs_bdi_find(const char *mountpoint, char *dev, size_t size)
 {
-	char line[2 * PATH_MAX], dev[32] = "", path[128];
+	char line[2 * PATH_MAX];
 	FILE *f;
+	int rc = -ENOENT;
 
 	f = fopen("/proc/self/mountinfo", "re");
-	if (!f) {
-		tfs_debug("/proc/self/mountinfo: %s", strerror(errno));
-		return;
-	}
+	if (!f)
+		return -errno;
 	/* The last line for this mount point is the mount just made. */
 	while (fgets(line, sizeof(line), f)) {
 		char mdev[32], mpoint[PATH_MAX];
@@ -126,14 +125,20 @@ void fs_tune_bdi(const char *mountpoint)
 		if (sscanf(line, "%*u %*u %31s %*s %4095s", mdev, mpoint) != 2)
 			continue;
 		fs_unescape(mpoint);
-		if (strcmp(mpoint, mountpoint) == 0)
-			snprintf(dev, sizeof(dev), "%s", mdev);
+		if (strcmp(mpoint, mountpoint) == 0) {
+			snprintf(dev, size, "%s", mdev);
+			rc = 0;
+		}
 	}
 	fclose(f);
-	if (!dev[0]) {
-		tfs_debug("%s not found in /proc/self/mountinfo", mountpoint);
-		return;
-	}
+	return rc;
+}
+
+void fs_bdi_tune(const char *dev)
+{
+	char path[128];
+	FILE *f;
+
 	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
 	f = fopen(path, "we");
 	if (!f) {
@@ -143,4 +148,6 @@ void fs_tune_bdi(const char *mountpoint)
 	fprintf(f, "%d\n", FS_READAHEAD_KB);
 	if (fclose(f) != 0)
 		tfs_debug("writing %s: %s", path, strerror(errno));
+	else
+		tfs_debug("readahead of %s set to %d KiB", dev, FS_READAHEAD_KB);
 }

@@ -7,6 +7,7 @@
 #define FS_FUSE_FS_FUSE_H
 
 #include <fuse_lowlevel.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -16,8 +17,9 @@
 
 /**
  * What every handler needs: the volume and the session. Set up by main()
- * before the session starts; the fields are read-only while the loop runs, so
- * handlers on any worker thread read them without a lock.
+ * before the session starts; the fields are read-only while the loop runs (init
+ * sets its flags before any other request; bdi_tuned is atomic), so handlers
+ * on any worker thread read them without a lock.
  */
 struct fs_daemon {
 	struct vol *vol;	 /* the open volume; closed by main() after the loop */
@@ -27,6 +29,8 @@ struct fs_daemon {
 	bool posix_acl;		 /* the kernel took FUSE_CAP_POSIX_ACL (set in init) */
 	bool writeback;		 /* the kernel took FUSE_CAP_WRITEBACK_CACHE (set in init) */
 	bool dont_mask;		 /* the kernel left the umask to us (set in init) */
+	char bdi[32];		 /* the mount's backing device ("0:42"), or "" */
+	atomic_bool bdi_tuned;	 /* fs_bdi_tune() has run (first request after init) */
 };
 
 /** The daemon state behind a request (the session's userdata). */
@@ -103,6 +107,28 @@ int fs_acl_set_access(struct fs_daemon *d, uint64_t ino, const void *value, size
  * chmod(2) does on filesystems with POSIX ACLs. @return 0 or -errno.
  */
 int fs_acl_chmod(struct fs_daemon *d, uint64_t ino, uint32_t mode);
+
+/* ---- the mount's backing device (daemon.c) ---------------------------- */
+
+/** Find the device number ("0:42") of the mount at @p mountpoint in
+ * /proc/self/mountinfo (never touching the mount itself, which may not be
+ * served yet). @return 0, -ENOENT or -errno. */
+int fs_bdi_find(const char *mountpoint, char *dev, size_t size);
+/**
+ * Raise the kernel's readahead for the mount's backing device @p dev to
+ * 1 MiB (FUSE's default is 128 KiB, and INIT can only lower it). Must run
+ * after the kernel processed the INIT reply, which resets it: the first
+ * requests after init call fs_tune_once(). Best effort (debug log).
+ */
+void fs_bdi_tune(const char *dev);
+
+/** Run fs_bdi_tune() once per mount, from whichever request comes first. */
+static inline void fs_tune_once(struct fs_daemon *d)
+{
+	if (!atomic_load_explicit(&d->bdi_tuned, memory_order_relaxed) &&
+	    !atomic_exchange(&d->bdi_tuned, true) && d->bdi[0])
+		fs_bdi_tune(d->bdi);
+}
 
 /* ---- notifications for changes made behind the kernel's back (session.c) */
 

@@ -253,7 +253,9 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		goto out_remove_handlers;
 	}
 	d.se = se;
-	fs_tune_bdi(copts->mountpoint);
+	if (fs_bdi_find(copts->mountpoint, d.bdi, sizeof(d.bdi)) < 0)
+		tfs_debug("%s not found in /proc/self/mountinfo; readahead not tuned",
+			  copts->mountpoint);
 	/* Nothing of ours refers to the working directory any more, and a
 	 * daemon must not keep a directory busy. */
 	if (chdir("/") < 0)

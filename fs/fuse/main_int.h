@@ -31,14 +31,6 @@ void fs_bg_ready(struct fs_bg *bg);
 void fs_bg_fail(struct fs_bg *bg);
 
 /**
- * Raise the kernel's readahead for the mount at @p mountpoint to 1 MiB (the
- * default for FUSE is 128 KiB) through its backing device in /sys/class/bdi.
- * Best effort: failures are logged at debug level. Reads /proc/self/mountinfo,
- * never the mount itself (the loop is not serving yet).
- */
-void fs_tune_bdi(const char *mountpoint);
-
-/**
  * `trackfs status VOLUME` and the like: if argv[1] names a subcommand for
  * which a trackfs-<name> program exists (next to this binary, in the build
  * tree's tools/, or on PATH), exec it with the remaining arguments.

@@ -62,6 +62,7 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct vol_attr a;
 	int rc;
 
+	fs_tune_once(d);
 	rc = vol_lookup(d->vol, parent, name, &a);
 	tfs_debug("fuse: lookup parent=%" PRIu64 " name=%s -> %s ino=%" PRIu64, (uint64_t)parent,
 		  name, tfs_strerror(rc), rc ? 0 : a.ino);
@@ -105,6 +106,7 @@ static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 	struct stat st;
 	int rc;
 
+	fs_tune_once(d);
 	rc = vol_getattr(d->vol, ino, &a);
 	tfs_debug("fuse: getattr ino=%" PRIu64 " -> %s", (uint64_t)ino, tfs_strerror(rc));
 	if (rc < 0) {
