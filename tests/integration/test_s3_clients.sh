@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The S3 sidecar driven by the AWS CLI, s3cmd and rclone from Debian's packages
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+for tool in /usr/bin/aws s3cmd rclone; do command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (packaging/install-deps.sh)"; exit 1; }; done
+
+pidfile=$(mktemp)
+cleanup() {
+	local pid
+	pid=$(cat "$pidfile" 2>/dev/null || true)
+	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+		kill "$pid" 2>/dev/null || true
+	fi
+	rm -f "$pidfile"
+}
+trap cleanup EXIT
+
+S3_PIDFILE=$pidfile "$PY" "$here/s3_env.py" -- "$PY" "$here/s3_clients.py"
