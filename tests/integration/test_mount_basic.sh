@@ -230,6 +230,30 @@ os.close(fd)
 PY
 check_eq "$(cat "$M/append")" abc "content after appends"
 
+step "O_APPEND from four processes at once: every line whole, none lost"
+python3 - "$M/shared.log" <<'PY' || fail "concurrent O_APPEND"
+import os, sys
+p = sys.argv[1]
+pids = []
+for w in range(4):
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(p, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        for i in range(500):
+            os.write(fd, ("writer %d line %04d %s\n" % (w, i, "x" * 80)).encode())
+        os.close(fd)
+        os._exit(0)
+    pids.append(pid)
+for pid in pids:
+    assert os.WEXITSTATUS(os.waitpid(pid, 0)[1]) == 0
+lines = open(p).read().splitlines()
+assert len(lines) == 2000, "%d lines" % len(lines)
+assert len(set(lines)) == 2000, "duplicate lines"
+for line in lines:
+    w, i = line.split()[1], line.split()[3]
+    assert line == "writer %s line %s %s" % (w, i, "x" * 80), "torn line: %r" % line
+PY
+
 step "truncate up (zeros) and down"
 printf 'abcdef' >"$M/trunc"
 truncate -s 3 "$M/trunc"
