@@ -3,6 +3,7 @@
  * (a corrupted chunk reads as EIO, a replaced chunk is not reused before the
  * index that dropped it is durable). */
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <stdio.h>
 
 #include "tests/unit/vol/fixture.h"
@@ -315,4 +316,138 @@ Test(vol_rw, one_huge_call_spans_pieces)
 	fx_expect_bytes(&F, ino, 0, 1234, 0);
 	free(buf);
 	free(rb);
+}
+
+/* ---- threads ----------------------------------------------------------------- */
+
+struct worker {
+	uint64_t ino;
+	uint64_t seed;
+	int failures;
+};
+
+#define WFILE (256 * 1024)
+
+static void *private_file_worker(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t *model = calloc(1, WFILE), *buf = malloc(WFILE), *rb = malloc(WFILE);
+	uint64_t s = w->seed;
+	size_t size = 0;
+
+	if (!model || !buf || !rb) {
+		w->failures++;
+		goto out;
+	}
+	for (int i = 0; i < 60; i++) {
+		size_t off = fx_rand(&s) % (WFILE - 1);
+		size_t len = 1 + fx_rand(&s) % (WFILE - off < 30000 ? WFILE - off : 30000);
+		fx_random_bytes(&s, buf, len);
+		if (vol_write(F.v, w->ino, buf, len, (off_t)off) != (ssize_t)len)
+			w->failures++;
+		memcpy(model + off, buf, len);
+		if (off + len > size)
+			size = off + len;
+		if (vol_read(F.v, w->ino, rb, WFILE, 0) != (ssize_t)size ||
+		    memcmp(rb, model, size) != 0)
+			w->failures++;
+	}
+out:
+	free(model);
+	free(buf);
+	free(rb);
+	return NULL;
+}
+
+/* Rewrites groups of 4 chunks of a shared file, one byte value per write. */
+static void *chunk_writer(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t *buf = malloc(4 * F.cs);
+	uint64_t s = w->seed;
+
+	if (!buf) {
+		w->failures++;
+		return NULL;
+	}
+	for (int i = 0; i < 150; i++) {
+		uint64_t c = fx_rand(&s) % 4 * 4;
+		memset(buf, 1 + i % 250, 4 * F.cs);
+		if (vol_write(F.v, w->ino, buf, 4 * F.cs, (off_t)(c * F.cs)) != 4 * (ssize_t)F.cs)
+			w->failures++;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Reads the shared file: a read never sees half of a write. */
+static void *chunk_reader(void *arg)
+{
+	struct worker *w = arg;
+	uint8_t *buf = malloc(20 * F.cs);
+	uint64_t s = w->seed;
+
+	if (!buf) {
+		w->failures++;
+		return NULL;
+	}
+	for (int i = 0; i < 300; i++) {
+		uint64_t c = fx_rand(&s) % 4 * 4;
+		ssize_t n = vol_read(F.v, w->ino, buf, 4 * F.cs, (off_t)(c * F.cs));
+		if (n != 4 * (ssize_t)F.cs) {
+			w->failures++;
+			continue;
+		}
+		for (uint32_t j = 1; j < 4 * F.cs; j++)
+			if (buf[j] != buf[0]) {
+				w->failures++;
+				break;
+			}
+	}
+	free(buf);
+	return NULL;
+}
+
+static atomic_bool syncer_stop;
+
+/* Releases freed chunks all the time, so reuse races would show. */
+static void *syncer(void *arg)
+{
+	struct worker *w = arg;
+
+	while (!atomic_load(&syncer_stop))
+		if (vol_sync_all(F.v) < 0)
+			w->failures++;
+	return NULL;
+}
+
+Test(vol_rw, concurrent_writers_and_readers)
+{
+	struct worker w[7];
+	pthread_t t[7];
+	uint64_t shared = fx_create(&F, "shared");
+
+	fx_fill(&F, shared, 0, 20 * F.cs, 0);
+	for (int i = 0; i < 6; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "p%d", i);
+		w[i] = (struct worker){.ino = i < 3 ? fx_create(&F, name) : shared, .seed = 100 + i};
+	}
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(pthread_create(&t[i], NULL, private_file_worker, &w[i]), 0);
+	cr_assert_eq(pthread_create(&t[3], NULL, chunk_writer, &w[3]), 0);
+	cr_assert_eq(pthread_create(&t[4], NULL, chunk_reader, &w[4]), 0);
+	cr_assert_eq(pthread_create(&t[5], NULL, chunk_reader, &w[5]), 0);
+	w[6] = (struct worker){0};
+	atomic_store(&syncer_stop, false);
+	cr_assert_eq(pthread_create(&t[6], NULL, syncer, &w[6]), 0);
+	for (int i = 0; i < 6; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert_eq(w[i].failures, 0, "worker %d saw %d failures", i, w[i].failures);
+	}
+	atomic_store(&syncer_stop, true);
+	pthread_join(t[6], NULL);
+	cr_assert_eq(w[6].failures, 0);
+	fx_extent_count(&F, shared);
+	cr_assert_eq(fx_chunks(&F, shared), 20);
 }
