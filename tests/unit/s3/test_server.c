@@ -1,0 +1,217 @@
+/* The sidecar as the FUSE daemon uses it: s3_server_start on an open volume,
+ * the on_change hook after every change made over S3, and files written
+ * through the volume directly (as through the mount) served with the right
+ * ETag. Requests go over a real socket on 127.0.0.1. */
+#include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/s3/s3.h"
+#include "fs/vol.h"
+#include "tests/harness/tmpvol.h"
+
+struct event {
+	uint64_t parent, ino;
+	char name[64];
+};
+
+static struct tmpvol tv;
+static struct vol *v;
+static struct s3_server *srv;
+static pthread_mutex_t ev_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct event events[64];
+static int nevents;
+
+static void on_change(void *arg, uint64_t parent, const char *name, uint64_t ino)
+{
+	pthread_mutex_lock(&ev_lock);
+	if (nevents < 64) {
+		events[nevents].parent = parent;
+		events[nevents].ino = ino;
+		snprintf(events[nevents].name, sizeof(events[0].name), "%s", name);
+		nevents++;
+	}
+	pthread_mutex_unlock(&ev_lock);
+}
+
+static void setup(void)
+{
+	struct s3_config cfg = {.listen = "127.0.0.1:0", .no_auth = true, .on_change = on_change};
+
+	tmpvol_create(&tv, 0);
+	cr_assert_eq(vol_open(tv.meta, NULL, &v), 0);
+	cr_assert_eq(s3_server_start(v, &cfg, &srv), 0);
+	nevents = 0;
+}
+
+static void teardown(void)
+{
+	s3_server_stop(srv);
+	cr_assert_eq(vol_close(v), 0);
+	tmpvol_destroy(&tv);
+}
+
+/* One request on its own connection; returns the status, *body (malloc'ed) and
+ * the ETag header (without quotes) if @p etag. */
+static int http(const char *method, const char *path, const char *body, char **out, char *etag)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(s3_server_port(srv))};
+	char req[1024], *resp = NULL;
+	size_t len = 0;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+	ssize_t n;
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	cr_assert_eq(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(req, sizeof(req),
+		 "%s %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: %zu\r\n"
+		 "\r\n%s",
+		 method, path, body ? strlen(body) : 0, body ? body : "");
+	cr_assert_eq(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	for (;;) {
+		resp = realloc(resp, len + 4097);
+		n = read(fd, resp + len, 4096);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	resp[len] = '\0';
+	sscanf(resp, "HTTP/1.1 %d", &status);
+	if (etag) {
+		const char *e = strstr(resp, "ETag: \"");
+		etag[0] = '\0';
+		if (e)
+			sscanf(e + 7, "%79[^\"]", etag);
+	}
+	if (out) {
+		const char *b = strstr(resp, "\r\n\r\n");
+		*out = strdup(b ? b + 4 : "");
+	}
+	free(resp);
+	return status;
+}
+
+static bool has_event(uint64_t parent, const char *name, uint64_t ino)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&ev_lock);
+	for (int i = 0; i < nevents; i++)
+		if (events[i].parent == parent && !strcmp(events[i].name, name) &&
+		    events[i].ino == ino)
+			found = true;
+	pthread_mutex_unlock(&ev_lock);
+	return found;
+}
+
+static uint64_t lookup(uint64_t parent, const char *name)
+{
+	struct vol_attr a;
+	int rc = vol_lookup(v, parent, name, &a);
+
+	if (rc)
+		return 0;
+	vol_forget(v, a.ino, 1);
+	return a.ino;
+}
+
+static void md5_hex(const void *data, size_t len, char out[33])
+{
+	unsigned char d[16];
+	unsigned n;
+
+	EVP_Digest(data, len, d, &n, EVP_md5(), NULL);
+	for (int i = 0; i < 16; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+Test(server, on_change_after_every_change, .init = setup, .fini = teardown)
+{
+	uint64_t b, x, y;
+
+	cr_assert_eq(http("PUT", "/bkt", NULL, NULL, NULL), 200);
+	b = lookup(VOL_ROOT_INO, "bkt");
+	cr_assert(b && has_event(VOL_ROOT_INO, "bkt", b), "bucket creation reported");
+
+	cr_assert_eq(http("PUT", "/bkt/x/y.txt", "hello", NULL, NULL), 200);
+	x = lookup(b, "x");
+	y = lookup(x, "y.txt");
+	cr_assert(x && has_event(b, "x", x), "directory made for the key reported");
+	cr_assert(y && has_event(x, "y.txt", y), "the key's file reported with its inode");
+
+	cr_assert_eq(http("PUT", "/bkt/x/y.txt", "again", NULL, NULL), 200);
+	cr_assert(has_event(x, "y.txt", lookup(x, "y.txt")), "an overwrite is reported");
+
+	cr_assert_eq(http("DELETE", "/bkt/x/y.txt", NULL, NULL, NULL), 204);
+	cr_assert(has_event(x, "y.txt", 0), "the delete is reported");
+	cr_assert(has_event(b, "x", 0), "the emptied S3-made directory's removal is reported");
+	cr_assert_eq(lookup(b, "x"), 0, "the directory S3 made is gone");
+
+	cr_assert_eq(http("DELETE", "/bkt", NULL, NULL, NULL), 204);
+	cr_assert(has_event(VOL_ROOT_INO, "bkt", 0), "bucket removal reported");
+}
+
+Test(server, files_written_directly_get_their_md5_etag, .init = setup, .fini = teardown)
+{
+	struct vol_cred cred = {0, 0};
+	struct vol_attr d, f;
+	char etag[80], want[33], *body;
+	const char *data = "written through the mount";
+	uint64_t b;
+
+	cr_assert_eq(http("PUT", "/bkt", NULL, NULL, NULL), 200);
+	b = lookup(VOL_ROOT_INO, "bkt");
+	/* As the FUSE front end would: a directory and a file, no S3 xattrs. */
+	cr_assert_eq(vol_mkdir(v, b, "keep", S_IFDIR | 0755, &cred, &d), 0);
+	cr_assert_eq(vol_create(v, d.ino, "f.txt", S_IFREG | 0644, &cred, &f), 0);
+	cr_assert_eq(vol_write(v, f.ino, data, strlen(data), 0), (ssize_t)strlen(data));
+
+	cr_assert_eq(http("GET", "/bkt/keep/f.txt", NULL, &body, etag), 200);
+	cr_assert_str_eq(body, data);
+	md5_hex(data, strlen(data), want);
+	cr_assert_str_eq(etag, want, "ETag of a file written directly is its MD5");
+	free(body);
+
+	/* Changed behind the sidecar's back: a fresh MD5, not the kept one. */
+	cr_assert_eq(vol_write(v, f.ino, "W", 1, 0), 1);
+	cr_assert_eq(http("HEAD", "/bkt/keep/f.txt", NULL, NULL, etag), 200);
+	md5_hex("Written through the mount", strlen(data), want);
+	cr_assert_str_eq(etag, want, "ETag follows a change made through the mount");
+
+	/* Deleting over S3 leaves a directory made through the mount. */
+	cr_assert_eq(http("DELETE", "/bkt/keep/f.txt", NULL, NULL, NULL), 204);
+	cr_assert_neq(lookup(b, "keep"), 0, "a directory made through the mount stays");
+	vol_forget(v, f.ino, 1);
+	vol_forget(v, d.ino, 1);
+}
+
+Test(server, hidden_names_never_listed, .init = setup, .fini = teardown)
+{
+	char *body;
+
+	cr_assert_eq(http("PUT", "/bkt", NULL, NULL, NULL), 200);
+	cr_assert_eq(http("POST", "/bkt/big?uploads", NULL, &body, NULL), 200);
+	cr_assert(strstr(body, "<UploadId>"));
+	free(body);
+	/* The upload lives in /.trackfs-s3, which is neither a bucket nor a key. */
+	cr_assert_neq(lookup(VOL_ROOT_INO, S3_HIDDEN_DIR), 0);
+	cr_assert_eq(http("GET", "/", NULL, &body, NULL), 200);
+	cr_assert_null(strstr(body, S3_HIDDEN_DIR), "%s", body);
+	cr_assert(strstr(body, "<Name>bkt</Name>"));
+	free(body);
+	cr_assert_eq(http("GET", "/bkt?list-type=2", NULL, &body, NULL), 200);
+	cr_assert_null(strstr(body, "<Key>"), "an upload in progress is no object: %s", body);
+	free(body);
+	cr_assert_eq(http("PUT", "/bkt/.trackfs-s3-tmp.x", "x", NULL, NULL), 400,
+		     "the sidecar's own names cannot be keys");
+}
