@@ -20,6 +20,39 @@ struct fx {
 	struct idx_env *env;
 };
 
+/* The transaction a test has open, if any: a failed assertion leaves it open
+ * (holding the environment's mutex), so teardown aborts it before closing. */
+static struct idx_txn *fx_txn;
+
+static inline struct idx_txn *fx_begin_env(struct idx_env *env)
+{
+	struct idx_txn *txn = NULL;
+	int rc = idx_txn_begin(env, &txn);
+
+	cr_assert_eq(rc, 0, "idx_txn_begin: %s", strerror(-rc));
+	fx_txn = txn;
+	return txn;
+}
+
+static inline int fx_commit_rc(struct idx_txn *txn)
+{
+	fx_txn = NULL;
+	return idx_txn_commit(txn);
+}
+
+static inline void fx_commit(struct idx_txn *txn)
+{
+	int rc = fx_commit_rc(txn);
+
+	cr_assert_eq(rc, 0, "idx_txn_commit: %s", strerror(-rc));
+}
+
+static inline void fx_abort(struct idx_txn *txn)
+{
+	fx_txn = NULL;
+	idx_txn_abort(txn);
+}
+
 static inline void fx_mkdir(struct fx *f)
 {
 	strcpy(f->dir, "/tmp/trackfs-idx-XXXXXX");
@@ -38,12 +71,11 @@ static inline void fx_open(struct fx *f, unsigned flags)
 static inline void fx_volume(struct fx *f, uint32_t chunk_size)
 {
 	struct idx_volume vol = { .chunk_size = chunk_size, .format = 1, .next_ino = 2 };
-	struct idx_txn *txn;
+	struct idx_txn *txn = fx_begin_env(f->env);
 
 	strcpy(vol.label, "test");
-	cr_assert_eq(idx_txn_begin(f->env, &txn), 0);
 	cr_assert_eq(idx_volume_put(txn, &vol), 0);
-	cr_assert_eq(idx_txn_commit(txn), 0);
+	fx_commit(txn);
 }
 
 /* A temporary directory with a fresh environment (and a volume record). */
@@ -61,6 +93,9 @@ static inline int fx_rm_cb(const char *path, const struct stat *st, int type, st
 
 static inline void fx_teardown(struct fx *f)
 {
+	if (fx_txn)
+		idx_txn_abort(fx_txn);
+	fx_txn = NULL;
 	if (f->env)
 		cr_expect_eq(idx_env_close(f->env, false), 0);
 	f->env = NULL;
@@ -71,18 +106,7 @@ static inline void fx_teardown(struct fx *f)
 
 static inline struct idx_txn *fx_begin(struct fx *f)
 {
-	struct idx_txn *txn = NULL;
-	int rc = idx_txn_begin(f->env, &txn);
-
-	cr_assert_eq(rc, 0, "idx_txn_begin: %s", strerror(-rc));
-	return txn;
-}
-
-static inline void fx_commit(struct idx_txn *txn)
-{
-	int rc = idx_txn_commit(txn);
-
-	cr_assert_eq(rc, 0, "idx_txn_commit: %s", strerror(-rc));
+	return fx_begin_env(f->env);
 }
 
 /* Store raw bytes under a raw key in table @p table, bypassing index/ (the
