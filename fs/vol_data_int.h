@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "fs/vol_int.h"
 
@@ -22,6 +23,25 @@ static inline uint64_t vol_round_down(uint64_t x, uint32_t cs)
 static inline uint64_t vol_round_up(uint64_t x, uint32_t cs)
 {
 	return x % cs ? x - x % cs + cs : x;
+}
+
+/** The sub-run of @p e holding its chunks [idx, idx + count). */
+static inline struct trk_run vol_ext_run(const struct idx_extent *e, uint32_t idx, uint32_t count)
+{
+	struct trk_run r = {
+		.disk = e->disk, .track = e->track, .chunk = e->chunk + idx, .count = count};
+	return r;
+}
+
+/** A buffer for whole chunks, aligned so the I/O layer may use direct I/O
+ * without bouncing. Free with free(). NULL when out of memory. */
+static inline void *vol_chunk_buf_alloc(size_t len)
+{
+	void *p = NULL;
+
+	if (posix_memalign(&p, 4096, len) != 0)
+		return NULL;
+	return p;
 }
 
 /* ---- runs freed inside a transaction (vol_trunc.c) ------------------------ */
@@ -59,7 +79,7 @@ void vol_runs_release(struct vol *v, struct vol_runs *rs);
 int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
 		    uint64_t b, struct vol_runs *pending);
 
-/* ---- reading single chunks (vol_rw.c) ------------------------------------ */
+/* ---- reading single chunks (vol_trunc.c) ------------------------------------ */
 
 /** Read inode @p ino in a short transaction. @return 0 or -errno. */
 int vol_inode_read(struct vol *v, uint64_t ino, struct idx_inode *out);
@@ -78,8 +98,8 @@ int vol_chunk_lookup(struct vol *v, uint64_t ino, uint64_t coff, struct idx_exte
  * with the inode, offset, disk, track and chunk. No txn may be held.
  * @return 0, -EIO.
  */
-int vol_chunk_read_verified(struct vol *v, uint64_t ino, const struct idx_extent *ext,
-			    uint32_t idx, void *buf);
+int vol_chunk_read_verified(struct vol *v, uint64_t ino, const struct idx_extent *ext, uint32_t idx,
+			    void *buf);
 
 /** Log a checksum mismatch of chunk @p idx of @p ext (invariant 5). */
 void vol_log_bad_chunk(struct vol *v, uint64_t ino, const struct idx_extent *ext, uint32_t idx);
@@ -94,13 +114,13 @@ struct vol_seg {
 
 /** What vol_cow_locked writes and how it updates the inode. */
 struct vol_cow {
-	uint64_t start;		/* file offset of the first chunk, a multiple of cs */
-	struct vol_seg seg[3];	/* consecutive chunks from start on */
+	uint64_t start;	       /* file offset of the first chunk, a multiple of cs */
+	struct vol_seg seg[3]; /* consecutive chunks from start on */
 	unsigned nseg;
-	uint64_t new_size;	/* raise the size to this if it is larger */
-	bool touch;		/* set mtime and ctime */
-	bool clear_suid;	/* clear S_ISUID, and S_ISGID when S_IXGRP is set */
-	int disk;		/* in: disk to allocate on (-1: any); out: disk used */
+	uint64_t new_size; /* raise the size to this if it is larger */
+	bool touch;	   /* set mtime and ctime */
+	bool clear_suid;   /* clear S_ISUID, and S_ISGID when S_IXGRP is set */
+	int disk;	   /* in: disk to allocate on (-1: any); out: disk used */
 };
 
 /**

@@ -104,13 +104,15 @@ static int falloc_alloc(struct vol *v, uint64_t ino, const struct idx_inode *ino
 		if (rc < 0)
 			return rc;
 	}
-	if (posix_memalign((void **)&zero, 4096, zlen) != 0)
+	zero = vol_chunk_buf_alloc(zlen);
+	if (!zero)
 		return -ENOMEM;
 	memset(zero, 0, zlen);
 	while ((rc = next_hole(v, ino, pos, b, &hs, &he)) == 0) {
 		/* Chunks from the free list hold old bytes: they must be written. */
 		uint64_t n = he - hs < zlen ? he - hs : zlen;
-		struct vol_cow c = {.start = hs, .nseg = 1,
+		struct vol_cow c = {.start = hs,
+				    .nseg = 1,
 				    .seg = {{.buf = zero, .nchunks = (uint32_t)(n / cs)}},
 				    .disk = disk};
 		rc = vol_cow_locked(v, ino, &c);
@@ -160,8 +162,7 @@ static int falloc_zero(struct vol *v, uint64_t ino, const struct idx_inode *inod
 
 int vol_fallocate(struct vol *v, uint64_t ino, unsigned mode, off_t off, off_t len)
 {
-	const unsigned known =
-		VOL_FALLOC_KEEP_SIZE | VOL_FALLOC_PUNCH_HOLE | VOL_FALLOC_ZERO_RANGE;
+	const unsigned known = VOL_FALLOC_KEEP_SIZE | VOL_FALLOC_PUNCH_HOLE | VOL_FALLOC_ZERO_RANGE;
 	bool keep = mode & VOL_FALLOC_KEEP_SIZE;
 	pthread_rwlock_t *lk = vol_ilock(v, ino);
 	struct idx_inode inode;

@@ -1,6 +1,6 @@
 /* Reading and writing file bytes: vol_read verifies every chunk it returns,
- * vol_write never overwrites a chunk the index references (copy-on-write
- * through vol_cow_locked, shared with truncate and fallocate). */
+ * vol_write never overwrites a chunk the index references; vol_cow_locked,
+ * the copy-on-write primitive shared with truncate and fallocate. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -9,77 +9,6 @@
 
 #include "core/base/log.h"
 #include "fs/vol_data_int.h"
-
-static struct trk_run ext_run(const struct idx_extent *e, uint32_t idx, uint32_t count)
-{
-	struct trk_run r = {.disk = e->disk, .track = e->track, .chunk = e->chunk + idx,
-			    .count = count};
-	return r;
-}
-
-static void *chunk_buf_alloc(size_t len)
-{
-	void *p = NULL;
-
-	/* Aligned so that the I/O layer may use direct I/O without bouncing. */
-	if (posix_memalign(&p, 4096, len) != 0)
-		return NULL;
-	return p;
-}
-
-int vol_inode_read(struct vol *v, uint64_t ino, struct idx_inode *out)
-{
-	struct idx_txn *txn;
-	int rc = idx_txn_begin(v->idx, &txn);
-
-	if (rc < 0)
-		return rc;
-	rc = idx_inode_get(txn, ino, out);
-	idx_txn_abort(txn);
-	return rc;
-}
-
-int vol_chunk_lookup(struct vol *v, uint64_t ino, uint64_t coff, struct idx_extent *ext,
-		     uint32_t *idx)
-{
-	struct idx_txn *txn;
-	int rc = idx_txn_begin(v->idx, &txn);
-
-	if (rc < 0)
-		return rc;
-	rc = idx_extent_seek(txn, ino, coff, ext);
-	idx_txn_abort(txn);
-	if (rc < 0)
-		return rc;
-	if (ext->off > coff)
-		return -ENOENT;
-	*idx = (uint32_t)((coff - ext->off) / v->chunk_size);
-	return 0;
-}
-
-void vol_log_bad_chunk(struct vol *v, uint64_t ino, const struct idx_extent *ext, uint32_t idx)
-{
-	tfs_err("read inode %" PRIu64 " offset %" PRIu64 ": chunk checksum mismatch on disk %s "
-		"track %" PRIu32 " chunk %" PRIu32 "; returning EIO, never the bad bytes; "
-		"run fsck.trackfs --scrub",
-		ino, ext->off + (uint64_t)idx * v->chunk_size,
-		trk_pool_disk_path(v->pool, ext->disk), ext->track, ext->chunk + idx);
-}
-
-int vol_chunk_read_verified(struct vol *v, uint64_t ino, const struct idx_extent *ext,
-			    uint32_t idx, void *buf)
-{
-	struct trk_run r = ext_run(ext, idx, 1);
-	int rc = trk_io_read(v->pool, &r, 0, buf, v->chunk_size);
-
-	if (rc < 0)
-		return rc;
-	if (trk_checksum(buf, v->chunk_size) != ext->sums[idx]) {
-		vol_log_bad_chunk(v, ino, ext, idx);
-		return -EIO;
-	}
-	return 0;
-}
 
 /* ---- copy-on-write -------------------------------------------------------- */
 
@@ -375,7 +304,8 @@ static int rd_collect(struct vol *v, uint64_t ino, uint64_t c0, uint64_t cend, s
 		}
 		if (rc < 0 || e->off >= cend)
 			break;
-		if (e->nchunks == 0 || e->nchunks > IDX_EXTENT_MAX_CHUNKS || e->off % v->chunk_size) {
+		if (e->nchunks == 0 || e->nchunks > IDX_EXTENT_MAX_CHUNKS ||
+		    e->off % v->chunk_size) {
 			tfs_err("read inode %" PRIu64 ": malformed extent at offset %" PRIu64
 				" in the index; run fsck.trackfs",
 				ino, e->off);
@@ -410,7 +340,7 @@ static int read_piece(struct vol *v, uint64_t ino, uint8_t *out, uint64_t poff, 
 	bool head_b = !(poff == c0 && pend >= c0 + cs);
 	bool tail_b = clast != c0 && pend % cs != 0;
 	if (head_b || tail_b) {
-		bounce = chunk_buf_alloc(2 * (size_t)cs);
+		bounce = vol_chunk_buf_alloc(2 * (size_t)cs);
 		if (!bounce) {
 			rc = -ENOMEM;
 			goto out_free;
@@ -459,7 +389,7 @@ static int read_piece(struct vol *v, uint64_t ino, uint8_t *out, uint64_t poff, 
 				io->buf = out + (lo - poff);
 			}
 			io->write = false;
-			io->run = ext_run(e, idx, m);
+			io->run = vol_ext_run(e, idx, m);
 			io->byte_off = 0;
 			io->len = (size_t)m * cs;
 			io_ext[nio++] = i;
@@ -595,12 +525,12 @@ static int write_piece(struct vol *v, uint64_t ino, const uint8_t *src, uint64_t
 			return rc;
 	}
 	if (head_b || tail_b) {
-		bounce = chunk_buf_alloc(2 * (size_t)cs);
+		bounce = vol_chunk_buf_alloc(2 * (size_t)cs);
 		if (!bounce)
 			return -ENOMEM;
 	}
-	struct vol_cow c = {.start = c0, .new_size = pend, .touch = true, .clear_suid = true,
-			    .disk = *disk};
+	struct vol_cow c = {
+		.start = c0, .new_size = pend, .touch = true, .clear_suid = true, .disk = *disk};
 	uint64_t mid = c0, mid_end = cend;
 	if (head_b) {
 		uint64_t end = c0 + cs < pend ? c0 + cs : pend;

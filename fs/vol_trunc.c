@@ -1,6 +1,6 @@
 /* Freeing a file's chunks (truncate, hole punch, delete) as pure index work
- * inside a transaction, the truncate itself, and zeroing parts of a chunk by
- * copy-on-write (the EOF rule). */
+ * inside a transaction, the truncate itself, and single chunks: reading one
+ * verified, zeroing part of one by copy-on-write (the EOF rule). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -78,8 +78,8 @@ int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
 		uint64_t eend = e.off + (uint64_t)e.nchunks * cs;
 		uint64_t lo = e.off > a ? e.off : a, hi = eend < b ? eend : b;
 		uint32_t i0 = (uint32_t)((lo - e.off) / cs), i1 = (uint32_t)((hi - e.off) / cs);
-		struct trk_run r = {.disk = e.disk, .track = e.track, .chunk = e.chunk + i0,
-				    .count = i1 - i0};
+		struct trk_run r = {
+			.disk = e.disk, .track = e.track, .chunk = e.chunk + i0, .count = i1 - i0};
 
 		if (i1 < e.nchunks) {
 			/* The part after the range lives on under a new key. */
@@ -128,6 +128,62 @@ int vol_extents_free_range(struct vol *v, struct idx_txn *txn, struct idx_inode 
 	return a < b ? vol_extents_cut(v, txn, inode, a, b, NULL) : 0;
 }
 
+/* ---- single chunks ------------------------------------------------------- */
+
+int vol_inode_read(struct vol *v, uint64_t ino, struct idx_inode *out)
+{
+	struct idx_txn *txn;
+	int rc = idx_txn_begin(v->idx, &txn);
+
+	if (rc < 0)
+		return rc;
+	rc = idx_inode_get(txn, ino, out);
+	idx_txn_abort(txn);
+	return rc;
+}
+
+int vol_chunk_lookup(struct vol *v, uint64_t ino, uint64_t coff, struct idx_extent *ext,
+		     uint32_t *idx)
+{
+	struct idx_txn *txn;
+	int rc = idx_txn_begin(v->idx, &txn);
+
+	if (rc < 0)
+		return rc;
+	rc = idx_extent_seek(txn, ino, coff, ext);
+	idx_txn_abort(txn);
+	if (rc < 0)
+		return rc;
+	if (ext->off > coff)
+		return -ENOENT;
+	*idx = (uint32_t)((coff - ext->off) / v->chunk_size);
+	return 0;
+}
+
+void vol_log_bad_chunk(struct vol *v, uint64_t ino, const struct idx_extent *ext, uint32_t idx)
+{
+	tfs_err("read inode %" PRIu64 " offset %" PRIu64 ": chunk checksum mismatch on disk %s "
+		"track %" PRIu32 " chunk %" PRIu32 "; returning EIO, never the bad bytes; "
+		"run fsck.trackfs --scrub",
+		ino, ext->off + (uint64_t)idx * v->chunk_size,
+		trk_pool_disk_path(v->pool, ext->disk), ext->track, ext->chunk + idx);
+}
+
+int vol_chunk_read_verified(struct vol *v, uint64_t ino, const struct idx_extent *ext, uint32_t idx,
+			    void *buf)
+{
+	struct trk_run r = vol_ext_run(ext, idx, 1);
+	int rc = trk_io_read(v->pool, &r, 0, buf, v->chunk_size);
+
+	if (rc < 0)
+		return rc;
+	if (trk_checksum(buf, v->chunk_size) != ext->sums[idx]) {
+		vol_log_bad_chunk(v, ino, ext, idx);
+		return -EIO;
+	}
+	return 0;
+}
+
 static bool all_zero(const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
@@ -152,7 +208,8 @@ int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t f
 		return 0;
 	if (rc < 0)
 		return rc;
-	if (posix_memalign((void **)&buf, 4096, cs) != 0)
+	buf = vol_chunk_buf_alloc(cs);
+	if (!buf)
 		return -ENOMEM;
 	rc = vol_chunk_read_verified(v, ino, &e, idx, buf);
 	if (rc < 0)
@@ -164,7 +221,9 @@ int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t f
 	rc = vol_inode_read(v, ino, &inode);
 	if (rc < 0)
 		goto out_free;
-	struct vol_cow c = {.start = coff, .nseg = 1, .seg = {{.buf = buf, .nchunks = 1}},
+	struct vol_cow c = {.start = coff,
+			    .nseg = 1,
+			    .seg = {{.buf = buf, .nchunks = 1}},
 			    .disk = inode.disk == IDX_NO_DISK ? -1 : inode.disk};
 	rc = vol_cow_locked(v, ino, &c);
 

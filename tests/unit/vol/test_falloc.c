@@ -140,9 +140,9 @@ Test(vol_falloc, seek_data_and_hole_on_a_sparse_file)
 	uint64_t ino = fx_create(&F, "sparse");
 	off_t cs = F.cs;
 
-	fx_fill(&F, ino, 1, (size_t)cs, 0);		/* chunk 0 */
-	fx_fill(&F, ino, 2, (size_t)cs + 5, 5 * cs);	/* chunks 5, 6 */
-	fx_fill(&F, ino, 3, 100, 10 * cs);		/* chunk 10, partial */
+	fx_fill(&F, ino, 1, (size_t)cs, 0);	     /* chunk 0 */
+	fx_fill(&F, ino, 2, (size_t)cs + 5, 5 * cs); /* chunks 5, 6 */
+	fx_fill(&F, ino, 3, 100, 10 * cs);	     /* chunk 10, partial */
 	cr_assert_eq(fx_getattr(&F, ino).size, 10 * cs + 100);
 
 	cr_assert_eq(seek(ino, 0, SEEK_DATA), 0);

@@ -431,7 +431,8 @@ Test(vol_rw, concurrent_writers_and_readers)
 	for (int i = 0; i < 6; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "p%d", i);
-		w[i] = (struct worker){.ino = i < 3 ? fx_create(&F, name) : shared, .seed = 100 + i};
+		w[i] = (struct worker){.ino = i < 3 ? fx_create(&F, name) : shared,
+				       .seed = 100 + i};
 	}
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(pthread_create(&t[i], NULL, private_file_worker, &w[i]), 0);
