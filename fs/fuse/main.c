@@ -33,6 +33,7 @@ struct fs_opts {
 	int foreground; /* -d implies it, as in libfuse */
 	int has_fsname;
 	int has_subtype;
+	int no_auto_unmount;
 	double timeout;
 };
 
@@ -44,6 +45,7 @@ enum {
 	KEY_FSNAME,
 	KEY_SUBTYPE,
 	KEY_IGNORE,
+	KEY_NO_AUTO_UNMOUNT,
 };
 
 static const struct fuse_opt fs_opt_spec[] = {
@@ -55,6 +57,7 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FUSE_OPT_KEY("debug", KEY_DEBUG),
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
+	FUSE_OPT_KEY("no_auto_unmount", KEY_NO_AUTO_UNMOUNT),
 	{"timeout=%lf", offsetof(struct fs_opts, timeout), 0},
 	/* What mount(8) and fstab pass that means nothing to a FUSE mount
 	 * (mount.fuse3 drops some of them itself, not all). */
@@ -108,6 +111,9 @@ static int fs_opt_proc(void *data, const char *arg, int key, struct fuse_args *o
 		o->has_subtype = 1;
 		return 1;
 	case KEY_IGNORE:
+		return 0;
+	case KEY_NO_AUTO_UNMOUNT:
+		o->no_auto_unmount = 1;
 		return 0;
 	case FUSE_OPT_KEY_OPT:
 		/* systemd and util-linux options (x-systemd.*, x-gvfs-*). */
@@ -163,6 +169,8 @@ static void fs_help(void)
 	       "    -o max_threads=N       at most N worker threads (default 10)\n"
 	       "    -o max_idle_threads=N  at most N idle worker threads (default 10)\n"
 	       "    -o fsname=NAME         source shown in /proc/mounts (default trackfs:VOLUME)\n"
+	       "    -o no_auto_unmount     leave the mount point mounted (and dead) if the daemon\n"
+	       "                           is killed; by default it is released\n"
 	       "\n"
 	       "From /etc/fstab:  VOLUME MOUNTPOINT fuse.trackfs defaults,allow_other 0 0\n"
 	       "By hand:          mount -t fuse.trackfs VOLUME MOUNTPOINT\n"
@@ -331,8 +339,11 @@ int main(int argc, char *argv[])
 	if (!o.volume)
 		goto out_free_args;
 
-	/* Kernel-side permission checks; how the mount shows in /proc/mounts. */
+	/* Kernel-side permission checks; how the mount shows in /proc/mounts;
+	 * and a mount point that is released even if the daemon is killed
+	 * (fusermount3 watches the session and unmounts it). */
 	if (fs_add_opt(&args, "default_permissions", "") < 0 ||
+	    (!o.no_auto_unmount && fs_add_opt(&args, "auto_unmount", "") < 0) ||
 	    (!o.has_fsname && fs_add_opt(&args, "fsname=trackfs:", o.volume) < 0) ||
 	    (!o.has_subtype && fs_add_opt(&args, "subtype=", "trackfs") < 0)) {
 		fprintf(stderr, "trackfs: out of memory\n");
