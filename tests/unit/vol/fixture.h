@@ -58,6 +58,15 @@ static inline void fx_reopen(struct fx *f)
 	fx_open(f);
 }
 
+/* Close the volume and check it with the real fsck.trackfs: every chunk
+ * free or referenced exactly once, checksums right (invariants 1 and 3). */
+static inline void fx_close_and_fsck(struct fx *f)
+{
+	fx_close(f);
+	int st = tmpvol_fsck(&f->tv, "");
+	cr_assert_eq(st, 0, "fsck.trackfs exit status %d", st);
+}
+
 static inline uint64_t fx_create_mode(struct fx *f, const char *name, uint32_t mode)
 {
 	struct vol_cred cred = {.uid = 1000, .gid = 1000};

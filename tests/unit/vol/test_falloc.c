@@ -263,6 +263,7 @@ Test(vol_falloc, random_mix_matches_a_model)
 			  seed, step);
 	}
 	fx_extent_count(&F, ino);
+	fx_close_and_fsck(&F);
 	free(model);
 	free(buf);
 	free(rb);

@@ -82,6 +82,7 @@ Test(vol_rw, random_writes_match_a_model)
 	fx_extent_count(&F, ino);
 	fx_reopen(&F);
 	expect_model(ino, model, size);
+	fx_close_and_fsck(&F);
 	free(model);
 	free(buf);
 	free(rb);
@@ -451,4 +452,5 @@ Test(vol_rw, concurrent_writers_and_readers)
 	cr_assert_eq(w[6].failures, 0);
 	fx_extent_count(&F, shared);
 	cr_assert_eq(fx_chunks(&F, shared), 20);
+	fx_close_and_fsck(&F);
 }

@@ -72,6 +72,7 @@ Test(vol_trunc, to_zero_frees_space_after_sync)
 	cr_assert_eq(fx_used(&F), used0);
 	char b;
 	cr_assert_eq(vol_read(F.v, ino, &b, 1, 0), 0);
+	fx_close_and_fsck(&F);
 }
 
 Test(vol_trunc, write_past_eof_after_truncate_down_zeroes_gap)
