@@ -18,11 +18,9 @@
 
 #define MIN_PART (5ull << 20)
 #define MAX_PART_NUMBER 10000
-#define X_BUCKET "user.s3.mpu.bucket"
-#define X_KEY "user.s3.mpu.key"
 
 /* /.trackfs-s3/uploads, made on first use. @return 0 (*ino, one reference). */
-static int uploads_dir(struct s3_conn *c, bool create, uint64_t *ino)
+int s3_mpu_uploads_dir(struct s3_conn *c, bool create, uint64_t *ino)
 {
 	struct vol *v = c->srv->v;
 	struct vol_cred cred = {getuid(), getgid()};
@@ -50,12 +48,12 @@ static int uploads_dir(struct s3_conn *c, bool create, uint64_t *ino)
 	return 0;
 }
 
-static bool valid_id(const char *id)
+bool s3_mpu_valid_id(const char *id)
 {
 	return id && strlen(id) == 32 && strspn(id, "0123456789abcdef") == 32;
 }
 
-static ssize_t get_str(struct vol *v, uint64_t ino, const char *name, char *buf, size_t size)
+ssize_t s3_mpu_get_str(struct vol *v, uint64_t ino, const char *name, char *buf, size_t size)
 {
 	ssize_t n = vol_getxattr(v, ino, name, buf, size - 1);
 
@@ -66,7 +64,7 @@ static ssize_t get_str(struct vol *v, uint64_t ino, const char *name, char *buf,
 
 /* The request's upload: its directory (one reference on *dir) after checking
  * that it belongs to this bucket and key. */
-static int upload_open(struct s3_conn *c, uint64_t *up, uint64_t *dir)
+int s3_mpu_open(struct s3_conn *c, uint64_t *up, uint64_t *dir)
 {
 	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
@@ -75,9 +73,9 @@ static int upload_open(struct s3_conn *c, uint64_t *up, uint64_t *dir)
 	struct vol_attr a;
 	int rc;
 
-	if (!valid_id(id))
+	if (!s3_mpu_valid_id(id))
 		return -S3E_NO_SUCH_UPLOAD;
-	rc = uploads_dir(c, false, up);
+	rc = s3_mpu_uploads_dir(c, false, up);
 	if (rc)
 		return rc == -ENOENT ? -S3E_NO_SUCH_UPLOAD : rc;
 	rc = vol_lookup(v, *up, id, &a);
@@ -85,8 +83,9 @@ static int upload_open(struct s3_conn *c, uint64_t *up, uint64_t *dir)
 		vol_forget(v, *up, 1);
 		return rc == -ENOENT ? -S3E_NO_SUCH_UPLOAD : rc;
 	}
-	if (get_str(v, a.ino, X_BUCKET, val, sizeof(val)) < 0 || strcmp(val, r->bucket) ||
-	    get_str(v, a.ino, X_KEY, val, sizeof(val)) < 0 || strcmp(val, r->key)) {
+	if (s3_mpu_get_str(v, a.ino, S3_MPU_X_BUCKET, val, sizeof(val)) < 0 ||
+	    strcmp(val, r->bucket) ||
+	    s3_mpu_get_str(v, a.ino, S3_MPU_X_KEY, val, sizeof(val)) < 0 || strcmp(val, r->key)) {
 		vol_forget(v, a.ino, 1);
 		vol_forget(v, *up, 1);
 		return -S3E_NO_SUCH_UPLOAD;
@@ -95,15 +94,9 @@ static int upload_open(struct s3_conn *c, uint64_t *up, uint64_t *dir)
 	return 0;
 }
 
-struct names {
-	char **n;
-	size_t count;
-	int err;
-};
-
-static int names_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
+int s3_mpu_names_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
 {
-	struct names *l = arg;
+	struct s3_mpu_names *l = arg;
 
 	if (d->namelen <= 2 && d->name[0] == '.' && (d->namelen == 1 || d->name[1] == '.'))
 		return 0;
@@ -122,28 +115,28 @@ static int names_cb(void *arg, const struct vol_dirent *d, const struct vol_attr
 	return 0;
 }
 
-static void names_free(struct names *l)
+void s3_mpu_names_free(struct s3_mpu_names *l)
 {
 	for (size_t i = 0; i < l->count; i++)
 		free(l->n[i]);
 	free(l->n);
 }
 
-static int name_cmp(const void *a, const void *b)
+int s3_mpu_name_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* Remove upload @p id (its parts, then the directory). */
-static int upload_remove(struct vol *v, uint64_t up, const char *id)
+int s3_mpu_remove(struct vol *v, uint64_t up, const char *id)
 {
-	struct names l = {0};
+	struct s3_mpu_names l = {0};
 	struct vol_attr a;
 	int rc = vol_lookup(v, up, id, &a);
 
 	if (rc)
 		return rc;
-	rc = vol_readdir(v, a.ino, 0, false, names_cb, &l);
+	rc = vol_readdir(v, a.ino, 0, false, s3_mpu_names_cb, &l);
 	if (!rc)
 		rc = l.err;
 	for (size_t i = 0; !rc && i < l.count; i++) {
@@ -152,7 +145,7 @@ static int upload_remove(struct vol *v, uint64_t up, const char *id)
 			rc = 0;
 	}
 	vol_forget(v, a.ino, 1);
-	names_free(&l);
+	s3_mpu_names_free(&l);
 	if (!rc)
 		rc = vol_rmdir(v, up, id);
 	return rc;
@@ -188,7 +181,7 @@ static void create_done(struct s3_conn *c)
 		return;
 	}
 	vol_forget(v, bino, 1);
-	rc = uploads_dir(c, true, &up);
+	rc = s3_mpu_uploads_dir(c, true, &up);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
@@ -201,14 +194,14 @@ static void create_done(struct s3_conn *c)
 	rc = vol_mkdir(v, up, id, S_IFDIR | 0700, &cred, &a);
 	if (rc)
 		goto out_forget;
-	rc = vol_setxattr(v, a.ino, X_BUCKET, r->bucket, strlen(r->bucket), 0);
+	rc = vol_setxattr(v, a.ino, S3_MPU_X_BUCKET, r->bucket, strlen(r->bucket), 0);
 	if (!rc)
-		rc = vol_setxattr(v, a.ino, X_KEY, r->key, strlen(r->key), 0);
+		rc = vol_setxattr(v, a.ino, S3_MPU_X_KEY, r->key, strlen(r->key), 0);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, a.ino);
 	vol_forget(v, a.ino, 1);
 	if (rc) {
-		upload_remove(v, up, id);
+		s3_mpu_remove(v, up, id);
 		goto out_forget;
 	}
 	s3_xml_begin(&b, "InitiateMultipartUploadResult");
@@ -263,7 +256,7 @@ static int part_start(struct s3_conn *c)
 	rc = part_number(c, &op->number);
 	if (rc)
 		return rc;
-	rc = upload_open(c, &op->up, &op->dir);
+	rc = s3_mpu_open(c, &op->up, &op->dir);
 	if (rc)
 		return rc;
 	op->have_dir = true;
@@ -516,7 +509,7 @@ static void complete_done(struct s3_conn *c)
 	char etag[48];
 	int rc;
 
-	rc = upload_open(c, &up, &dir);
+	rc = s3_mpu_open(c, &up, &dir);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
@@ -528,7 +521,7 @@ static void complete_done(struct s3_conn *c)
 	}
 	vol_forget(v, dir, 1);
 	if (!rc) {
-		int rm = upload_remove(v, up, s3_qparam(r, "uploadId"));
+		int rm = s3_mpu_remove(v, up, s3_qparam(r, "uploadId"));
 		if (rm)
 			tfs_warn("s3: removing completed upload %s failed: %s; the expiry sweep "
 				 "will retry",
@@ -558,252 +551,3 @@ const struct s3_handler s3_op_mpu_complete = {
 	.small_body = true,
 	.done = complete_done,
 };
-
-/* ---- AbortMultipartUpload, ListParts, ListMultipartUploads ----------------------------- */
-
-static void abort_done(struct s3_conn *c)
-{
-	struct vol *v = c->srv->v;
-	uint64_t up, dir;
-	int rc = upload_open(c, &up, &dir);
-
-	if (rc) {
-		s3_resp_error(c, rc);
-		return;
-	}
-	vol_forget(v, dir, 1);
-	rc = upload_remove(v, up, s3_qparam(&c->req, "uploadId"));
-	vol_forget(v, up, 1);
-	if (rc) {
-		s3_resp_error(c, rc);
-		return;
-	}
-	s3_resp_start(c, 204);
-	s3_resp_finish(c, NULL, 0);
-}
-
-const struct s3_handler s3_op_mpu_abort = {
-	.name = "AbortMultipartUpload",
-	.write = true,
-	.done = abort_done,
-};
-
-static void list_parts_done(struct s3_conn *c)
-{
-	struct s3_req *r = &c->req;
-	struct vol *v = c->srv->v;
-	const char *mp = s3_qparam(r, "max-parts"), *pm = s3_qparam(r, "part-number-marker");
-	unsigned max = mp ? (unsigned)strtoul(mp, NULL, 10) : 1000, marker = 0, count = 0;
-	struct names l = {0};
-	struct s3_sbuf b = {0};
-	uint64_t up, dir;
-	unsigned last = 0;
-	bool truncated = false;
-	int rc;
-
-	if (max == 0 || max > 1000)
-		max = 1000;
-	if (pm)
-		marker = (unsigned)strtoul(pm, NULL, 10);
-	rc = upload_open(c, &up, &dir);
-	if (rc) {
-		s3_resp_error(c, rc);
-		return;
-	}
-	rc = vol_readdir(v, dir, 0, false, names_cb, &l);
-	if (!rc)
-		rc = l.err;
-	if (rc)
-		goto out_free;
-	if (l.count)
-		qsort(l.n, l.count, sizeof(*l.n), name_cmp);
-	s3_xml_begin(&b, "ListPartsResult");
-	s3_xml_text(&b, "Bucket", r->bucket);
-	s3_xml_text(&b, "Key", r->key);
-	s3_xml_text(&b, "UploadId", s3_qparam(r, "uploadId"));
-	s3_sb_printf(&b, "<PartNumberMarker>%u</PartNumberMarker>", marker);
-	for (size_t i = 0; i < l.count; i++) {
-		struct vol_attr a;
-		char etag[80], date[40];
-		unsigned n = (unsigned)strtoul(l.n[i], NULL, 10);
-
-		if (s3_name_hidden(l.n[i], strlen(l.n[i])) || n <= marker)
-			continue;
-		if (count == max) {
-			truncated = true;
-			break;
-		}
-		if (vol_lookup(v, dir, l.n[i], &a))
-			continue;
-		rc = s3_etag_get(v, &a, etag);
-		vol_forget(v, a.ino, 1);
-		if (rc)
-			goto out_free;
-		s3_fmt_iso_date(&a.mtime, date, sizeof(date));
-		s3_xml_open(&b, "Part");
-		s3_xml_u64(&b, "PartNumber", n);
-		s3_xml_text(&b, "LastModified", date);
-		s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
-		s3_xml_u64(&b, "Size", a.size);
-		s3_xml_close(&b, "Part");
-		count++;
-		last = n;
-	}
-	if (truncated)
-		s3_sb_printf(&b, "<NextPartNumberMarker>%u</NextPartNumberMarker>", last);
-	s3_sb_printf(&b, "<MaxParts>%u</MaxParts><IsTruncated>%s</IsTruncated>", max,
-		     truncated ? "true" : "false");
-	s3_xml_text(&b, "StorageClass", "STANDARD");
-	s3_xml_close(&b, "ListPartsResult");
-out_free:
-	names_free(&l);
-	vol_forget(v, dir, 1);
-	vol_forget(v, up, 1);
-	if (rc) {
-		s3_sb_free(&b);
-		s3_resp_error(c, rc);
-		return;
-	}
-	s3_resp_xml(c, &b);
-}
-
-const struct s3_handler s3_op_mpu_list_parts = {
-	.name = "ListParts",
-	.done = list_parts_done,
-};
-
-struct upload_ent {
-	char *key;
-	char id[33];
-	struct timespec t;
-};
-
-static int upload_cmp(const void *a, const void *b)
-{
-	const struct upload_ent *x = a, *y = b;
-	int r = strcmp(x->key, y->key);
-
-	return r ? r : strcmp(x->id, y->id);
-}
-
-static void list_uploads_done(struct s3_conn *c)
-{
-	struct s3_req *r = &c->req;
-	struct vol *v = c->srv->v;
-	const char *prefix = s3_qparam(r, "prefix") ? s3_qparam(r, "prefix") : "";
-	struct names l = {0};
-	struct upload_ent *e = NULL;
-	size_t ne = 0;
-	struct s3_sbuf b = {0};
-	uint64_t up = 0, bino;
-	int rc;
-
-	rc = s3_bucket_lookup(v, r->bucket, &bino);
-	if (rc) {
-		s3_resp_error(c, rc);
-		return;
-	}
-	vol_forget(v, bino, 1);
-	rc = uploads_dir(c, false, &up);
-	if (rc == -ENOENT) {
-		rc = 0;
-		up = 0;
-	} else if (!rc) {
-		rc = vol_readdir(v, up, 0, false, names_cb, &l);
-		if (!rc)
-			rc = l.err;
-	}
-	if (rc)
-		goto out_free;
-	e = calloc(l.count ? l.count : 1, sizeof(*e));
-	if (!e) {
-		rc = -ENOMEM;
-		goto out_free;
-	}
-	for (size_t i = 0; i < l.count; i++) {
-		char val[S3_KEY_MAX + 1];
-		struct vol_attr a;
-
-		if (!valid_id(l.n[i]) || vol_lookup(v, up, l.n[i], &a))
-			continue;
-		if (get_str(v, a.ino, X_BUCKET, val, sizeof(val)) >= 0 && !strcmp(val, r->bucket) &&
-		    get_str(v, a.ino, X_KEY, val, sizeof(val)) >= 0 &&
-		    !strncmp(val, prefix, strlen(prefix))) {
-			e[ne].key = strdup(val);
-			strcpy(e[ne].id, l.n[i]);
-			e[ne].t = a.mtime;
-			if (e[ne].key)
-				ne++;
-		}
-		vol_forget(v, a.ino, 1);
-	}
-	qsort(e, ne, sizeof(*e), upload_cmp);
-	s3_xml_begin(&b, "ListMultipartUploadsResult");
-	s3_xml_text(&b, "Bucket", r->bucket);
-	s3_xml_text(&b, "KeyMarker", "");
-	s3_xml_text(&b, "UploadIdMarker", "");
-	s3_xml_text(&b, "Prefix", prefix);
-	s3_xml_u64(&b, "MaxUploads", 1000);
-	s3_xml_text(&b, "IsTruncated", "false");
-	for (size_t i = 0; i < ne && i < 1000; i++) {
-		char date[40];
-		s3_fmt_iso_date(&e[i].t, date, sizeof(date));
-		s3_xml_open(&b, "Upload");
-		s3_xml_text(&b, "Key", e[i].key);
-		s3_xml_text(&b, "UploadId", e[i].id);
-		s3_xml_text(&b, "StorageClass", "STANDARD");
-		s3_xml_text(&b, "Initiated", date);
-		s3_xml_close(&b, "Upload");
-	}
-	s3_xml_close(&b, "ListMultipartUploadsResult");
-out_free:
-	for (size_t i = 0; i < ne; i++)
-		free(e[i].key);
-	free(e);
-	names_free(&l);
-	if (up)
-		vol_forget(v, up, 1);
-	if (rc) {
-		s3_sb_free(&b);
-		s3_resp_error(c, rc);
-		return;
-	}
-	s3_resp_xml(c, &b);
-}
-
-const struct s3_handler s3_op_mpu_list_uploads = {
-	.name = "ListMultipartUploads",
-	.done = list_uploads_done,
-};
-
-void s3_mpu_sweep(struct s3_server *s)
-{
-	struct s3_conn fake = {0};
-	struct names l = {0};
-	struct timespec now;
-	uint64_t up;
-
-	fake.srv = s;
-	if (uploads_dir(&fake, false, &up))
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (!vol_readdir(s->v, up, 0, false, names_cb, &l) && !l.err) {
-		for (size_t i = 0; i < l.count; i++) {
-			struct vol_attr a;
-			if (!valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
-				continue;
-			vol_forget(s->v, a.ino, 1);
-			if (now.tv_sec - a.mtime.tv_sec < (time_t)s->cfg.upload_expiry_s)
-				continue;
-			int rc = upload_remove(s->v, up, l.n[i]);
-			if (rc)
-				tfs_warn("s3: removing expired upload %s failed: %s", l.n[i],
-					 tfs_strerror(rc));
-			else
-				tfs_info("s3: removed multipart upload %s, abandoned for over %u s",
-					 l.n[i], s->cfg.upload_expiry_s);
-		}
-	}
-	names_free(&l);
-	vol_forget(s->v, up, 1);
-}

@@ -35,6 +35,8 @@ struct s3_config {
 	/** Seconds a keep-alive connection may stay idle, and a request may take
 	 * to send its headers or pause inside its body; 0 = 60 / 30 / 60. */
 	unsigned idle_timeout_s, header_timeout_s, body_timeout_s;
+	/** Event-loop threads serving connections; 0 = 4. */
+	unsigned threads;
 	/** Seconds after which an abandoned multipart upload is removed; 0 = 7 days. */
 	unsigned upload_expiry_s;
 	/**
@@ -49,9 +51,9 @@ struct s3_config {
 };
 
 /**
- * Bind the listener and start serving @p v on a thread of its own (its own
- * libuv loop). The volume must stay open until s3_server_stop returns. The
- * config's strings are copied.
+ * Bind the listener and start serving @p v on threads of its own (libuv
+ * loops; SIGPIPE is set to be ignored). The volume must stay open until
+ * s3_server_stop returns. The config's strings are copied.
  * @return 0, -EADDRINUSE / -EACCES / -EINVAL (bad address), -ENOENT or -EINVAL
  * (auth file missing or malformed; logged with the line), -ENOMEM.
  */

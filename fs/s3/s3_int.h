@@ -251,10 +251,12 @@ struct s3_req {
 };
 
 struct s3_server;
+struct s3_loop;
 
 struct s3_conn {
 	uv_tcp_t tcp;
 	struct s3_server *srv;
+	struct s3_loop *lp;
 	struct s3_conn *prev, *next;
 	http_parser parser;
 	struct s3_req req;
@@ -273,25 +275,52 @@ struct s3_conn {
 	bool resp_done; /* everything queued; finish when writes reach 0 */
 };
 
-struct s3_server {
-	struct vol *v;
-	struct s3_config cfg; /* strings below are owned copies */
-	char *listen, *region, *vhost_domain;
-	struct s3_auth *auth;
+#define S3_MAX_LOOPS 16
+
+/** One event loop on its own thread, with its own listening socket on the
+ * shared port (SO_REUSEPORT: the kernel spreads connections over the loops).
+ * A connection lives on one loop for its whole life. */
+struct s3_loop {
+	struct s3_server *srv;
+	unsigned idx;
 	uv_loop_t loop;
 	uv_tcp_t listener;
 	uv_async_t stop_async;
 	uv_timer_t sweep;
 	uv_thread_t thread;
-	struct s3_conn *conns;
+	bool running;
+	struct s3_conn *conns; /* this loop's connections */
 	unsigned nconns;
-	int port;
-	uint64_t last_upload_sweep_ms;
-	uint64_t reqno;
 };
 
-/* ---- http.c: responses ---------------------------------------------------------------- */
+struct s3_server {
+	struct vol *v;
+	struct s3_config cfg; /* strings below are owned copies */
+	char *listen, *region, *vhost_domain;
+	struct s3_auth *auth;
+	unsigned nloops;
+	struct s3_loop loops[S3_MAX_LOOPS];
+	int port;
+	uint64_t last_upload_sweep_ms; /* loop 0 only */
+	uint64_t reqno;		       /* atomic */
+};
 
+/* ---- http.c: connections --------------------------------------------------------------- */
+
+void s3_http_init(void);
+void s3_on_connection(uv_stream_t *listener, int status);
+/** Parse received bytes (the parser pauses at the end of each request). */
+void s3_conn_feed(struct s3_conn *c, const char *data, size_t len);
+void s3_conn_read_start(struct s3_conn *c);
+/** Close and free once libuv is done with it; the request in progress is cleaned up. */
+void s3_conn_close(struct s3_conn *c);
+/** Run the request's cleanup and forget it. */
+void s3_req_reset(struct s3_conn *c);
+
+/* ---- resp.c: responses ---------------------------------------------------------------- */
+
+/** Queue @p mem (taken over, freed after the write). @return 0 or a libuv error. */
+int s3_conn_write(struct s3_conn *c, char *mem, size_t len);
 /** Start a response: status line and the common headers. */
 void s3_resp_start(struct s3_conn *c, int status);
 void s3_resp_hdr(struct s3_conn *c, const char *name, const char *fmt, ...)
@@ -489,6 +518,28 @@ extern const struct s3_handler s3_op_mpu_create, s3_op_mpu_part, s3_op_mpu_part_
 
 /** Answer an AccessControlPolicy granting the owner FULL_CONTROL. */
 void s3_acl_owner_full_control(struct s3_conn *c);
+
+/* multipart.c helpers shared with mpu_list.c */
+#define S3_MPU_X_BUCKET "user.s3.mpu.bucket"
+#define S3_MPU_X_KEY "user.s3.mpu.key"
+struct s3_mpu_names {
+	char **n;
+	size_t count;
+	int err;
+};
+/** /.trackfs-s3/uploads (made with @p create). @return 0 (*ino, one reference) or -errno. */
+int s3_mpu_uploads_dir(struct s3_conn *c, bool create, uint64_t *ino);
+bool s3_mpu_valid_id(const char *id);
+ssize_t s3_mpu_get_str(struct vol *v, uint64_t ino, const char *name, char *buf, size_t size);
+/** The request's upload (uploadId) after checking its bucket and key: *up and
+ * *dir hold one reference each. @return 0 or -S3E_NO_SUCH_UPLOAD / -errno. */
+int s3_mpu_open(struct s3_conn *c, uint64_t *up, uint64_t *dir);
+/** vol_readdir callback collecting names (without "." and ".."). */
+int s3_mpu_names_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr);
+void s3_mpu_names_free(struct s3_mpu_names *l);
+int s3_mpu_name_cmp(const void *a, const void *b);
+/** Remove upload @p id: its parts, then its directory. */
+int s3_mpu_remove(struct vol *v, uint64_t up, const char *id);
 
 /** Remove multipart uploads older than the configured expiry. */
 void s3_mpu_sweep(struct s3_server *s);
