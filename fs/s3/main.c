@@ -14,20 +14,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: trackfs-s3 [--listen HOST:PORT] (--auth FILE | --no-auth) [--region R]\n"
-		   "                  [--vhost-domain D] [--port-file FILE] [--header-timeout S]\n"
-		   "                  [--idle-timeout S] [--threads N] [--debug] VOLUME\n"
-		   "Serves the trackfs volume VOLUME (its metadata directory) over the S3 API.\n"
-		   "  --listen       address to listen on (default 127.0.0.1:9000; port 0 = any)\n"
-		   "  --auth         auth file: lines 'ACCESS_KEY SECRET_KEY rw|ro BUCKET|*' and\n"
-		   "                 'anonymous ro BUCKET'\n"
-		   "  --no-auth      serve without authentication (tests only)\n"
-		   "  --region       region clients sign for (default us-east-1)\n"
-		   "  --vhost-domain domain for virtual-hosted-style buckets (default localhost)\n"
-		   "  --port-file    write the bound port to FILE once listening\n"
-		   "  --header-timeout  seconds a request may take to send its headers (30)\n"
-		   "  --idle-timeout    seconds a connection may stay silent (60)\n"
-		   "  --threads      event-loop threads (default 4)\n");
+	fprintf(f,
+		"usage: trackfs-s3 [--listen HOST:PORT] (--auth FILE | --no-auth) [--region R]\n"
+		"                  [--vhost-domain D] [--port-file FILE] [--header-timeout S]\n"
+		"                  [--idle-timeout S] [--threads N] [--no-sync] [--debug] VOLUME\n"
+		"Serves the trackfs volume VOLUME (its metadata directory) over the S3 API.\n"
+		"  --listen       address to listen on (default 127.0.0.1:9000; port 0 = any)\n"
+		"  --auth         auth file: lines 'ACCESS_KEY SECRET_KEY rw|ro BUCKET|*' and\n"
+		"                 'anonymous ro BUCKET'\n"
+		"  --no-auth      serve without authentication (tests only)\n"
+		"  --region       region clients sign for (default us-east-1)\n"
+		"  --vhost-domain domain for virtual-hosted-style buckets (default localhost)\n"
+		"  --port-file    write the bound port to FILE once listening\n"
+		"  --header-timeout  seconds a request may take to send its headers (30)\n"
+		"  --idle-timeout    seconds a connection may stay silent (60)\n"
+		"  --threads      event-loop threads (default 4)\n"
+		"  --no-sync      answer writes before they are durable (faster small PUTs)\n");
 }
 
 int main(int argc, char **argv)
@@ -42,6 +44,7 @@ int main(int argc, char **argv)
 		{"header-timeout", required_argument, NULL, 'H'},
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"threads", required_argument, NULL, 'T'},
+		{"no-sync", no_argument, NULL, 'S'},
 		{"debug", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -79,6 +82,9 @@ int main(int argc, char **argv)
 			break;
 		case 'I':
 			cfg.idle_timeout_s = cfg.body_timeout_s = (unsigned)atoi(optarg);
+			break;
+		case 'S':
+			cfg.no_sync = true;
 			break;
 		case 'T':
 			cfg.threads = (unsigned)atoi(optarg);

@@ -123,7 +123,14 @@ int s3_tmp_commit(struct s3_conn *c, struct s3_tmpfile *t, const char *name)
 		return rc;
 	t->open = false;
 	s3_notify(c->srv, t->dir, name, t->ino);
-	return 0;
+	/* S3 clients take a 200 as "stored": make the object and its name
+	 * durable before answering, unless configured otherwise. */
+	if (!c->srv->cfg.no_sync) {
+		rc = vol_fsync(t->v, t->ino, false);
+		if (rc)
+			tfs_err("s3: making %s durable failed: %s", name, tfs_strerror(rc));
+	}
+	return rc;
 }
 
 void s3_tmp_discard(struct s3_tmpfile *t)

@@ -35,6 +35,10 @@ struct s3_config {
 	/** Seconds a keep-alive connection may stay idle, and a request may take
 	 * to send its headers or pause inside its body; 0 = 60 / 30 / 60. */
 	unsigned idle_timeout_s, header_timeout_s, body_timeout_s;
+	/** Answer writes (PUT, copy, multipart complete) before they are durable
+	 * (the volume's group commit makes them so within a second or two);
+	 * by default each is synced first. */
+	bool no_sync;
 	/** Event-loop threads serving connections; 0 = 4. */
 	unsigned threads;
 	/** Seconds after which an abandoned multipart upload is removed; 0 = 7 days. */
