@@ -46,7 +46,7 @@ int debug_locate(const char *volume, const char *path, const char *offset_arg)
 	struct idx_env *env;
 	struct idx_txn *txn;
 	struct idx_extent e;
-	uint64_t off, ino;
+	uint64_t off, ino = 0;
 	int lock, rc;
 
 	if (cli_parse_size(offset_arg, &off) < 0) {
