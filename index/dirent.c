@@ -19,8 +19,8 @@ static int check_name(size_t namelen)
 	return 0;
 }
 
-static void dirent_key(uint8_t buf[DIRENT_KEY_MAX], MDB_val *key, uint64_t parent,
-		       const char *name, size_t namelen)
+static void dirent_key(uint8_t buf[DIRENT_KEY_MAX], MDB_val *key, uint64_t parent, const char *name,
+		       size_t namelen)
 {
 	tfs_put_be64(buf, parent);
 	memcpy(buf + 8, name, namelen);
@@ -304,8 +304,8 @@ bool idx_dir_empty(struct idx_txn *txn, uint64_t parent)
 	if (rc == 0 || rc == -ENOENT)
 		return empty;
 out_err:
-	tfs_err("index at %s: cannot tell whether directory %llu is empty: %s",
-		txn->env->path, (unsigned long long)parent, tfs_strerror(rc));
+	tfs_err("index at %s: cannot tell whether directory %llu is empty: %s", txn->env->path,
+		(unsigned long long)parent, tfs_strerror(rc));
 	return true;
 }
 

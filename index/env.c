@@ -13,9 +13,9 @@
 #include "index/idx_int.h"
 
 static const char *const table_names[IDX_DB_COUNT] = {
-	[IDX_DB_VOLUME] = "volume", [IDX_DB_INODE] = "inode",	[IDX_DB_DIRENT] = "dirent",
+	[IDX_DB_VOLUME] = "volume",   [IDX_DB_INODE] = "inode",	  [IDX_DB_DIRENT] = "dirent",
 	[IDX_DB_DIRSLOT] = "dirslot", [IDX_DB_EXTENT] = "extent", [IDX_DB_XATTR] = "xattr",
-	[IDX_DB_INLINE] = "inline", [IDX_DB_ORPHAN] = "orphan",
+	[IDX_DB_INLINE] = "inline",   [IDX_DB_ORPHAN] = "orphan",
 };
 
 #define MIB(x) ((uint64_t)(x) >> 20)

@@ -9,29 +9,29 @@
 
 static const struct {
 	int mdb;
-	int err;     /* negative errno */
+	int err;      /* negative errno */
 	bool corrupt; /* log as corruption */
 } errmap[] = {
-	{ MDB_NOTFOUND, -ENOENT, false },
-	{ MDB_KEYEXIST, -EEXIST, false },
-	{ MDB_MAP_FULL, -ENOSPC, false },
-	{ MDB_TXN_FULL, -ENOSPC, false },
-	{ MDB_CURSOR_FULL, -ENOSPC, false },
-	{ MDB_PAGE_FULL, -ENOSPC, false },
-	{ MDB_DBS_FULL, -ENOSPC, false },
-	{ MDB_READERS_FULL, -EBUSY, false },
-	{ MDB_MAP_RESIZED, -EAGAIN, false },
-	{ MDB_BAD_VALSIZE, -EINVAL, false },
-	{ MDB_BAD_DBI, -EINVAL, false },
-	{ MDB_CORRUPTED, -EIO, true },
-	{ MDB_PAGE_NOTFOUND, -EIO, true },
-	{ MDB_INVALID, -EIO, true },
-	{ MDB_VERSION_MISMATCH, -EIO, true },
-	{ MDB_BAD_TXN, -EIO, true },
-	{ MDB_INCOMPATIBLE, -EIO, true },
-	{ MDB_PANIC, -EIO, true },
-	{ MDB_BAD_RSLOT, -EIO, false },
-	{ MDB_TLS_FULL, -EIO, false },
+	{MDB_NOTFOUND, -ENOENT, false},	    /* no such key */
+	{MDB_KEYEXIST, -EEXIST, false},	    /* MDB_NOOVERWRITE */
+	{MDB_MAP_FULL, -ENOSPC, false},	    /* txn.c turns a recoverable one into -EAGAIN */
+	{MDB_TXN_FULL, -ENOSPC, false},	    /* likewise */
+	{MDB_CURSOR_FULL, -ENOSPC, false},  /* tree deeper than LMDB allows */
+	{MDB_PAGE_FULL, -ENOSPC, false},    /* internal page overflow */
+	{MDB_DBS_FULL, -ENOSPC, false},	    /* more tables than maxdbs */
+	{MDB_READERS_FULL, -EBUSY, false},  /* not with MDB_NOLOCK */
+	{MDB_MAP_RESIZED, -EAGAIN, false},  /* another process grew the map */
+	{MDB_BAD_VALSIZE, -EINVAL, false},  /* key too long: a bug above */
+	{MDB_BAD_DBI, -EINVAL, false},	    /* stale table handle: a bug */
+	{MDB_CORRUPTED, -EIO, true},	    /* bad page type */
+	{MDB_PAGE_NOTFOUND, -EIO, true},    /* page number past the file */
+	{MDB_INVALID, -EIO, true},	    /* not an LMDB file */
+	{MDB_VERSION_MISMATCH, -EIO, true}, /* written by another LMDB version */
+	{MDB_BAD_TXN, -EIO, true},	    /* txn already failed */
+	{MDB_INCOMPATIBLE, -EIO, true},	    /* a table name that is not a table */
+	{MDB_PANIC, -EIO, true},	    /* environment unusable */
+	{MDB_BAD_RSLOT, -EIO, false},	    /* reader slot misuse: a bug */
+	{MDB_TLS_FULL, -EIO, false},	    /* not with MDB_NOTLS */
 };
 
 int idx_errmap(const struct idx_env *env, int mdb_rc, const char *op)
@@ -46,8 +46,8 @@ int idx_errmap(const struct idx_env *env, int mdb_rc, const char *op)
 		if (errmap[i].mdb != mdb_rc)
 			continue;
 		if (errmap[i].corrupt)
-			tfs_err("index at %s is corrupt (%s during %s): run fsck.trackfs, or restore "
-				"the metadata directory from a backup",
+			tfs_err("index at %s is corrupt (%s during %s): run fsck.trackfs, or "
+				"restore the metadata directory from a backup",
 				path, mdb_strerror(mdb_rc), op);
 		return errmap[i].err;
 	}

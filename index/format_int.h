@@ -8,14 +8,14 @@
 
 /* Volume record, key "volume" in the volume table. */
 enum {
-	IDX_VOL_FORMAT = 0,	     /* u32: index format version (struct idx_volume.format) */
-	IDX_VOL_CHUNK_SIZE = 4,	     /* u32: bytes per chunk */
-	IDX_VOL_UUID = 8,	     /* 16 bytes: volume UUID */
-	IDX_VOL_NEXT_INO = 24,	     /* u64: next inode number to hand out */
-	IDX_VOL_GENERATION = 32,     /* u64: bumped at every open */
-	IDX_VOL_CLEAN = 40,	     /* u8: 1 after a clean close */
-	IDX_VOL_LABEL_LEN = 41,	     /* u8: label length, <= IDX_LABEL_MAX */
-	IDX_VOL_LABEL = 42,	     /* label bytes, no NUL */
+	IDX_VOL_FORMAT = 0,	      /* u32: index format version (struct idx_volume.format) */
+	IDX_VOL_CHUNK_SIZE = 4,	      /* u32: bytes per chunk */
+	IDX_VOL_UUID = 8,	      /* 16 bytes: volume UUID */
+	IDX_VOL_NEXT_INO = 24,	      /* u64: next inode number to hand out */
+	IDX_VOL_GENERATION = 32,      /* u64: bumped at every open */
+	IDX_VOL_CLEAN = 40,	      /* u8: 1 after a clean close */
+	IDX_VOL_LABEL_LEN = 41,	      /* u8: label length, <= IDX_LABEL_MAX */
+	IDX_VOL_LABEL = 42,	      /* label bytes, no NUL */
 	IDX_VOL_FIXED = IDX_VOL_LABEL /* length without the label */
 };
 

@@ -49,7 +49,7 @@ struct idx_txn {
 
 struct idx_env {
 	MDB_env *mdb;
-	char *path;		   /* the directory, for messages */
+	char *path; /* the directory, for messages */
 	bool rdonly;
 	unsigned psize;		   /* LMDB page size */
 	MDB_dbi dbi[IDX_DB_COUNT]; /* opened once at open time; fixed afterwards */
@@ -84,8 +84,7 @@ int idx_corrupt(const struct idx_txn *txn, const char *what, uint64_t key);
 /* ---- txn.c: wrappers; each returns 0 or -errno and records fatal errors ---- */
 
 int idx_db_get(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val);
-int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val,
-	       unsigned flags);
+int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val, unsigned flags);
 int idx_db_del(struct idx_txn *txn, enum idx_db db, MDB_val *key);
 int idx_cursor_open(struct idx_txn *txn, enum idx_db db, MDB_cursor **out);
 /** mdb_cursor_get; -ENOENT at either end. */

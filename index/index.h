@@ -22,7 +22,15 @@
  * operations therefore share one disk flush.
  *
  * Only one idx_txn may be open at a time per environment (the mutex
- * serializes them); never hold one across I/O to tracks.
+ * serializes them); never hold one across I/O to tracks. A thread holding a
+ * txn must not call idx_txn_begin, idx_env_flush/sync/stats/close on the same
+ * environment: they wait for the mutex it holds.
+ *
+ * -EAGAIN from any call inside a transaction means the transaction outgrew
+ * the room left in the map (the map is grown ahead of need, so this takes a
+ * single transaction of tens of MiB). The group is intact and the map grows
+ * before the next transaction: end this one (commit returns -EAGAIN too) and
+ * retry it whole.
  *
  * Errors: every function returns 0 or a negative errno: -ENOENT (not found),
  * -EEXIST, -ENOSPC (map full even after growing, or disk full), -EIO
@@ -49,7 +57,7 @@ struct idx_txn;
 /* ---- environment ---------------------------------------------------------- */
 
 enum {
-	IDX_CREATE = 1 << 0,   /* create data.mdb in an empty directory */
+	IDX_CREATE = 1 << 0,   /* create data.mdb in an empty directory (an existing one opens as is) */
 	IDX_RDONLY = 1 << 1,   /* open read-only (fsck, status) */
 };
 
@@ -60,7 +68,7 @@ enum {
  * A file that is not an LMDB environment gives -EIO with a message naming the
  * path and saying to run fsck.trackfs or restore it.
  */
-int idx_env_open(const char *dir, unsigned flags, struct idx_env **out);
+int idx_env_open(const char *dir, unsigned flags, struct idx_env **out); /* -ENOENT: no index */
 /** Commit the group (no fsync unless @p sync), then close. Accepts NULL. */
 int idx_env_close(struct idx_env *env, bool sync);
 /** Commit the group transaction: durable against a process crash. */
@@ -123,7 +131,10 @@ struct idx_inode {
 int idx_inode_get(struct idx_txn *txn, uint64_t ino, struct idx_inode *out);
 int idx_inode_put(struct idx_txn *txn, const struct idx_inode *inode);
 int idx_inode_del(struct idx_txn *txn, uint64_t ino);
-/** Call @p cb for every inode in ascending order; a non-zero return stops and is returned. */
+/**
+ * Call @p cb for every inode in ascending order; a non-zero return stops and is returned.
+ * Here and in every iterator below, @p cb may read through the same txn but must not write.
+ */
 int idx_inode_iter(struct idx_txn *txn, int (*cb)(void *arg, const struct idx_inode *inode),
 		   void *arg);
 
@@ -229,13 +240,14 @@ int idx_xattr_clear(struct idx_txn *txn, uint64_t ino);
 /* ---- inline data (symlink targets, tiny files) ----------------------------------- */
 
 #define IDX_INLINE_MAX 4096
+/** Like idx_xattr_get: size 0 returns the length only. @return 0, -ENOENT, -ERANGE. */
 int idx_inline_get(struct idx_txn *txn, uint64_t ino, void *buf, size_t size, size_t *len_out);
-int idx_inline_put(struct idx_txn *txn, uint64_t ino, const void *data, size_t len);
+int idx_inline_put(struct idx_txn *txn, uint64_t ino, const void *data, size_t len); /* -E2BIG */
 int idx_inline_del(struct idx_txn *txn, uint64_t ino); /* 0 or -ENOENT */
 
 /* ---- orphans: inodes with no links that were still open -------------------------- */
 
-int idx_orphan_add(struct idx_txn *txn, uint64_t ino);
+int idx_orphan_add(struct idx_txn *txn, uint64_t ino); /* adding twice is not an error */
 int idx_orphan_del(struct idx_txn *txn, uint64_t ino); /* 0 or -ENOENT */
 int idx_orphan_iter(struct idx_txn *txn, int (*cb)(void *arg, uint64_t ino), void *arg);
 

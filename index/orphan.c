@@ -8,7 +8,7 @@
 int idx_orphan_add(struct idx_txn *txn, uint64_t ino)
 {
 	uint8_t kb[8];
-	MDB_val key, val = { .mv_size = 0, .mv_data = NULL };
+	MDB_val key, val = {.mv_size = 0, .mv_data = NULL};
 
 	idx_key64(kb, &key, ino);
 	return idx_db_put(txn, IDX_DB_ORPHAN, &key, &val, 0);

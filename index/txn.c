@@ -26,8 +26,7 @@ int idx_txn_begin(struct idx_env *env, struct idx_txn **out)
 	}
 	if (rc) {
 		rc = idx_errmap(env, rc, "begin transaction");
-		tfs_err("index at %s: cannot begin a transaction: %s", env->path,
-			tfs_strerror(rc));
+		tfs_err("index at %s: cannot begin a transaction: %s", env->path, tfs_strerror(rc));
 		goto out_unlock;
 	}
 	txn->env = env;
@@ -137,8 +136,7 @@ int idx_db_get(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val)
 	return rc ? db_fail(txn, rc, "get") : 0;
 }
 
-int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val,
-	       unsigned flags)
+int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val, unsigned flags)
 {
 	int rc = idx_txn_check_write(txn);
 

@@ -70,7 +70,7 @@ static inline void fx_open(struct fx *f, unsigned flags)
 /* A volume record with @p chunk_size and next_ino 2, as mkfs writes it. */
 static inline void fx_volume(struct fx *f, uint32_t chunk_size)
 {
-	struct idx_volume vol = { .chunk_size = chunk_size, .format = 1, .next_ino = 2 };
+	struct idx_volume vol = {.chunk_size = chunk_size, .format = 1, .next_ino = 2};
 	struct idx_txn *txn = fx_begin_env(f->env);
 
 	strcpy(vol.label, "test");
@@ -117,7 +117,7 @@ static inline void fx_raw_put(const char *dir, const char *table, const void *k,
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val key = { klen, (void *)k }, val = { vlen, (void *)v };
+	MDB_val key = {klen, (void *)k}, val = {vlen, (void *)v};
 
 	cr_assert_eq(mdb_env_create(&env), 0);
 	cr_assert_eq(mdb_env_set_maxdbs(env, 16), 0);

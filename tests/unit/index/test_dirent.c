@@ -134,7 +134,7 @@ static bool has(const struct collect *c, const char *name, int *count)
 
 Test(dirent, readdir_cookie_while_changing, .init = setup, .fini = teardown)
 {
-	struct collect all = { .n = 0 }, page = { .n = 0 };
+	struct collect all = {.n = 0}, page = {.n = 0};
 	struct idx_txn *txn = fx_begin(&f);
 	char name[8];
 	uint64_t cookie = 0;
@@ -190,9 +190,9 @@ Test(dirent, readdir_cookie_while_changing, .init = setup, .fini = teardown)
 
 Test(dirent, list_by_name_and_empty, .init = setup, .fini = teardown)
 {
-	const char *names[] = { "b", "a", "ab", "B", "c" };
-	const char *sorted[] = { "B", "a", "ab", "b", "c" };
-	struct collect c = { .n = 0 };
+	const char *names[] = {"b", "a", "ab", "B", "c"};
+	const char *sorted[] = {"B", "a", "ab", "b", "c"};
+	struct collect c = {.n = 0};
 	struct idx_txn *txn = fx_begin(&f);
 
 	cr_assert(idx_dir_empty(txn, 5));
@@ -252,7 +252,7 @@ static int all_cb(void *arg, uint64_t parent, const struct idx_dirent *d)
 
 Test(dirent, iter_all, .init = setup, .fini = teardown)
 {
-	struct all_state s = { .n = 0 };
+	struct all_state s = {.n = 0};
 	struct idx_txn *txn = fx_begin(&f);
 
 	cr_assert_eq(ADD(txn, 300, "x", 1), 0);
@@ -269,7 +269,7 @@ Test(dirent, iter_all, .init = setup, .fini = teardown)
 
 Test(dirent, corrupt_record_is_eio, .init = setup, .fini = teardown)
 {
-	uint8_t key[9], bad[3] = { 1, 2, 3 };
+	uint8_t key[9], bad[3] = {1, 2, 3};
 	struct idx_txn *txn;
 
 	cr_assert_eq(idx_env_close(f.env, true), 0);

@@ -22,8 +22,8 @@ static void teardown(void)
 
 static void put_ino(struct idx_env *env, uint64_t ino, uint64_t size)
 {
-	struct idx_inode in = { .ino = ino, .mode = 0100644, .nlink = 1, .size = size,
-				.disk = IDX_NO_DISK };
+	struct idx_inode in = {
+		.ino = ino, .mode = 0100644, .nlink = 1, .size = size, .disk = IDX_NO_DISK};
 	struct idx_txn *txn = fx_begin_env(env);
 
 	cr_assert_eq(idx_inode_put(txn, &in), 0);
@@ -88,7 +88,7 @@ static void write_garbage(const char *dir, size_t len)
 
 Test(env, garbage_is_eio)
 {
-	size_t sizes[] = { 100, 65536, 1 << 20 };
+	size_t sizes[] = {100, 65536, 1 << 20};
 	struct idx_env *env = NULL;
 	struct fx g;
 
@@ -109,7 +109,7 @@ Test(env, lmdb_without_tables_is_eio)
 	MDB_env *raw;
 	MDB_txn *txn;
 	MDB_dbi dbi;
-	MDB_val k = { 1, "x" }, v = { 1, "y" };
+	MDB_val k = {1, "x"}, v = {1, "y"};
 	struct fx g;
 
 	/* A valid LMDB file that is not a trackfs index. */
@@ -152,7 +152,7 @@ Test(env, group_commit_visibility, .init = setup, .fini = teardown)
 
 Test(env, abort_loses_only_its_child, .init = setup, .fini = teardown)
 {
-	struct idx_inode in = { .ino = 21, .nlink = 1 };
+	struct idx_inode in = {.ino = 21, .nlink = 1};
 	struct idx_txn *txn;
 
 	put_ino(f.env, 20, 1);
@@ -240,7 +240,7 @@ Test(env, map_grows, .init = setup, .fini = teardown, .timeout = 300)
 	last_map = st.map_size;
 	memset(pad, 0x5a, sizeof(pad));
 	for (uint64_t i = 0; i < n; i++) {
-		struct idx_inode in = { .ino = 2 + i, .mode = 0100644, .nlink = 1, .size = i };
+		struct idx_inode in = {.ino = 2 + i, .mode = 0100644, .nlink = 1, .size = i};
 		char name[32];
 		int len = snprintf(name, sizeof(name), "file-%llu", (unsigned long long)i);
 		int rc;
@@ -305,7 +305,7 @@ Test(env, oversized_txn_retries, .init = setup, .fini = teardown, .timeout = 300
 		}
 		cr_assert_eq(rc, -EAGAIN, "%s", strerror(-rc));
 		/* The transaction is dead: every further call says so. */
-		cr_assert_eq(idx_inode_put(txn, &(struct idx_inode){ .ino = 42 }), -EAGAIN);
+		cr_assert_eq(idx_inode_put(txn, &(struct idx_inode){.ino = 42}), -EAGAIN);
 		cr_assert_eq(fx_commit_rc(txn), -EAGAIN);
 	}
 	cr_assert_eq(rc, 0);
@@ -317,7 +317,7 @@ Test(env, oversized_txn_retries, .init = setup, .fini = teardown, .timeout = 300
 
 Test(env, rdonly_rejects_writes, .init = setup, .fini = teardown)
 {
-	struct idx_inode in = { .ino = 50, .nlink = 1 };
+	struct idx_inode in = {.ino = 50, .nlink = 1};
 	struct idx_txn *txn;
 	uint64_t ino;
 

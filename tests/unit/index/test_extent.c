@@ -19,8 +19,11 @@ static void teardown(void)
 
 static void put(struct idx_txn *txn, uint64_t ino, uint64_t chunk_idx, uint32_t n, uint32_t tag)
 {
-	struct idx_extent e = { .off = chunk_idx * CS, .disk = (uint16_t)(tag % 7),
-				.track = tag, .chunk = tag * 10, .nchunks = n };
+	struct idx_extent e = {.off = chunk_idx * CS,
+			       .disk = (uint16_t)(tag % 7),
+			       .track = tag,
+			       .chunk = tag * 10,
+			       .nchunks = n};
 
 	for (uint32_t i = 0; i < n; i++)
 		e.sums[i] = ((uint64_t)tag << 32) | i;
@@ -64,8 +67,8 @@ Test(extent, seek, .init = setup, .fini = teardown)
 	cr_assert_eq(seek_tag(txn, 5, 133 * CS - 1), 3);
 	cr_assert_eq(seek_tag(txn, 5, 133 * CS), -ENOENT); /* past the end */
 	cr_assert_eq(seek_tag(txn, 5, UINT64_MAX), -ENOENT);
-	cr_assert_eq(seek_tag(txn, 7, 0), -ENOENT);	   /* no extents (after the last key) */
-	cr_assert_eq(seek_tag(txn, 3, 0), -ENOENT);	   /* no extents (before the first) */
+	cr_assert_eq(seek_tag(txn, 7, 0), -ENOENT); /* no extents (after the last key) */
+	cr_assert_eq(seek_tag(txn, 3, 0), -ENOENT); /* no extents (before the first) */
 	cr_assert_eq(seek_tag(txn, 4, 127 * CS), 40);
 	cr_assert_eq(seek_tag(txn, 4, 128 * CS), -ENOENT); /* not ino 5's first extent */
 	cr_assert_eq(seek_tag(txn, 6, 0), 60);
@@ -88,7 +91,7 @@ Test(extent, first_extent_above_zero, .init = setup, .fini = teardown)
 Test(extent, overwrite_and_delete, .init = setup, .fini = teardown)
 {
 	struct idx_txn *txn = fx_begin(&f);
-	struct idx_extent e = { .off = 0, .nchunks = 0 };
+	struct idx_extent e = {.off = 0, .nchunks = 0};
 
 	put(txn, 5, 0, 4, 1);
 	put(txn, 5, 0, 1, 2); /* shorter replacement */
@@ -120,7 +123,7 @@ static int iter_cb(void *arg, uint64_t ino, const struct idx_extent *e)
 
 Test(extent, iter_all, .init = setup, .fini = teardown)
 {
-	struct iter_state s = { .n = 0 };
+	struct iter_state s = {.n = 0};
 	struct idx_txn *txn = fx_begin(&f);
 
 	put(txn, 300, 1, 1, 1);
@@ -138,7 +141,7 @@ Test(extent, iter_all, .init = setup, .fini = teardown)
 Test(extent, survives_reopen_and_detects_corruption, .init = setup, .fini = teardown)
 {
 	struct idx_txn *txn = fx_begin(&f);
-	uint8_t key[16], bad[14 + 8] = { 0 };
+	uint8_t key[16], bad[14 + 8] = {0};
 
 	put(txn, 5, 0, 128, 9);
 	fx_commit(txn);

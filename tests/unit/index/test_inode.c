@@ -27,10 +27,10 @@ static struct idx_inode sample(uint64_t ino)
 		.rdev = 0x0801,
 		.blocks = 77,
 		.generation = 0xdeadbeefcafeull,
-		.atime = { -5, 999999999 },
-		.mtime = { 1700000000, 1 },
-		.ctime = { 0x7fffffffffffll, 0 },
-		.btime = { 3, 4 },
+		.atime = {-5, 999999999},
+		.mtime = {1700000000, 1},
+		.ctime = {0x7fffffffffffll, 0},
+		.btime = {3, 4},
 		.parent = 9,
 		.flags = 0x5,
 		.disk = 12,
@@ -121,9 +121,9 @@ static int iter_cb(void *arg, const struct idx_inode *in)
 Test(inode, iter_order_and_stop, .init = setup, .fini = teardown)
 {
 	/* 256 and 1 would swap under little-endian keys. */
-	uint64_t inos[] = { 256, 1, 70000, 2, 1ull << 40 };
-	uint64_t sorted[] = { 1, 2, 256, 70000, 1ull << 40 };
-	struct iter_state s = { .n = 0 };
+	uint64_t inos[] = {256, 1, 70000, 2, 1ull << 40};
+	uint64_t sorted[] = {1, 2, 256, 70000, 1ull << 40};
+	struct iter_state s = {.n = 0};
 	struct idx_txn *txn = fx_begin(&f);
 
 	for (size_t i = 0; i < 5; i++) {
@@ -146,7 +146,7 @@ Test(inode, corrupt_record_is_eio, .init = setup, .fini = teardown)
 {
 	struct idx_inode in = sample(11), out;
 	struct idx_txn *txn = fx_begin(&f);
-	uint8_t key[8], bad[5] = { 1, 2, 3, 4, 5 }, badver[112] = { 99 };
+	uint8_t key[8], bad[5] = {1, 2, 3, 4, 5}, badver[112] = {99};
 
 	cr_assert_eq(idx_inode_put(txn, &in), 0);
 	fx_commit(txn);

@@ -147,7 +147,7 @@ static int orphan_cb(void *arg, uint64_t ino)
 
 Test(orphan, add_del_iter, .init = setup, .fini = teardown)
 {
-	struct orphans o = { .n = 0 };
+	struct orphans o = {.n = 0};
 	struct idx_txn *txn = fx_begin(&f);
 
 	cr_assert_eq(idx_orphan_iter(txn, orphan_cb, &o), 0);
