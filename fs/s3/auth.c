@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "core/base/log.h"
 #include "fs/s3/s3_int.h"
@@ -40,6 +41,13 @@ int s3_auth_load(const char *path, struct s3_auth **out)
 		rc = -errno;
 		tfs_err("s3: cannot open auth file %s: %s", path, tfs_strerror(rc));
 		return rc;
+	}
+	{
+		struct stat st;
+		if (!fstat(fileno(f), &st) && (st.st_mode & 077))
+			tfs_warn("s3: the auth file %s holds secrets but others can read it; "
+				 "chmod 600 it",
+				 path);
 	}
 	a = calloc(1, sizeof(*a));
 	if (!a) {

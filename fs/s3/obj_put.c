@@ -185,35 +185,52 @@ static int put_start(struct s3_conn *c)
 	rc = check_acl_header(c);
 	if (rc)
 		return rc;
+	if (!s3_hdr(r, "content-length") && !(c->parser.flags & F_CHUNKED))
+		return -S3E_MISSING_CONTENT_LENGTH;
+	if (r->key[klen - 1] == '/' &&
+	    ((c->parser.flags & F_CHUNKED) ||
+	     (c->parser.content_length > 0 && c->parser.content_length != UINT64_MAX))) {
+		s3_req_errmsg(c, "A key ending in '/' names a directory and cannot hold data");
+		return -S3E_INVALID_KEY;
+	}
 	op = calloc(1, sizeof(*op));
 	if (!op)
 		return -ENOMEM;
 	r->op = op;
-	rc = s3_bucket_lookup(v, r->bucket, &bino);
-	if (rc)
-		return rc;
-	rc = s3_path_resolve(c, bino, r->key, true, &op->path);
-	if (rc)
-		return rc;
-	op->have_path = true;
-	if (r->key[klen - 1] == '/') {
-		/* A "folder" key: the directories are made, no file. */
-		op->folder = true;
-		op->committed = true;
-		if (c->parser.content_length > 0 && c->parser.content_length != UINT64_MAX) {
-			s3_req_errmsg(c, "A key ending in '/' names a directory and cannot hold "
-					 "data");
-			return -S3E_INVALID_KEY;
+	/* A DELETE of a sibling may prune a directory this PUT has just found
+	 * or made (it was empty): resolve again in that case. */
+	for (int attempt = 0;; attempt++) {
+		rc = s3_bucket_lookup(v, r->bucket, &bino);
+		if (rc)
+			return rc;
+		rc = s3_path_resolve(c, bino, r->key, true, &op->path);
+		if (rc)
+			return rc;
+		op->have_path = true;
+		if (r->key[klen - 1] == '/') {
+			/* A "folder" key: the directories are made, no file. */
+			op->folder = true;
+			op->committed = true;
+			if (c->parser.content_length > 0 &&
+			    c->parser.content_length != UINT64_MAX) {
+				s3_req_errmsg(c, "A key ending in '/' names a directory and cannot "
+						 "hold data");
+				return -S3E_INVALID_KEY;
+			}
+			return 0;
 		}
-		return 0;
+		rc = vol_lookup(v, op->path.dirs[op->path.ndirs - 1], op->path.name, &a);
+		if (!rc) {
+			vol_forget(v, a.ino, 1);
+			if (S_ISDIR(a.mode))
+				return -S3E_KEY_IS_PREFIX;
+		}
+		rc = s3_tmp_open(v, op->path.dirs[op->path.ndirs - 1], &op->tmp);
+		if (rc != -ENOENT || attempt == 3)
+			return rc;
+		s3_path_release(v, &op->path);
+		op->have_path = false;
 	}
-	rc = vol_lookup(v, op->path.dirs[op->path.ndirs - 1], op->path.name, &a);
-	if (!rc) {
-		vol_forget(v, a.ino, 1);
-		if (S_ISDIR(a.mode))
-			return -S3E_KEY_IS_PREFIX;
-	}
-	return s3_tmp_open(v, op->path.dirs[op->path.ndirs - 1], &op->tmp);
 }
 
 static int put_body(struct s3_conn *c, const char *data, size_t len)

@@ -114,6 +114,16 @@ def t_objects():
     check(code_of(s3.head_object, Bucket="dify", Key="upload_files")[1] == 404,
           "a prefix is not an object")
     check(code_of(s3.get_object, Bucket="nobucket", Key="k")[0] == "NoSuchBucket", "NoSuchBucket")
+    # A "folder" key makes the directories; it cannot hold data.
+    s3.put_object(Bucket="dify", Key="folder/sub/", Body=b"")
+    r = s3.list_objects_v2(Bucket="dify", Prefix="folder/", Delimiter="/")
+    check([p["Prefix"] for p in r.get("CommonPrefixes", [])] == ["folder/sub/"],
+          "a folder key shows as a prefix")
+    check(code_of(s3.put_object, Bucket="dify", Key="folder/x/", Body=b"data")[1] == 400,
+          "a folder key with data is refused")
+    s3.delete_object(Bucket="dify", Key="folder/sub/")
+    check("CommonPrefixes" not in s3.list_objects_v2(Bucket="dify", Prefix="folder/",
+                                                      Delimiter="/"), "deleting the folder key")
 
 
 def t_bad_keys():
@@ -213,6 +223,9 @@ def t_listing():
     got = [urllib.parse.unquote(o["Key"]) for o in r.get("Contents", [])]
     check(got and all(k.startswith("é") for k in got) and r["Contents"][0]["Key"].startswith("%C3"),
           "encoding-type=url")
+    v = s3.list_object_versions(Bucket="tree", Prefix="a/", MaxKeys=5)
+    check(len(v["Versions"]) == 5 and all(x["VersionId"] == "null" and x["IsLatest"]
+                                          for x in v["Versions"]), "ListObjectVersions")
     o = s3.list_objects_v2(Bucket="tree", MaxKeys=1)["Contents"][0]
     check(o["ETag"] == '"%s"' % md5(o["Key"].encode()) and o["Size"] == len(o["Key"].encode()),
           "listing shows ETag and size")
