@@ -347,7 +347,20 @@ def t_slow_client_and_many_connections():
     alive()
 
 
-TESTS = [t_setup, t_aws_chunked, t_continue_and_pipelining, t_virtual_host, t_bad_input,
+def t_volume_in_use():
+    import subprocess
+    b = os.environ.get("TRACKFS_BIN_DIR") or os.path.join(os.path.dirname(__file__), "..", "..",
+                                                          "build")
+    p = subprocess.run([os.path.join(b, "fs", "s3", "trackfs-s3"), "--no-auth", "--listen",
+                        "127.0.0.1:0", os.environ["S3_META"]], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True, timeout=30)
+    check(p.returncode == 1, "a second trackfs-s3 on the same volume fails (%d)" % p.returncode)
+    check("in use by pid" in p.stdout and "trackfs -o s3=" in p.stdout,
+          "and says who holds it and what to use instead:\n" + p.stdout)
+    alive()
+
+
+TESTS = [t_setup, t_volume_in_use, t_aws_chunked, t_continue_and_pipelining, t_virtual_host, t_bad_input,
          t_slow_client_and_many_connections]
 
 if __name__ == "__main__":
