@@ -43,6 +43,7 @@ def main():
         auth = os.path.join(tmp, "auth")
         with open(auth, "w") as f:
             f.write("# test users\nAKRW SKRW rw *\nAKRO SKRO ro *\nanonymous ro public\n")
+        os.chmod(auth, 0o600)
         port_file = os.path.join(tmp, "port")
         log = open(os.path.join(tmp, "server.log"), "w")
         server = subprocess.Popen(
