@@ -309,7 +309,11 @@ void s3_conn_feed(struct s3_conn *c, const char *data, size_t len)
 		c->want_close = true;
 		if (c->phase == S3_C_RESPONDING)
 			return;
-		if (!c->req.err) {
+		if (!c->req.err && e == HPE_HEADER_OVERFLOW) {
+			/* http_parser's own limit can trip before ours when a large
+			 * header block arrives in one read. */
+			c->req.err = -S3E_HEADERS_TOO_LARGE;
+		} else if (!c->req.err) {
 			c->req.err = -S3E_BAD_REQUEST;
 			s3_req_errmsg(c, "Malformed HTTP request: %s", http_errno_description(e));
 		}
@@ -333,6 +337,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 
 	if (nread == 0)
 		return;
+	if (c->phase == S3_C_LINGER) {
+		/* Draining after the last response: discard, close at EOF. */
+		if (nread < 0)
+			s3_conn_close(c);
+		return;
+	}
 	if (nread < 0) {
 		if (c->phase == S3_C_BODY || c->phase == S3_C_HEADERS)
 			tfs_info("s3: client went away in the middle of %s %s",
@@ -409,6 +419,35 @@ void s3_on_connection(uv_stream_t *l, int status)
 	lp->conns = c;
 	lp->nconns++;
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct s3_conn *c = req->data;
+
+	if (status < 0 && !c->closing)
+		s3_conn_close(c);
+}
+
+/*
+ * Close after a response when the client may still be sending (an oversize
+ * header, a refused body): closing at once with unread input makes the kernel
+ * send a reset, which can destroy the response before the client reads it.
+ * So send FIN first and drain what arrives until the client closes, or until
+ * the sweep gives up after a couple of seconds.
+ */
+void s3_conn_linger(struct s3_conn *c)
+{
+	if (c->closing)
+		return;
+	c->phase = S3_C_LINGER;
+	c->phase_ms = s3_now_ms();
+	c->shutdown.data = c;
+	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
+		s3_conn_close(c);
+		return;
+	}
+	s3_conn_read_start(c);
 }
 
 void s3_conn_read_start(struct s3_conn *c)

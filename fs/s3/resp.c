@@ -36,7 +36,7 @@ static void response_complete(struct s3_conn *c)
 	c->phase = S3_C_IDLE;
 	c->phase_ms = c->activity_ms = s3_now_ms();
 	if (!c->keep_alive || c->want_close) {
-		s3_conn_close(c);
+		s3_conn_linger(c);
 		return;
 	}
 	http_parser_pause(&c->parser, 0);

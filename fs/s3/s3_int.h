@@ -260,7 +260,7 @@ struct s3_conn {
 	struct s3_conn *prev, *next;
 	http_parser parser;
 	struct s3_req req;
-	enum { S3_C_IDLE, S3_C_HEADERS, S3_C_BODY, S3_C_RESPONDING } phase;
+	enum { S3_C_IDLE, S3_C_HEADERS, S3_C_BODY, S3_C_RESPONDING, S3_C_LINGER } phase;
 	uint64_t phase_ms;    /* when the phase began */
 	uint64_t activity_ms; /* last byte received */
 	char *pending;	      /* received but not parsed yet (parser paused) */
@@ -273,6 +273,7 @@ struct s3_conn {
 	uint64_t stream_ino; /* holds one vol reference while streaming */
 	uint64_t stream_off, stream_left;
 	bool resp_done; /* everything queued; finish when writes reach 0 */
+	uv_shutdown_t shutdown; /* lingering close: FIN sent, input drained */
 };
 
 #define S3_MAX_LOOPS 16
@@ -312,6 +313,8 @@ void s3_on_connection(uv_stream_t *listener, int status);
 /** Parse received bytes (the parser pauses at the end of each request). */
 void s3_conn_feed(struct s3_conn *c, const char *data, size_t len);
 void s3_conn_read_start(struct s3_conn *c);
+/** Send FIN, drain the input, close when the client does (or after 2 s). */
+void s3_conn_linger(struct s3_conn *c);
 /** Close and free once libuv is done with it; the request in progress is cleaned up. */
 void s3_conn_close(struct s3_conn *c);
 /** Run the request's cleanup and forget it. */

@@ -43,6 +43,10 @@ static void on_sweep(uv_timer_t *t)
 		case S3_C_RESPONDING:
 			limit_ms = s->cfg.idle_timeout_s * 1000ull;
 			break;
+		case S3_C_LINGER:
+			limit_ms = 2000;
+			since = c->phase_ms;
+			break;
 		}
 		if (now - since > limit_ms) {
 			tfs_info("s3: closing a connection that was silent for %llu s",
