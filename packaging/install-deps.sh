@@ -10,6 +10,8 @@ fi
 packages=(
 	# build
 	build-essential cmake pkg-config clang-format
+	# the libFuzzer run of the S3 parsers
+	clang libclang-rt-14-dev
 	# libraries (DESIGN.md "Dependencies")
 	liblmdb-dev libxxhash-dev libfuse3-dev libuv1-dev libssl-dev libexpat1-dev
 	libhttp-parser-dev zlib1g-dev
