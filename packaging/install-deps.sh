@@ -32,4 +32,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# The JavaScript S3 SDK tests need Node.js and npm; a machine may already have
+# them from elsewhere (Debian's npm would conflict with such a node).
+if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
+	echo "install-deps: installing nodejs npm"
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+fi
 echo "install-deps: all build and test dependencies are installed"
