@@ -257,6 +257,10 @@ retry:
 			pthread_rwlock_unlock(il);
 		goto retry;
 	}
+	if (b.exists && (flags & VOL_RENAME_NOREPLACE)) {
+		rc = -EEXIST; /* even for the same inode, as renameat2(2) checks first */
+		goto out_abort_txn;
+	}
 	if (b.exists && b.de.ino == a.de.ino) {
 		/* Two names of one inode: rename(2) does nothing. */
 		rc = 0;

@@ -173,6 +173,10 @@ Test(rename, hard_links_of_one_inode_is_a_no_op)
 	cr_assert_eq(fx_getattr(&f, a).nlink, 2);
 	cr_assert_eq(vol_rename(f.v, R, "a", R, "a", 0), 0);
 	cr_assert_eq(ino_of(R, "a"), a);
+	cr_assert_eq(vol_rename(f.v, R, "a", R, "a2", VOL_RENAME_NOREPLACE), -EEXIST);
+	cr_assert_eq(vol_rename(f.v, R, "a", R, "a", VOL_RENAME_NOREPLACE), -EEXIST);
+	cr_assert_eq(vol_rename(f.v, R, "a", R, "a2", VOL_RENAME_EXCHANGE), 0);
+	cr_assert_eq(ino_of(R, "a2"), a);
 }
 
 Test(rename, directory_over_directories)
