@@ -37,7 +37,8 @@ static int emit(struct list_ctx *c, uint64_t ino, uint32_t type, uint64_t next, 
 		struct idx_inode inode;
 		rc = idx_inode_get(c->txn, ino, &inode);
 		if (rc < 0) {
-			tfs_err("volume %s: entry %.*s of directory %" PRIu64 " names inode %" PRIu64
+			tfs_err("volume %s: entry %.*s of directory %" PRIu64
+				" names inode %" PRIu64
 				" which cannot be read (%s): run fsck.trackfs",
 				c->v->meta_dir, (int)namelen, name, c->dir, ino, tfs_strerror(rc));
 			return rc == -ENOENT ? -EIO : rc;
@@ -67,8 +68,7 @@ static int list_cb(void *arg, const struct idx_dirent *de)
  * With plus, "." and ".." are not counted (libfuse's readdirplus rule: the
  * kernel sends no forget for them).
  */
-int vol_readdir(struct vol *v, uint64_t ino, uint64_t cookie, bool plus, readdir_cb cb,
-		void *arg)
+int vol_readdir(struct vol *v, uint64_t ino, uint64_t cookie, bool plus, readdir_cb cb, void *arg)
 {
 	struct list_ctx c = {.v = v, .dir = ino, .plus = plus, .cb = cb, .arg = arg};
 	struct idx_inode dir;

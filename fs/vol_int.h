@@ -33,8 +33,9 @@ struct vol {
 	uint32_t chunk_size;
 	bool rdonly;
 	bool unclean;		/* the last shutdown was not clean */
-	bool keep_unclean;	/* unclean but not recovered (VOL_NO_RECOVER): vol_close
-				 * must not mark it clean, so the next open rebuilds */
+	/* Unclean but not recovered (VOL_NO_RECOVER): vol_close must not mark
+	 * it clean, so that the next open rebuilds. */
+	bool keep_unclean;
 	uint64_t generation;	/* volume open generation, for inode generations */
 
 	/* Data locks, striped by inode number: vol_read holds one shared for the
@@ -127,8 +128,7 @@ int vol_dir_get(struct idx_txn *txn, uint64_t ino, struct idx_inode *out);
 void vol_dir_touch(struct idx_inode *dir, const struct timespec *now);
 /** Which inode @p name in @p parent names, from a short txn of its own (to
  * know which ilock to take before the real txn). -ENOENT, -ENOTDIR. */
-int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len,
-		   uint64_t *ino_out);
+int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len, uint64_t *ino_out);
 
 /* vol_open.c: recovery */
 /** Rebuild the pool's free lists from every extent in the index. */

@@ -355,8 +355,7 @@ out_abort_txn:
 
 /* ---- removing entries -------------------------------------------------------------- */
 
-int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len,
-		   uint64_t *ino_out)
+int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len, uint64_t *ino_out)
 {
 	struct idx_inode dir;
 	struct idx_dirent de;

@@ -86,7 +86,8 @@ uint64_t vol_ref_put(struct vol *v, uint64_t ino, uint64_t n)
 		goto out_unlock;
 	}
 	if (r->count < n) {
-		tfs_warn("volume %s: inode %" PRIu64 " forgets %" PRIu64 " references but has %" PRIu64,
+		tfs_warn("volume %s: inode %" PRIu64 " forgets %" PRIu64
+			 " references but has %" PRIu64,
 			 v->meta_dir, ino, n, r->count);
 		n = r->count;
 	}

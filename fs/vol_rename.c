@@ -34,7 +34,7 @@ static int in_subtree(struct vol *v, struct idx_txn *txn, uint64_t dir, uint64_t
 
 struct side {
 	uint64_t dir_ino;
-	struct idx_inode dir;	 /* the parent directory */
+	struct idx_inode dir; /* the parent directory */
 	const char *name;
 	size_t len;
 	struct idx_dirent de;
@@ -150,8 +150,7 @@ static int do_rename(struct vol *v, struct idx_txn *txn, struct side *a, struct 
 
 	vol_now(&now);
 	if (b->exists) {
-		rc = idx_dirent_replace(txn, b->dir_ino, b->name, b->len, a->inode.ino,
-					a->de.type);
+		rc = idx_dirent_replace(txn, b->dir_ino, b->name, b->len, a->inode.ino, a->de.type);
 		if (rc < 0)
 			return rc;
 		/* The replaced inode loses this link; a replaced directory loses

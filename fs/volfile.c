@@ -297,7 +297,8 @@ int vol_lock_take(const char *meta_dir, const char *owner)
 		char who[sizeof(text)] = "unknown owner";
 		if (sscanf(text, "%ld %511[^\n]", &pid, who) < 1)
 			pid = 0;
-		tfs_err("volume %s is in use by pid %ld (%s): unmount it or stop that process first",
+		tfs_err("volume %s is in use by pid %ld (%s): unmount it or stop that process "
+			"first",
 			meta_dir, pid, who);
 		close(fd);
 		return -EBUSY;

@@ -259,8 +259,8 @@ Test(dir, readdirplus_fills_attributes_and_counts_references)
 	s.limit = 3; /* ".", "..", and one entry */
 	cr_assert_eq(vol_readdir(f.v, d, 0, true, collect_cb, &s), 0);
 	cr_assert_eq(s.n, 3);
-	unsigned total = (unsigned)(vol_ref_count(f.v, a) + vol_ref_count(f.v, b) +
-				    vol_ref_count(f.v, c));
+	unsigned total =
+		(unsigned)(vol_ref_count(f.v, a) + vol_ref_count(f.v, b) + vol_ref_count(f.v, c));
 	cr_assert_eq(total, 4);
 	/* those references keep an unlinked file alive */
 	vol_forget(f.v, b, vol_ref_count(f.v, b));

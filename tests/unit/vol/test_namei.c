@@ -181,9 +181,9 @@ Test(namei, mknod_types)
 		{"zero", 0600, 0, S_IFREG},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		cr_assert_eq(vol_mknod(f.v, R, cases[i].name, cases[i].mode, cases[i].rdev, &cred,
-				       &a),
-			     0, "mknod %s", cases[i].name);
+		cr_assert_eq(
+			vol_mknod(f.v, R, cases[i].name, cases[i].mode, cases[i].rdev, &cred, &a),
+			0, "mknod %s", cases[i].name);
 		cr_assert_eq(a.mode & S_IFMT, cases[i].type, "%s", cases[i].name);
 		cr_assert_eq(a.rdev, cases[i].rdev, "%s", cases[i].name);
 		vol_forget(f.v, a.ino, 1);

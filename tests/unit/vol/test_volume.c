@@ -43,9 +43,12 @@ static void bare_tree(struct tmpvol *tv)
 static int mkfs_tree(struct tmpvol *tv, uint32_t cs, bool force)
 {
 	const char *disks[2] = {tv->disk[0], tv->disk[1]};
-	struct vol_mkfs_opts o = {
-		.meta_dir = tv->meta, .disks = disks, .ndisks = 2, .chunk_size = cs,
-		.label = "t", .force = force};
+	struct vol_mkfs_opts o = {.meta_dir = tv->meta,
+				  .disks = disks,
+				  .ndisks = 2,
+				  .chunk_size = cs,
+				  .label = "t",
+				  .force = force};
 	return vol_mkfs(&o, NULL);
 }
 
