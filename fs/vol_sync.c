@@ -101,6 +101,7 @@ static void *flusher_main(void *arg)
 {
 	struct vol *v = arg;
 	uint64_t last_sync = mono_ms();
+	bool flushed = false;
 	int last_rc = 0;
 
 	pthread_mutex_lock(&v->flusher_lock);
@@ -124,16 +125,20 @@ static void *flusher_main(void *arg)
 		uint64_t now = mono_ms();
 		bool dirty = idx_env_dirty(v->idx);
 		if (now - last_sync >= v->sync_ms) {
-			if (dirty || trk_pool_deferred_count(v->pool) > 0)
+			if (dirty || flushed || trk_pool_deferred_count(v->pool) > 0)
 				rc = vol_sync_all(v);
 			last_sync = now;
+			flushed = rc < 0; /* try again at the next interval */
 		} else if (dirty) {
+			/* A flush clears the dirty flag without an fsync: remember
+			 * that the next sync still has work to do. */
+			flushed = true;
 			rc = idx_env_flush(v->idx);
-			if (rc < 0)
-				tfs_err("volume %s: flushing the index failed: %s", v->meta_dir,
-					tfs_strerror(rc));
+			if (rc < 0 && last_rc == 0)
+				tfs_err("volume %s: flushing the index failed: %s; retrying",
+					v->meta_dir, tfs_strerror(rc));
 		}
-		/* Report a persistent failure once, and its end. */
+		/* Say when a failure ends, so the log shows how long it lasted. */
 		if (rc == 0 && last_rc < 0)
 			tfs_info("volume %s: background flush works again", v->meta_dir);
 		last_rc = rc;

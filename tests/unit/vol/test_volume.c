@@ -352,3 +352,25 @@ Test(volume, info_and_statfs)
 	free(info);
 	fx_teardown(&f);
 }
+
+Test(volume, flusher_commits_and_releases_frees_in_the_background)
+{
+	struct fx f;
+	struct vol_open_opts o = {.owner = "unit test", .flush_ms = 10, .sync_ms = 30};
+
+	memset(&f, 0, sizeof(f));
+	tmpvol_create(&f.tv, 0);
+	cr_assert_eq(vol_open(f.tv.meta, &o, &f.v), 0);
+	f.cs = f.v->chunk_size;
+	uint64_t ino = fx_create(&f, "f");
+	fx_fill(&f, ino, 3, 8 * f.cs, 0);
+	vol_forget(f.v, ino, 1);
+	cr_assert_eq(vol_unlink(f.v, VOL_ROOT_INO, "f"), 0);
+	/* the freed chunks wait for a durable index: the flusher provides it */
+	for (int i = 0; i < 500 && (fx_used(&f) > 0 || idx_env_dirty(f.v->idx)); i++)
+		usleep(10000);
+	cr_assert_eq(fx_used(&f), 0, "the flusher did not release the freed chunks");
+	cr_assert_eq(trk_pool_deferred_count(f.v->pool), 0);
+	cr_assert_eq(idx_env_dirty(f.v->idx), false);
+	fx_teardown(&f);
+}
