@@ -34,7 +34,7 @@ static int release_deferred(struct vol *v)
 		rc = idx_txn_begin(v->idx, &guard);
 		if (rc < 0)
 			return rc;
-		if (!idx_env_dirty(v->idx)) {
+		if (idx_env_durable(v->idx)) {
 			rc = trk_pool_release_deferred(v->pool);
 			idx_txn_abort(guard);
 			if (rc < 0)

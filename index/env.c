@@ -283,6 +283,14 @@ bool idx_env_dirty(struct idx_env *env)
 	return __atomic_load_n(&env->dirty, __ATOMIC_RELAXED);
 }
 
+bool idx_env_durable(struct idx_env *env)
+{
+	/* unsynced is written under env->lock; callers that need a stable answer
+	 * hold a transaction (and so the lock) while asking. */
+	return !__atomic_load_n(&env->dirty, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&env->unsynced, __ATOMIC_RELAXED);
+}
+
 int idx_env_close(struct idx_env *env, bool sync)
 {
 	int rc;

@@ -77,6 +77,13 @@ int idx_env_flush(struct idx_env *env);
 int idx_env_sync(struct idx_env *env);
 /** True when changes were committed into the group since the last flush. */
 bool idx_env_dirty(struct idx_env *env);
+/**
+ * True when everything committed so far is on the disk (fsynced): nothing in
+ * the group and no group commit since the last idx_env_sync(). An automatic
+ * group commit at idx_txn_begin clears "dirty" but not this. Ask while
+ * holding a transaction for an answer no other thread can change.
+ */
+bool idx_env_durable(struct idx_env *env);
 
 struct idx_env_stats {
 	uint64_t map_size;   /* bytes */
