@@ -52,7 +52,14 @@ struct vol {
 
 	/* Group commit: the flusher commits the index every flush_ms and makes
 	 * everything durable every sync_ms. */
-	pthread_mutex_t sync_lock; /* serializes vol_sync_all */
+	/* Group fsync: one sync runs at a time; callers that arrive while it
+	 * runs wait for the next one, which then covers all of them. */
+	pthread_mutex_t sync_lock; /* guards the four fields below */
+	pthread_cond_t sync_cond;  /* a sync finished */
+	uint64_t sync_started;	   /* syncs begun */
+	uint64_t sync_done;	   /* the latest sync that finished */
+	bool sync_running;
+	int sync_rc;		   /* result of that sync */
 	pthread_mutex_t flusher_lock;
 	pthread_cond_t flusher_cond;
 	bool flusher_stop;	   /* guarded by flusher_lock */
@@ -107,7 +114,7 @@ int vol_truncate_locked(struct vol *v, uint64_t ino, uint64_t size, bool touch);
 
 /* vol_sync.c */
 /** Sync data and allocator state, then the index (durable), then release
- * deferred frees. Serialized by sync_lock. */
+ * deferred frees. Concurrent callers share one sync (group fsync). */
 int vol_sync_all(struct vol *v);
 int vol_flusher_start(struct vol *v);
 void vol_flusher_stop(struct vol *v);

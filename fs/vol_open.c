@@ -169,6 +169,7 @@ static int locks_init(struct vol *v)
 		}
 	}
 	pthread_mutex_init(&v->sync_lock, NULL);
+	pthread_cond_init(&v->sync_cond, NULL);
 	pthread_mutex_init(&v->flusher_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -177,6 +178,7 @@ static int locks_init(struct vol *v)
 	pthread_condattr_destroy(&ca);
 	if (rc < 0) {
 		pthread_mutex_destroy(&v->flusher_lock);
+		pthread_cond_destroy(&v->sync_cond);
 		pthread_mutex_destroy(&v->sync_lock);
 		for (unsigned i = 0; i < VOL_ILOCKS; i++)
 			pthread_rwlock_destroy(&v->ilocks[i]);
@@ -188,6 +190,7 @@ static void locks_fini(struct vol *v)
 {
 	pthread_cond_destroy(&v->flusher_cond);
 	pthread_mutex_destroy(&v->flusher_lock);
+	pthread_cond_destroy(&v->sync_cond);
 	pthread_mutex_destroy(&v->sync_lock);
 	for (unsigned i = 0; i < VOL_ILOCKS; i++)
 		pthread_rwlock_destroy(&v->ilocks[i]);

@@ -47,6 +47,37 @@ static int release_deferred(struct vol *v)
 	return 0;
 }
 
+/* One sync: data and allocator state, then the index, then the frees. Only
+ * one runs at a time (sync_running). */
+static int sync_once(struct vol *v)
+{
+	int rc;
+
+	/* Data before metadata: the index may only point at chunks whose bytes
+	 * are on the disk. */
+	rc = trk_pool_sync(v->pool);
+	if (rc < 0) {
+		tfs_err("volume %s: sync: writing the disks failed: %s", v->meta_dir,
+			tfs_strerror(rc));
+		return rc;
+	}
+	rc = idx_env_sync(v->idx);
+	if (rc < 0) {
+		tfs_err("volume %s: sync: writing the index failed: %s", v->meta_dir,
+			tfs_strerror(rc));
+		return rc;
+	}
+	if (trk_pool_deferred_count(v->pool) > 0)
+		rc = release_deferred(v);
+	return rc;
+}
+
+/*
+ * Group fsync: a caller needs a sync that STARTS after it arrived (one already
+ * running may have missed its changes). Whoever finds none running starts
+ * one; everyone who arrived meanwhile waits for it, so N concurrent fsyncs
+ * cost about two disk flushes, not N.
+ */
 int vol_sync_all(struct vol *v)
 {
 	int rc;
@@ -54,23 +85,23 @@ int vol_sync_all(struct vol *v)
 	if (v->rdonly)
 		return 0;
 	pthread_mutex_lock(&v->sync_lock);
-	/* Data before metadata: the index may only point at chunks whose bytes
-	 * are on the disk. */
-	rc = trk_pool_sync(v->pool);
-	if (rc < 0) {
-		tfs_err("volume %s: sync: writing the disks failed: %s", v->meta_dir,
-			tfs_strerror(rc));
-		goto out_unlock;
+	uint64_t target = v->sync_started + 1;
+	while (v->sync_done < target) {
+		if (v->sync_running) {
+			pthread_cond_wait(&v->sync_cond, &v->sync_lock);
+			continue;
+		}
+		v->sync_running = true;
+		uint64_t mine = ++v->sync_started;
+		pthread_mutex_unlock(&v->sync_lock);
+		rc = sync_once(v);
+		pthread_mutex_lock(&v->sync_lock);
+		v->sync_running = false;
+		v->sync_done = mine;
+		v->sync_rc = rc;
+		pthread_cond_broadcast(&v->sync_cond);
 	}
-	rc = idx_env_sync(v->idx);
-	if (rc < 0) {
-		tfs_err("volume %s: sync: writing the index failed: %s", v->meta_dir,
-			tfs_strerror(rc));
-		goto out_unlock;
-	}
-	if (trk_pool_deferred_count(v->pool) > 0)
-		rc = release_deferred(v);
-out_unlock:
+	rc = v->sync_rc;
 	pthread_mutex_unlock(&v->sync_lock);
 	return rc;
 }
