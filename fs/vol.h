@@ -250,5 +250,11 @@ struct vol_info {
 	struct vol_disk_info disks[VOL_MAX_DISKS];
 };
 int vol_info(struct vol *v, struct vol_info *out);
+/**
+ * vol_info of a volume that another process holds open (the mounted daemon or
+ * trackfs-s3), asked over the volume's status socket.
+ * @return 0; -ECONNREFUSED / -ENOENT when no process answers for it; -EPROTO.
+ */
+int vol_info_remote(const char *meta_dir, struct vol_info *out);
 
 #endif

@@ -66,6 +66,12 @@ struct vol {
 	bool flusher_running;
 	pthread_t flusher;
 	unsigned flush_ms, sync_ms;
+
+	/* The status socket (vol_control.c), while open for writing. */
+	int control_fd;
+	int control_stop[2];
+	pthread_t control_thread;
+	bool control_running;
 };
 
 static inline pthread_rwlock_t *vol_ilock(struct vol *v, uint64_t ino)
@@ -118,6 +124,10 @@ int vol_truncate_locked(struct vol *v, uint64_t ino, uint64_t size, bool touch);
 int vol_sync_all(struct vol *v);
 int vol_flusher_start(struct vol *v);
 void vol_flusher_stop(struct vol *v);
+
+/* vol_control.c: answers `trackfs status` while the volume is held open */
+int vol_control_start(struct vol *v);
+void vol_control_stop(struct vol *v);
 
 /* vol_attr.c */
 void vol_attr_from_inode(const struct vol *v, const struct idx_inode *in, struct vol_attr *out);

@@ -372,6 +372,7 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 		rc = vol_flusher_start(v);
 		if (rc < 0)
 			goto out_close_pool;
+		vol_control_start(v); /* optional: it logs why if it cannot */
 	}
 	*out = v;
 	return 0;
@@ -398,6 +399,7 @@ int vol_close(struct vol *v)
 	if (!v)
 		return 0;
 	if (!v->rdonly) {
+		vol_control_stop(v);
 		vol_flusher_stop(v);
 		/* Every reference is gone at close, so every orphan can go now. */
 		vol_refs_fini(v);

@@ -2,6 +2,8 @@
  * without recovery and print its identity, index size and a per-disk table
  * of tracks, chunks and bytes, with totals. */
 #include <errno.h>
+#include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,12 +62,62 @@ static int print_locked(const char *arg)
 
 #define B(v, buf) cli_fmt_bytes((v), (buf), sizeof(buf))
 
+/* The report, from a volume opened here or from the daemon that holds it. */
+static int print_info(const struct vol_info *info, const char *meta, bool unclean, bool live)
+{
+	char uuid[TFS_UUID_STRLEN], b1[32], b2[32], b3[32];
+
+	tfs_uuid_format(&info->uuid, uuid);
+	printf("Volume      %s%s%s\n", info->label[0] ? "\"" : "",
+	       info->label[0] ? info->label : "(no label)", info->label[0] ? "\"" : "");
+	printf("UUID        %s\n", uuid);
+	if (live)
+		printf("Mounted     yes (figures from the process that holds the volume)\n");
+	printf("Metadata    %s\n", meta);
+	printf("Chunk size  %s\n", B(info->chunk_size, b1));
+	printf("Inodes      %llu\n", (unsigned long long)info->inodes);
+	printf("Index       %s\n", B(info->index_bytes, b1));
+	if (live)
+		printf("State       in use\n");
+	else if (unclean)
+		printf("State       not shut down cleanly (the next mount rebuilds the free "
+		       "lists)\n");
+	else
+		printf("State       clean\n");
+	printf("\n%-4s %-32s %6s %12s %12s %10s %10s %10s  %s\n", "DISK", "PATH", "TRACKS",
+	       "CHUNKS USED", "CHUNKS FREE", "USED", "FREE", "ON DISK", "STATE");
+
+	uint64_t t_tracks = 0, t_cu = 0, t_cf = 0, t_bu = 0, t_bf = 0, t_od = 0;
+	unsigned missing = 0;
+	for (unsigned i = 0; i < info->ndisks; i++) {
+		const struct vol_disk_info *d = &info->disks[i];
+		printf("%-4u %-32s %6u %12llu %12llu %10s %10s %10s  %s\n", i, d->path, d->tracks,
+		       (unsigned long long)d->chunks_used, (unsigned long long)d->chunks_free,
+		       B(d->bytes_used, b1), B(d->bytes_free, b2), B(d->bytes_on_disk, b3),
+		       d->missing ? "MISSING" : "ok");
+		t_tracks += d->tracks;
+		t_cu += d->chunks_used;
+		t_cf += d->chunks_free;
+		t_bu += d->bytes_used;
+		t_bf += d->bytes_free;
+		t_od += d->bytes_on_disk;
+		missing += d->missing;
+	}
+	printf("%-4s %-32s %6llu %12llu %12llu %10s %10s %10s  %s\n", "", "total",
+	       (unsigned long long)t_tracks, (unsigned long long)t_cu, (unsigned long long)t_cf,
+	       B(t_bu, b1), B(t_bf, b2), B(t_od, b3), missing ? "DISKS MISSING" : "ok");
+	if (missing)
+		printf("\n%u disk(s) missing: files on them read as I/O errors until the disk is "
+		       "back.\n",
+		       missing);
+	return missing ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct vol_open_opts oo = {.flags = VOL_RDONLY | VOL_NO_RECOVER, .owner = "trackfs status"};
 	struct vol_info *info;
 	struct vol *v;
-	char uuid[TFS_UUID_STRLEN], b1[32], b2[32], b3[32];
 	int rc;
 
 	cli_init(argv[0]);
@@ -89,6 +141,13 @@ int main(int argc, char **argv)
 	}
 	rc = vol_open(argv[1], &oo, &v);
 	if (rc == -EBUSY) {
+		/* Mounted: ask the daemon over the volume's status socket. */
+		char meta[PATH_MAX];
+		if (vol_meta_resolve(argv[1], meta) == 0 && vol_info_remote(meta, info) == 0) {
+			rc = print_info(info, meta, false, true);
+			free(info);
+			return rc;
+		}
 		free(info);
 		return print_locked(argv[1]);
 	}
@@ -105,46 +164,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	tfs_uuid_format(&info->uuid, uuid);
-	printf("Volume      %s%s%s\n", info->label[0] ? "\"" : "",
-	       info->label[0] ? info->label : "(no label)", info->label[0] ? "\"" : "");
-	printf("UUID        %s\n", uuid);
-	printf("Metadata    %s\n", vol_meta_dir(v));
-	printf("Chunk size  %s\n", B(info->chunk_size, b1));
-	printf("Inodes      %llu\n", (unsigned long long)info->inodes);
-	printf("Index       %s\n", B(info->index_bytes, b1));
-	if (vol_was_unclean(v))
-		printf("State       not shut down cleanly (the next mount rebuilds the free "
-		       "lists)\n");
-	else
-		printf("State       clean\n");
-	printf("\n%-4s %-32s %6s %12s %12s %10s %10s %10s  %s\n", "DISK", "PATH", "TRACKS",
-	       "CHUNKS USED", "CHUNKS FREE", "USED", "FREE", "ON DISK", "STATE");
-
-	uint64_t t_tracks = 0, t_cu = 0, t_cf = 0, t_bu = 0, t_bf = 0, t_od = 0;
-	unsigned missing = 0;
-	for (unsigned i = 0; i < info->ndisks; i++) {
-		struct vol_disk_info *d = &info->disks[i];
-		printf("%-4u %-32s %6u %12llu %12llu %10s %10s %10s  %s\n", i, d->path, d->tracks,
-		       (unsigned long long)d->chunks_used, (unsigned long long)d->chunks_free,
-		       B(d->bytes_used, b1), B(d->bytes_free, b2), B(d->bytes_on_disk, b3),
-		       d->missing ? "MISSING" : "ok");
-		t_tracks += d->tracks;
-		t_cu += d->chunks_used;
-		t_cf += d->chunks_free;
-		t_bu += d->bytes_used;
-		t_bf += d->bytes_free;
-		t_od += d->bytes_on_disk;
-		missing += d->missing;
-	}
-	printf("%-4s %-32s %6llu %12llu %12llu %10s %10s %10s  %s\n", "", "total",
-	       (unsigned long long)t_tracks, (unsigned long long)t_cu, (unsigned long long)t_cf,
-	       B(t_bu, b1), B(t_bf, b2), B(t_od, b3), missing ? "DISKS MISSING" : "ok");
-	if (missing)
-		printf("\n%u disk(s) missing: files on them read as I/O errors until the disk is "
-		       "back.\n",
-		       missing);
+	rc = print_info(info, vol_meta_dir(v), vol_was_unclean(v), false);
 	vol_close(v);
 	free(info);
-	return missing ? 1 : 0;
+	return rc;
 }

@@ -1,0 +1,209 @@
+/* The volume's status socket: while a process holds a volume open for
+ * writing (the FUSE daemon, trackfs-s3), `trackfs status` cannot open it, so
+ * the holder answers on an abstract Unix socket named after the volume UUID
+ * with the figures vol_info() gives, one "key value" line each. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/base/log.h"
+#include "fs/vol_int.h"
+
+/* Abstract address (no file to clean up after a crash): "\0trackfs/<uuid>". */
+static socklen_t control_addr(const struct tfs_uuid *uuid, struct sockaddr_un *sa)
+{
+	char u[TFS_UUID_STRLEN];
+
+	tfs_uuid_format(uuid, u);
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "trackfs/%s", u);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static void answer(struct vol *v, int fd)
+{
+	struct vol_info *info = calloc(1, sizeof(*info));
+	char u[TFS_UUID_STRLEN];
+	FILE *out;
+
+	if (!info)
+		return;
+	out = fdopen(fd, "w");
+	if (!out) {
+		free(info);
+		close(fd);
+		return;
+	}
+	if (vol_info(v, info) == 0) {
+		tfs_uuid_format(&info->uuid, u);
+		fprintf(out, "uuid %s\nlabel %s\nchunk_size %" PRIu32 "\ninodes %" PRIu64
+			     "\nindex_bytes %" PRIu64 "\nunclean %d\n",
+			u, info->label, info->chunk_size, info->inodes, info->index_bytes,
+			vol_was_unclean(v) ? 1 : 0);
+		for (unsigned i = 0; i < info->ndisks; i++) {
+			struct vol_disk_info *d = &info->disks[i];
+			tfs_uuid_format(&d->uuid, u);
+			fprintf(out,
+				"disk %u %d %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+				" %" PRIu64 " %s %s\n",
+				i, d->missing ? 1 : 0, d->tracks, d->chunks_used, d->chunks_free,
+				d->bytes_used, d->bytes_free, d->bytes_on_disk, u, d->path);
+		}
+	}
+	fclose(out);
+	free(info);
+}
+
+static void *control_main(void *arg)
+{
+	struct vol *v = arg;
+	struct pollfd p[2] = {{.fd = v->control_fd, .events = POLLIN},
+			      {.fd = v->control_stop[0], .events = POLLIN}};
+
+	for (;;) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[1].revents)
+			break;
+		int c = accept4(v->control_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c >= 0)
+			answer(v, c);
+	}
+	return NULL;
+}
+
+int vol_control_start(struct vol *v)
+{
+	struct sockaddr_un sa;
+	socklen_t len = control_addr(&v->vf.uuid, &sa);
+	int rc;
+
+	v->control_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (v->control_fd < 0)
+		return -errno;
+	if (bind(v->control_fd, (struct sockaddr *)&sa, len) < 0 ||
+	    listen(v->control_fd, 8) < 0) {
+		rc = -errno;
+		/* Not fatal: the volume works, `trackfs status` just cannot ask. */
+		tfs_warn("volume %s: no status socket (%s); trackfs status will show the "
+			 "configuration only",
+			 v->meta_dir, tfs_strerror(rc));
+		goto out_close;
+	}
+	if (pipe2(v->control_stop, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	rc = -pthread_create(&v->control_thread, NULL, control_main, v);
+	if (rc < 0)
+		goto out_close_pipe;
+	v->control_running = true;
+	return 0;
+
+out_close_pipe:
+	close(v->control_stop[0]);
+	close(v->control_stop[1]);
+out_close:
+	close(v->control_fd);
+	v->control_fd = -1;
+	return rc;
+}
+
+void vol_control_stop(struct vol *v)
+{
+	if (!v->control_running)
+		return;
+	if (write(v->control_stop[1], "x", 1) < 0)
+		tfs_warn("volume %s: stopping the status socket: %s", v->meta_dir,
+			 tfs_strerror(-errno));
+	pthread_join(v->control_thread, NULL);
+	close(v->control_stop[0]);
+	close(v->control_stop[1]);
+	close(v->control_fd);
+	v->control_fd = -1;
+	v->control_running = false;
+}
+
+int vol_info_remote(const char *meta_dir, struct vol_info *out)
+{
+	struct vol_volfile *vf = malloc(sizeof(*vf));
+	struct sockaddr_un sa;
+	char line[PATH_MAX + 256], meta[PATH_MAX];
+	int rc, fd;
+	FILE *in;
+
+	if (!vf)
+		return -ENOMEM;
+	rc = vol_meta_resolve(meta_dir, meta);
+	if (rc == 0)
+		rc = vol_volfile_read(meta, vf);
+	if (rc < 0)
+		goto out_free;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, control_addr(&vf->uuid, &sa)) < 0) {
+		rc = -errno;
+		close(fd);
+		goto out_free;
+	}
+	in = fdopen(fd, "r");
+	if (!in) {
+		rc = -errno;
+		close(fd);
+		goto out_free;
+	}
+	memset(out, 0, sizeof(*out));
+	rc = -EPROTO;
+	while (fgets(line, sizeof(line), in)) {
+		char key[32], u[TFS_UUID_STRLEN];
+		int pos = 0;
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%31s %n", key, &pos) < 1)
+			continue;
+		const char *val = line + pos;
+		if (!strcmp(key, "uuid")) {
+			if (tfs_uuid_parse(val, &out->uuid) == 0)
+				rc = 0;
+		} else if (!strcmp(key, "label")) {
+			snprintf(out->label, sizeof(out->label), "%s", val);
+		} else if (!strcmp(key, "chunk_size")) {
+			out->chunk_size = (uint32_t)strtoul(val, NULL, 10);
+		} else if (!strcmp(key, "inodes")) {
+			out->inodes = strtoull(val, NULL, 10);
+		} else if (!strcmp(key, "index_bytes")) {
+			out->index_bytes = strtoull(val, NULL, 10);
+		} else if (!strcmp(key, "disk") && out->ndisks < VOL_MAX_DISKS) {
+			struct vol_disk_info *d = &out->disks[out->ndisks];
+			unsigned idx;
+			int missing, n = 0;
+			if (sscanf(val, "%u %d %" SCNu32 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+					" %" SCNu64 " %36s %n",
+				   &idx, &missing, &d->tracks, &d->chunks_used, &d->chunks_free,
+				   &d->bytes_used, &d->bytes_free, &d->bytes_on_disk, u, &n) >= 9 &&
+			    n > 0) {
+				d->missing = missing != 0;
+				tfs_uuid_parse(u, &d->uuid);
+				snprintf(d->path, sizeof(d->path), "%s", val + n);
+				out->ndisks++;
+			}
+		}
+	}
+	fclose(in);
+out_free:
+	free(vf);
+	return rc;
+}
