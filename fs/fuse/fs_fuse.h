@@ -31,6 +31,7 @@ struct fs_daemon {
 	bool dont_mask;		 /* the kernel left the umask to us (set in init) */
 	char bdi[32];		 /* the mount's backing device ("0:42"), or "" */
 	atomic_bool bdi_tuned;	 /* fs_bdi_tune() has run (first request after init) */
+	atomic_bool notify_on;	 /* the S3 sidecar may notify (loop running, sidecar.c) */
 };
 
 /** The daemon state behind a request (the session's userdata). */
@@ -47,6 +48,17 @@ void fs_ops_namei(struct fuse_lowlevel_ops *ops);
 void fs_ops_file(struct fuse_lowlevel_ops *ops);
 void fs_ops_dir(struct fuse_lowlevel_ops *ops);
 void fs_ops_xattr(struct fuse_lowlevel_ops *ops);
+
+/* ---- names the S3 sidecar keeps for itself (ops_namei.c) --------------- */
+
+/**
+ * Whether the name @p name (@p len bytes, not necessarily NUL-terminated) in
+ * directory @p parent belongs to the S3 sidecar and is hidden from the mount:
+ * S3_HIDDEN_DIR in the root (multipart uploads in progress) and names
+ * starting with S3_TMP_PREFIX anywhere (PUTs not yet renamed into place).
+ * Hidden names are not listed, look up as missing and cannot be created.
+ */
+bool fs_name_hidden(uint64_t parent, const char *name, size_t len);
 
 /* ---- conversions (ops_inode.c) ------------------------------------------ */
 

@@ -1,7 +1,8 @@
 /* The trackfs daemon's main: command line and mount options, opening the
- * volume, mounting, going into the background only once the mount stands
- * (so that every error reaches the terminal and the exit code), the
- * multi-threaded loop, and the clean shutdown that marks the volume clean.
+ * volume, mounting, starting the S3 sidecar if asked, going into the
+ * background only once the mount stands (so that every error reaches the
+ * terminal and the exit code), the multi-threaded loop, and the clean
+ * shutdown that marks the volume clean.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 
 #include "fs/fuse/fs_fuse.h"
 #include "fs/fuse/main_int.h"
+#include "fs/s3/s3.h"
 
 #ifndef TRACKFS_VERSION
 #define TRACKFS_VERSION "unknown"
@@ -35,6 +37,7 @@ struct fs_opts {
 	int has_subtype;
 	int no_auto_unmount;
 	double timeout;
+	struct fs_s3_opts s3; /* -o s3=...: the S3 sidecar (sidecar.c) */
 };
 
 enum {
@@ -59,6 +62,10 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
 	FUSE_OPT_KEY("no_auto_unmount", KEY_NO_AUTO_UNMOUNT),
 	{"timeout=%lf", offsetof(struct fs_opts, timeout), 0},
+	{"s3=%s", offsetof(struct fs_opts, s3.listen), 0},
+	{"s3_auth=%s", offsetof(struct fs_opts, s3.auth), 0},
+	{"s3_region=%s", offsetof(struct fs_opts, s3.region), 0},
+	{"s3_no_auth", offsetof(struct fs_opts, s3.no_auth), 1},
 	/* What mount(8) and fstab pass that means nothing to a FUSE mount
 	 * (mount.fuse3 drops some of them itself, not all). */
 	FUSE_OPT_KEY("defaults", KEY_IGNORE),
@@ -172,11 +179,63 @@ static void fs_help(void)
 	       "    -o no_auto_unmount     leave the mount point mounted (and dead) if the daemon\n"
 	       "                           is killed; by default it is released\n"
 	       "\n"
+	       "S3 sidecar (the same volume over the S3 API, served by this daemon):\n"
+	       "    -o s3=HOST:PORT        serve S3 on HOST:PORT (e.g. 127.0.0.1:9000); bucket =\n"
+	       "                           top-level directory, key = path below it\n"
+	       "    -o s3_auth=FILE        users allowed in: lines 'ACCESS_KEY SECRET_KEY rw|ro\n"
+	       "                           BUCKET|*' and 'anonymous ro BUCKET' (keep it mode 600)\n"
+	       "    -o s3_region=REGION    region clients sign for (default us-east-1)\n"
+	       "    -o s3_no_auth          serve without authentication (tests only)\n"
+	       "  Objects written over S3 show in the mount at once; files written in the\n"
+	       "  mount are objects once closed (or fsync'ed). An unmounted volume is served\n"
+	       "  by trackfs-s3 --listen HOST:PORT --auth FILE VOLUME.\n"
+	       "\n"
 	       "From /etc/fstab:  VOLUME MOUNTPOINT fuse.trackfs defaults,allow_other 0 0\n"
 	       "By hand:          mount -t fuse.trackfs VOLUME MOUNTPOINT\n"
 	       "\n"
 	       "FUSE mount options:\n");
 	fuse_lowlevel_help();
+}
+
+/* The S3 options go together: s3= names the listener, and either an auth file
+ * or s3_no_auth must be given. The auth file's path is made absolute (the
+ * daemon leaves the working directory). @return 0 or -1 (reported). */
+static int fs_s3_opts_check(struct fs_s3_opts *s3)
+{
+	char path[PATH_MAX];
+
+	if (!s3->listen) {
+		if (s3->auth || s3->region || s3->no_auth) {
+			fprintf(stderr, "trackfs: s3_auth, s3_region and s3_no_auth need "
+					"-o s3=HOST:PORT (see trackfs --help)\n");
+			return -1;
+		}
+		return 0;
+	}
+	if (!s3->auth && !s3->no_auth) {
+		fprintf(stderr,
+			"trackfs: -o s3=%s needs -o s3_auth=FILE (or s3_no_auth to "
+			"serve without authentication)\n",
+			s3->listen);
+		return -1;
+	}
+	if (s3->auth && s3->no_auth) {
+		fprintf(stderr, "trackfs: s3_auth and s3_no_auth exclude each other\n");
+		return -1;
+	}
+	if (!s3->auth)
+		return 0;
+	if (!realpath(s3->auth, path)) {
+		fprintf(stderr, "trackfs: S3 auth file %s: %s\n", s3->auth, strerror(errno));
+		return -1;
+	}
+	free(s3->auth);
+	s3->auth = strdup(path);
+	if (!s3->auth) {
+		fprintf(stderr, "trackfs: out of memory\n");
+		return -1;
+	}
+	return 0;
 }
 
 /* Add "-o NAME=VALUE" with VALUE escaped for fuse_opt (commas, backslashes). */
@@ -229,6 +288,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	struct fs_daemon d = {.timeout = o->timeout, .debug = o->debug != 0};
 	struct vol_open_opts vopts = {.owner = copts->mountpoint};
 	struct fuse_lowlevel_ops ops;
+	struct s3_server *s3 = NULL;
 	struct fuse_session *se;
 	int rc, close_rc;
 
@@ -268,6 +328,17 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	 * daemon must not keep a directory busy. */
 	if (chdir("/") < 0)
 		tfs_warn("chdir /: %s", tfs_strerror(-errno));
+	/* The sidecar comes up once the mount stands (its changes notify the
+	 * session) and before the parent is told, so that a port in use or a
+	 * bad auth file is seen on the terminal and no mount stays behind. */
+	if (o->s3.listen) {
+		rc = fs_s3_start(&d, &o->s3, &s3);
+		if (rc < 0) {
+			fprintf(stderr, "trackfs: cannot serve S3 on %s: %s; not mounting %s\n",
+				o->s3.listen, tfs_strerror(rc), copts->mountpoint);
+			goto out_unmount;
+		}
+	}
 	if (bg)
 		fs_bg_ready(bg);
 	tfs_info("volume %s mounted on %s", o->volume, copts->mountpoint);
@@ -276,6 +347,10 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	if (rc < 0)
 		tfs_err("the FUSE loop of %s failed: %s; unmounting", copts->mountpoint,
 			tfs_strerror(rc));
+	/* Before the unmount: the sidecar's notifications write to the
+	 * session's device, which the unmount closes. */
+	fs_s3_stop(&d, s3);
+out_unmount:
 	fuse_session_unmount(se);
 out_remove_handlers:
 	fuse_remove_signal_handlers(se);
@@ -330,6 +405,8 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "trackfs: timeout must not be negative\n");
 		goto out_free_args;
 	}
+	if (fs_s3_opts_check(&o.s3) < 0)
+		goto out_free_args;
 	if (!realpath(o.volume, volume)) {
 		fprintf(stderr, "trackfs: volume %s: %s\n", o.volume, strerror(errno));
 		goto out_free_args;
@@ -377,6 +454,9 @@ int main(int argc, char *argv[])
 out_free_args:
 	free(copts.mountpoint);
 	free(o.volume);
+	free(o.s3.listen);
+	free(o.s3.auth);
+	free(o.s3.region);
 	fuse_opt_free_args(&args);
 	return ret;
 }

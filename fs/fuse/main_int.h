@@ -1,11 +1,15 @@
 /* Helpers of the daemon's main(): going into the background with a
- * handshake (daemon.c), kernel tuning of the mount, and `trackfs SUBCOMMAND`
- * dispatch to the trackfs-SUBCOMMAND tools (subcmd.c).
+ * handshake (daemon.c), kernel tuning of the mount, the S3 sidecar started in
+ * the daemon (sidecar.c), and `trackfs SUBCOMMAND` dispatch to the
+ * trackfs-SUBCOMMAND tools (subcmd.c).
  */
 #ifndef FS_FUSE_MAIN_INT_H
 #define FS_FUSE_MAIN_INT_H
 
 #include <stdbool.h>
+
+struct fs_daemon;
+struct s3_server;
 
 /** The handshake between the process started from the terminal and the
  * daemon it forks. */
@@ -29,6 +33,28 @@ int fs_bg_wait(struct fs_bg *bg);
 void fs_bg_ready(struct fs_bg *bg);
 /** Daemon: report failure (the parent exits 1); a no-op after fs_bg_ready(). */
 void fs_bg_fail(struct fs_bg *bg);
+
+/** The S3 sidecar's mount options (-o s3=...,s3_auth=...). */
+struct fs_s3_opts {
+	char *listen; /* s3=HOST:PORT; NULL: no sidecar */
+	char *auth;   /* s3_auth=FILE, made absolute by main() */
+	char *region; /* s3_region=R, or NULL for the sidecar's default */
+	int no_auth;  /* s3_no_auth: serve without authentication */
+};
+
+/**
+ * Start the S3 sidecar on the daemon's open volume @p d->vol, with a change
+ * hook that drops the kernel's cached entries, attributes and pages of what
+ * S3 changed. Call once the session is mounted (d->se set) and before the
+ * loop runs; the sidecar's threads do not take SIGINT/SIGTERM/SIGHUP.
+ * @return 0, or the errors of s3_server_start() (-EADDRINUSE, -EACCES,
+ * -EINVAL for a bad address or auth file, -ENOENT, -ENOMEM), logged there.
+ */
+int fs_s3_start(struct fs_daemon *d, const struct fs_s3_opts *o, struct s3_server **out);
+
+/** Stop the sidecar @p s (NULL: nothing) once the FUSE loop has ended and
+ * before the session is unmounted: notifications stop first. */
+void fs_s3_stop(struct fs_daemon *d, struct s3_server *s);
 
 /**
  * `trackfs status VOLUME` and the like: if argv[1] names a subcommand for

@@ -3,7 +3,8 @@
  * readdirplus entries each carry a lookup reference, which vol_readdir adds
  * only for the entries that fitted in the reply (and never for "." and "..",
  * which the kernel does not link). The callback runs inside an index
- * transaction, so it only copies entries into the reply buffer.
+ * transaction, so it only copies entries into the reply buffer. The S3
+ * sidecar's own names (fs_name_hidden) are left out.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -13,15 +14,25 @@
 
 #include "fs/fuse/fs_fuse.h"
 
+/* Hidden entries one readdirplus reply may skip; at more, the reply ends early
+ * (the kernel asks again from there). */
+#define FS_SKIP_MAX 16
+
 /* State of one readdir reply being filled. */
 struct fs_dirbuf {
 	fuse_req_t req;
 	struct fs_daemon *d;
+	uint64_t dir;
 	char *buf;
 	size_t size;
 	size_t used;
 	bool plus;
 	int err;
+	/* Hidden entries left out of a readdirplus reply: vol_readdir took a
+	 * reference for each (the callback returned 0), dropped afterwards. */
+	uint64_t skipped[FS_SKIP_MAX];
+	unsigned nskipped;
+	bool last_skipped; /* the last entry seen was one of them */
 };
 
 static int fs_dirbuf_cb(void *arg, const struct vol_dirent *de, const struct vol_attr *attr)
@@ -37,6 +48,16 @@ static int fs_dirbuf_cb(void *arg, const struct vol_dirent *de, const struct vol
 			de->namelen);
 		b->err = -EIO;
 		return 1;
+	}
+	b->last_skipped = false;
+	if (fs_name_hidden(b->dir, de->name, de->namelen)) {
+		if (!b->plus)
+			return 0;
+		if (b->nskipped == FS_SKIP_MAX)
+			return 1; /* stop before it: no reference taken */
+		b->skipped[b->nskipped++] = de->ino;
+		b->last_skipped = true;
+		return 0;
 	}
 	memcpy(name, de->name, de->namelen);
 	name[de->namelen] = '\0';
@@ -69,6 +90,7 @@ static void fs_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 	memset(&b, 0, sizeof(b));
 	b.req = req;
 	b.d = fs_req_daemon(req);
+	b.dir = ino;
 	b.size = size;
 	b.plus = plus;
 	b.buf = malloc(size ? size : 1);
@@ -79,6 +101,13 @@ static void fs_do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off
 		return;
 	}
 	rc = vol_readdir(b.d->vol, ino, (uint64_t)off, plus, fs_dirbuf_cb, &b);
+	/* A scan that failed right after a skipped entry may have failed to
+	 * take its reference: keeping one too many is safe, dropping one that
+	 * was never taken is not. */
+	if (rc < 0 && b.last_skipped)
+		b.nskipped--;
+	for (unsigned i = 0; i < b.nskipped; i++)
+		vol_forget(b.d->vol, b.skipped[i], 1);
 	if (rc == 0 && b.err < 0 && b.used == 0)
 		rc = b.err;
 	tfs_debug("fuse: readdir%s ino=%" PRIu64 " off=%lld size=%zu -> %s %zu bytes",

@@ -1,7 +1,8 @@
 /* FUSE handlers that create, remove and rename names: mknod, mkdir, create,
  * symlink, link, unlink, rmdir and rename. New nodes belong to the caller of
  * the request (fuse_req_ctx) and inherit the directory's group and default
- * ACL where the rules say so (acl.c).
+ * ACL where the rules say so (acl.c). Also the names the S3 sidecar keeps for
+ * itself, which the mount neither shows nor lets anyone create.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -9,6 +10,29 @@
 #include <string.h>
 
 #include "fs/fuse/fs_fuse.h"
+#include "fs/s3/s3.h"
+
+bool fs_name_hidden(uint64_t parent, const char *name, size_t len)
+{
+	static const size_t dir_len = sizeof(S3_HIDDEN_DIR) - 1;
+	static const size_t tmp_len = sizeof(S3_TMP_PREFIX) - 1;
+
+	if (parent == VOL_ROOT_INO && len == dir_len && memcmp(name, S3_HIDDEN_DIR, len) == 0)
+		return true;
+	return len >= tmp_len && memcmp(name, S3_TMP_PREFIX, tmp_len) == 0;
+}
+
+/* A new name that the sidecar keeps for itself is refused: a node made
+ * there would be invisible, and the sidecar would take it for its own. */
+static int fs_check_new_name(uint64_t parent, const char *name)
+{
+	if (fs_name_hidden(parent, name, strlen(name))) {
+		tfs_debug("fuse: '%s' in directory %" PRIu64 " is reserved for the S3 sidecar",
+			  name, parent);
+		return -EPERM;
+	}
+	return 0;
+}
 
 /* The one path for mknod, mkdir and create: prepare owner, mode and ACL,
  * create through vol/ (vol_create when @p create), store the inherited ACL. */
@@ -19,6 +43,9 @@ static int fs_make_node(fuse_req_t req, uint64_t parent, const char *name, uint3
 	struct fs_newnode nn;
 	int rc;
 
+	rc = fs_check_new_name(parent, name);
+	if (rc < 0)
+		return rc;
 	rc = fs_newnode_prepare(req, parent, mode, &nn);
 	if (rc < 0)
 		return rc;
@@ -88,7 +115,9 @@ static void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	struct vol_attr a;
 	int rc;
 
-	rc = fs_newnode_prepare(req, parent, S_IFLNK | 0777, &nn);
+	rc = fs_check_new_name(parent, name);
+	if (rc == 0)
+		rc = fs_newnode_prepare(req, parent, S_IFLNK | 0777, &nn);
 	if (rc == 0) {
 		rc = vol_symlink(d->vol, parent, name, link, &nn.cred, &a);
 		fs_newnode_fini(&nn);
@@ -104,7 +133,9 @@ static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 	struct vol_attr a;
 	int rc;
 
-	rc = vol_link(d->vol, ino, newparent, newname, &a);
+	rc = fs_check_new_name(newparent, newname);
+	if (rc == 0)
+		rc = vol_link(d->vol, ino, newparent, newname, &a);
 	tfs_debug("fuse: link ino=%" PRIu64 " newparent=%" PRIu64 " name=%s -> %s", (uint64_t)ino,
 		  (uint64_t)newparent, newname, tfs_strerror(rc));
 	fs_reply_entry(req, rc, &a);
@@ -115,7 +146,8 @@ static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
-	rc = vol_unlink(d->vol, parent, name);
+	rc = fs_name_hidden(parent, name, strlen(name)) ? -ENOENT
+							: vol_unlink(d->vol, parent, name);
 	tfs_debug("fuse: unlink parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
 		  tfs_strerror(rc));
 	fuse_reply_err(req, -rc);
@@ -126,7 +158,7 @@ static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
-	rc = vol_rmdir(d->vol, parent, name);
+	rc = fs_name_hidden(parent, name, strlen(name)) ? -ENOENT : vol_rmdir(d->vol, parent, name);
 	tfs_debug("fuse: rmdir parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
 		  tfs_strerror(rc));
 	fuse_reply_err(req, -rc);
@@ -142,6 +174,10 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fu
 	/* RENAME_WHITEOUT (overlayfs) and unknown flags are refused. */
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		rc = -EINVAL;
+	} else if (fs_name_hidden(parent, name, strlen(name))) {
+		rc = -ENOENT;
+	} else if (fs_check_new_name(newparent, newname) < 0) {
+		rc = -EPERM;
 	} else {
 		if (flags & RENAME_NOREPLACE)
 			vflags |= VOL_RENAME_NOREPLACE;
