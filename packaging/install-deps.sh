@@ -17,7 +17,7 @@ packages=(
 	libhttp-parser-dev zlib1g-dev
 	# tests
 	libcriterion-dev fuse3 lmdb-utils attr acl rsync python3 util-linux procps
-	e2fsprogs psmisc
+	e2fsprogs psmisc strace
 	# S3 sidecar tests: real clients
 	python3-boto3 awscli s3cmd rclone curl
 )
