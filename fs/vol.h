@@ -55,15 +55,15 @@ struct vol_mkfs_opts {
 int vol_mkfs(const struct vol_mkfs_opts *opts, struct tfs_uuid *uuid_out);
 
 enum {
-	VOL_RDONLY = 1 << 0,	/* no writes; no lock-taking rebuild (fsck, status) */
+	VOL_RDONLY = 1 << 0,	 /* no writes; no lock-taking rebuild (fsck, status) */
 	VOL_NO_RECOVER = 1 << 1, /* do not rebuild after an unclean shutdown (fsck) */
 };
 
 struct vol_open_opts {
 	unsigned flags;
-	const char *owner;	/* written into the lock file, e.g. the mount point */
-	unsigned flush_ms;	/* group commit interval; 0 = 1000 */
-	unsigned sync_ms;	/* fsync interval for the background flusher; 0 = 5000 */
+	const char *owner; /* written into the lock file, e.g. the mount point */
+	unsigned flush_ms; /* group commit interval; 0 = 1000 */
+	unsigned sync_ms;  /* fsync interval for the background flusher; 0 = 5000 */
 };
 
 /**
@@ -92,7 +92,7 @@ struct vol_attr {
 	uint32_t uid, gid;
 	uint64_t rdev;
 	uint64_t size;
-	uint64_t blocks;   /* in 512-byte units, as st_blocks */
+	uint64_t blocks; /* in 512-byte units, as st_blocks */
 	uint32_t blksize;
 	uint64_t generation;
 	struct timespec atime, mtime, ctime, btime;
@@ -164,9 +164,9 @@ int vol_rename(struct vol *v, uint64_t parent, const char *name, uint64_t newpar
 
 struct vol_dirent {
 	uint64_t ino;
-	uint32_t type;	   /* DT_* */
-	uint64_t next;	   /* cookie to resume after this entry */
-	const char *name;  /* valid during the callback only */
+	uint32_t type;	  /* DT_* */
+	uint64_t next;	  /* cookie to resume after this entry */
+	const char *name; /* valid during the callback only */
 	size_t namelen;
 };
 
@@ -200,7 +200,7 @@ int vol_fsync(struct vol *v, uint64_t ino, bool datasync);
 int vol_sync(struct vol *v);
 
 enum {
-	VOL_FALLOC_KEEP_SIZE = 1 << 0,  /* FALLOC_FL_KEEP_SIZE */
+	VOL_FALLOC_KEEP_SIZE = 1 << 0,	/* FALLOC_FL_KEEP_SIZE */
 	VOL_FALLOC_PUNCH_HOLE = 1 << 1, /* FALLOC_FL_PUNCH_HOLE (needs KEEP_SIZE) */
 	VOL_FALLOC_ZERO_RANGE = 1 << 2, /* FALLOC_FL_ZERO_RANGE */
 };
@@ -225,7 +225,7 @@ struct vol_statfs {
 	uint64_t bsize;	 /* chunk size */
 	uint64_t blocks; /* total chunks over all disks */
 	uint64_t bfree;
-	uint64_t files;	 /* inodes in use */
+	uint64_t files; /* inodes in use */
 	uint64_t ffree;
 	uint32_t namemax;
 };

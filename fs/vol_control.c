@@ -44,16 +44,17 @@ static void answer(struct vol *v, int fd)
 	}
 	if (vol_info(v, info) == 0) {
 		tfs_uuid_format(&info->uuid, u);
-		fprintf(out, "uuid %s\nlabel %s\nchunk_size %" PRIu32 "\ninodes %" PRIu64
-			     "\nindex_bytes %" PRIu64 "\nunclean %d\n",
+		fprintf(out,
+			"uuid %s\nlabel %s\nchunk_size %" PRIu32 "\ninodes %" PRIu64
+			"\nindex_bytes %" PRIu64 "\nunclean %d\n",
 			u, info->label, info->chunk_size, info->inodes, info->index_bytes,
 			vol_was_unclean(v) ? 1 : 0);
 		for (unsigned i = 0; i < info->ndisks; i++) {
 			struct vol_disk_info *d = &info->disks[i];
 			tfs_uuid_format(&d->uuid, u);
 			fprintf(out,
-				"disk %u %d %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
-				" %" PRIu64 " %s %s\n",
+				"disk %u %d %" PRIu32 " %" PRIu64 " %" PRIu64 " %" PRIu64
+				" %" PRIu64 " %" PRIu64 " %s %s\n",
 				i, d->missing ? 1 : 0, d->tracks, d->chunks_used, d->chunks_free,
 				d->bytes_used, d->bytes_free, d->bytes_on_disk, u, d->path);
 		}
@@ -92,8 +93,7 @@ int vol_control_start(struct vol *v)
 	v->control_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (v->control_fd < 0)
 		return -errno;
-	if (bind(v->control_fd, (struct sockaddr *)&sa, len) < 0 ||
-	    listen(v->control_fd, 8) < 0) {
+	if (bind(v->control_fd, (struct sockaddr *)&sa, len) < 0 || listen(v->control_fd, 8) < 0) {
 		rc = -errno;
 		/* Not fatal: the volume works, `trackfs status` just cannot ask. */
 		tfs_warn("volume %s: no status socket (%s); trackfs status will show the "
@@ -190,8 +190,9 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			struct vol_disk_info *d = &out->disks[out->ndisks];
 			unsigned idx;
 			int missing, n = 0;
-			if (sscanf(val, "%u %d %" SCNu32 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
-					" %" SCNu64 " %36s %n",
+			if (sscanf(val,
+				   "%u %d %" SCNu32 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+				   " %" SCNu64 " %36s %n",
 				   &idx, &missing, &d->tracks, &d->chunks_used, &d->chunks_free,
 				   &d->bytes_used, &d->bytes_free, &d->bytes_on_disk, u, &n) >= 9 &&
 			    n > 0) {

@@ -13,7 +13,7 @@
 #include "fs/volfile.h"
 #include "index/index.h"
 
-#define VOL_ILOCKS 1024	       /* stripes of per-inode data locks */
+#define VOL_ILOCKS 1024		       /* stripes of per-inode data locks */
 #define VOL_MAX_FILE_SIZE (1ull << 44) /* 16 TiB */
 #define VOL_LINK_MAX 65000
 
@@ -32,11 +32,11 @@ struct vol {
 	int lock_fd;
 	uint32_t chunk_size;
 	bool rdonly;
-	bool unclean;		/* the last shutdown was not clean */
+	bool unclean; /* the last shutdown was not clean */
 	/* Unclean but not recovered (VOL_NO_RECOVER): vol_close must not mark
 	 * it clean, so that the next open rebuilds. */
 	bool keep_unclean;
-	uint64_t generation;	/* volume open generation, for inode generations */
+	uint64_t generation; /* volume open generation, for inode generations */
 
 	/* Data locks, striped by inode number: vol_read holds one shared for the
 	 * whole read (including track I/O), so chunks it is reading cannot be
@@ -59,10 +59,10 @@ struct vol {
 	uint64_t sync_started;	   /* syncs begun */
 	uint64_t sync_done;	   /* the latest sync that finished */
 	bool sync_running;
-	int sync_rc;		   /* result of that sync */
+	int sync_rc; /* result of that sync */
 	pthread_mutex_t flusher_lock;
 	pthread_cond_t flusher_cond;
-	bool flusher_stop;	   /* guarded by flusher_lock */
+	bool flusher_stop; /* guarded by flusher_lock */
 	bool flusher_running;
 	pthread_t flusher;
 	unsigned flush_ms, sync_ms;

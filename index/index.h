@@ -57,8 +57,9 @@ struct idx_txn;
 /* ---- environment ---------------------------------------------------------- */
 
 enum {
-	IDX_CREATE = 1 << 0,   /* create data.mdb in an empty directory (an existing one opens as is) */
-	IDX_RDONLY = 1 << 1,   /* open read-only (fsck, status) */
+	IDX_CREATE =
+		1 << 0, /* create data.mdb in an empty directory (an existing one opens as is) */
+	IDX_RDONLY = 1 << 1, /* open read-only (fsck, status) */
 };
 
 /**
@@ -106,10 +107,10 @@ void idx_txn_abort(struct idx_txn *txn);
 struct idx_volume {
 	struct tfs_uuid uuid;
 	uint32_t chunk_size;
-	uint32_t format;      /* index format version */
-	uint64_t next_ino;    /* next inode number to hand out */
-	uint64_t generation;  /* bumped at every open; inode generations use it */
-	bool clean;	      /* false while open: true only after a clean close */
+	uint32_t format;     /* index format version */
+	uint64_t next_ino;   /* next inode number to hand out */
+	uint64_t generation; /* bumped at every open; inode generations use it */
+	bool clean;	     /* false while open: true only after a clean close */
 	char label[IDX_LABEL_MAX + 1];
 };
 int idx_volume_get(struct idx_txn *txn, struct idx_volume *out);
@@ -121,17 +122,17 @@ int idx_ino_alloc(struct idx_txn *txn, uint64_t *ino_out);
 
 struct idx_inode {
 	uint64_t ino;
-	uint32_t mode;	  /* type and permission bits, as st_mode */
+	uint32_t mode; /* type and permission bits, as st_mode */
 	uint32_t uid, gid;
 	uint32_t nlink;
 	uint64_t size;
 	uint64_t rdev;
-	uint64_t blocks;  /* chunks allocated to the file */
+	uint64_t blocks; /* chunks allocated to the file */
 	uint64_t generation;
 	struct timespec atime, mtime, ctime, btime;
-	uint64_t parent;  /* directories: the parent directory (root: itself); others: 0 */
-	uint32_t flags;	  /* IDX_INODE_* */
-	uint16_t disk;	  /* disk holding the file's chunks; IDX_NO_DISK if none yet */
+	uint64_t parent; /* directories: the parent directory (root: itself); others: 0 */
+	uint32_t flags;	 /* IDX_INODE_* */
+	uint16_t disk;	 /* disk holding the file's chunks; IDX_NO_DISK if none yet */
 };
 #define IDX_NO_DISK UINT16_MAX
 
@@ -155,8 +156,8 @@ int idx_inode_iter(struct idx_txn *txn, int (*cb)(void *arg, const struct idx_in
  */
 struct idx_dirent {
 	uint64_t ino;
-	uint8_t type;	/* DT_REG, DT_DIR, ... */
-	uint64_t slot;	/* >= 1 */
+	uint8_t type;  /* DT_REG, DT_DIR, ... */
+	uint64_t slot; /* >= 1 */
 	uint16_t namelen;
 	char name[IDX_NAME_MAX + 1]; /* NUL-terminated copy */
 };
@@ -221,7 +222,8 @@ int idx_extent_put(struct idx_txn *txn, uint64_t ino, const struct idx_extent *e
 int idx_extent_del(struct idx_txn *txn, uint64_t ino, uint64_t off);
 /** Every extent of every inode (ino ascending, then offset); for rebuild and fsck. */
 int idx_extent_iter_all(struct idx_txn *txn,
-			int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext), void *arg);
+			int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext),
+			void *arg);
 
 /* ---- xattrs ---------------------------------------------------------------------- */
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Quick start: install what is needed, build, create a demo volume over two
-# disk directories, mount it, copy some files in and show the volume's status.
-#   packaging/quickstart.sh          set up and mount ./demo/mnt
-#   packaging/quickstart.sh --stop   unmount the demo volume
+# disk directories, mount it with the S3 sidecar on 127.0.0.1:9000 (demo
+# credentials in demo/s3-auth), copy some files in and show the volume's status.
+#   packaging/quickstart.sh          set up and mount ./demo/mnt, S3 on 127.0.0.1:9000
+#   packaging/quickstart.sh --stop   unmount the demo volume (the S3 sidecar stops with it)
+# TRACKFS_S3_LISTEN=HOST:PORT picks another address for S3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 demo="$top/demo"
 build="$top/build"
+s3_listen=${TRACKFS_S3_LISTEN:-127.0.0.1:9000}
 
 if [ "${1:-}" = "--stop" ]; then
 	if mountpoint -q "$demo/mnt" 2>/dev/null; then
@@ -32,8 +35,21 @@ if [ ! -f "$demo/disk1/meta/volume.conf" ]; then
 	"$build/tools/mkfs.trackfs" --disk "$demo/disk1" --disk "$demo/disk2" --label demo
 fi
 
+# S3 credentials for the demo: one user with read-write access to every
+# bucket, a random secret, readable by root only. Kept across runs.
+if [ ! -s "$demo/s3-auth" ]; then
+	secret=$(head -c 30 /dev/urandom | base64 | tr -d '/+=\n')
+	(
+		umask 077
+		printf '# ACCESS_KEY SECRET_KEY rw|ro BUCKET|*\ndemo %s rw *\n' "$secret" \
+			>"$demo/s3-auth"
+	)
+fi
+chmod 600 "$demo/s3-auth"
+read -r s3_ak s3_sk _ < <(grep -v '^#' "$demo/s3-auth" | head -n 1)
+
 mkdir -p "$demo/mnt"
-"$build/fs/fuse/trackfs" "$demo/disk1/meta" "$demo/mnt"
+"$build/fs/fuse/trackfs" -o "s3=$s3_listen,s3_auth=$demo/s3-auth" "$demo/disk1/meta" "$demo/mnt"
 for _ in $(seq 50); do
 	mountpoint -q "$demo/mnt" && break
 	sleep 0.1
@@ -49,5 +65,10 @@ echo "quickstart: the demo volume is mounted at $demo/mnt"
 ls -la "$demo/mnt" "$demo/mnt/docs"
 echo
 "$build/fs/fuse/trackfs" status "$demo/disk1/meta"
+echo
+echo
+echo "S3 on http://$s3_listen serves the same files (bucket = top-level directory,"
+echo "key = path below it; credentials in $demo/s3-auth). For example:"
+echo "  AWS_ACCESS_KEY_ID=$s3_ak AWS_SECRET_ACCESS_KEY=$s3_sk aws --endpoint-url http://$s3_listen s3 ls s3://docs/"
 echo
 echo "Unmount with: packaging/quickstart.sh --stop   (or fusermount3 -u $demo/mnt)"

@@ -272,7 +272,7 @@ struct s3_conn {
 	bool stream;	     /* body streams from a file */
 	uint64_t stream_ino; /* holds one vol reference while streaming */
 	uint64_t stream_off, stream_left;
-	bool resp_done; /* everything queued; finish when writes reach 0 */
+	bool resp_done;		/* everything queued; finish when writes reach 0 */
 	uv_shutdown_t shutdown; /* lingering close: FIN sent, input drained */
 };
 

@@ -8,8 +8,8 @@
 #include <stdint.h>
 
 struct tmpvol {
-	char root[PATH_MAX];  /* mkdtemp directory, removed by tmpvol_destroy */
-	char meta[PATH_MAX];  /* root/disk1/meta: the VOLUME argument */
+	char root[PATH_MAX]; /* mkdtemp directory, removed by tmpvol_destroy */
+	char meta[PATH_MAX]; /* root/disk1/meta: the VOLUME argument */
 	char disk[2][PATH_MAX];
 };
 

@@ -224,8 +224,8 @@ Test(crash, sigkill_during_random_operations, .timeout = 900)
 		verify(v, recs, n, iter);
 		cr_assert_eq(vol_close(v), 0);
 		rc = tmpvol_fsck(&tv, "");
-		cr_assert_eq(rc, 0, "iteration %u: fsck.trackfs exit status %d after recovery", iter,
-			     rc);
+		cr_assert_eq(rc, 0, "iteration %u: fsck.trackfs exit status %d after recovery",
+			     iter, rc);
 		fprintf(stderr, "crash: iteration %u: %zu fsynced files verified\n", iter, n);
 	}
 	close(logfd);

@@ -17,7 +17,7 @@
 #include "fs/vol.h"
 #include "tests/harness/tmpvol.h"
 
-#define NAMES 24	       /* f0..f11 in the root, f0..f11 in /sub */
+#define NAMES 24	      /* f0..f11 in the root, f0..f11 in /sub */
 #define MAX_FILE (384 * 1024) /* files stay small so every step can be compared */
 #define MAX_INODES 4096
 #define NXATTR 4
@@ -61,10 +61,12 @@ static uint64_t rnd_below(struct model *m, uint64_t n)
 #define check(m, cond, ...)                                                                        \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "model test FAILED (seed %" PRIu64 ", step %ld): ", (m)->seed, \
+			fprintf(stderr,                                                            \
+				"model test FAILED (seed %" PRIu64 ", step %ld): ", (m)->seed,     \
 				(m)->step);                                                        \
 			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\nrerun with TRACKFS_MODEL_SEED=%" PRIu64 "\n", (m)->seed); \
+			fprintf(stderr, "\nrerun with TRACKFS_MODEL_SEED=%" PRIu64 "\n",           \
+				(m)->seed);                                                        \
 			cr_assert_fail("model mismatch, seed %" PRIu64, (m)->seed);                \
 		}                                                                                  \
 	} while (0)
@@ -199,8 +201,8 @@ static void op_write(struct model *m, int i)
 	cr_assert_not_null(buf);
 	fill_random(m, buf, len);
 	ssize_t n = vol_write(m->v, mi->ino, buf, len, (off_t)off);
-	check(m, n == (ssize_t)len, "write ino %" PRIu64 " off %zu len %zu: %zd", mi->ino, off,
-	      len, n);
+	check(m, n == (ssize_t)len, "write ino %" PRIu64 " off %zu len %zu: %zd", mi->ino, off, len,
+	      n);
 	if (off + len > mi->size) {
 		mi->data = realloc(mi->data, off + len);
 		cr_assert_not_null(mi->data);
