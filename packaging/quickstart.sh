@@ -12,11 +12,23 @@ demo="$top/demo"
 build="$top/build"
 s3_listen=${TRACKFS_S3_LISTEN:-127.0.0.1:9000}
 
-if [ "${1:-}" = "--stop" ]; then
+# Unmount the demo volume and wait for its daemon to exit (it flushes, stops
+# the S3 sidecar and releases the volume), so that it can be mounted again.
+stop_demo() {
 	if mountpoint -q "$demo/mnt" 2>/dev/null; then
 		fusermount3 -u "$demo/mnt"
 		echo "quickstart: unmounted $demo/mnt"
 	fi
+	for _ in $(seq 300); do
+		pgrep -f "trackfs .*$demo/disk1/meta $demo/mnt\$" >/dev/null || return 0
+		sleep 0.1
+	done
+	echo "quickstart: the daemon serving $demo/mnt is still running after 30 s" >&2
+	return 1
+}
+
+if [ "${1:-}" = "--stop" ]; then
+	stop_demo
 	exit 0
 fi
 
@@ -26,9 +38,7 @@ echo "quickstart: building into $build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
 
-if mountpoint -q "$demo/mnt" 2>/dev/null; then
-	fusermount3 -u "$demo/mnt"
-fi
+stop_demo
 if [ ! -f "$demo/disk1/meta/volume.conf" ]; then
 	rm -rf "$demo"
 	mkdir -p "$demo/disk1" "$demo/disk2" "$demo/mnt"
@@ -66,9 +76,10 @@ ls -la "$demo/mnt" "$demo/mnt/docs"
 echo
 "$build/fs/fuse/trackfs" status "$demo/disk1/meta"
 echo
-echo
 echo "S3 on http://$s3_listen serves the same files (bucket = top-level directory,"
 echo "key = path below it; credentials in $demo/s3-auth). For example:"
-echo "  AWS_ACCESS_KEY_ID=$s3_ak AWS_SECRET_ACCESS_KEY=$s3_sk aws --endpoint-url http://$s3_listen s3 ls s3://docs/"
+echo "  AWS_ACCESS_KEY_ID=$s3_ak AWS_SECRET_ACCESS_KEY=$s3_sk \\"
+echo "    aws --endpoint-url http://$s3_listen s3 ls"
+echo "  (and s3 ls s3://docs/, s3 cp FILE s3://docs/, s3 sync DIR s3://BUCKET/...)"
 echo
 echo "Unmount with: packaging/quickstart.sh --stop   (or fusermount3 -u $demo/mnt)"
