@@ -37,6 +37,10 @@ packaging/install-deps.sh
 echo "quickstart: building into $build"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$build" -j"$(nproc)" >/dev/null
+# Install the binaries (/usr/local): mkfs.trackfs, fsck.trackfs, trackfs and
+# trackfs-s3 on the PATH, and `mount -t fuse.trackfs` / fstab entries work.
+cmake --install "$build" >/dev/null
+echo "quickstart: installed trackfs, mkfs.trackfs, fsck.trackfs and trackfs-s3 under /usr/local"
 
 stop_demo
 if [ ! -f "$demo/disk1/meta/volume.conf" ]; then
