@@ -186,6 +186,7 @@ static void fs_help(void)
 	       "                           BUCKET|*' and 'anonymous ro BUCKET' (keep it mode 600)\n"
 	       "    -o s3_region=REGION    region clients sign for (default us-east-1)\n"
 	       "    -o s3_no_auth          serve without authentication (tests only)\n"
+	       "  -o ro does not bind S3 clients: give them ro grants in the auth file.\n"
 	       "  Objects written over S3 show in the mount at once; files written in the\n"
 	       "  mount are objects once closed (or fsync'ed). An unmounted volume is served\n"
 	       "  by trackfs-s3 --listen HOST:PORT --auth FILE VOLUME.\n"
