@@ -105,6 +105,25 @@ static int parse_listen(const char *listen, struct sockaddr_storage *ss)
 	return uv_ip4_addr(host[0] ? host : "0.0.0.0", port, (struct sockaddr_in *)ss);
 }
 
+/*
+ * SO_REUSEPORT lets any process of the same user bind a port that is already
+ * served, and the kernel would then split connections between two volumes.
+ * So first bind once without it: if that fails, the address is taken.
+ */
+static int probe_address(const struct sockaddr_storage *ss, socklen_t len)
+{
+	int one = 1, rc = 0;
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) ||
+	    bind(fd, (const struct sockaddr *)ss, len))
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
 /* A listening socket on @p ss shared with the other loops. @return fd or -errno. */
 static int listen_socket(struct sockaddr_storage *ss)
 {
@@ -245,6 +264,12 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	if (rc) {
 		tfs_err("s3: bad listen address '%s': expected HOST:PORT", s->listen);
 		rc = -EINVAL;
+		goto out_free;
+	}
+	rc = probe_address(&ss, ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+							: sizeof(struct sockaddr_in));
+	if (rc < 0) {
+		tfs_err("s3: cannot listen on %s: %s", s->listen, tfs_strerror(rc));
 		goto out_free;
 	}
 	s->last_upload_sweep_ms = s3_now_ms();
