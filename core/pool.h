@@ -39,8 +39,8 @@ struct trk_run {
 
 /** What a caller needs to create a pool's disks (mkfs) or open them. */
 struct trk_disk_spec {
-	const char *path;      /* disk directory */
-	struct tfs_uuid uuid;  /* the disk's UUID as the volume file names it */
+	const char *path;     /* disk directory */
+	struct tfs_uuid uuid; /* the disk's UUID as the volume file names it */
 };
 
 struct trk_pool_config {

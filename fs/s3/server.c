@@ -267,7 +267,7 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 		goto out_free;
 	}
 	rc = probe_address(&ss, ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-							: sizeof(struct sockaddr_in));
+							 : sizeof(struct sockaddr_in));
 	if (rc < 0) {
 		tfs_err("s3: cannot listen on %s: %s", s->listen, tfs_strerror(rc));
 		goto out_free;
