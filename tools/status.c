@@ -139,15 +139,17 @@ int main(int argc, char **argv)
 		cli_msg("out of memory");
 		return 1;
 	}
+	/* Mounted (or served by trackfs-s3): the process that holds the volume
+	 * answers on its status socket. Ask it first, so that a mounted volume
+	 * does not first print the lock error of vol_open. */
+	char meta[PATH_MAX];
+	if (vol_meta_resolve(argv[1], meta) == 0 && vol_info_remote(meta, info) == 0) {
+		rc = print_info(info, meta, false, true);
+		free(info);
+		return rc;
+	}
 	rc = vol_open(argv[1], &oo, &v);
 	if (rc == -EBUSY) {
-		/* Mounted: ask the daemon over the volume's status socket. */
-		char meta[PATH_MAX];
-		if (vol_meta_resolve(argv[1], meta) == 0 && vol_info_remote(meta, info) == 0) {
-			rc = print_info(info, meta, false, true);
-			free(info);
-			return rc;
-		}
 		free(info);
 		return print_locked(argv[1]);
 	}
