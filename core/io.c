@@ -163,6 +163,26 @@ void trk_io_submit(struct trk_pool *pool, struct trk_io *io)
 	pthread_mutex_unlock(&d->qmu);
 }
 
+/* Take @p io off its disk's queue if no worker has taken it yet. Called with
+ * qmu held. */
+static bool io_unqueue(struct trk_disk *d, struct trk_io *io)
+{
+	struct trk_io *prev = NULL;
+
+	for (struct trk_io *q = d->qhead; q; prev = q, q = q->next) {
+		if (q != io)
+			continue;
+		if (prev)
+			prev->next = q->next;
+		else
+			d->qhead = q->next;
+		if (d->qtail == q)
+			d->qtail = prev;
+		return true;
+	}
+	return false;
+}
+
 int trk_io_wait(struct trk_pool *pool, struct trk_io *io)
 {
 	struct trk_disk *d = io->waiter;
@@ -170,6 +190,16 @@ int trk_io_wait(struct trk_pool *pool, struct trk_io *io)
 	if (!d)
 		return io->result; /* finished in trk_io_submit */
 	pthread_mutex_lock(&d->qmu);
+	if (!io->done && io_unqueue(d, io)) {
+		/* No worker has started it: do it in this thread instead of paying
+		 * two thread wake-ups for a small request. Requests submitted to
+		 * other disks before this wait are already with their own
+		 * workers, so disks still work in parallel. */
+		pthread_mutex_unlock(&d->qmu);
+		io->result = io_do(pool, d, io);
+		io->done = true;
+		return io->result;
+	}
 	while (!io->done)
 		pthread_cond_wait(&d->donecv, &d->qmu);
 	pthread_mutex_unlock(&d->qmu);

@@ -40,7 +40,7 @@ int vol_getattr(struct vol *v, uint64_t ino, struct vol_attr *out)
 	struct idx_txn *txn;
 	int rc;
 
-	rc = idx_txn_begin(v->idx, &txn);
+	rc = idx_txn_begin_read(v->idx, &txn);
 	if (rc < 0)
 		return rc;
 	rc = idx_inode_get(txn, ino, &inode);

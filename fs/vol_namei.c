@@ -62,7 +62,7 @@ int vol_lookup(struct vol *v, uint64_t parent, const char *name, struct vol_attr
 	rc = vol_name_check(name, &len);
 	if (rc < 0)
 		return rc;
-	rc = idx_txn_begin(v->idx, &txn);
+	rc = idx_txn_begin_read(v->idx, &txn);
 	if (rc < 0)
 		return rc;
 	rc = idx_inode_get(txn, parent, &dir);

@@ -281,7 +281,7 @@ static int rd_collect(struct vol *v, uint64_t ino, uint64_t c0, uint64_t cend, s
 {
 	struct idx_txn *txn;
 	uint64_t pos = c0;
-	int rc = idx_txn_begin(v->idx, &txn);
+	int rc = idx_txn_begin_read(v->idx, &txn);
 
 	if (rc < 0)
 		return rc;

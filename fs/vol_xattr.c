@@ -27,7 +27,7 @@ ssize_t vol_getxattr(struct vol *v, uint64_t ino, const char *name, void *buf, s
 	rc = check_name(name);
 	if (rc < 0)
 		return rc;
-	rc = idx_txn_begin(v->idx, &txn);
+	rc = idx_txn_begin_read(v->idx, &txn);
 	if (rc < 0)
 		return rc;
 	rc = idx_inode_get(txn, ino, &inode);

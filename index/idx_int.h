@@ -45,6 +45,7 @@ struct idx_txn {
 	int failed;	/* 0, or the -errno of the first error LMDB says ends the txn */
 	bool wrote;	/* a put or delete succeeded */
 	uint64_t bound; /* worst-case bytes this txn may have added to the file */
+	bool view;	/* idx_txn_begin_read: mdb is the group itself, read only */
 };
 
 struct idx_env {

@@ -97,6 +97,12 @@ int idx_env_stats(struct idx_env *env, struct idx_env_stats *out);
 
 /** Take the environment's mutex and begin a child of the group. */
 int idx_txn_begin(struct idx_env *env, struct idx_txn **out);
+/**
+ * Begin a read-only transaction: like idx_txn_begin, but it reads the group
+ * directly instead of opening a nested transaction (cheaper). Writes through
+ * it return -EROFS. End it with idx_txn_abort (or idx_txn_commit).
+ */
+int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out);
 /** Merge into the group and release the mutex. On failure the txn is aborted. */
 int idx_txn_commit(struct idx_txn *txn);
 /** Discard this transaction's changes and release the mutex. Accepts NULL. */

@@ -34,6 +34,7 @@ int idx_txn_begin(struct idx_env *env, struct idx_txn **out)
 	txn->failed = 0;
 	txn->wrote = false;
 	txn->bound = 0;
+	txn->view = false;
 	*out = txn;
 	return 0;
 
@@ -42,10 +43,41 @@ out_unlock:
 	return rc;
 }
 
+int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out)
+{
+	struct idx_txn *txn = &env->txn;
+	int rc;
+
+	if (env->rdonly)
+		return idx_txn_begin(env, out);
+	pthread_mutex_lock(&env->lock);
+	/* Reads need no child of their own: the group already holds every
+	 * committed change, and a read cannot need undoing. This skips the
+	 * nested transaction's allocations on the hot read paths. */
+	rc = idx_group_prepare_locked(env);
+	if (rc) {
+		pthread_mutex_unlock(&env->lock);
+		return rc;
+	}
+	txn->env = env;
+	txn->mdb = env->group;
+	txn->failed = 0;
+	txn->wrote = false;
+	txn->bound = 0;
+	txn->view = true;
+	*out = txn;
+	return 0;
+}
+
 int idx_txn_commit(struct idx_txn *txn)
 {
 	struct idx_env *env = txn->env;
 	int rc = 0;
+
+	if (txn->view) {
+		idx_txn_abort(txn);
+		return 0;
+	}
 
 	if (txn->failed) {
 		rc = txn->failed;
@@ -88,7 +120,9 @@ void idx_txn_abort(struct idx_txn *txn)
 	if (!txn)
 		return;
 	env = txn->env;
-	mdb_txn_abort(txn->mdb);
+	if (!txn->view)
+		mdb_txn_abort(txn->mdb);
+	txn->view = false;
 	txn->mdb = NULL;
 	pthread_mutex_unlock(&env->lock);
 }
@@ -121,6 +155,8 @@ int idx_txn_check_write(struct idx_txn *txn)
 {
 	if (txn->failed)
 		return txn->failed;
+	if (txn->view)
+		return -EROFS; /* a read view must not write into the group */
 	if (txn->env->rdonly)
 		return -EROFS;
 	return 0;
