@@ -90,11 +90,16 @@ uint64_t vol_ref_count(struct vol *v, uint64_t ino);
 /**
  * The inode lost its last link inside @p txn (nlink now 0, already written):
  * if it is referenced, add it to the orphan list (reclaimed at the last
- * vol_forget); otherwise free its extents (deferred), xattrs, inline data and
- * the inode itself, all inside @p txn. The caller holds the inode's ilock
- * exclusively when the inode may have data.
+ * vol_forget); otherwise free its xattrs, inline data and the inode itself
+ * inside @p txn, and collect its chunks in @p pending: the caller hands them
+ * to the pool (vol_runs_release) only after @p txn committed, or forgets them
+ * (vol_runs_fini) if it aborts, so an aborted unlink never frees a chunk the
+ * index still references. The caller holds the inode's ilock exclusively
+ * when the inode may have data.
  */
-int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino);
+struct vol_runs;
+int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino,
+			  struct vol_runs *pending);
 /** Reclaim an orphan now (own ilock and txn). */
 int vol_orphan_reclaim(struct vol *v, uint64_t ino);
 

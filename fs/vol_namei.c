@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/base/log.h"
+#include "fs/vol_data_int.h"
 #include "fs/vol_int.h"
 
 int vol_name_check(const char *name, size_t *len_out)
@@ -378,6 +379,7 @@ int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len,
 
 int vol_unlink(struct vol *v, uint64_t parent, const char *name)
 {
+	struct vol_runs pending = {0};
 	struct idx_inode dir, inode;
 	struct idx_dirent de;
 	struct idx_txn *txn;
@@ -439,15 +441,19 @@ retry:
 	if (rc < 0)
 		goto out_abort_txn;
 	if (inode.nlink == 0) {
-		rc = vol_inode_drop_locked(v, txn, ino);
+		rc = vol_inode_drop_locked(v, txn, ino, &pending);
 		if (rc < 0)
 			goto out_abort_txn;
 	}
 	rc = idx_txn_commit(txn);
+	if (rc == 0)
+		vol_runs_release(v, &pending);
+	vol_runs_fini(&pending);
 	goto out_unlock;
 
 out_abort_txn:
 	idx_txn_abort(txn);
+	vol_runs_fini(&pending);
 out_unlock:
 	pthread_rwlock_unlock(il);
 	return rc;
@@ -455,6 +461,7 @@ out_unlock:
 
 int vol_rmdir(struct vol *v, uint64_t parent, const char *name)
 {
+	struct vol_runs pending = {0};
 	struct idx_inode dir, inode;
 	struct idx_dirent de;
 	struct idx_txn *txn;
@@ -509,12 +516,17 @@ int vol_rmdir(struct vol *v, uint64_t parent, const char *name)
 	rc = idx_inode_put(txn, &dir);
 	if (rc < 0)
 		goto out_abort_txn;
-	rc = vol_inode_drop_locked(v, txn, de.ino);
+	rc = vol_inode_drop_locked(v, txn, de.ino, &pending);
 	if (rc < 0)
 		goto out_abort_txn;
-	return idx_txn_commit(txn);
+	rc = idx_txn_commit(txn);
+	if (rc == 0)
+		vol_runs_release(v, &pending);
+	vol_runs_fini(&pending);
+	return rc;
 
 out_abort_txn:
 	idx_txn_abort(txn);
+	vol_runs_fini(&pending);
 	return rc;
 }

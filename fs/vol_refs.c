@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "core/base/log.h"
+#include "fs/vol_data_int.h"
 #include "fs/vol_int.h"
 
 #define REFS_BUCKETS 4096u
@@ -140,12 +141,13 @@ void vol_forget(struct vol *v, uint64_t ino, uint64_t n)
 }
 
 /* Free everything an unlinked, unreferenced inode holds, inside @p txn. */
-static int inode_free(struct vol *v, struct idx_txn *txn, struct idx_inode *inode)
+static int inode_free(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
+		      struct vol_runs *pending)
 {
 	int rc;
 
 	if (S_ISREG(inode->mode) || inode->blocks) {
-		rc = vol_extents_free_from(v, txn, inode, 0);
+		rc = vol_extents_cut(v, txn, inode, 0, UINT64_MAX, pending);
 		if (rc < 0)
 			return rc;
 	}
@@ -158,7 +160,8 @@ static int inode_free(struct vol *v, struct idx_txn *txn, struct idx_inode *inod
 	return idx_inode_del(txn, inode->ino);
 }
 
-int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino)
+int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino,
+			  struct vol_runs *pending)
 {
 	struct idx_inode inode;
 	int rc;
@@ -172,7 +175,7 @@ int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino)
 			rc = 0;
 		return rc;
 	}
-	rc = inode_free(v, txn, &inode);
+	rc = inode_free(v, txn, &inode, pending);
 	if (rc < 0)
 		tfs_err("volume %s: freeing inode %" PRIu64 " failed: %s", v->meta_dir, ino,
 			tfs_strerror(rc));
@@ -182,6 +185,7 @@ int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino)
 int vol_orphan_reclaim(struct vol *v, uint64_t ino)
 {
 	pthread_rwlock_t *il = vol_ilock(v, ino);
+	struct vol_runs pending = {0};
 	struct idx_inode inode;
 	struct idx_txn *txn;
 	int rc;
@@ -199,7 +203,7 @@ int vol_orphan_reclaim(struct vol *v, uint64_t ino)
 		goto out_unlock;
 	}
 	if (rc == 0)
-		rc = inode_free(v, txn, &inode);
+		rc = inode_free(v, txn, &inode, &pending);
 	else if (rc == -ENOENT)
 		rc = 0; /* already gone: only the list entry is left */
 	if (rc == 0) {
@@ -209,11 +213,15 @@ int vol_orphan_reclaim(struct vol *v, uint64_t ino)
 	}
 	if (rc < 0) {
 		idx_txn_abort(txn);
+		vol_runs_fini(&pending);
 		goto out_err;
 	}
 	rc = idx_txn_commit(txn);
-	if (rc == 0)
+	if (rc == 0) {
+		vol_runs_release(v, &pending);
 		goto out_unlock;
+	}
+	vol_runs_fini(&pending);
 out_err:
 	tfs_err("volume %s: reclaiming orphan inode %" PRIu64 " failed: %s; it stays on the "
 		"orphan list for the next open",

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "core/base/log.h"
+#include "fs/vol_data_int.h"
 #include "fs/vol_int.h"
 
 /* Guards against a corrupt parent chain that loops. */
@@ -122,7 +123,7 @@ static int do_exchange(struct vol *v, struct idx_txn *txn, struct side *a, struc
 }
 
 static int do_rename(struct vol *v, struct idx_txn *txn, struct side *a, struct side *b,
-		     unsigned flags)
+		     struct vol_runs *pending, unsigned flags)
 {
 	struct idx_inode *bdir = a->dir_ino == b->dir_ino ? &a->dir : &b->dir;
 	bool a_dir = S_ISDIR(a->inode.mode);
@@ -181,7 +182,7 @@ static int do_rename(struct vol *v, struct idx_txn *txn, struct side *a, struct 
 	if (rc == 0)
 		rc = put_parents(txn, a, b, &now);
 	if (rc == 0 && b->exists && b->inode.nlink == 0)
-		rc = vol_inode_drop_locked(v, txn, b->inode.ino);
+		rc = vol_inode_drop_locked(v, txn, b->inode.ino, pending);
 	return rc;
 }
 
@@ -207,6 +208,7 @@ int vol_rename(struct vol *v, uint64_t parent, const char *name, uint64_t newpar
 {
 	struct side a = {.dir_ino = parent, .name = name};
 	struct side b = {.dir_ino = newparent, .name = newname};
+	struct vol_runs pending = {0};
 	pthread_rwlock_t *il = NULL;
 	struct idx_txn *txn;
 	uint64_t victim;
@@ -268,14 +270,18 @@ retry:
 	if (flags & VOL_RENAME_EXCHANGE)
 		rc = do_exchange(v, txn, &a, &b);
 	else
-		rc = do_rename(v, txn, &a, &b, flags);
+		rc = do_rename(v, txn, &a, &b, &pending, flags);
 	if (rc < 0)
 		goto out_abort_txn;
 	rc = idx_txn_commit(txn);
+	if (rc == 0)
+		vol_runs_release(v, &pending);
+	vol_runs_fini(&pending);
 	goto out_unlock;
 
 out_abort_txn:
 	idx_txn_abort(txn);
+	vol_runs_fini(&pending);
 out_unlock:
 	if (il)
 		pthread_rwlock_unlock(il);
