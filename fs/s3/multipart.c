@@ -298,14 +298,7 @@ static void part_done(struct s3_conn *c)
 		s3_resp_error(c, rc);
 		return;
 	}
-	s3_resp_start(c, 200);
-	s3_resp_hdr(c, "ETag", "\"%s\"", etag);
-	if (r->cksum_name[0]) {
-		char hn[40];
-		snprintf(hn, sizeof(hn), "x-amz-checksum-%s", r->cksum_name);
-		s3_resp_hdr(c, hn, "%s", r->cksum_b64);
-	}
-	s3_resp_finish(c, "", 0);
+	s3_resp_etag(c, etag);
 }
 
 static void part_cleanup(struct s3_conn *c)

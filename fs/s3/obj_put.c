@@ -268,14 +268,7 @@ static void put_done(struct s3_conn *c)
 		return;
 	}
 	op->committed = true;
-	s3_resp_start(c, 200);
-	s3_resp_hdr(c, "ETag", "\"%s\"", etag);
-	if (r->cksum_name[0]) {
-		char hn[40];
-		snprintf(hn, sizeof(hn), "x-amz-checksum-%s", r->cksum_name);
-		s3_resp_hdr(c, hn, "%s", r->cksum_b64);
-	}
-	s3_resp_finish(c, "", 0);
+	s3_resp_etag(c, etag);
 }
 
 static void put_cleanup(struct s3_conn *c)

@@ -187,6 +187,20 @@ static void resp_fail(struct s3_conn *c, int rc)
 	s3_conn_close(c);
 }
 
+void s3_resp_etag(struct s3_conn *c, const char *etag)
+{
+	struct s3_req *r = &c->req;
+
+	s3_resp_start(c, 200);
+	s3_resp_hdr(c, "ETag", "\"%s\"", etag);
+	if (r->cksum_name[0]) {
+		char hn[40];
+		snprintf(hn, sizeof(hn), "x-amz-checksum-%s", r->cksum_name);
+		s3_resp_hdr(c, hn, "%s", r->cksum_b64);
+	}
+	s3_resp_finish(c, "", 0);
+}
+
 void s3_resp_finish(struct s3_conn *c, const void *body, size_t len)
 {
 	int st = c->req.status;

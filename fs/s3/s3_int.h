@@ -330,6 +330,9 @@ void s3_resp_hdr(struct s3_conn *c, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 /** Finish with a body held in memory (not sent for HEAD; Content-Length is). */
 void s3_resp_finish(struct s3_conn *c, const void *body, size_t len);
+/** An empty 200 with the ETag and, when the request carried one, its
+ * x-amz-checksum-* header (PutObject, UploadPart). */
+void s3_resp_etag(struct s3_conn *c, const char *etag);
 /** Finish with @p len bytes of @p ino from @p off, read piece by piece. Takes
  * over one vol reference on @p ino (dropped when the stream ends). */
 void s3_resp_stream(struct s3_conn *c, uint64_t ino, uint64_t off, uint64_t len);
