@@ -1,6 +1,7 @@
 /* Per-disk I/O: each disk has a queue and its own worker threads doing
  * pread/pwrite on track files, so one slow disk never stalls another.
- * trk_io_read/trk_io_write are submit-and-wait. */
+ * A caller's first (often only) request runs in the caller's own thread:
+ * waking a worker for it would cost more than the request (trk_io_run). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,7 +126,9 @@ static void io_finish_now(struct trk_io *io, int result)
 	io->done = true;
 }
 
-void trk_io_submit(struct trk_pool *pool, struct trk_io *io)
+/* Check @p io and pick its disk. @return the disk, or NULL if @p io is
+ * already finished (an error, or nothing to do). */
+static struct trk_disk *io_prepare(struct trk_pool *pool, struct trk_io *io)
 {
 	io->done = false;
 	io->result = 0;
@@ -134,7 +137,7 @@ void trk_io_submit(struct trk_pool *pool, struct trk_io *io)
 	if (io->run.disk >= pool->ndisks) {
 		tfs_err("%s: disk %u does not exist", io->write ? "write" : "read", io->run.disk);
 		io_finish_now(io, -EIO);
-		return;
+		return NULL;
 	}
 	struct trk_disk *d = &pool->disks[io->run.disk];
 	if (d->missing) {
@@ -142,16 +145,25 @@ void trk_io_submit(struct trk_pool *pool, struct trk_io *io)
 			io->write ? "write" : "read", d->index, d->path,
 			io->write ? "written" : "read");
 		io_finish_now(io, -EIO);
-		return;
+		return NULL;
 	}
 	if (io->write && pool->cfg.readonly) {
 		io_finish_now(io, -EROFS);
-		return;
+		return NULL;
 	}
 	if (!io->len) {
 		io_finish_now(io, 0);
-		return;
+		return NULL;
 	}
+	return d;
+}
+
+void trk_io_submit(struct trk_pool *pool, struct trk_io *io)
+{
+	struct trk_disk *d = io_prepare(pool, io);
+
+	if (!d)
+		return;
 	io->waiter = d;
 	pthread_mutex_lock(&d->qmu);
 	if (d->qtail)
@@ -206,14 +218,39 @@ int trk_io_wait(struct trk_pool *pool, struct trk_io *io)
 	return io->result;
 }
 
+int trk_io_run(struct trk_pool *pool, struct trk_io *ios, size_t n)
+{
+	struct trk_disk *d;
+	int rc = 0;
+
+	if (!n)
+		return 0;
+	/* The others go to their disks' workers first, so they run while this
+	 * thread does the first one itself: a single request (the common small
+	 * read or write) never wakes a worker at all. */
+	for (size_t i = 1; i < n; i++)
+		trk_io_submit(pool, &ios[i]);
+	d = io_prepare(pool, &ios[0]);
+	if (d) {
+		ios[0].result = io_do(pool, d, &ios[0]);
+		ios[0].done = true;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int wrc = i ? trk_io_wait(pool, &ios[i]) : ios[0].result;
+
+		if (wrc < 0 && rc == 0)
+			rc = wrc;
+	}
+	return rc;
+}
+
 int trk_io_read(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off, void *buf,
 		size_t len)
 {
 	struct trk_io io = {
 		.write = false, .run = *run, .byte_off = byte_off, .buf = buf, .len = len};
 
-	trk_io_submit(pool, &io);
-	return trk_io_wait(pool, &io);
+	return trk_io_run(pool, &io, 1);
 }
 
 int trk_io_write(struct trk_pool *pool, const struct trk_run *run, uint64_t byte_off,
@@ -222,6 +259,5 @@ int trk_io_write(struct trk_pool *pool, const struct trk_run *run, uint64_t byte
 	struct trk_io io = {
 		.write = true, .run = *run, .byte_off = byte_off, .buf = (void *)buf, .len = len};
 
-	trk_io_submit(pool, &io);
-	return trk_io_wait(pool, &io);
+	return trk_io_run(pool, &io, 1);
 }

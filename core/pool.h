@@ -244,6 +244,10 @@ struct trk_io {
 void trk_io_submit(struct trk_pool *pool, struct trk_io *io);
 /** Wait until @p io completes. @return its result (0 or -errno). */
 int trk_io_wait(struct trk_pool *pool, struct trk_io *io);
+/** Do the @p n requests @p ios: all but the first on their disks' workers,
+ * the first in the calling thread, and wait for all of them.
+ * @return 0 or the first error. */
+int trk_io_run(struct trk_pool *pool, struct trk_io *ios, size_t n);
 
 /* ---- checksums ------------------------------------------------------------ */
 

@@ -92,13 +92,7 @@ static int cow_write(struct vol *v, const struct vol_cow *c, const struct trk_ru
 			sk += m;
 		}
 	}
-	for (size_t i = 0; i < nio; i++)
-		trk_io_submit(v->pool, &ios[i]);
-	for (size_t i = 0; i < nio; i++) {
-		int wrc = trk_io_wait(v->pool, &ios[i]);
-		if (wrc < 0 && rc == 0)
-			rc = wrc;
-	}
+	rc = trk_io_run(v->pool, ios, nio);
 	free(ios);
 	return rc;
 }
@@ -397,13 +391,7 @@ static int read_piece(struct vol *v, uint64_t ino, uint8_t *out, uint64_t poff, 
 		}
 	}
 
-	for (size_t i = 0; i < nio; i++)
-		trk_io_submit(v->pool, &ios[i]);
-	for (size_t i = 0; i < nio; i++) {
-		int wrc = trk_io_wait(v->pool, &ios[i]);
-		if (wrc < 0 && rc == 0)
-			rc = wrc;
-	}
+	rc = trk_io_run(v->pool, ios, nio);
 	if (rc < 0)
 		goto out_free;
 	for (size_t i = 0; i < nio; i++) {
