@@ -137,6 +137,9 @@ void vol_control_stop(struct vol *v);
 /* vol_attr.c */
 void vol_attr_from_inode(const struct vol *v, const struct idx_inode *in, struct vol_attr *out);
 void vol_now(struct timespec *ts);
+/** The times of a new inode: the kernel's coarse inode clock, not later than
+ * vol_now(). */
+void vol_now_born(struct timespec *ts);
 
 /* vol_namei.c: name helpers shared with vol_rename.c and vol_dir.c */
 /** Check an entry name: -ENOENT (empty), -ENAMETOOLONG, -EINVAL (has '/').

@@ -119,7 +119,7 @@ static int make_node(struct vol *v, uint64_t parent, const char *name, const str
 {
 	struct idx_inode dir, inode;
 	struct idx_txn *txn;
-	struct timespec now;
+	struct timespec now, born;
 	size_t len;
 	int rc;
 
@@ -148,6 +148,7 @@ static int make_node(struct vol *v, uint64_t parent, const char *name, const str
 	}
 
 	vol_now(&now);
+	vol_now_born(&born);
 	inode = (struct idx_inode){
 		.mode = nn->mode,
 		.uid = cred ? cred->uid : (uint32_t)getuid(),
@@ -155,10 +156,10 @@ static int make_node(struct vol *v, uint64_t parent, const char *name, const str
 		.nlink = is_dir ? 2 : 1,
 		.rdev = (S_ISCHR(nn->mode) || S_ISBLK(nn->mode)) ? nn->rdev : 0,
 		.generation = v->generation,
-		.atime = now,
-		.mtime = now,
-		.ctime = now,
-		.btime = now,
+		.atime = born,
+		.mtime = born,
+		.ctime = born,
+		.btime = born,
 		.parent = is_dir ? parent : 0,
 		.disk = IDX_NO_DISK,
 	};

@@ -1,4 +1,4 @@
-/* FUSE handlers for open files: open, read, write, flush, release, fsync,
+/* FUSE handlers for open files: open, read, write, release, fsync,
  * fallocate and lseek (SEEK_DATA/SEEK_HOLE). vol/ addresses files by inode
  * and keeps no per-open state, so the file handle is unused (0) and open and
  * release have nothing to set up or tear down.
@@ -64,14 +64,6 @@ static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t 
 		fuse_reply_err(req, (int)-n);
 	else
 		fuse_reply_write(req, (size_t)n);
-}
-
-static void fs_op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	/* close() is not a durability point (fsync is); the kernel has already
-	 * written back its dirty pages before sending this. */
-	tfs_debug("fuse: flush ino=%" PRIu64, (uint64_t)ino);
-	fuse_reply_err(req, 0);
 }
 
 static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -143,7 +135,10 @@ void fs_ops_file(struct fuse_lowlevel_ops *ops)
 	ops->open = fs_op_open;
 	ops->read = fs_op_read;
 	ops->write = fs_op_write;
-	ops->flush = fs_op_flush;
+	/* No flush handler: close() is not a durability point (fsync is) and
+	 * the kernel writes back its dirty pages before it would send one. An
+	 * unimplemented flush is never sent again, which saves a round trip on
+	 * every close. */
 	ops->release = fs_op_release;
 	ops->fsync = fs_op_fsync;
 	ops->fallocate = fs_op_fallocate;
