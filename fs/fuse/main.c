@@ -36,6 +36,7 @@ struct fs_opts {
 	int has_fsname;
 	int has_subtype;
 	int no_auto_unmount;
+	int ro; /* -o ro: the volume is opened read-only too (S3 included) */
 	double timeout;
 	struct fs_s3_opts s3; /* -o s3=...: the S3 sidecar (sidecar.c) */
 };
@@ -49,6 +50,8 @@ enum {
 	KEY_SUBTYPE,
 	KEY_IGNORE,
 	KEY_NO_AUTO_UNMOUNT,
+	KEY_RO,
+	KEY_RW,
 };
 
 static const struct fuse_opt fs_opt_spec[] = {
@@ -61,6 +64,8 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FUSE_OPT_KEY("fsname=", KEY_FSNAME),
 	FUSE_OPT_KEY("subtype=", KEY_SUBTYPE),
 	FUSE_OPT_KEY("no_auto_unmount", KEY_NO_AUTO_UNMOUNT),
+	FUSE_OPT_KEY("ro", KEY_RO),
+	FUSE_OPT_KEY("rw", KEY_RW),
 	{"timeout=%lf", offsetof(struct fs_opts, timeout), 0},
 	{"s3=%s", offsetof(struct fs_opts, s3.listen), 0},
 	{"s3_auth=%s", offsetof(struct fs_opts, s3.auth), 0},
@@ -122,6 +127,11 @@ static int fs_opt_proc(void *data, const char *arg, int key, struct fuse_args *o
 	case KEY_NO_AUTO_UNMOUNT:
 		o->no_auto_unmount = 1;
 		return 0;
+	case KEY_RO:
+	case KEY_RW:
+		/* Kept for the kernel's mount flags; the last one wins. */
+		o->ro = key == KEY_RO;
+		return 1;
 	case FUSE_OPT_KEY_OPT:
 		/* systemd and util-linux options (x-systemd.*, x-gvfs-*). */
 		if (strncmp(arg, "x-", 2) == 0)
@@ -186,7 +196,7 @@ static void fs_help(void)
 	       "                           BUCKET|*' and 'anonymous ro BUCKET' (keep it mode 600)\n"
 	       "    -o s3_region=REGION    region clients sign for (default us-east-1)\n"
 	       "    -o s3_no_auth          serve without authentication (tests only)\n"
-	       "  -o ro does not bind S3 clients: give them ro grants in the auth file.\n"
+	       "  With -o ro, S3 clients can read but not write (AccessDenied).\n"
 	       "  Objects written over S3 show in the mount at once; files written in the\n"
 	       "  mount are objects once closed (or fsync'ed). An unmounted volume is served\n"
 	       "  by trackfs-s3 --listen HOST:PORT --auth FILE VOLUME.\n"
@@ -287,7 +297,10 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		    const struct fuse_cmdline_opts *copts, struct fs_bg *bg)
 {
 	struct fs_daemon d = {.timeout = o->timeout, .debug = o->debug != 0};
-	struct vol_open_opts vopts = {.owner = copts->mountpoint};
+	/* A read-only mount opens the volume read-only: the kernel refuses
+	 * writes through the mount, the volume refuses them from S3 (EROFS:
+	 * AccessDenied) and from everything else in this process. */
+	struct vol_open_opts vopts = {.owner = copts->mountpoint, .flags = o->ro ? VOL_RDONLY : 0};
 	struct fuse_lowlevel_ops ops;
 	struct s3_server *s3 = NULL;
 	struct fuse_session *se;
@@ -366,8 +379,8 @@ out_close_vol:
 		if (rc == 0)
 			rc = close_rc;
 	} else if (rc == 0) {
-		tfs_info("volume %s unmounted from %s and marked clean", o->volume,
-			 copts->mountpoint);
+		tfs_info("volume %s unmounted from %s%s", o->volume, copts->mountpoint,
+			 o->ro ? " (it was read-only)" : " and marked clean");
 	}
 	return rc;
 }

@@ -5,7 +5,8 @@
 # (s3_mount.py, boto3): objects put, overwritten and deleted over S3 are seen
 # in the mount at once despite the kernel's caches, files written in the mount
 # come back over S3 with ETag == MD5, and the sidecar's own files never show.
-# The unmount stops the sidecar; fsck.trackfs finds the volume clean.
+# The unmount stops the sidecar; fsck.trackfs finds the volume clean. A
+# read-only mount (-o ro) serves S3 reads and refuses every S3 write.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
@@ -122,4 +123,47 @@ ls -a "$TFS_MNT" | grep -q '\.trackfs-s3' && fail "ls -a shows .trackfs-s3 after
 [ -f "$TFS_MNT/bkt1/mpu/big.bin" ] || fail "bkt1/mpu/big.bin missing after the remount"
 [ -e "$TFS_MNT/bkt1/mpu/left.bin" ] && fail "an unfinished upload became a file"
 tfs_umount
+tfs_fsck
+
+step "mount -o ro with S3: reads work, every write over S3 is AccessDenied and changes nothing"
+"$TFS_DEBUG_TOOL" get "$TFS_META" /bkt1/mpu/big.bin >"$TFS_TMP/big.before" ||
+	fail "trackfs-debug get bkt1/mpu/big.bin failed"
+[ -s "$TFS_TMP/big.before" ] || fail "bkt1/mpu/big.bin is empty before the read-only mount"
+PORT=$(free_port)
+tfs_mount -o "ro,s3=127.0.0.1:$PORT,s3_auth=$AUTH"
+for _ in $(seq 100); do
+	listening "$PORT" && break
+	sleep 0.05
+done
+touch "$TFS_MNT/bkt1/new" 2>/dev/null && fail "touch succeeded on a read-only mount"
+S3_ENDPOINT="http://127.0.0.1:$PORT" S3_AK=AKMOUNT S3_SK=SKMOUNT "$PY" - <<'PY' || fail "read-only S3 checks failed"
+import os, boto3, botocore
+s3 = boto3.client("s3", endpoint_url=os.environ["S3_ENDPOINT"], region_name="us-east-1",
+                  aws_access_key_id=os.environ["S3_AK"], aws_secret_access_key=os.environ["S3_SK"])
+body = s3.get_object(Bucket="bkt1", Key="mpu/big.bin")["Body"].read()
+assert len(body) > 0, "GET returned nothing"
+for what, call in [
+    ("PutObject", lambda: s3.put_object(Bucket="bkt1", Key="ro-new", Body=b"x")),
+    ("DeleteObject", lambda: s3.delete_object(Bucket="bkt1", Key="mpu/big.bin")),
+    ("CreateBucket", lambda: s3.create_bucket(Bucket="robucket")),
+    ("CopyObject", lambda: s3.copy_object(Bucket="bkt1", Key="ro-copy",
+                                          CopySource={"Bucket": "bkt1", "Key": "mpu/big.bin"})),
+    ("CreateMultipartUpload", lambda: s3.create_multipart_upload(Bucket="bkt1", Key="ro-mpu")),
+]:
+    try:
+        call()
+    except botocore.exceptions.ClientError as e:
+        code = e.response["Error"]["Code"]
+        assert code == "AccessDenied", f"{what}: {code}"
+    else:
+        raise AssertionError(f"{what} succeeded on a read-only volume")
+print("read-only S3: GET ok, 5 writes refused")
+PY
+[ -e "$TFS_MNT/bkt1/ro-new" ] && fail "an S3 PUT created a file on a read-only mount"
+[ -e "$TFS_MNT/robucket" ] && fail "an S3 CreateBucket made a directory on a read-only mount"
+tfs_umount
+"$TFS_DEBUG_TOOL" get "$TFS_META" /bkt1/mpu/big.bin >"$TFS_TMP/big.after" ||
+	fail "trackfs-debug get bkt1/mpu/big.bin failed after the read-only mount"
+cmp -s "$TFS_TMP/big.before" "$TFS_TMP/big.after" ||
+	fail "bkt1/mpu/big.bin changed during the read-only mount"
 tfs_fsck
