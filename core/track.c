@@ -236,6 +236,14 @@ static void report_log(void *arg, const char *msg)
 	tfs_err("%s; the free list will be rebuilt from the index", msg);
 }
 
+/* Reads of a track come whole from above: a 4 KiB random read is one chunk,
+ * a sequential read arrives as the kernel's 1 MiB FUSE readahead. The track's
+ * own readahead would only read neighbouring chunks of other files. */
+static void track_no_readahead(struct trk_track *t)
+{
+	(void)posix_fadvise(t->fd, 0, 0, POSIX_FADV_RANDOM);
+}
+
 int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct trk_track **out)
 {
 	struct trk_hdr h;
@@ -255,6 +263,7 @@ int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct
 		t->failed = true;
 		return 0;
 	}
+	track_no_readahead(t);
 	rc = trk_track_read_hdr(pool, t, &h, why, sizeof(why));
 	if (rc == -ENOMEM)
 		return rc;
@@ -298,6 +307,7 @@ int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n, stru
 		tfs_err("track %s: cannot create: %s", t->path, tfs_strerror(rc));
 		goto out_free_buf;
 	}
+	track_no_readahead(t);
 	trk_track_hdr_fill(pool, t, &h);
 	trk_hdr_encode(&h, buf);
 	rc = tfs_pwrite_full(t->fd, buf, TRK_HDR_SIZE, 0);
