@@ -55,6 +55,7 @@ struct trk_track {
 	uint32_t number;
 	char *path;		/* DISK/tracks/track-NNNNNN.trk */
 	int fd;			/* -1 when the file could not be opened */
+	int dfd;		/* the same file opened O_DIRECT for large writes, or -1 */
 	bool failed;		/* unusable (bad header, missing file): I/O -EIO, never allocated
 				 * from, never rewritten; set before the track is published */
 	atomic_bool data_dirty; /* written since the last fdatasync */

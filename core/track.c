@@ -138,6 +138,7 @@ static struct trk_track *track_new(struct trk_pool *pool, struct trk_disk *d, ui
 	t->disk = d;
 	t->number = n;
 	t->fd = -1;
+	t->dfd = -1;
 	t->chunk_count = pool->track_chunks;
 	t->fifo.dirty_from = UINT64_MAX;
 	atomic_init(&t->data_dirty, false);
@@ -150,6 +151,8 @@ void trk_track_destroy(struct trk_track *t)
 		return;
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->dfd >= 0)
+		close(t->dfd);
 	trk_fifo_fini(&t->fifo);
 	free(t->mark);
 	free(t->state);
@@ -236,12 +239,17 @@ static void report_log(void *arg, const char *msg)
 	tfs_err("%s; the free list will be rebuilt from the index", msg);
 }
 
-/* Reads of a track come whole from above: a 4 KiB random read is one chunk,
+/* Set up the descriptors' I/O hints once the track is open.
+ * Reads of a track come whole from above: a 4 KiB random read is one chunk,
  * a sequential read arrives as the kernel's 1 MiB FUSE readahead. The track's
- * own readahead would only read neighbouring chunks of other files. */
-static void track_no_readahead(struct trk_track *t)
+ * own readahead would only read neighbouring chunks of other files.
+ * Large writes go through a second, O_DIRECT descriptor (io.c); where the
+ * disk's filesystem has no O_DIRECT (tmpfs), every write is buffered. */
+static void track_io_setup(struct trk_pool *pool, struct trk_track *t)
 {
 	(void)posix_fadvise(t->fd, 0, 0, POSIX_FADV_RANDOM);
+	if (!pool->cfg.readonly)
+		t->dfd = open(t->path, O_RDWR | O_DIRECT | O_CLOEXEC);
 }
 
 int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct trk_track **out)
@@ -263,7 +271,7 @@ int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct
 		t->failed = true;
 		return 0;
 	}
-	track_no_readahead(t);
+	track_io_setup(pool, t);
 	rc = trk_track_read_hdr(pool, t, &h, why, sizeof(why));
 	if (rc == -ENOMEM)
 		return rc;
@@ -307,7 +315,7 @@ int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n, stru
 		tfs_err("track %s: cannot create: %s", t->path, tfs_strerror(rc));
 		goto out_free_buf;
 	}
-	track_no_readahead(t);
+	track_io_setup(pool, t);
 	trk_track_hdr_fill(pool, t, &h);
 	trk_hdr_encode(&h, buf);
 	rc = tfs_pwrite_full(t->fd, buf, TRK_HDR_SIZE, 0);
