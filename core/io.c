@@ -7,17 +7,18 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/base/fileio.h"
 #include "core/base/log.h"
 #include "core/pool_int.h"
 
-/* Writes of at least IO_DIRECT_MIN bytes bypass the track's page cache: the
- * data is already cached above (the kernel's FUSE page cache), so a second
- * copy only doubled the memory a large file takes, and filling fresh page
- * cache was most of the daemon's CPU time in a sequential write. Small writes
- * stay buffered: a synchronous 4 KiB disk write per small file would cost
- * more than the copy. */
+/* Reads and writes of at least IO_DIRECT_MIN bytes bypass the track's page
+ * cache: the data is cached above (the kernel's FUSE page cache), so a
+ * second copy only doubled the memory a large file takes, and filling fresh
+ * page cache was most of the daemon's CPU time in a sequential write. Small
+ * writes stay buffered (a synchronous 4 KiB disk write per small file would
+ * cost more than the copy), and so do small reads. */
 #define IO_DIRECT_MIN (128u << 10)
 #define IO_DIRECT_ALIGN 4096u
 #define IO_BOUNCE_SIZE (1u << 20)
@@ -52,10 +53,13 @@ static void *bounce_get(void)
 	return b;
 }
 
-/* Write through the O_DIRECT descriptor. @return 0, or nonzero when this
- * write has to go through the page cache instead (too small, unaligned, no
- * O_DIRECT, or the direct write failed: the buffered one then reports). */
-static int io_write_direct(struct trk_track *t, const void *buf, size_t len, off_t off)
+/* Move @p len bytes between @p buf and the track at @p off through the
+ * O_DIRECT descriptor, via the aligned buffer when @p buf is not aligned.
+ * A read that ends at the end of the (sparse) track file gets zeros for the
+ * rest, as a buffered one does. @return 0, or nonzero when this request has
+ * to go through the page cache instead (too small, unaligned, no O_DIRECT, or
+ * the direct I/O failed: the buffered one then reports). */
+static int io_direct(struct trk_track *t, bool write, void *buf, size_t len, off_t off)
 {
 	bool aligned = (uintptr_t)buf % IO_DIRECT_ALIGN == 0;
 	void *b = NULL;
@@ -66,12 +70,26 @@ static int io_write_direct(struct trk_track *t, const void *buf, size_t len, off
 		return 1;
 	for (size_t done = 0; done < len;) {
 		size_t n = aligned || len - done < IO_BOUNCE_SIZE ? len - done : IO_BOUNCE_SIZE;
-		const void *src = (const char *)buf + done;
+		char *p = (char *)buf + done;
+		void *io_buf = aligned ? p : b;
 
-		if (!aligned)
-			src = memcpy(b, src, n);
-		if (tfs_pwrite_full(t->dfd, src, n, off + (off_t)done) < 0)
-			return 1;
+		if (write) {
+			if (!aligned)
+				memcpy(b, p, n);
+			if (tfs_pwrite_full(t->dfd, io_buf, n, off + (off_t)done) < 0)
+				return 1;
+		} else {
+			ssize_t got = pread(t->dfd, io_buf, n, off + (off_t)done);
+
+			if (got < 0)
+				return 1;
+			if (!aligned)
+				memcpy(p, b, (size_t)got);
+			if ((size_t)got < n) {
+				memset(p + got, 0, len - done - (size_t)got);
+				return 0;
+			}
+		}
 		done += n;
 	}
 	return 0;
@@ -105,7 +123,7 @@ static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
 	}
 	off_t off = (off_t)(trk_chunk_off(pool, run->chunk) + io->byte_off);
 	if (io->write) {
-		int rc = io_write_direct(t, io->buf, io->len, off) == 0
+		int rc = io_direct(t, true, io->buf, io->len, off) == 0
 				 ? 0
 				 : tfs_pwrite_full(t->fd, io->buf, io->len, off);
 		if (rc < 0) {
@@ -116,6 +134,8 @@ static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
 		atomic_store(&t->data_dirty, true);
 		return 0;
 	}
+	if (io_direct(t, false, io->buf, io->len, off) == 0)
+		return 0;
 	ssize_t n = tfs_pread_full(t->fd, io->buf, io->len, off);
 	if (n < 0) {
 		tfs_err("read track %s at offset %lld (%zu bytes): %s", t->path, (long long)off,

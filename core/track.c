@@ -243,13 +243,12 @@ static void report_log(void *arg, const char *msg)
  * Reads of a track come whole from above: a 4 KiB random read is one chunk,
  * a sequential read arrives as the kernel's 1 MiB FUSE readahead. The track's
  * own readahead would only read neighbouring chunks of other files.
- * Large writes go through a second, O_DIRECT descriptor (io.c); where the
- * disk's filesystem has no O_DIRECT (tmpfs), every write is buffered. */
+ * Large reads and writes go through a second, O_DIRECT descriptor (io.c);
+ * where the disk's filesystem has no O_DIRECT (tmpfs), all I/O is buffered. */
 static void track_io_setup(struct trk_pool *pool, struct trk_track *t)
 {
 	(void)posix_fadvise(t->fd, 0, 0, POSIX_FADV_RANDOM);
-	if (!pool->cfg.readonly)
-		t->dfd = open(t->path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	t->dfd = open(t->path, (pool->cfg.readonly ? O_RDONLY : O_RDWR) | O_DIRECT | O_CLOEXEC);
 }
 
 int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct trk_track **out)

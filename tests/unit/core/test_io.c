@@ -1,6 +1,6 @@
 /* Per-disk I/O workers: bytes written at any offset read back, never-written
- * space reads as zeros, large writes bypass the track's page cache, a missing disk fails only its
- * own I/O, and several threads doing I/O on two disks at once. */
+ * space reads as zeros, large reads and writes bypass the track's page cache, a missing disk fails
+ * only its own I/O, and several threads doing I/O on two disks at once. */
 #include "core_test.h"
 
 #include <pthread.h>
@@ -82,11 +82,11 @@ static size_t cached_pages(const char *path, size_t len)
 	return n;
 }
 
-/* Large writes go to the track with O_DIRECT, from an unaligned buffer (as
- * FUSE payloads are) and across the 1 MiB bounce buffer: the bytes read
- * back, and the track's page cache did not get a second copy of them. Small
- * writes stay buffered. */
-Test(io, large_writes_bypass_the_page_cache, .fini = teardown)
+/* Large writes and reads go to the track with O_DIRECT, from and into
+ * unaligned buffers (as FUSE payloads are) and across the 1 MiB bounce
+ * buffer: the bytes read back, and the track's page cache did not get a
+ * second copy of them. Small writes stay buffered. */
+Test(io, large_io_bypasses_the_page_cache, .fini = teardown)
 {
 	const size_t len = 3 * 1024 * 1024 + 8192;
 	struct trk_run r;
@@ -113,6 +113,15 @@ Test(io, large_writes_bypass_the_page_cache, .fini = teardown)
 	}
 	cr_assert_eq(trk_io_read(c.pool, &r, 0, b, len), 0);
 	cr_expect_eq(memcmp(w, b, len), 0, "large write read back");
+	if (dfd >= 0)
+		cr_expect_lt(cached_pages(track, chunk0 + len), 64,
+			     "a %zu-byte read filled the track's page cache", len);
+	/* A large read into an unaligned buffer (as FUSE reply buffers are). */
+	uint8_t *rb = malloc(len + 80);
+	cr_assert_not_null(rb);
+	cr_assert_eq(trk_io_read(c.pool, &r, 0, rb + 80, len), 0);
+	cr_expect_eq(memcmp(w, rb + 80, len), 0, "large read into an unaligned buffer");
+	free(rb);
 
 	/* A small write next to it is buffered and reads back as well. */
 	fill(w, 4096, 6);
