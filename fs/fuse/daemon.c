@@ -14,7 +14,10 @@
 #include "core/base/log.h"
 #include "fs/fuse/main_int.h"
 
-#define FS_READAHEAD_KB 1024
+/* The kernel's readahead window for the mount. A window of several 1 MiB
+ * requests keeps several direct reads of a track in flight at once, where a
+ * 1 MiB window kept about one (cold 2 GiB read: 0.8-1.0 -> 1.2-1.3 GB/s). */
+#define FS_READAHEAD_KB 4096
 
 int fs_bg_start(struct fs_bg *bg)
 {

@@ -29,6 +29,11 @@ sync "$M/random.bin"
 echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
 cmp "$TFS_TMP/random.bin" "$M/random.bin" || fail "random.bin differs after dropping caches"
 
+step "the mount's readahead window is 4 MiB (several 1 MiB reads in flight)"
+ra=/sys/class/bdi/$(mountpoint -d "$M")/read_ahead_kb
+[ -r "$ra" ] || fail "$ra is missing"
+check_eq "$(cat "$ra")" 4096 "read_ahead_kb of the mount"
+
 step "O_CREAT|O_EXCL on an existing name fails with EEXIST"
 python3 - "$M/hello.txt" <<'PY' || fail "O_EXCL"
 import errno, os, sys
