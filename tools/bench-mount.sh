@@ -153,6 +153,26 @@ PY
 )
 	res[$t,create]=$c res[$t,stat]=$s res[$t,read]=$r res[$t,delete]=$d
 
+	# One request to the filesystem and back, with nothing to do in
+	# between (getxattr of a name that does not exist): what each of the
+	# five requests of a small-file create costs at least.
+	say "$t: round trip"
+	res[$t,rtt]=$(python3 - "$p/rtt" <<'PY'
+import os, sys, time
+p = sys.argv[1]
+open(p, "w").close()
+n = 20000
+t = time.perf_counter()
+for _ in range(n):
+    try:
+        os.getxattr(p, "user.trackfs-bench-missing")
+    except OSError:
+        pass
+print(f"{(time.perf_counter() - t) / n * 1e6:.1f}")
+os.unlink(p)
+PY
+)
+
 	say "$t: cp -a of a $ntree-file tree"
 	drop_caches
 	t0=$(now); cp -a "$dir/src/tree" "$p/tree"; sync; t1=$(now)
@@ -185,6 +205,7 @@ rows=(
 	"stat|small files: stat (files/s)|hi"
 	"read|small files: read (files/s)|hi"
 	"delete|small files: delete (files/s)|hi"
+	"rtt|request round trip: getxattr (us)|lo"
 	"cp|cp -a of $ntree files (s)|lo"
 	"ls|ls -l of $ntree entries, warm (s)|lo"
 	"ffmpeg|ffmpeg 4 seeks + 3 s copy each, cold (s)|lo"
