@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/base/fileio.h"
@@ -32,7 +33,7 @@ static void bounce_init(void)
 	bounce_ok = pthread_key_create(&bounce_key, free) == 0;
 }
 
-/* This thread's aligned buffer for O_DIRECT writes of unaligned data (FUSE
+/* This thread's aligned buffer for O_DIRECT I/O of unaligned memory (FUSE
  * write payloads follow the request header), or NULL. */
 static void *bounce_get(void)
 {
@@ -86,6 +87,13 @@ static int io_direct(struct trk_track *t, bool write, void *buf, size_t len, off
 			if (!aligned)
 				memcpy(p, b, (size_t)got);
 			if ((size_t)got < n) {
+				/* Short only at the end of the file; anything else
+				 * goes the buffered way, which reads until EOF. */
+				struct stat st;
+
+				if (fstat(t->dfd, &st) != 0 ||
+				    (off_t)(off + (off_t)done + got) < st.st_size)
+					return 1;
 				memset(p + got, 0, len - done - (size_t)got);
 				return 0;
 			}

@@ -123,6 +123,14 @@ Test(io, large_io_bypasses_the_page_cache, .fini = teardown)
 	cr_expect_eq(memcmp(w, rb + 80, len), 0, "large read into an unaligned buffer");
 	free(rb);
 
+	/* A large read past the end of the track file: zeros. */
+	struct trk_run r2;
+	cr_assert_eq(trk_pool_alloc(c.pool, 0, (uint32_t)(len / 4096), &r2), 0);
+	memset(b, 0xee, len);
+	cr_assert_eq(trk_io_read(c.pool, &r2, 0, b, len), 0);
+	for (size_t i = 0; i < len; i += 4093)
+		cr_assert_eq(b[i], 0, "never-written byte %zu", i);
+
 	/* A small write next to it is buffered and reads back as well. */
 	fill(w, 4096, 6);
 	cr_assert_eq(trk_io_write(c.pool, &r, 4096, w, 4096), 0);
