@@ -29,6 +29,7 @@ struct fs_daemon {
 	bool posix_acl;		 /* the kernel took FUSE_CAP_POSIX_ACL (set in init) */
 	bool writeback;		 /* the kernel took FUSE_CAP_WRITEBACK_CACHE (set in init) */
 	bool dont_mask;		 /* the kernel left the umask to us (set in init) */
+	bool no_open;		 /* the kernel opens files without asking (set in init) */
 	char bdi[32];		 /* the mount's backing device ("0:42"), or "" */
 	atomic_bool bdi_tuned;	 /* fs_bdi_tune() has run (first request after init) */
 	atomic_bool notify_on;	 /* the S3 sidecar may notify (loop running, sidecar.c) */

@@ -21,6 +21,14 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	 * keep_cache: this daemon is the only writer, so pages cached by an
 	 * earlier open are still valid. */
 	tfs_debug("fuse: open ino=%" PRIu64 " flags=%#x", (uint64_t)ino, fi->flags);
+	/* ENOSYS, where the kernel supports it, means "opened": it opens
+	 * every file from now on by itself, with the kernel's defaults for
+	 * that case (keep_cache, no direct I/O) which are what is set below,
+	 * and sends no RELEASE for those opens. */
+	if (fs_req_daemon(req)->no_open) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
 	fi->fh = 0;
 	fi->keep_cache = 1;
 	fi->direct_io = 0;

@@ -61,6 +61,13 @@ static void fs_op_init(void *userdata, struct fuse_conn_info *conn)
 	d->writeback = (conn->want & FUSE_CAP_WRITEBACK_CACHE) != 0;
 	d->posix_acl = (conn->want & FUSE_CAP_POSIX_ACL) != 0;
 	d->dont_mask = (conn->want & FUSE_CAP_DONT_MASK) != 0;
+	/* Opening a file needs nothing from this daemon (ops_file.c): where
+	 * the kernel can open on its own, the first open says so and no
+	 * further OPEN or RELEASE is sent, a round trip less per open().
+	 * Directories are still opened here: fusermount3's auto_unmount
+	 * decides that a killed daemon's mount is dead by opening its root,
+	 * which must then reach the daemon and fail. */
+	d->no_open = (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT) != 0;
 	tfs_debug("fuse: init: protocol %u.%u, want %#x of %#x, max_write %u, max_readahead %u",
 		  conn->proto_major, conn->proto_minor, conn->want, conn->capable, conn->max_write,
 		  conn->max_readahead);
