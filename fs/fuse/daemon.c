@@ -8,10 +8,12 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/base/log.h"
+#include "fs/fuse/fs_fuse.h"
 #include "fs/fuse/main_int.h"
 
 /* The kernel's readahead window for the mount. A window of several 1 MiB
@@ -153,4 +155,19 @@ void fs_bdi_tune(const char *dev)
 		tfs_debug("writing %s: %s", path, strerror(errno));
 	else
 		tfs_debug("readahead of %s set to %d KiB", dev, FS_READAHEAD_KB);
+}
+
+int fs_keep_dev_last(struct fuse_session *se)
+{
+	struct rlimit rl;
+	int top = 65535;
+	int fd;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur - 1 < (rlim_t)top)
+		top = (int)rl.rlim_cur - 1;
+	fd = fcntl(fuse_session_fd(se), F_DUPFD_CLOEXEC, top);
+	if (fd < 0)
+		fd = fcntl(fuse_session_fd(se), F_DUPFD_CLOEXEC, top / 2);
+	return fd < 0 ? -errno : fd;
 }

@@ -129,11 +129,23 @@ int fs_acl_chmod(struct fs_daemon *d, uint64_t ino, uint32_t mode);
 int fs_bdi_find(const char *mountpoint, char *dev, size_t size);
 /**
  * Raise the kernel's readahead for the mount's backing device @p dev to
- * 1 MiB (FUSE's default is 128 KiB, and INIT can only lower it). Must run
+ * 4 MiB (FUSE's default is 128 KiB, and INIT can only lower it). Must run
  * after the kernel processed the INIT reply, which resets it: the first
  * requests after init call fs_tune_once(). Best effort (debug log).
  */
 void fs_bdi_tune(const char *dev);
+
+/**
+ * Make the session's /dev/fuse the last descriptor this process closes if it
+ * is killed, by holding a duplicate at a high number (daemon.c). fusermount3
+ * (auto_unmount) unmounts a dead daemon's mount only if opening it fails
+ * with ENOTCONN, and it looks when the daemon's end of its socket goes. On
+ * exit Linux runs the descriptors' releases last-closed first, so with /dev/fuse
+ * closed last the connection is already aborted when the socket goes;
+ * otherwise a loaded machine may see the open race the abort (ECONNABORTED)
+ * and leave the mount behind. @return the duplicate, or -errno.
+ */
+int fs_keep_dev_last(struct fuse_session *se);
 
 /** Run fs_bdi_tune() once per mount, from whichever request comes first. */
 static inline void fs_tune_once(struct fs_daemon *d)
