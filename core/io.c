@@ -272,6 +272,14 @@ void trk_io_submit(struct trk_pool *pool, struct trk_io *io)
 	pthread_mutex_unlock(&d->qmu);
 }
 
+/* Do @p io, which no worker has, in the calling thread. @return its result. */
+static int io_run_here(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
+{
+	io->result = io_do(pool, d, io);
+	io->done = true;
+	return io->result;
+}
+
 /* Take @p io off its disk's queue if no worker has taken it yet. Called with
  * qmu held. */
 static bool io_unqueue(struct trk_disk *d, struct trk_io *io)
@@ -305,9 +313,7 @@ int trk_io_wait(struct trk_pool *pool, struct trk_io *io)
 		 * other disks before this wait are already with their own
 		 * workers, so disks still work in parallel. */
 		pthread_mutex_unlock(&d->qmu);
-		io->result = io_do(pool, d, io);
-		io->done = true;
-		return io->result;
+		return io_run_here(pool, d, io);
 	}
 	while (!io->done)
 		pthread_cond_wait(&d->donecv, &d->qmu);
@@ -328,10 +334,8 @@ int trk_io_run(struct trk_pool *pool, struct trk_io *ios, size_t n)
 	for (size_t i = 1; i < n; i++)
 		trk_io_submit(pool, &ios[i]);
 	d = io_prepare(pool, &ios[0]);
-	if (d) {
-		ios[0].result = io_do(pool, d, &ios[0]);
-		ios[0].done = true;
-	}
+	if (d)
+		io_run_here(pool, d, &ios[0]);
 	for (size_t i = 0; i < n; i++) {
 		int wrc = i ? trk_io_wait(pool, &ios[i]) : ios[0].result;
 

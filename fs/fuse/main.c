@@ -335,9 +335,10 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		goto out_remove_handlers;
 	}
 	d.se = se;
-	if (fs_keep_dev_last(se) < 0)
+	rc = fs_keep_dev_last(se);
+	if (rc < 0)
 		tfs_debug("cannot duplicate /dev/fuse (%s): if killed, the mount may stay behind",
-			  tfs_strerror(-errno));
+			  tfs_strerror(rc));
 	if (fs_bdi_find(copts->mountpoint, d.bdi, sizeof(d.bdi)) < 0)
 		tfs_debug("%s not found in /proc/self/mountinfo; readahead not tuned",
 			  copts->mountpoint);
