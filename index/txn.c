@@ -7,9 +7,23 @@
 #include "core/base/log.h"
 #include "index/idx_int.h"
 
-int idx_txn_begin(struct idx_env *env, struct idx_txn **out)
+/* Hand out the environment's one transaction (env->lock held) on @p mdb;
+ * @p view: reads straight from the group, with no child of its own. */
+static struct idx_txn *txn_start(struct idx_env *env, MDB_txn *mdb, bool view)
 {
 	struct idx_txn *txn = &env->txn;
+
+	txn->env = env;
+	txn->mdb = mdb;
+	txn->failed = 0;
+	txn->wrote = false;
+	txn->bound = 0;
+	txn->view = view;
+	return txn;
+}
+
+int idx_txn_begin(struct idx_env *env, struct idx_txn **out)
+{
 	MDB_txn *mtxn;
 	int rc;
 
@@ -29,13 +43,7 @@ int idx_txn_begin(struct idx_env *env, struct idx_txn **out)
 		tfs_err("index at %s: cannot begin a transaction: %s", env->path, tfs_strerror(rc));
 		goto out_unlock;
 	}
-	txn->env = env;
-	txn->mdb = mtxn;
-	txn->failed = 0;
-	txn->wrote = false;
-	txn->bound = 0;
-	txn->view = false;
-	*out = txn;
+	*out = txn_start(env, mtxn, false);
 	return 0;
 
 out_unlock:
@@ -45,7 +53,6 @@ out_unlock:
 
 int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out)
 {
-	struct idx_txn *txn = &env->txn;
 	int rc;
 
 	if (env->rdonly)
@@ -59,13 +66,7 @@ int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out)
 		pthread_mutex_unlock(&env->lock);
 		return rc;
 	}
-	txn->env = env;
-	txn->mdb = env->group;
-	txn->failed = 0;
-	txn->wrote = false;
-	txn->bound = 0;
-	txn->view = true;
-	*out = txn;
+	*out = txn_start(env, env->group, true);
 	return 0;
 }
 
