@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # What the kernel asks the daemon for small files, read from the daemon's
-# -o debug trace: creating and writing a file sends no setattr of its times
-# (new inodes carry the kernel's own inode clock), and opening, reading and
-# closing an existing file sends neither open nor release (the first open
-# tells the kernel to open files by itself). Both are round trips that cost
+# -o debug trace: a file written in the clock tick it was created in sends no
+# setattr of its times (new inodes carry the kernel's own inode clock), and
+# opening, reading and closing an existing file sends neither open nor
+# release (the first open tells the kernel to open files by itself). Both are round trips that cost
 # tens of microseconds each on a virtual machine.
 source "$(dirname "$0")/lib.sh"
 tfs_setup
@@ -19,7 +19,7 @@ set_mark() {
 	mark=$(wc -l <"$TFS_LOG")
 }
 
-step "create and write $N small files: the kernel sends back no file times"
+step "create and write $N small files: not every one sends its times back"
 mkdir "$TFS_MNT/small"
 set_mark
 python3 - "$TFS_MNT/small" "$N" <<'PY'
@@ -31,10 +31,12 @@ for i in range(n):
     os.close(fd)
 PY
 check_eq "$(count create)" "$N" "create requests"
-# A create and its write may fall on two clock ticks (4 ms apart); without
-# the coarse inode clock every file needs a setattr.
+# A create and its write may fall on two clock ticks (4 ms apart, and on a
+# loaded machine often do: 28 of 50 in one CI run); a file whose write lands
+# in its creation's tick needs none. Without the coarse inode clock every
+# file needs one, so only "all of them" is a failure.
 setattrs=$(count setattr)
-[ "$setattrs" -lt $((N / 2)) ] ||
+[ "$setattrs" -lt "$N" ] ||
 	fail "$setattrs setattr requests for $N new files: the kernel sends back file times"
 
 step "open, read and close them: no open or release reaches the daemon"
