@@ -18,7 +18,10 @@ void vol_now_born(struct timespec *ts)
 	 * tick). A new file stamped from the same clock is written in the tick
 	 * it was created in without its times changing, so the kernel has no
 	 * times to send back when it is closed: one FUSE round trip less per
-	 * small file. ext4 stamps new files from this clock too. */
+	 * small file. ext4 stamps new files from this clock too. Since Linux
+	 * 6.13 current_time() may be later than this clock within a tick (the
+	 * multigrain "floor" other filesystems raise), which userspace cannot
+	 * read: then the times are sent back as before, nothing is wrong. */
 	clock_gettime(CLOCK_REALTIME_COARSE, ts);
 }
 
