@@ -1,8 +1,8 @@
 /* ListObjects (v1), ListObjectsV2 and a minimal ListObjectVersions: a walk of
- * the bucket's directories in the byte order of whole keys. vol_readdir gives
- * entries in insertion order, so each directory is read whole and sorted,
- * with a directory "a" sorting as "a/". The walk starts at the deepest
- * directory the prefix names and skips subtrees that sort before the marker. */
+ * the bucket's directories in the byte order of whole keys, each directory
+ * sorted (list_snap.c), with a directory "a" sorting as "a/". The walk starts
+ * at the deepest directory the prefix names and, in each directory, at the
+ * first name that the prefix or the marker lets through. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -12,12 +12,6 @@
 #include "fs/s3/s3_int.h"
 
 #define MAX_KEYS 1000
-
-struct lent {
-	char *sortkey; /* name, plus '/' for a directory */
-	uint64_t ino;
-	bool dir;
-};
 
 struct lctx {
 	struct s3_conn *c;
@@ -30,58 +24,6 @@ struct lctx {
 	char *last_cp; /* last common prefix emitted */
 	struct s3_sbuf contents, cps;
 };
-
-struct lcollect {
-	struct lent *e;
-	size_t n, cap;
-	int err;
-};
-
-static int collect_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
-{
-	struct lcollect *l = arg;
-	bool dir = d->type == DT_DIR;
-
-	if ((d->namelen == 1 && d->name[0] == '.') ||
-	    (d->namelen == 2 && d->name[0] == '.' && d->name[1] == '.') ||
-	    s3_name_hidden(d->name, d->namelen) || (d->type != DT_DIR && d->type != DT_REG))
-		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct lent *e = realloc(l->e, cap * sizeof(*e));
-		if (!e) {
-			l->err = -ENOMEM;
-			return 1;
-		}
-		l->e = e;
-		l->cap = cap;
-	}
-	char *k = malloc(d->namelen + 2);
-	if (!k) {
-		l->err = -ENOMEM;
-		return 1;
-	}
-	memcpy(k, d->name, d->namelen);
-	k[d->namelen] = dir ? '/' : '\0';
-	k[d->namelen + 1] = '\0';
-	l->e[l->n].sortkey = k;
-	l->e[l->n].ino = d->ino;
-	l->e[l->n].dir = dir;
-	l->n++;
-	return 0;
-}
-
-static int lent_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct lent *)a)->sortkey, ((const struct lent *)b)->sortkey);
-}
-
-static void lcollect_free(struct lcollect *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->e[i].sortkey);
-	free(l->e);
-}
 
 static bool starts_with(const char *s, const char *p, size_t plen)
 {
@@ -195,29 +137,52 @@ static bool rollup(struct lctx *x, const char *full, size_t *cplen)
 	return true;
 }
 
+/* The first key of directory @p dirpath ("" or "a/b/") that can matter: keys
+ * below the prefix's name at this level cannot start with the prefix, and
+ * keys below the marker's first segment here sort before the marker with
+ * everything under them. Written to @p out (at most 256 bytes used). */
+static void first_key(const struct lctx *x, const char *dirpath, size_t dlen, char *out)
+{
+	const char *bounds[2] = {x->prefix, x->marker};
+
+	out[0] = '\0';
+	for (unsigned i = 0; i < 2; i++) {
+		const char *k = bounds[i], *slash;
+		if (!k || strncmp(k, dirpath, dlen))
+			continue;
+		k += dlen;
+		slash = strchr(k, '/');
+		size_t n = slash ? (size_t)(slash - k) + 1 : strlen(k);
+		if (n > 255)
+			n = 255;
+		if (strncmp(k, out, n) > 0 || (!strncmp(k, out, n) && n > strlen(out))) {
+			memcpy(out, k, n);
+			out[n] = '\0';
+		}
+	}
+}
+
 /* Walk directory @p ino whose keys start with @p dirpath ("" or "a/b/").
  * @return 0, 1 (page full: stop), or -errno. */
 static int walk(struct lctx *x, uint64_t ino, struct s3_sbuf *path, unsigned depth)
 {
-	struct lcollect l = {0};
+	struct s3_dirsnap *snap;
 	size_t base = path->len;
+	char from[256];
 	int rc;
 
 	if (depth > S3_MAX_DEPTH)
 		return 0;
-	rc = vol_readdir(x->c->srv->v, ino, 0, false, collect_cb, &l);
-	if (!rc)
-		rc = l.err;
+	rc = s3_dirsnap_get(x->c->srv, ino, &snap);
 	if (rc)
-		goto out_free;
-	if (l.n)
-		qsort(l.e, l.n, sizeof(*l.e), lent_cmp);
-	for (size_t i = 0; i < l.n && !rc; i++) {
-		struct lent *e = &l.e[i];
+		return rc;
+	first_key(x, path->p, base, from);
+	for (size_t i = s3_dirsnap_lower_bound(snap, from); i < snap->n && !rc; i++) {
+		const struct s3_snap_ent *e = &snap->e[i];
 		size_t cplen;
 
 		path->len = base;
-		s3_sb_puts(path, e->sortkey);
+		s3_sb_puts(path, e->key);
 		if (path->oom) {
 			rc = -ENOMEM;
 			break;
@@ -258,8 +223,7 @@ static int walk(struct lctx *x, uint64_t ino, struct s3_sbuf *path, unsigned dep
 	path->len = base;
 	if (path->p)
 		path->p[base] = '\0';
-out_free:
-	lcollect_free(&l);
+	s3_dirsnap_put(x->c->srv, snap);
 	return rc;
 }
 

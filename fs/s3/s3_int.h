@@ -294,6 +294,39 @@ struct s3_loop {
 	unsigned nconns;
 };
 
+/* ---- list_snap.c: sorted directory snapshots for listings ---------------------------- */
+
+struct s3_snap_ent {
+	const char *key; /* name, plus '/' for a directory */
+	uint64_t ino;
+	bool dir;
+};
+
+/** A directory's entries in listing order, as of one (ctime, mtime). Shared
+ * and immutable; hold it with s3_dirsnap_get, let go with s3_dirsnap_put. */
+struct s3_dirsnap {
+	uint64_t ino;
+	struct timespec ctime, mtime;
+	struct s3_snap_ent *e;
+	size_t n;
+	char *keys;
+	size_t bytes;
+	unsigned refs; /* under the cache's lock */
+	uint64_t used; /* the cache's clock at the last use */
+};
+
+#define S3_SNAP_SLOTS 4
+
+struct s3_snapcache {
+	uv_mutex_t lock;
+	struct s3_dirsnap *slot[S3_SNAP_SLOTS];
+	size_t bytes;
+	uint64_t clock;
+};
+
+int s3_snapcache_init(struct s3_snapcache *c);
+void s3_snapcache_fini(struct s3_snapcache *c);
+
 struct s3_server {
 	struct vol *v;
 	struct s3_config cfg; /* strings below are owned copies */
@@ -304,7 +337,15 @@ struct s3_server {
 	int port;
 	uint64_t last_upload_sweep_ms; /* loop 0 only */
 	uint64_t reqno;		       /* atomic */
+	struct s3_snapcache snaps;
 };
+
+/** The sorted entries of directory @p ino, from the cache while it is
+ * unchanged. @return 0 or -errno. */
+int s3_dirsnap_get(struct s3_server *srv, uint64_t ino, struct s3_dirsnap **out);
+void s3_dirsnap_put(struct s3_server *srv, struct s3_dirsnap *s);
+/** Index of the first entry whose key is not below @p key. */
+size_t s3_dirsnap_lower_bound(const struct s3_dirsnap *s, const char *key);
 
 /* ---- http.c: connections --------------------------------------------------------------- */
 

@@ -201,6 +201,7 @@ static void loops_stop(struct s3_server *s)
 
 static void server_free(struct s3_server *s)
 {
+	s3_snapcache_fini(&s->snaps);
 	s3_auth_free(s->auth);
 	free(s->listen);
 	free(s->region);
@@ -225,6 +226,11 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	/* A client that goes away mid-response must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 
+	rc = s3_snapcache_init(&s->snaps);
+	if (rc) {
+		free(s);
+		return rc;
+	}
 	s->v = v;
 	s->cfg = *cfg;
 	s->listen = dup_or(cfg->listen, "127.0.0.1:9000");

@@ -312,11 +312,97 @@ def t_hidden():
     no_hidden_names()
 
 
+def mount_keys(bucket):
+    """The bucket's keys as the mount shows them, in S3's order."""
+    top = os.path.join(MNT, bucket)
+    out = []
+    for dirpath, _, filenames in os.walk(top):
+        rel = os.path.relpath(dirpath, top)
+        out += [n if rel == "." else rel + "/" + n for n in filenames]
+    return sorted(out)
+
+
+def t_large_listing():
+    # Directories of 256 entries or more are listed from a sorted snapshot
+    # kept while the directory is unchanged: every change made through the
+    # mount or S3 must show in the next listing, and in the next page of one
+    # in progress.
+    step("a listing of a large directory follows every change made in between")
+    top = os.path.join(MNT, "bkt3")
+    os.mkdir(top)
+    os.mkdir(os.path.join(top, "sub"))
+    for i in range(600):
+        mwrite("bkt3/f%04d" % i, b"%d\n" % i)
+    for i in range(300):
+        mwrite("bkt3/sub/s%04d" % i, b"s%d\n" % i)
+    check(keys("bkt3") == mount_keys("bkt3"), "bkt3 lists what the mount shows (900 keys)")
+    changes = [
+        ("create f0300a", lambda: mwrite("bkt3/f0300a", b"new\n")),
+        ("unlink f0100", lambda: os.unlink(os.path.join(top, "f0100"))),
+        ("rename f0200 to zz", lambda: os.rename(os.path.join(top, "f0200"),
+                                                 os.path.join(top, "zz"))),
+        ("rename sub/s0007 to f0007b", lambda: os.rename(os.path.join(top, "sub/s0007"),
+                                                         os.path.join(top, "f0007b"))),
+        ("mkdir f0150d with a file", lambda: (os.mkdir(os.path.join(top, "f0150d")),
+                                              mwrite("bkt3/f0150d/x", b"x\n"))),
+        ("PutObject f0400p", lambda: s3.put_object(Bucket="bkt3", Key="f0400p", Body=b"p")),
+        ("DeleteObject f0401", lambda: s3.delete_object(Bucket="bkt3", Key="f0401")),
+        ("PutObject sub/deeper/k", lambda: s3.put_object(Bucket="bkt3", Key="sub/deeper/k",
+                                                         Body=b"k")),
+    ]
+    for what, change in changes:
+        keys("bkt3")  # the snapshot of the state before
+        change()
+        check(keys("bkt3") == mount_keys("bkt3"), "after %s: the listing follows" % what)
+
+    step("a file renamed over another is listed with the new file's ETag")
+    keys("bkt3")
+    os.rename(os.path.join(top, "f0201"), os.path.join(top, "f0202"))
+    got = {o["Key"]: o["ETag"].strip('"')
+           for p in s3.get_paginator("list_objects_v2").paginate(Bucket="bkt3")
+           for o in p.get("Contents", [])}
+    check("f0201" not in got and got.get("f0202") == md5(b"201\n"),
+          "f0202 now has f0201's bytes: %r" % got.get("f0202"))
+
+    step("a directory's mtime set back by a client does not bring back an old listing")
+    st = os.stat(top)
+    keys("bkt3")
+    mwrite("bkt3/f0500b", b"b\n")
+    os.utime(top, ns=(st.st_atime_ns, st.st_mtime_ns))
+    check(keys("bkt3") == mount_keys("bkt3"), "f0500b listed after the mtime is set back")
+    os.unlink(os.path.join(top, "f0500b"))
+    os.utime(top, ns=(st.st_atime_ns, st.st_mtime_ns))
+    check(keys("bkt3") == mount_keys("bkt3"), "f0500b gone after the mtime is set back again")
+
+    step("each page of a listing in progress reflects the changes made before it")
+    token, last, pages = None, "", 0
+    while True:
+        kw = {"Bucket": "bkt3", "MaxKeys": 100}
+        if token:
+            kw["ContinuationToken"] = token
+        r = s3.list_objects_v2(**kw)
+        got = [o["Key"] for o in r.get("Contents", [])]
+        want = [k for k in mount_keys("bkt3") if k > last][:100]
+        check(got == want, "page %d after %r: %s... want %s..." % (pages, last, got[:3], want[:3]))
+        pages += 1
+        if not r.get("IsTruncated"):
+            break
+        token, last = r["NextContinuationToken"], got[-1]
+        # Changes ahead of the marker and behind it, in both directories.
+        nxt = [k for k in mount_keys("bkt3") if k > last]
+        if nxt:
+            os.unlink(os.path.join(top, nxt[0]))
+        mwrite("bkt3/%s~ahead" % last, b"a\n")
+        mwrite("bkt3/sub/%04d-behind" % pages, b"b\n")
+    check(pages >= 9, "the listing took %d pages of 100" % pages)
+
+
 def main():
     try:
         t_s3_to_mount()
         t_mount_to_s3()
         t_hidden()
+        t_large_listing()
     except (AssertionError, ClientError, OSError) as e:
         print("FAIL: %s: %s" % (type(e).__name__, e), flush=True)
         sys.exit(1)
