@@ -66,9 +66,11 @@ tfs_require() {
 	[ "$(id -u)" -eq 0 ] || fail "integration tests mount filesystems and must run as root"
 }
 
+# tfs_teardown [RC]: RC is the script's exit status (default: $? on entry).
 tfs_teardown() {
 	local rc=$?
 	set +e
+	[ $# -gt 0 ] && rc=$1
 	if [ -n "$TFS_MNT" ] && mountpoint -q "$TFS_MNT" 2>/dev/null; then
 		fusermount3 -u "$TFS_MNT" 2>/dev/null || fusermount3 -uz "$TFS_MNT" 2>/dev/null
 	fi

@@ -25,8 +25,9 @@ cleanup_holder() {
 		HOLDER_PID=""
 	fi
 }
-# tfs_teardown reads the script's exit status from $?: hand it on.
-trap 'rc=$?; cleanup_holder; (exit $rc); tfs_teardown' EXIT
+# Hand the script's exit status on (a subshell's "(exit $rc)" would end the
+# trap under set -e before the teardown, leaving the daemon mounted).
+trap 'rc=$?; set +e; cleanup_holder; tfs_teardown "$rc"' EXIT
 
 # free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
 free_port() {
