@@ -26,6 +26,44 @@ static uint64_t disk_free(struct trk_pool *pool, struct trk_disk *d)
 	return n + trk_disk_fs_chunks(pool, d);
 }
 
+/* The present disk with the most free space, skipping those in @p full (a
+ * bit per disk); NULL if none has room. Caller holds mu. */
+static struct trk_disk *most_free(struct trk_pool *pool, uint64_t full, bool *any_present)
+{
+	struct trk_disk *d = NULL;
+	uint64_t best = 0;
+
+	*any_present = false;
+	for (unsigned i = 0; i < pool->ndisks; i++) {
+		if (pool->disks[i].missing)
+			continue;
+		*any_present = true;
+		if (full & (1ull << i))
+			continue;
+		uint64_t f = disk_free(pool, &pool->disks[i]);
+		if (f > best) {
+			best = f;
+			d = &pool->disks[i];
+		}
+	}
+	return d;
+}
+
+int trk_pool_pick_disk(struct trk_pool *pool)
+{
+	struct trk_disk *d;
+	bool any_present;
+
+	for (unsigned i = 0; i < pool->ndisks; i++)
+		trk_disk_refresh_fs(pool, &pool->disks[i]);
+	pthread_mutex_lock(&pool->mu);
+	d = most_free(pool, 0, &any_present);
+	pthread_mutex_unlock(&pool->mu);
+	if (!d)
+		return any_present ? -ENOSPC : -EIO;
+	return (int)d->index;
+}
+
 /*
  * Try to allocate on @p d. Caller holds mu (it may be dropped and retaken).
  * @return 0; -EAGAIN to choose again (the pool changed while mu was dropped);
@@ -100,23 +138,10 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 		bool any_present = false;
 
 		if (disk_hint >= 0 && (unsigned)disk_hint < pool->ndisks &&
-		    !(full & (1ull << disk_hint)) && disk_free(pool, &pool->disks[disk_hint]) > 0) {
+		    !(full & (1ull << disk_hint)) && disk_free(pool, &pool->disks[disk_hint]) > 0)
 			d = &pool->disks[disk_hint];
-		} else {
-			uint64_t best = 0;
-			for (unsigned i = 0; i < pool->ndisks; i++) {
-				if (pool->disks[i].missing)
-					continue;
-				any_present = true;
-				if (full & (1ull << i))
-					continue;
-				uint64_t f = disk_free(pool, &pool->disks[i]);
-				if (f > best) {
-					best = f;
-					d = &pool->disks[i];
-				}
-			}
-		}
+		else
+			d = most_free(pool, full, &any_present);
 		if (!d) {
 			rc = any_present ? -ENOSPC : -EIO;
 			if (rc == -EIO)

@@ -119,6 +119,10 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
  */
 int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct trk_run *out);
 
+/** The disk that trk_pool_alloc would choose without a hint: the present one
+ * with the most free space. @return its index, -ENOSPC or -EIO. */
+int trk_pool_pick_disk(struct trk_pool *pool);
+
 /**
  * Give back a run that was allocated but never became part of a durable
  * index (an error path after trk_pool_alloc): it goes straight to the tail of

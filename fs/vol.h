@@ -207,6 +207,31 @@ enum {
 /** fallocate(2): allocate chunks (zero-filled) or punch a hole. -EOPNOTSUPP
  * for other modes. */
 int vol_fallocate(struct vol *v, uint64_t ino, unsigned mode, off_t off, off_t len);
+/**
+ * Move bytes [@p src_off, @p src_off + @p len) of file @p src to file @p dst at
+ * @p dst_off without copying them: their chunks change owner in one index
+ * transaction, checksums and all. The range becomes a hole in @p src, whose
+ * size drops to @p src_off when the range ended at its end of file; @p dst
+ * grows to cover it. Both files' mtime and ctime are set. Neither file's
+ * cached pages in the kernel are invalidated: meant for files the mount does
+ * not show (the S3 sidecar's parts and temporary files).
+ * @return 0; -EXDEV when a move is not possible and nothing changed (copy
+ * instead): an offset not a multiple of the chunk size, @p len neither one
+ * nor reaching @p src's end of file, @p dst not empty from @p dst_off on, or
+ * chunks on a disk other than @p dst's; -EINVAL (the range is past @p src's
+ * end of file, or @p src is @p dst), -EISDIR, -ENOENT, -EROFS, or an index
+ * error.
+ */
+int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, uint64_t dst,
+		   uint64_t dst_off);
+/** The disk a new file's chunks would go to now (the one with the most free
+ * space). @return its index, -ENOSPC, -EIO (no disk present), -EROFS. */
+int vol_pick_disk(struct vol *v);
+/** Put the chunks of regular file @p ino, which has none yet, on disk @p disk
+ * (from vol_pick_disk): files to be joined by vol_move_range must share one.
+ * A full or missing disk still sends writes elsewhere.
+ * @return 0, -EBUSY (it has chunks elsewhere), -EINVAL, -EISDIR, -ENOENT. */
+int vol_set_disk(struct vol *v, uint64_t ino, int disk);
 /** lseek SEEK_DATA / SEEK_HOLE. @p whence is SEEK_DATA or SEEK_HOLE. -ENXIO past EOF. */
 int vol_lseek(struct vol *v, uint64_t ino, off_t off, int whence, off_t *out);
 

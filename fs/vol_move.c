@@ -1,0 +1,167 @@
+/* Moving chunks from one file to another without copying them: the extents
+ * change owner in one index transaction, checksums and all (the S3
+ * sidecar's CompleteMultipartUpload puts the parts together this way).
+ * Nothing is written to the disks and nothing is freed: every chunk moved is
+ * referenced by exactly one extent before and after (invariant 1). */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/base/log.h"
+#include "fs/vol_data_int.h"
+
+/* Both ilocks exclusive, in address order (two inodes may share a stripe). */
+static void lock_pair(struct vol *v, uint64_t a, uint64_t b)
+{
+	pthread_rwlock_t *la = vol_ilock(v, a), *lb = vol_ilock(v, b);
+
+	if (la > lb) {
+		pthread_rwlock_t *t = la;
+		la = lb;
+		lb = t;
+	}
+	pthread_rwlock_wrlock(la);
+	if (lb != la)
+		pthread_rwlock_wrlock(lb);
+}
+
+static void unlock_pair(struct vol *v, uint64_t a, uint64_t b)
+{
+	pthread_rwlock_t *la = vol_ilock(v, a), *lb = vol_ilock(v, b);
+
+	pthread_rwlock_unlock(la);
+	if (lb != la)
+		pthread_rwlock_unlock(lb);
+}
+
+/* The moves themselves, inside @p txn: src's extents over [a, b) become dst's
+ * at @p dst_off + (offset - @p src_off). *disk is the disk they must all be
+ * on (IDX_NO_DISK: whichever the first one is on). */
+static int move_extents(struct vol *v, struct idx_txn *txn, struct idx_inode *si,
+			struct idx_inode *di, uint64_t src_off, uint64_t b, uint64_t dst_off,
+			uint16_t *disk)
+{
+	uint32_t cs = v->chunk_size;
+	uint64_t a = src_off;
+	struct idx_extent e, m;
+	int rc;
+
+	while (a < b) {
+		rc = idx_extent_seek(txn, si->ino, a, &e);
+		if (rc == -ENOENT)
+			return 0;
+		if (rc < 0)
+			return rc;
+		if (e.off >= b)
+			return 0;
+		if (e.nchunks == 0 || e.nchunks > IDX_EXTENT_MAX_CHUNKS || e.off % cs ||
+		    e.off + (uint64_t)e.nchunks * cs <= a) {
+			tfs_err("inode %" PRIu64 ": malformed extent at offset %" PRIu64
+				" in the index; run fsck.trackfs",
+				si->ino, e.off);
+			return -EIO;
+		}
+		if (*disk == IDX_NO_DISK)
+			*disk = e.disk;
+		if (e.disk != *disk)
+			return -EXDEV;
+		uint64_t eend = e.off + (uint64_t)e.nchunks * cs;
+		uint64_t lo = e.off > a ? e.off : a, hi = eend < b ? eend : b;
+		uint32_t i0 = (uint32_t)((lo - e.off) / cs), i1 = (uint32_t)((hi - e.off) / cs);
+
+		memset(&m, 0, sizeof(m));
+		m.off = dst_off + (lo - src_off);
+		m.disk = e.disk;
+		m.track = e.track;
+		m.chunk = e.chunk + i0;
+		m.nchunks = i1 - i0;
+		memcpy(m.sums, &e.sums[i0], m.nchunks * sizeof(m.sums[0]));
+		rc = idx_extent_put(txn, di->ino, &m);
+		if (rc < 0)
+			return rc;
+		/* Unmapped from src without freeing: dst holds them now. */
+		struct vol_runs kept = {0};
+		rc = vol_extents_cut(v, txn, si, lo, hi, &kept);
+		vol_runs_fini(&kept);
+		if (rc < 0)
+			return rc;
+		di->blocks += m.nchunks;
+		a = hi;
+	}
+	return 0;
+}
+
+int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, uint64_t dst,
+		   uint64_t dst_off)
+{
+	uint32_t cs = v->chunk_size;
+	struct idx_inode si, di;
+	struct idx_extent e;
+	struct idx_txn *txn;
+	uint16_t disk;
+	int rc;
+
+	if (v->rdonly)
+		return -EROFS;
+	if (src == dst || src_off + len < src_off || dst_off + len < dst_off)
+		return -EINVAL;
+	if (src_off % cs || dst_off % cs)
+		return -EXDEV;
+	lock_pair(v, src, dst);
+	rc = idx_txn_begin(v->idx, &txn);
+	if (rc < 0)
+		goto out_unlock;
+	rc = idx_inode_get(txn, src, &si);
+	if (rc == 0)
+		rc = idx_inode_get(txn, dst, &di);
+	if (rc < 0)
+		goto out_abort_txn;
+	if (!S_ISREG(si.mode) || !S_ISREG(di.mode)) {
+		rc = S_ISDIR(si.mode) || S_ISDIR(di.mode) ? -EISDIR : -EINVAL;
+		goto out_abort_txn;
+	}
+	if (src_off + len > si.size) {
+		rc = -EINVAL;
+		goto out_abort_txn;
+	}
+	/* A range that ends inside a chunk must end at src's end of file (the
+	 * rest of that chunk is zero there); dst must be empty from dst_off. */
+	rc = -EXDEV;
+	if ((len % cs && src_off + len != si.size) || di.size > dst_off)
+		goto out_abort_txn;
+	rc = idx_extent_seek(txn, dst, dst_off, &e);
+	if (rc == 0)
+		rc = -EXDEV; /* chunks allocated past dst's end of file */
+	if (rc != -ENOENT)
+		goto out_abort_txn;
+
+	disk = di.disk;
+	rc = move_extents(v, txn, &si, &di, src_off, vol_round_up(src_off + len, cs), dst_off,
+			  &disk);
+	if (rc < 0)
+		goto out_abort_txn;
+	if (di.disk == IDX_NO_DISK)
+		di.disk = disk;
+	if (dst_off + len > di.size)
+		di.size = dst_off + len;
+	if (src_off + len == si.size)
+		si.size = src_off;
+	vol_now(&si.ctime);
+	si.mtime = si.ctime;
+	di.ctime = si.ctime;
+	di.mtime = si.ctime;
+	rc = idx_inode_put(txn, &si);
+	if (rc == 0)
+		rc = idx_inode_put(txn, &di);
+	if (rc < 0)
+		goto out_abort_txn;
+	rc = idx_txn_commit(txn);
+	goto out_unlock;
+
+out_abort_txn:
+	idx_txn_abort(txn);
+out_unlock:
+	unlock_pair(v, src, dst);
+	return rc;
+}
