@@ -6,6 +6,7 @@
  * expiry sweep remove the directory. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,41 @@ int s3_mpu_remove(struct vol *v, uint64_t up, const char *id)
 
 /* ---- CreateMultipartUpload ------------------------------------------------------------ */
 
+/* Choose the disk for the parts of upload directory @p dir: the one a new
+ * file would go to now. Without it (every disk full, or the upload began
+ * before this existed) the parts go where the allocator puts them and the
+ * completion copies those that are not together. */
+static void pick_disk(struct vol *v, uint64_t dir)
+{
+	char s[16];
+	int d = vol_pick_disk(v);
+
+	if (d < 0)
+		return;
+	int n = snprintf(s, sizeof(s), "%d", d);
+	int rc = vol_setxattr(v, dir, S3_MPU_X_DISK, s, (size_t)n, 0);
+	if (rc)
+		tfs_debug("s3: recording the disk of an upload failed: %s", tfs_strerror(rc));
+}
+
+/* Put the chunks of new file @p ino on the disk chosen for upload @p dir. */
+static void place_on_upload_disk(struct vol *v, uint64_t dir, uint64_t ino)
+{
+	char s[16];
+	ssize_t n = s3_mpu_get_str(v, dir, S3_MPU_X_DISK, s, sizeof(s));
+	char *end;
+	long d;
+
+	if (n <= 0)
+		return;
+	d = strtol(s, &end, 10);
+	if (*end || d < 0 || d > INT_MAX)
+		return;
+	int rc = vol_set_disk(v, ino, (int)d);
+	if (rc)
+		tfs_debug("s3: placing a part on disk %ld failed: %s", d, tfs_strerror(rc));
+}
+
 static void create_done(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -199,6 +235,8 @@ static void create_done(struct s3_conn *c)
 		rc = vol_setxattr(v, a.ino, S3_MPU_X_KEY, r->key, strlen(r->key), 0);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, a.ino);
+	if (!rc)
+		pick_disk(v, a.ino);
 	vol_forget(v, a.ino, 1);
 	if (rc) {
 		s3_mpu_remove(v, up, id);
@@ -260,7 +298,10 @@ static int part_start(struct s3_conn *c)
 	if (rc)
 		return rc;
 	op->have_dir = true;
-	return s3_tmp_open(c->srv->v, op->dir, &op->tmp);
+	rc = s3_tmp_open(c->srv->v, op->dir, &op->tmp);
+	if (!rc)
+		place_on_upload_disk(c->srv->v, op->dir, op->tmp.ino);
+	return rc;
 }
 
 static int part_body(struct s3_conn *c, const char *data, size_t len)
@@ -386,6 +427,51 @@ const struct s3_handler s3_op_mpu_part_copy = {
 
 /* ---- CompleteMultipartUpload ----------------------------------------------------------- */
 
+/* Where a part's chunks went when they were moved into the object. */
+struct moved {
+	bool done;
+	uint64_t off, len;
+};
+
+/* Append part @p ino (@p a) to @p tmp. Its chunks move without a copy when
+ * they can: the parts were placed on one disk and every part before it was a
+ * multiple of the chunk size (st_blksize). A part that is not, unless it is
+ * the last, is copied instead, so that every part moved can be given back. */
+static int join_part(struct s3_tmpfile *tmp, const struct vol_attr *a, bool last, struct moved *m)
+{
+	int rc = s3_tmp_flush(tmp);
+
+	if (rc)
+		return rc;
+	if (last || a->size % a->blksize == 0) {
+		rc = vol_move_range(tmp->v, a->ino, 0, a->size, tmp->ino, tmp->off);
+		if (rc == 0) {
+			*m = (struct moved){.done = true, .off = tmp->off, .len = a->size};
+			tmp->off += a->size;
+			return 0;
+		}
+		if (rc != -EXDEV)
+			return rc;
+	}
+	return s3_tmp_copy_from(tmp, a->ino, 0, a->size, NULL);
+}
+
+/* The completion failed before the object got its name: move the parts'
+ * chunks back (last first), so that the upload can be completed again. */
+static void give_back(struct s3_conn *c, struct s3_tmpfile *tmp, const uint64_t *inos,
+		      const struct moved *m, size_t n)
+{
+	for (size_t i = n; i-- > 0;) {
+		if (!m[i].done)
+			continue;
+		int rc = vol_move_range(tmp->v, tmp->ino, m[i].off, m[i].len, inos[i], 0);
+		if (rc)
+			tfs_err("s3: completing the upload of %s/%s failed, and giving part %zu's "
+				"data back failed too (%s): the client must upload it again",
+				c->req.bucket, c->req.key, i + 1, tfs_strerror(rc));
+	}
+}
+
 static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_complete_list *l,
 		    char *final_etag)
 {
@@ -395,13 +481,18 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	struct s3_path p;
 	uint64_t *inos, bino;
 	struct s3_hash all;
+	struct moved *moved;
 	uint8_t md5[16];
 	bool committed = false;
 	int rc = 0;
 
 	inos = calloc(l->n, sizeof(*inos));
-	if (!inos)
+	moved = calloc(l->n, sizeof(*moved));
+	if (!inos || !moved) {
+		free(inos);
+		free(moved);
 		return -ENOMEM;
+	}
 	/* Check everything before writing anything. */
 	for (size_t i = 0; i < l->n; i++) {
 		char name[16], etag[80];
@@ -453,12 +544,16 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	if (rc)
 		goto out_release;
 	rc = s3_tmp_open(v, p.dirs[p.ndirs - 1], &tmp);
+	if (!rc)
+		place_on_upload_disk(v, dir, tmp.ino);
 	for (size_t i = 0; !rc && i < l->n; i++) {
 		struct vol_attr a;
-		uint8_t pm[16];
 		rc = vol_getattr(v, inos[i], &a);
 		if (!rc)
-			rc = s3_tmp_copy_from(&tmp, inos[i], 0, a.size, NULL);
+			rc = join_part(&tmp, &a, i + 1 == l->n, &moved[i]);
+	}
+	for (size_t i = 0; i < l->n; i++) {
+		uint8_t pm[16];
 		/* The ETag of the whole is the MD5 of the parts' MD5s. */
 		for (int k = 0; k < 16; k++) {
 			unsigned x;
@@ -479,6 +574,8 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		rc = s3_tmp_commit(c, &tmp, p.name);
 	if (!rc)
 		committed = true;
+	else if (tmp.open)
+		give_back(c, &tmp, inos, moved, l->n);
 	s3_tmp_discard(&tmp);
 out_release:
 	if (!committed)
@@ -489,6 +586,7 @@ out_forget:
 		if (inos[i])
 			vol_forget(v, inos[i], 1);
 	free(inos);
+	free(moved);
 	return rc;
 }
 

@@ -569,6 +569,9 @@ void s3_acl_owner_full_control(struct s3_conn *c);
 /* multipart.c helpers shared with mpu_list.c */
 #define S3_MPU_X_BUCKET "user.s3.mpu.bucket"
 #define S3_MPU_X_KEY "user.s3.mpu.key"
+/* The disk the upload's parts are placed on, so that completing it moves
+ * their chunks instead of copying them (vol_move_range). */
+#define S3_MPU_X_DISK "user.s3.mpu.disk"
 struct s3_mpu_names {
 	char **n;
 	size_t count;

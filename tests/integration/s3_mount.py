@@ -9,7 +9,8 @@ uploads in progress, temporary files of PUTs in flight) never show in the
 mount. Leaves one multipart upload in progress (key mpu/left.bin in bucket
 bkt1), which the shell script checks on the unmounted volume.
 
-Environment: S3_ENDPOINT, S3_AK, S3_SK, S3_REGION, TFS_MNT.
+Environment: S3_ENDPOINT, S3_AK, S3_SK, S3_REGION, TFS_MNT, TFS_META and
+TFS_STATUS (trackfs-status, for the chunks in use).
 Exits non-zero on the first failed check, naming it.
 """
 import errno
@@ -397,12 +398,68 @@ def t_large_listing():
     check(pages >= 9, "the listing took %d pages of 100" % pages)
 
 
+def chunks_used():
+    """Chunks in use on all disks, from the daemon (trackfs status)."""
+    out = subprocess.run([os.environ["TFS_STATUS"], os.environ["TFS_META"]], check=True,
+                         capture_output=True, text=True).stdout
+    total = [ln.split() for ln in out.splitlines() if ln.split()[:1] == ["total"]]
+    check(len(total) == 1, "trackfs status prints a total line: %r" % out)
+    return int(total[0][2])
+
+
+def upload(bucket, key, sizes, seed):
+    """A multipart upload of parts of @sizes bytes: (upload id, parts, bytes)."""
+    up = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts, whole = [], b""
+    for i, n in enumerate(sizes):
+        body = data(n, seed + i)
+        e = s3.upload_part(Bucket=bucket, Key=key, UploadId=up, PartNumber=i + 1,
+                           Body=body)["ETag"]
+        parts.append({"PartNumber": i + 1, "ETag": e})
+        whole += body
+    return up, parts, whole
+
+
+def t_mpu_moves():
+    step("CompleteMultipartUpload moves the parts' chunks: no second copy of the data")
+    mib = 1024 * 1024
+    up, parts, whole = upload("bkt1", "moved/obj.bin", [5 * mib, 8 * mib, mib + 3], 20)
+    before = chunks_used()
+    s3.complete_multipart_upload(Bucket="bkt1", Key="moved/obj.bin", UploadId=up,
+                                 MultipartUpload={"Parts": parts})
+    grown = chunks_used() - before
+    # A copy would take len(whole) / 4 KiB = 3,585 chunks more.
+    check(grown <= 0, "completing 14 MiB took %d more chunks: copied, not moved" % grown)
+    check(mread("bkt1/moved/obj.bin") == whole, "the moved object reads back byte for byte")
+    got, etag = s3get("bkt1", "moved/obj.bin")
+    check(got == whole and etag.endswith("-3"), "and over S3 (ETag %s)" % etag)
+
+    step("a completion that fails after moving gives the parts back: it can be retried")
+    up, parts, whole = upload("bkt1", "clash", [5 * mib, 5 * mib + 1], 30)
+    os.makedirs(os.path.join(MNT, "bkt1/clash/inside"))
+    mwrite("bkt1/clash/inside/f", b"f")
+    try:
+        s3.complete_multipart_upload(Bucket="bkt1", Key="clash", UploadId=up,
+                                     MultipartUpload={"Parts": parts})
+        check(False, "completing onto a key that is a directory must fail")
+    except ClientError as e:
+        check(e.response["Error"]["Code"] != "InternalError",
+              "a clear error for a key that is a prefix: %s" % e.response["Error"])
+    os.unlink(os.path.join(MNT, "bkt1/clash/inside/f"))
+    os.rmdir(os.path.join(MNT, "bkt1/clash/inside"))
+    os.rmdir(os.path.join(MNT, "bkt1/clash"))
+    s3.complete_multipart_upload(Bucket="bkt1", Key="clash", UploadId=up,
+                                 MultipartUpload={"Parts": parts})
+    check(mread("bkt1/clash") == whole, "the retried completion has every byte")
+
+
 def main():
     try:
         t_s3_to_mount()
         t_mount_to_s3()
         t_hidden()
         t_large_listing()
+        t_mpu_moves()
     except (AssertionError, ClientError, OSError) as e:
         print("FAIL: %s: %s" % (type(e).__name__, e), flush=True)
         sys.exit(1)

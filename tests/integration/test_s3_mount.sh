@@ -105,7 +105,8 @@ listening "$PORT" || fail "nothing listens on 127.0.0.1:$PORT once the mount sta
 
 step "both directions through one daemon (s3_mount.py)"
 S3_ENDPOINT="http://127.0.0.1:$PORT" S3_AK=AKMOUNT S3_SK=SKMOUNT S3_REGION=$REGION \
-	TFS_MNT="$TFS_MNT" "$PY" "$here/s3_mount.py" || fail "s3_mount.py failed (output above)"
+	TFS_MNT="$TFS_MNT" TFS_META="$TFS_META" TFS_STATUS="$TRACKFS_BIN_DIR/tools/trackfs-status" \
+	"$PY" "$here/s3_mount.py" || fail "s3_mount.py failed (output above)"
 kill -0 "$TFS_PID" 2>/dev/null || fail "the daemon died during the S3 checks"
 
 step "unmount: the daemon exits 0 and the sidecar stops listening"

@@ -419,3 +419,23 @@ int vol_fsync(struct vol *v, uint64_t ino, bool datasync)
 {
 	return 0;
 }
+
+/* No chunks to move or place on a host directory: the sidecar copies. */
+int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, uint64_t dst,
+		   uint64_t dst_off)
+{
+	(void)v, (void)src, (void)src_off, (void)len, (void)dst, (void)dst_off;
+	return -EXDEV;
+}
+
+int vol_pick_disk(struct vol *v)
+{
+	(void)v;
+	return -ENOSPC;
+}
+
+int vol_set_disk(struct vol *v, uint64_t ino, int disk)
+{
+	(void)v, (void)ino, (void)disk;
+	return -EINVAL;
+}
