@@ -68,6 +68,14 @@ void vol_runs_fini(struct vol_runs *rs);
 void vol_runs_release(struct vol *v, struct vol_runs *rs);
 
 /**
+ * The first extent of @p ino that overlaps [@p a, @p b), checked for sanity
+ * (a malformed one is logged, naming the inode). @return 1 (*e set), 0 (no
+ * more in the range), -EIO, or an index error.
+ */
+int vol_extent_next_in(struct vol *v, struct idx_txn *txn, uint64_t ino, uint64_t a, uint64_t b,
+		       struct idx_extent *e);
+
+/**
  * Remove the mapping of file bytes [@p a, @p b) (both multiples of the chunk
  * size; @p b may be UINT64_MAX) from @p inode inside @p txn: extents inside
  * are deleted, straddling ones shortened or split (the part after the range

@@ -4,11 +4,9 @@
  * Nothing is written to the disks and nothing is freed: every chunk moved is
  * referenced by exactly one extent before and after (invariant 1). */
 #include <errno.h>
-#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/base/log.h"
 #include "fs/vol_data_int.h"
 
 /* Both ilocks exclusive, in address order (two inodes may share a stripe). */
@@ -48,20 +46,9 @@ static int move_extents(struct vol *v, struct idx_txn *txn, struct idx_inode *si
 	int rc;
 
 	while (a < b) {
-		rc = idx_extent_seek(txn, si->ino, a, &e);
-		if (rc == -ENOENT)
-			return 0;
-		if (rc < 0)
+		rc = vol_extent_next_in(v, txn, si->ino, a, b, &e);
+		if (rc <= 0)
 			return rc;
-		if (e.off >= b)
-			return 0;
-		if (e.nchunks == 0 || e.nchunks > IDX_EXTENT_MAX_CHUNKS || e.off % cs ||
-		    e.off + (uint64_t)e.nchunks * cs <= a) {
-			tfs_err("inode %" PRIu64 ": malformed extent at offset %" PRIu64
-				" in the index; run fsck.trackfs",
-				si->ino, e.off);
-			return -EIO;
-		}
 		if (*disk == IDX_NO_DISK)
 			*disk = e.disk;
 		if (e.disk != *disk)

@@ -53,6 +53,28 @@ void vol_runs_release(struct vol *v, struct vol_runs *rs)
 	vol_runs_fini(rs);
 }
 
+int vol_extent_next_in(struct vol *v, struct idx_txn *txn, uint64_t ino, uint64_t a, uint64_t b,
+		       struct idx_extent *e)
+{
+	uint32_t cs = v->chunk_size;
+	int rc = idx_extent_seek(txn, ino, a, e);
+
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (e->off >= b)
+		return 0;
+	if (e->nchunks == 0 || e->nchunks > IDX_EXTENT_MAX_CHUNKS || e->off % cs ||
+	    e->off + (uint64_t)e->nchunks * cs <= a) {
+		tfs_err("inode %" PRIu64 ": malformed extent at offset %" PRIu64
+			" in the index; run fsck.trackfs",
+			ino, e->off);
+		return -EIO;
+	}
+	return 1;
+}
+
 int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
 		    uint64_t b, struct vol_runs *pending)
 {
@@ -61,20 +83,9 @@ int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
 	int rc;
 
 	while (a < b) {
-		rc = idx_extent_seek(txn, inode->ino, a, &e);
-		if (rc == -ENOENT)
-			return 0;
-		if (rc < 0)
+		rc = vol_extent_next_in(v, txn, inode->ino, a, b, &e);
+		if (rc <= 0)
 			return rc;
-		if (e.off >= b)
-			return 0;
-		if (e.nchunks == 0 || e.nchunks > IDX_EXTENT_MAX_CHUNKS || e.off % cs ||
-		    e.off + (uint64_t)e.nchunks * cs <= a) {
-			tfs_err("inode %" PRIu64 ": malformed extent at offset %" PRIu64
-				" in the index; run fsck.trackfs",
-				inode->ino, e.off);
-			return -EIO;
-		}
 		uint64_t eend = e.off + (uint64_t)e.nchunks * cs;
 		uint64_t lo = e.off > a ? e.off : a, hi = eend < b ? eend : b;
 		uint32_t i0 = (uint32_t)((lo - e.off) / cs), i1 = (uint32_t)((hi - e.off) / cs);
