@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "fs/fuse/fs_fuse.h"
 
@@ -158,6 +159,12 @@ static unsigned fs_setattr_mask(const struct stat *st, int to_set, struct vol_at
 	if (to_set & FUSE_SET_ATTR_CTIME) {
 		mask |= VOL_SET_CTIME;
 		in->ctime = st->st_ctim;
+	}
+	/* chown(f, -1, -1) of anything but a cached regular file arrives with
+	 * nothing set; Linux changes the ctime all the same (ext4 does). */
+	if (!to_set) {
+		mask |= VOL_SET_CTIME;
+		clock_gettime(CLOCK_REALTIME, &in->ctime);
 	}
 	return mask;
 }

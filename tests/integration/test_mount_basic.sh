@@ -176,6 +176,21 @@ ct_before=$(stat -c %Z "$M/hello.txt")
 sleep 1.1
 chmod 600 "$M/hello.txt"
 [ "$(stat -c %Z "$M/hello.txt")" -gt "$ct_before" ] || fail "chmod did not advance ctime"
+# chown(-1, -1) changes nothing but ctime, for every kind of file, as on ext4
+# (for a directory or fifo the kernel sends a setattr with nothing set).
+mkdir "$M/ch.d"
+mkfifo "$M/ch.p"
+python3 - "$M/hello.txt" "$M/ch.d" "$M/ch.p" <<'PY' || fail "chown(-1, -1) and ctime"
+import os, sys, time
+before = {p: os.stat(p).st_ctime_ns for p in sys.argv[1:]}
+time.sleep(0.01)
+for p in sys.argv[1:]:
+    os.chown(p, -1, -1)
+    after = os.stat(p).st_ctime_ns
+    assert after > before[p], "%s: ctime %d -> %d" % (p, before[p], after)
+PY
+rmdir "$M/ch.d"
+rm "$M/ch.p"
 
 step "xattrs: user., trusted., security.; list, replace, remove; other namespaces refused"
 setfattr -n user.color -v blue "$M/hello.txt"
