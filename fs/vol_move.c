@@ -95,7 +95,16 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 		return -EINVAL;
 	if (src_off % cs || dst_off % cs)
 		return -EXDEV;
+	if (dst_off + len > VOL_MAX_FILE_SIZE)
+		return -EFBIG;
 	lock_pair(v, src, dst);
+	/* The EOF rule, before dst's size grows past a partly used chunk:
+	 * bytes a truncate left there must read as zeros. */
+	rc = vol_inode_read(v, dst, &di);
+	if (rc == 0 && dst_off > di.size && S_ISREG(di.mode))
+		rc = vol_zero_tail_locked(v, dst, di.size);
+	if (rc < 0)
+		goto out_unlock;
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;

@@ -142,3 +142,27 @@ Test(vol_move, refusals_change_nothing)
 	free(ddata);
 	fx_close_and_fsck(&F);
 }
+
+/* Growing the target past a partly used chunk: the bytes a truncate left
+ * behind its end of file read as zeros (the EOF rule). */
+Test(vol_move, the_target_tail_reads_zero)
+{
+	uint32_t cs = F.cs;
+	uint64_t src = fx_create(&F, "src"), dst = fx_create(&F, "dst");
+	int disk = vol_pick_disk(F.v);
+
+	cr_assert_eq(vol_set_disk(F.v, src, disk), 0);
+	cr_assert_eq(vol_set_disk(F.v, dst, disk), 0);
+	uint8_t *sdata = random_file(src, cs, 3);
+	fx_fill(&F, dst, 0xAA, cs, 0);
+	cr_assert_eq(fx_truncate(&F, dst, 100), 0);
+	cr_assert_eq(vol_move_range(F.v, src, 0, cs, dst, cs), 0);
+	fx_expect_bytes(&F, dst, 0xAA, 100, 0);
+	fx_expect_bytes(&F, dst, 0, cs - 100, 100);
+	uint8_t *b = malloc(cs);
+	cr_assert_eq(vol_read(F.v, dst, b, cs, cs), (ssize_t)cs);
+	cr_assert(!memcmp(b, sdata, cs));
+	free(b);
+	free(sdata);
+	fx_close_and_fsck(&F);
+}
