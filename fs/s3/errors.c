@@ -73,6 +73,9 @@ static const struct s3_errinfo s3_table[S3E_END - S3E_BASE] = {
 	[S3E_NO_SUCH_BUCKET -
 		S3E_BASE] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
 	[S3E_NO_SUCH_KEY - S3E_BASE] = {"NoSuchKey", 404, "The specified key does not exist."},
+	[S3E_OPERATION_ABORTED - S3E_BASE] = {"OperationAborted", 409,
+					      "A conflicting conditional operation is currently in "
+					      "progress against this resource. Please try again."},
 	[S3E_NO_SUCH_UPLOAD -
 		S3E_BASE] = {"NoSuchUpload", 404, "The specified multipart upload does not exist."},
 	[S3E_NOT_IMPLEMENTED - S3E_BASE] =

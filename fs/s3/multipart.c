@@ -427,72 +427,28 @@ const struct s3_handler s3_op_mpu_part_copy = {
 
 /* ---- CompleteMultipartUpload ----------------------------------------------------------- */
 
-/* Where a part's chunks went when they were moved into the object. */
-struct moved {
-	bool done;
-	uint64_t off, len;
-};
-
-/* Append part @p ino (@p a) to @p tmp. Its chunks move without a copy when
- * they can: the parts were placed on one disk and every part before it was a
- * multiple of the chunk size (st_blksize). A part that is not, unless it is
- * the last, is copied instead, so that every part moved can be given back. */
-static int join_part(struct s3_tmpfile *tmp, const struct vol_attr *a, bool last, struct moved *m)
-{
-	int rc = s3_tmp_flush(tmp);
-
-	if (rc)
-		return rc;
-	if (last || a->size % a->blksize == 0) {
-		rc = vol_move_range(tmp->v, a->ino, 0, a->size, tmp->ino, tmp->off);
-		if (rc == 0) {
-			*m = (struct moved){.done = true, .off = tmp->off, .len = a->size};
-			tmp->off += a->size;
-			return 0;
-		}
-		if (rc != -EXDEV)
-			return rc;
-	}
-	return s3_tmp_copy_from(tmp, a->ino, 0, a->size, NULL);
-}
-
-/* The completion failed before the object got its name: move the parts'
- * chunks back (last first), so that the upload can be completed again. */
-static void give_back(struct s3_conn *c, struct s3_tmpfile *tmp, const uint64_t *inos,
-		      const struct moved *m, size_t n)
-{
-	for (size_t i = n; i-- > 0;) {
-		if (!m[i].done)
-			continue;
-		int rc = vol_move_range(tmp->v, tmp->ino, m[i].off, m[i].len, inos[i], 0);
-		if (rc)
-			tfs_err("s3: completing the upload of %s/%s failed, and giving part %zu's "
-				"data back failed too (%s): the client must upload it again",
-				c->req.bucket, c->req.key, i + 1, tfs_strerror(rc));
-	}
-}
-
 static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_complete_list *l,
 		    char *final_etag)
 {
 	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
 	struct s3_tmpfile tmp = {0};
+	struct s3_mpu_part *parts;
 	struct s3_path p;
-	uint64_t *inos, bino;
+	uint64_t bino;
+	uint32_t blksize = 4096;
 	struct s3_hash all;
-	struct moved *moved;
 	uint8_t md5[16];
-	bool committed = false;
+	bool committed = false, claimed = false;
 	int rc = 0;
 
-	inos = calloc(l->n, sizeof(*inos));
-	moved = calloc(l->n, sizeof(*moved));
-	if (!inos || !moved) {
-		free(inos);
-		free(moved);
+	/* A second completion of the same upload (a client's retry) would find
+	 * parts the first has moved: it waits for the outcome instead. */
+	if (s3_mpu_claimed(v, dir))
+		return -S3E_OPERATION_ABORTED;
+	parts = calloc(l->n, sizeof(*parts));
+	if (!parts)
 		return -ENOMEM;
-	}
 	/* Check everything before writing anything. */
 	for (size_t i = 0; i < l->n; i++) {
 		char name[16], etag[80];
@@ -508,7 +464,9 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 			rc = rc == -ENOENT ? -S3E_INVALID_PART : rc;
 			goto out_forget;
 		}
-		inos[i] = a.ino;
+		parts[i] = (struct s3_mpu_part){
+			.ino = a.ino, .size = a.size, .number = l->parts[i].number};
+		blksize = a.blksize;
 		rc = s3_etag_get(v, &a, etag);
 		if (rc)
 			goto out_forget;
@@ -521,15 +479,11 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	}
 	/* Sizes last: a missing or wrong part is the more useful message. */
 	for (size_t i = 0; i + 1 < l->n; i++) {
-		struct vol_attr a;
-		rc = vol_getattr(v, inos[i], &a);
-		if (rc)
-			goto out_forget;
-		if (a.size < MIN_PART) {
+		if (parts[i].size < MIN_PART) {
 			s3_req_errmsg(c,
 				      "Part %u is %llu bytes; every part but the last must be "
 				      "at least 5 MiB",
-				      l->parts[i].number, (unsigned long long)a.size);
+				      l->parts[i].number, (unsigned long long)parts[i].size);
 			rc = -S3E_ENTITY_TOO_SMALL;
 			goto out_forget;
 		}
@@ -545,13 +499,13 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		goto out_release;
 	rc = s3_tmp_open(v, p.dirs[p.ndirs - 1], &tmp);
 	if (!rc)
+		rc = s3_mpu_claim(v, dir, &tmp);
+	if (!rc) {
+		claimed = true;
 		place_on_upload_disk(v, dir, tmp.ino);
-	for (size_t i = 0; !rc && i < l->n; i++) {
-		struct vol_attr a;
-		rc = vol_getattr(v, inos[i], &a);
-		if (!rc)
-			rc = join_part(&tmp, &a, i + 1 == l->n, &moved[i]);
 	}
+	for (size_t i = 0; !rc && i < l->n; i++)
+		rc = s3_mpu_join_part(c, &tmp, &parts[i], blksize, i + 1 == l->n);
 	for (size_t i = 0; i < l->n; i++) {
 		uint8_t pm[16];
 		/* The ETag of the whole is the MD5 of the parts' MD5s. */
@@ -575,18 +529,19 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	if (!rc)
 		committed = true;
 	else if (tmp.open)
-		give_back(c, &tmp, inos, moved, l->n);
+		s3_mpu_give_back(c, &tmp, parts, l->n);
 	s3_tmp_discard(&tmp);
+	if (claimed && !committed)
+		s3_mpu_unclaim(v, dir);
 out_release:
 	if (!committed)
 		s3_path_prune(c, &p);
 	s3_path_release(v, &p);
 out_forget:
 	for (size_t i = 0; i < l->n; i++)
-		if (inos[i])
-			vol_forget(v, inos[i], 1);
-	free(inos);
-	free(moved);
+		if (parts[i].ino)
+			vol_forget(v, parts[i].ino, 1);
+	free(parts);
 	return rc;
 }
 

@@ -99,6 +99,7 @@ enum s3_err {
 	S3E_NO_SUCH_UPLOAD,
 	S3E_NOT_IMPLEMENTED,
 	S3E_NOT_MODIFIED,
+	S3E_OPERATION_ABORTED,
 	S3E_PRECONDITION_FAILED,
 	S3E_SHA256_MISMATCH,
 	S3E_SIGNATURE_MISMATCH,
@@ -572,6 +573,12 @@ void s3_acl_owner_full_control(struct s3_conn *c);
 /* The disk the upload's parts are placed on, so that completing it moves
  * their chunks instead of copying them (vol_move_range). */
 #define S3_MPU_X_DISK "user.s3.mpu.disk"
+/* A completion in progress: on the upload directory "DIR_INO NAME" of the
+ * object's temporary file (set with XATTR_CREATE: one completion at a time),
+ * on each part moved into it "OFFSET LENGTH", so that one interrupted by a
+ * crash is undone when the sidecar starts (s3_mpu_recover). */
+#define S3_MPU_X_TMP "user.s3.mpu.completing"
+#define S3_MPU_X_MOVED "user.s3.mpu.moved"
 struct s3_mpu_names {
 	char **n;
 	size_t count;
@@ -593,6 +600,32 @@ int s3_mpu_remove(struct vol *v, uint64_t up, const char *id);
 
 /** Remove multipart uploads older than the configured expiry. */
 void s3_mpu_sweep(struct s3_server *s);
+
+/* ---- mpu_assemble.c: putting the parts together ------------------------------------------ */
+
+/** One part of a completion: checked size, and where its chunks went. */
+struct s3_mpu_part {
+	uint64_t ino, size;
+	unsigned number;
+	bool moved;
+	uint64_t off; /* in the object, when moved */
+};
+struct s3_tmpfile;
+/** Mark upload directory @p dir as being completed into @p tmp.
+ * @return 0, -S3E_OPERATION_ABORTED (another completion runs), -errno. */
+int s3_mpu_claim(struct vol *v, uint64_t dir, const struct s3_tmpfile *tmp);
+/** Is a completion of upload directory @p dir running (or interrupted)? */
+bool s3_mpu_claimed(struct vol *v, uint64_t dir);
+void s3_mpu_unclaim(struct vol *v, uint64_t dir);
+/** Append part @p p to @p tmp: its chunks move when they can, else they are
+ * copied. -S3E_INVALID_PART if it changed since it was checked. */
+int s3_mpu_join_part(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_part *p,
+		     uint32_t blksize, bool last);
+/** Move the chunks of every part moved into @p tmp back (last first). */
+void s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_part *parts,
+		      size_t n);
+/** At start-up: undo completions a crash interrupted (see mpu_assemble.c). */
+void s3_mpu_recover(struct s3_server *s);
 
 /* ---- obj_put.c helpers shared with copy and multipart --------------------------------------- */
 

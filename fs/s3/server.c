@@ -279,6 +279,7 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 		goto out_free;
 	}
 	s->last_upload_sweep_ms = s3_now_ms();
+	s3_mpu_recover(s);
 	s3_mpu_sweep(s);
 	for (unsigned i = 0; i < s->nloops; i++) {
 		s->loops[i].idx = i;
