@@ -46,8 +46,21 @@ int vol_dir_get(struct idx_txn *txn, uint64_t ino, struct idx_inode *out)
 
 void vol_dir_touch(struct idx_inode *dir, const struct timespec *now)
 {
-	dir->mtime = *now;
-	dir->ctime = *now;
+	struct timespec t = *now;
+
+	/* Every change of a directory's entries gets a ctime of its own, even
+	 * if the clock stepped back: the S3 sidecar keys its sorted listings
+	 * on it (fs/s3/list_snap.c). */
+	if (t.tv_sec < dir->ctime.tv_sec ||
+	    (t.tv_sec == dir->ctime.tv_sec && t.tv_nsec <= dir->ctime.tv_nsec)) {
+		t = dir->ctime;
+		if (++t.tv_nsec == 1000000000) {
+			t.tv_sec++;
+			t.tv_nsec = 0;
+		}
+	}
+	dir->mtime = t;
+	dir->ctime = t;
 }
 
 /* ---- lookup ----------------------------------------------------------------- */
