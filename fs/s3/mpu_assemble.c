@@ -110,6 +110,13 @@ void s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_p
 		}
 		p->moved = false;
 		drop_record(tmp->v, p->ino);
+		/* The move set its mtime: its ETag record would not match and a
+		 * retry would hash the whole part again. */
+		rc = s3_etag_store(tmp->v, p->ino, p->etag, p->ck[0] ? p->ck : NULL,
+				   p->ck[0] ? p->ck_b64 : NULL);
+		if (rc)
+			tfs_debug("s3: keeping part %u's ETag failed: %s", p->number,
+				  tfs_strerror(rc));
 	}
 }
 

@@ -467,9 +467,13 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		parts[i] = (struct s3_mpu_part){
 			.ino = a.ino, .size = a.size, .number = l->parts[i].number};
 		blksize = a.blksize;
+		if (s3_checksum_get(v, &a, parts[i].ck, sizeof(parts[i].ck), parts[i].ck_b64,
+				    sizeof(parts[i].ck_b64)))
+			parts[i].ck[0] = '\0';
 		rc = s3_etag_get(v, &a, etag);
 		if (rc)
 			goto out_forget;
+		snprintf(parts[i].etag, sizeof(parts[i].etag), "%s", etag);
 		if (strcmp(etag, l->parts[i].etag)) {
 			s3_req_errmsg(c, "Part %u's ETag is \"%s\", not \"%s\"", l->parts[i].number,
 				      etag, l->parts[i].etag);

@@ -608,7 +608,10 @@ struct s3_mpu_part {
 	uint64_t ino, size;
 	unsigned number;
 	bool moved;
-	uint64_t off; /* in the object, when moved */
+	uint64_t off;  /* in the object, when moved */
+	char etag[80]; /* its ETag record, put back with its chunks */
+	char ck[16];   /* and checksum, if any ("" if none) */
+	char ck_b64[80];
 };
 struct s3_tmpfile;
 /** Mark upload directory @p dir as being completed into @p tmp.
