@@ -91,6 +91,11 @@ int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
 
 /** Read inode @p ino in a short transaction. @return 0 or -errno. */
 int vol_inode_read(struct vol *v, uint64_t ino, struct idx_inode *out);
+/** idx_inode_get of a regular file. @return 0, -EISDIR, -EINVAL (another
+ * kind), or an index error. */
+int vol_file_get(struct idx_txn *txn, uint64_t ino, struct idx_inode *out);
+/** vol_inode_read of a regular file: -EISDIR, -EINVAL for other kinds. */
+int vol_file_read(struct vol *v, uint64_t ino, struct idx_inode *out);
 
 /**
  * Find the extent holding the chunk that starts at file offset @p coff (a

@@ -218,13 +218,9 @@ int vol_lseek(struct vol *v, uint64_t ino, off_t off, int whence, off_t *out)
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;
-	rc = idx_inode_get(txn, ino, &inode);
+	rc = vol_file_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
-	if (!S_ISREG(inode.mode)) {
-		rc = S_ISDIR(inode.mode) ? -EISDIR : -EINVAL;
-		goto out_abort_txn;
-	}
 	if (off < 0 || pos >= inode.size) {
 		rc = -ENXIO;
 		goto out_abort_txn;

@@ -100,23 +100,19 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 	lock_pair(v, src, dst);
 	/* The EOF rule, before dst's size grows past a partly used chunk:
 	 * bytes a truncate left there must read as zeros. */
-	rc = vol_inode_read(v, dst, &di);
-	if (rc == 0 && dst_off > di.size && S_ISREG(di.mode))
+	rc = vol_file_read(v, dst, &di);
+	if (rc == 0 && dst_off > di.size)
 		rc = vol_zero_tail_locked(v, dst, di.size);
 	if (rc < 0)
 		goto out_unlock;
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;
-	rc = idx_inode_get(txn, src, &si);
+	rc = vol_file_get(txn, src, &si);
 	if (rc == 0)
-		rc = idx_inode_get(txn, dst, &di);
+		rc = vol_file_get(txn, dst, &di);
 	if (rc < 0)
 		goto out_abort_txn;
-	if (!S_ISREG(si.mode) || !S_ISREG(di.mode)) {
-		rc = S_ISDIR(si.mode) || S_ISDIR(di.mode) ? -EISDIR : -EINVAL;
-		goto out_abort_txn;
-	}
 	if (src_off + len > si.size) {
 		rc = -EINVAL;
 		goto out_abort_txn;

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "fs/vol_int.h"
+#include "fs/vol_data_int.h"
 
 int vol_pick_disk(struct vol *v)
 {
@@ -28,13 +28,9 @@ int vol_set_disk(struct vol *v, uint64_t ino, int disk)
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;
-	rc = idx_inode_get(txn, ino, &inode);
+	rc = vol_file_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
-	if (!S_ISREG(inode.mode)) {
-		rc = S_ISDIR(inode.mode) ? -EISDIR : -EINVAL;
-		goto out_abort_txn;
-	}
 	if (inode.disk == (uint16_t)disk) {
 		rc = 0;
 		goto out_abort_txn;

@@ -171,13 +171,9 @@ static int cow_switch(struct vol *v, uint64_t ino, struct vol_cow *c, uint32_t n
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		return rc;
-	rc = idx_inode_get(txn, ino, &inode);
+	rc = vol_file_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
-	if (!S_ISREG(inode.mode)) {
-		rc = S_ISDIR(inode.mode) ? -EISDIR : -EINVAL;
-		goto out_abort_txn;
-	}
 	rc = vol_extents_cut(v, txn, &inode, c->start, c->start + (uint64_t)n * v->chunk_size,
 			     &pending);
 	if (rc < 0)
@@ -436,13 +432,9 @@ ssize_t vol_read(struct vol *v, uint64_t ino, void *buf, size_t size, off_t off)
 	/* Held shared for the whole read so that the chunks being read cannot
 	 * be freed and reused under it. */
 	pthread_rwlock_rdlock(lk);
-	rc = vol_inode_read(v, ino, &inode);
+	rc = vol_file_read(v, ino, &inode);
 	if (rc < 0)
 		goto out_unlock;
-	if (!S_ISREG(inode.mode)) {
-		rc = S_ISDIR(inode.mode) ? -EISDIR : -EINVAL;
-		goto out_unlock;
-	}
 	if ((uint64_t)off >= inode.size)
 		goto out_unlock;
 	len = inode.size - (uint64_t)off;
@@ -570,13 +562,9 @@ ssize_t vol_write(struct vol *v, uint64_t ino, const void *buf, size_t size, off
 	if ((uint64_t)off > VOL_MAX_FILE_SIZE || size > VOL_MAX_FILE_SIZE - (uint64_t)off)
 		return -EFBIG;
 	pthread_rwlock_wrlock(lk);
-	rc = vol_inode_read(v, ino, &inode);
+	rc = vol_file_read(v, ino, &inode);
 	if (rc < 0)
 		goto out_unlock;
-	if (!S_ISREG(inode.mode)) {
-		rc = S_ISDIR(inode.mode) ? -EISDIR : -EINVAL;
-		goto out_unlock;
-	}
 	uint64_t fsize = inode.size;
 	int disk = inode.disk == IDX_NO_DISK ? -1 : inode.disk;
 	while (done < size) {

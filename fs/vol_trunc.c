@@ -153,6 +153,27 @@ int vol_inode_read(struct vol *v, uint64_t ino, struct idx_inode *out)
 	return rc;
 }
 
+static int regular(const struct idx_inode *in)
+{
+	if (S_ISREG(in->mode))
+		return 0;
+	return S_ISDIR(in->mode) ? -EISDIR : -EINVAL;
+}
+
+int vol_file_get(struct idx_txn *txn, uint64_t ino, struct idx_inode *out)
+{
+	int rc = idx_inode_get(txn, ino, out);
+
+	return rc < 0 ? rc : regular(out);
+}
+
+int vol_file_read(struct vol *v, uint64_t ino, struct idx_inode *out)
+{
+	int rc = vol_inode_read(v, ino, out);
+
+	return rc < 0 ? rc : regular(out);
+}
+
 int vol_chunk_lookup(struct vol *v, uint64_t ino, uint64_t coff, struct idx_extent *ext,
 		     uint32_t *idx)
 {
@@ -304,11 +325,9 @@ int vol_truncate_locked(struct vol *v, uint64_t ino, uint64_t size, bool touch)
 		return -EROFS;
 	if (size > VOL_MAX_FILE_SIZE)
 		return -EFBIG;
-	rc = vol_inode_read(v, ino, &inode);
+	rc = vol_file_read(v, ino, &inode);
 	if (rc < 0)
 		return rc;
-	if (!S_ISREG(inode.mode))
-		return S_ISDIR(inode.mode) ? -EISDIR : -EINVAL;
 	if (size > inode.size) {
 		rc = vol_zero_tail_locked(v, ino, inode.size);
 		if (rc < 0)
