@@ -339,6 +339,11 @@ struct s3_server {
 	uint64_t last_upload_sweep_ms; /* loop 0 only */
 	uint64_t reqno;		       /* atomic */
 	struct s3_snapcache snaps;
+	/* tmp_sweep.c */
+	uv_thread_t sweep;
+	bool sweep_running;
+	_Atomic bool sweep_stop;
+	time_t sweep_before; /* temporary files born before this are left over */
 };
 
 /** The sorted entries of directory @p ino, from the cache while it is
@@ -629,6 +634,12 @@ void s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_p
 		      size_t n);
 /** At start-up: undo completions a crash interrupted (see mpu_assemble.c). */
 void s3_mpu_recover(struct s3_server *s);
+
+/* ---- tmp_sweep.c ------------------------------------------------------------------------ */
+
+/** Start removing, in a thread, the temporary files an earlier process left. */
+int s3_tmp_sweep_start(struct s3_server *s);
+void s3_tmp_sweep_stop(struct s3_server *s);
 
 /* ---- obj_put.c helpers shared with copy and multipart --------------------------------------- */
 

@@ -291,6 +291,10 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	}
 	s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						 : ((struct sockaddr_in *)&ss)->sin_port);
+	rc = s3_tmp_sweep_start(s);
+	if (rc)
+		tfs_warn("s3: cannot start looking for left-over temporary files: %s",
+			 uv_strerror(rc));
 	tfs_info("s3: serving S3 on %s (port %d, region %s, %u threads%s)", s->listen, s->port,
 		 s->region, s->nloops, cfg->no_auth ? ", NO AUTHENTICATION" : "");
 	*out = s;
@@ -312,6 +316,7 @@ void s3_server_stop(struct s3_server *s)
 {
 	if (!s)
 		return;
+	s3_tmp_sweep_stop(s);
 	loops_stop(s);
 	server_free(s);
 }

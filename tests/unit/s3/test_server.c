@@ -388,3 +388,41 @@ Test(server, interrupted_completion_is_undone_at_start, .init = setup, .fini = t
 	vol_forget(v, part2.ino, 1);
 	vol_forget(v, dir, 1);
 }
+
+/* Temporary files an earlier process left (a PUT, a copy or a part cut short
+ * by a kill) are removed after the next start, anywhere in the tree; those
+ * of this process, and files that only look alike, stay. */
+Test(server, left_over_temporary_files_are_removed_at_start, .init = setup, .fini = teardown)
+{
+	struct s3_config cfg = {.listen = "127.0.0.1:0", .no_auth = true, .on_change = on_change};
+	struct vol_cred cred = {0, 0};
+	struct vol_attr b, d, f;
+	bool gone = false;
+
+	cr_assert_eq(vol_mkdir(v, VOL_ROOT_INO, "bkt", S_IFDIR | 0755, &cred, &b), 0);
+	cr_assert_eq(vol_mkdir(v, b.ino, "deep", S_IFDIR | 0755, &cred, &d), 0);
+	cr_assert_eq(vol_create(v, b.ino, S3_TMP_PREFIX "left1", S_IFREG | 0644, &cred, &f), 0);
+	cr_assert_eq(vol_write(v, f.ino, "partial", 7, 0), 7);
+	vol_forget(v, f.ino, 1);
+	cr_assert_eq(vol_create(v, d.ino, S3_TMP_PREFIX "left2", S_IFREG | 0644, &cred, &f), 0);
+	vol_forget(v, f.ino, 1);
+	cr_assert_eq(vol_create(v, d.ino, "keep" S3_TMP_PREFIX, S_IFREG | 0644, &cred, &f), 0);
+	vol_forget(v, f.ino, 1);
+	sleep(2); /* older than the next start by more than the coarse clock's slack */
+
+	s3_server_stop(srv);
+	cr_assert_eq(s3_server_start(v, &cfg, &srv), 0);
+	cr_assert_eq(vol_create(v, d.ino, S3_TMP_PREFIX "mine", S_IFREG | 0644, &cred, &f), 0);
+	vol_forget(v, f.ino, 1);
+	for (int i = 0; i < 500 && !gone; i++) {
+		gone = !lookup(b.ino, S3_TMP_PREFIX "left1") &&
+		       !lookup(d.ino, S3_TMP_PREFIX "left2");
+		if (!gone)
+			usleep(10000);
+	}
+	cr_assert(gone, "left-over temporary files removed");
+	cr_assert_neq(lookup(d.ino, S3_TMP_PREFIX "mine"), 0, "this process's own stays");
+	cr_assert_neq(lookup(d.ino, "keep" S3_TMP_PREFIX), 0, "a look-alike name stays");
+	vol_forget(v, d.ino, 1);
+	vol_forget(v, b.ino, 1);
+}
