@@ -171,6 +171,24 @@ static int moved_parts(struct vol *v, uint64_t dir, struct moved_part **out, siz
 	return 0;
 }
 
+/* Move the chunks of parts @p m back from temporary file @p tmp, last first. */
+static void put_back(struct vol *v, const char *id, uint64_t tmp, const struct moved_part *m,
+		     size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vol_attr pa;
+		int rc = 0;
+
+		if (m[i].len && !vol_getattr(v, m[i].ino, &pa) && pa.size == 0)
+			rc = vol_move_range(v, tmp, m[i].off, m[i].len, m[i].ino, 0);
+		if (rc)
+			tfs_err("s3: upload %s: a part could not get its data back after an "
+				"interrupted completion (%s): the client must upload it again",
+				id, tfs_strerror(rc));
+		drop_record(v, m[i].ino);
+	}
+}
+
 /* Upload @p id (directory @p dir, in @p up) was being completed when the
  * process stopped: move its parts back, or finish forgetting it. */
 static void recover_one(struct vol *v, uint64_t up, const char *id, uint64_t dir)
@@ -190,22 +208,14 @@ static void recover_one(struct vol *v, uint64_t up, const char *id, uint64_t dir
 		free(m);
 		return;
 	}
-	if (vol_lookup(v, tdir, name, &t) == 0) {
+	int lrc = vol_lookup(v, tdir, name, &t);
+	if (lrc && lrc != -ENOENT) {
+		tfs_warn("s3: upload %s: its interrupted completion cannot be checked now (%s); "
+			 "left for the next start",
+			 id, tfs_strerror(lrc));
+	} else if (lrc == 0) {
 		/* Not named yet: the parts get their chunks back. */
-		for (size_t i = 0; i < n; i++) {
-			struct vol_attr pa;
-			if (m[i].len && !vol_getattr(v, m[i].ino, &pa) && pa.size == 0) {
-				int rc = vol_move_range(v, t.ino, m[i].off, m[i].len, m[i].ino, 0);
-				if (rc)
-					tfs_err("s3: upload %s: giving a part its data back after "
-						"an "
-						"interrupted completion failed (%s): the client "
-						"must "
-						"upload it again",
-						id, tfs_strerror(rc));
-			}
-			drop_record(v, m[i].ino);
-		}
+		put_back(v, id, t.ino, m, n);
 		vol_forget(v, t.ino, 1);
 		int rc = vol_unlink(v, tdir, name);
 		if (rc)
