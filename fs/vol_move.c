@@ -86,6 +86,7 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 	struct idx_inode si, di;
 	struct idx_extent e;
 	struct idx_txn *txn;
+	bool zeroed = false;
 	uint16_t disk;
 	int rc;
 
@@ -98,13 +99,7 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 	if (dst_off + len > VOL_MAX_FILE_SIZE)
 		return -EFBIG;
 	lock_pair(v, src, dst);
-	/* The EOF rule, before dst's size grows past a partly used chunk:
-	 * bytes a truncate left there must read as zeros. */
-	rc = vol_file_read(v, dst, &di);
-	if (rc == 0 && dst_off > di.size)
-		rc = vol_zero_tail_locked(v, dst, di.size);
-	if (rc < 0)
-		goto out_unlock;
+again:
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;
@@ -127,6 +122,17 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 		rc = -EXDEV; /* chunks allocated past dst's end of file */
 	if (rc != -ENOENT)
 		goto out_abort_txn;
+	/* The EOF rule, before dst's size grows past a partly used chunk:
+	 * bytes a truncate left there must read as zeros. That writes (no txn
+	 * may be held), so it comes once the move is known to be possible. */
+	if (dst_off > di.size && di.size % cs && !zeroed) {
+		idx_txn_abort(txn);
+		rc = vol_zero_tail_locked(v, dst, di.size);
+		if (rc < 0)
+			goto out_unlock;
+		zeroed = true;
+		goto again;
+	}
 
 	disk = di.disk;
 	rc = move_extents(v, txn, &si, &di, src_off, vol_round_up(src_off + len, cs), dst_off,
