@@ -94,9 +94,10 @@ int s3_mpu_join_part(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_pa
 	return s3_tmp_copy_from(tmp, p->ino, 0, p->size, NULL);
 }
 
-void s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_part *parts,
-		      size_t n)
+int s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_part *parts, size_t n)
 {
+	int failed = 0;
+
 	for (size_t i = n; i-- > 0;) {
 		struct s3_mpu_part *p = &parts[i];
 		if (!p->moved)
@@ -104,8 +105,9 @@ void s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_p
 		int rc = vol_move_range(tmp->v, tmp->ino, p->off, p->size, p->ino, 0);
 		if (rc) {
 			tfs_err("s3: completing the upload of %s/%s failed, and giving part %u's "
-				"data back failed too (%s): the client must upload it again",
+				"data back failed too (%s): tried again at the next start",
 				c->req.bucket, c->req.key, p->number, tfs_strerror(rc));
+			failed++;
 			continue;
 		}
 		p->moved = false;
@@ -118,6 +120,7 @@ void s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_p
 			tfs_debug("s3: keeping part %u's ETag failed: %s", p->number,
 				  tfs_strerror(rc));
 	}
+	return failed;
 }
 
 /* ---- after a crash --------------------------------------------------------------------- */
@@ -133,7 +136,8 @@ static int by_offset_desc(const void *a, const void *b)
 	return x->off < y->off ? 1 : x->off > y->off ? -1 : 0;
 }
 
-/* The parts of upload directory @p dir that carry a move record. */
+/* The parts of upload directory @p dir that carry a move record. A part that
+ * cannot be read is an error (recovery waits), not a part without one. */
 static int moved_parts(struct vol *v, uint64_t dir, struct moved_part **out, size_t *n)
 {
 	struct s3_mpu_names l = {0};
@@ -149,16 +153,26 @@ static int moved_parts(struct vol *v, uint64_t dir, struct moved_part **out, siz
 	for (size_t i = 0; !rc && i < l.count; i++) {
 		struct vol_attr a;
 		char rec[48];
-		if (vol_lookup(v, dir, l.n[i], &a))
+		rc = vol_lookup(v, dir, l.n[i], &a);
+		if (rc == -ENOENT) {
+			rc = 0;
 			continue;
+		}
+		if (rc)
+			break;
 		vol_forget(v, a.ino, 1);
-		if (s3_mpu_get_str(v, a.ino, S3_MPU_X_MOVED, rec, sizeof(rec)) <= 0)
+		ssize_t got = s3_mpu_get_str(v, a.ino, S3_MPU_X_MOVED, rec, sizeof(rec));
+		if (got == -ENODATA || got == 0)
 			continue;
+		if (got < 0) {
+			rc = (int)got;
+			break;
+		}
 		m[k].ino = a.ino;
 		if (sscanf(rec, "%" SCNu64 " %" SCNu64, &m[k].off, &m[k].len) == 2)
 			k++;
 		else
-			drop_record(v, a.ino);
+			drop_record(v, a.ino); /* malformed: nothing to go by */
 	}
 	s3_mpu_names_free(&l);
 	if (rc) {
@@ -171,53 +185,69 @@ static int moved_parts(struct vol *v, uint64_t dir, struct moved_part **out, siz
 	return 0;
 }
 
-/* Move the chunks of parts @p m back from temporary file @p tmp, last first. */
-static void put_back(struct vol *v, const char *id, uint64_t tmp, const struct moved_part *m,
-		     size_t n)
+/* Move the chunks of parts @p m back from temporary file @p tmp, last first.
+ * @return how many could not be moved (their records stay). */
+static int put_back(struct vol *v, const char *id, uint64_t tmp, const struct moved_part *m,
+		    size_t n)
 {
+	int failed = 0;
+
 	for (size_t i = 0; i < n; i++) {
 		struct vol_attr pa;
-		int rc = 0;
+		int rc = vol_getattr(v, m[i].ino, &pa);
 
-		if (m[i].len && !vol_getattr(v, m[i].ino, &pa) && pa.size == 0)
+		if (rc == 0 && m[i].len && pa.size == 0)
 			rc = vol_move_range(v, tmp, m[i].off, m[i].len, m[i].ino, 0);
-		if (rc)
+		if (rc) {
 			tfs_err("s3: upload %s: a part could not get its data back after an "
-				"interrupted completion (%s): the client must upload it again",
+				"interrupted completion (%s); tried again at the next start",
 				id, tfs_strerror(rc));
+			failed++;
+			continue;
+		}
 		drop_record(v, m[i].ino);
 	}
+	return failed;
 }
 
 /* Upload @p id (directory @p dir, in @p up) was being completed when the
- * process stopped: move its parts back, or finish forgetting it. */
-static void recover_one(struct vol *v, uint64_t up, const char *id, uint64_t dir)
+ * process stopped: move its parts back, or finish forgetting it.
+ * @return false when it must wait for a later start (its temporary file
+ * still holds chunks of parts). */
+static bool recover_one(struct vol *v, uint64_t up, const char *id, uint64_t dir)
 {
 	char rec[96], name[64];
 	uint64_t tdir;
 	struct moved_part *m = NULL;
 	struct vol_attr t;
 	size_t n = 0;
+	ssize_t got;
+	int rc;
 
-	if (s3_mpu_get_str(v, dir, S3_MPU_X_TMP, rec, sizeof(rec)) <= 0)
-		return;
+	got = s3_mpu_get_str(v, dir, S3_MPU_X_TMP, rec, sizeof(rec));
+	if (got == -ENODATA)
+		return true;
+	if (got < 0)
+		goto out_later;
 	if (sscanf(rec, "%" SCNu64 " %63s", &tdir, name) != 2 ||
-	    strncmp(name, S3_TMP_PREFIX, strlen(S3_TMP_PREFIX)) || moved_parts(v, dir, &m, &n)) {
+	    strncmp(name, S3_TMP_PREFIX, strlen(S3_TMP_PREFIX))) {
 		tfs_warn("s3: upload %s: unreadable completion record '%s'; dropped", id, rec);
 		s3_mpu_unclaim(v, dir);
-		free(m);
-		return;
+		return true;
 	}
-	int lrc = vol_lookup(v, tdir, name, &t);
-	if (lrc && lrc != -ENOENT) {
-		tfs_warn("s3: upload %s: its interrupted completion cannot be checked now (%s); "
-			 "left for the next start",
-			 id, tfs_strerror(lrc));
-	} else if (lrc == 0) {
+	rc = moved_parts(v, dir, &m, &n);
+	if (rc)
+		goto out_later;
+	rc = vol_lookup(v, tdir, name, &t);
+	if (rc == 0) {
 		/* Not named yet: the parts get their chunks back. */
-		put_back(v, id, t.ino, m, n);
+		int failed = put_back(v, id, t.ino, m, n);
 		vol_forget(v, t.ino, 1);
-		int rc = vol_unlink(v, tdir, name);
+		if (failed) {
+			free(m);
+			return false;
+		}
+		rc = vol_unlink(v, tdir, name);
 		if (rc)
 			tfs_warn("s3: upload %s: removing the temporary file %s failed: %s", id,
 				 name, tfs_strerror(rc));
@@ -225,9 +255,12 @@ static void recover_one(struct vol *v, uint64_t up, const char *id, uint64_t dir
 			 "it can be completed again",
 			 id, n);
 		s3_mpu_unclaim(v, dir);
+	} else if (rc != -ENOENT) {
+		free(m);
+		goto out_later;
 	} else if (n) {
 		/* Named: the object is whole; only the upload was left. */
-		int rc = s3_mpu_remove(v, up, id);
+		rc = s3_mpu_remove(v, up, id);
 		if (rc)
 			tfs_warn("s3: removing completed upload %s failed: %s", id,
 				 tfs_strerror(rc));
@@ -237,26 +270,41 @@ static void recover_one(struct vol *v, uint64_t up, const char *id, uint64_t dir
 		s3_mpu_unclaim(v, dir);
 	}
 	free(m);
+	return true;
+
+out_later:
+	tfs_warn("s3: upload %s: its interrupted completion cannot be checked now (%s); left "
+		 "for a later start",
+		 id, tfs_strerror(got < 0 ? (int)got : rc));
+	return false;
 }
 
-void s3_mpu_recover(struct s3_server *s)
+bool s3_mpu_recover(struct s3_server *s)
 {
 	struct s3_conn fake = {0};
 	struct s3_mpu_names l = {0};
+	bool settled = true;
 	uint64_t up;
+	int rc;
 
 	fake.srv = s;
-	if (s3_mpu_uploads_dir(&fake, false, &up))
-		return;
-	if (!vol_readdir(s->v, up, 0, false, s3_mpu_names_cb, &l) && !l.err) {
-		for (size_t i = 0; i < l.count; i++) {
-			struct vol_attr a;
-			if (!s3_mpu_valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
-				continue;
-			recover_one(s->v, up, l.n[i], a.ino);
-			vol_forget(s->v, a.ino, 1);
-		}
+	rc = s3_mpu_uploads_dir(&fake, false, &up);
+	if (rc)
+		return rc == -ENOENT || rc == -EROFS;
+	rc = vol_readdir(s->v, up, 0, false, s3_mpu_names_cb, &l);
+	if (!rc)
+		rc = l.err;
+	if (rc)
+		settled = false;
+	for (size_t i = 0; !rc && i < l.count; i++) {
+		struct vol_attr a;
+		if (!s3_mpu_valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
+			continue;
+		if (!recover_one(s->v, up, l.n[i], a.ino))
+			settled = false;
+		vol_forget(s->v, a.ino, 1);
 	}
 	s3_mpu_names_free(&l);
 	vol_forget(s->v, up, 1);
+	return settled;
 }

@@ -19,8 +19,10 @@ static void abort_done(struct s3_conn *c)
 		s3_resp_error(c, rc);
 		return;
 	}
+	/* Not under a completion that is moving its parts. */
+	bool busy = s3_mpu_claimed(v, dir);
 	vol_forget(v, dir, 1);
-	rc = s3_mpu_remove(v, up, s3_qparam(&c->req, "uploadId"));
+	rc = busy ? -S3E_OPERATION_ABORTED : s3_mpu_remove(v, up, s3_qparam(&c->req, "uploadId"));
 	vol_forget(v, up, 1);
 	if (rc) {
 		s3_resp_error(c, rc);
@@ -241,8 +243,9 @@ void s3_mpu_sweep(struct s3_server *s)
 			struct vol_attr a;
 			if (!s3_mpu_valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
 				continue;
+			bool busy = s3_mpu_claimed(s->v, a.ino);
 			vol_forget(s->v, a.ino, 1);
-			if (now.tv_sec - a.mtime.tv_sec < (time_t)s->cfg.upload_expiry_s)
+			if (busy || now.tv_sec - a.mtime.tv_sec < (time_t)s->cfg.upload_expiry_s)
 				continue;
 			int rc = s3_mpu_remove(s->v, up, l.n[i]);
 			if (rc)

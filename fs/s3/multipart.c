@@ -530,13 +530,19 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		rc = s3_etag_store(v, tmp.ino, final_etag, NULL, NULL);
 	if (!rc)
 		rc = s3_tmp_commit(c, &tmp, p.name);
-	if (!rc)
-		committed = true;
-	else if (tmp.open)
-		s3_mpu_give_back(c, &tmp, parts, l->n);
+	/* Named once renamed, even if making it durable then failed: the
+	 * parts are in the object, the claim stays until the upload goes. */
+	committed = claimed && !tmp.open;
+	if (claimed && !committed) {
+		if (s3_mpu_give_back(c, &tmp, parts, l->n) == 0) {
+			s3_mpu_unclaim(v, dir);
+		} else {
+			/* Keep the chunks and the claim: the next start of the
+			 * sidecar tries again (s3_mpu_recover). */
+			tmp.open = false;
+		}
+	}
 	s3_tmp_discard(&tmp);
-	if (claimed && !committed)
-		s3_mpu_unclaim(v, dir);
 out_release:
 	if (!committed)
 		s3_path_prune(c, &p);
@@ -546,6 +552,9 @@ out_forget:
 		if (parts[i].ino)
 			vol_forget(v, parts[i].ino, 1);
 	free(parts);
+	/* A check that failed because another completion began meanwhile. */
+	if (rc && !claimed && s3_mpu_claimed(v, dir))
+		rc = -S3E_OPERATION_ABORTED;
 	return rc;
 }
 

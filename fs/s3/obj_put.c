@@ -16,6 +16,28 @@
 #define TMP_BUF (1u << 20)
 #define EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
 
+/* This process's mark in the names of its temporary files, so that the sweep
+ * of left-overs never takes one of them, whatever the clock does. */
+static char tmp_token[9] = "00000000";
+
+int s3_tmp_token_init(void)
+{
+	uint8_t rnd[4];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return -EIO;
+	s3_hex_encode(rnd, sizeof(rnd), tmp_token);
+	return 0;
+}
+
+bool s3_tmp_is_ours(const char *name)
+{
+	size_t plen = strlen(S3_TMP_PREFIX);
+
+	return !strncmp(name, S3_TMP_PREFIX, plen) && !strncmp(name + plen, tmp_token, 8) &&
+	       name[plen + 8] == '.';
+}
+
 int s3_tmp_open(struct vol *v, uint64_t dir, struct s3_tmpfile *t)
 {
 	struct vol_cred cred = {getuid(), getgid()};
@@ -28,7 +50,7 @@ int s3_tmp_open(struct vol *v, uint64_t dir, struct s3_tmpfile *t)
 	if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -EIO;
 	s3_hex_encode(rnd, sizeof(rnd), hex);
-	snprintf(t->name, sizeof(t->name), S3_TMP_PREFIX "%s", hex);
+	snprintf(t->name, sizeof(t->name), S3_TMP_PREFIX "%s.%s", tmp_token, hex);
 	t->buf = malloc(TMP_BUF);
 	if (!t->buf)
 		return -ENOMEM;

@@ -629,14 +629,18 @@ void s3_mpu_unclaim(struct vol *v, uint64_t dir);
  * copied. -S3E_INVALID_PART if it changed since it was checked. */
 int s3_mpu_join_part(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_part *p,
 		     uint32_t blksize, bool last);
-/** Move the chunks of every part moved into @p tmp back (last first). */
-void s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_part *parts,
-		      size_t n);
-/** At start-up: undo completions a crash interrupted (see mpu_assemble.c). */
-void s3_mpu_recover(struct s3_server *s);
+/** Move the chunks of every part moved into @p tmp back (last first).
+ * @return how many could not be moved back (they stay in @p tmp). */
+int s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_part *parts,
+		     size_t n);
+/** At start-up: undo completions a crash interrupted (see mpu_assemble.c).
+ * @return false if one must wait for a later start. */
+bool s3_mpu_recover(struct s3_server *s);
 
 /* ---- tmp_sweep.c ------------------------------------------------------------------------ */
 
+/** Note the start time (before serving anything). */
+void s3_tmp_sweep_prepare(struct s3_server *s);
 /** Start removing, in a thread, the temporary files an earlier process left. */
 int s3_tmp_sweep_start(struct s3_server *s);
 void s3_tmp_sweep_stop(struct s3_server *s);
@@ -655,6 +659,10 @@ struct s3_tmpfile {
 	bool open;
 };
 int s3_tmp_open(struct vol *v, uint64_t dir, struct s3_tmpfile *t);
+/** Choose this process's mark for temporary file names (at server start). */
+int s3_tmp_token_init(void);
+/** Whether temporary file @p name was made by this process. */
+bool s3_tmp_is_ours(const char *name);
 int s3_tmp_write(struct s3_tmpfile *t, const void *data, size_t len);
 int s3_tmp_flush(struct s3_tmpfile *t);
 /** Copy @p len bytes of @p src from @p off into the temp file. */

@@ -279,7 +279,11 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 		goto out_free;
 	}
 	s->last_upload_sweep_ms = s3_now_ms();
-	s3_mpu_recover(s);
+	rc = s3_tmp_token_init();
+	if (rc)
+		goto out_free;
+	s3_tmp_sweep_prepare(s);
+	bool settled = s3_mpu_recover(s);
 	s3_mpu_sweep(s);
 	for (unsigned i = 0; i < s->nloops; i++) {
 		s->loops[i].idx = i;
@@ -291,10 +295,13 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	}
 	s->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
 						 : ((struct sockaddr_in *)&ss)->sin_port);
-	rc = s3_tmp_sweep_start(s);
+	rc = settled ? s3_tmp_sweep_start(s) : 0;
 	if (rc)
 		tfs_warn("s3: cannot start looking for left-over temporary files: %s",
 			 uv_strerror(rc));
+	if (!settled)
+		tfs_warn("s3: an interrupted multipart completion could not be undone yet; "
+			 "left-over temporary files are kept until a later start");
 	tfs_info("s3: serving S3 on %s (port %d, region %s, %u threads%s)", s->listen, s->port,
 		 s->region, s->nloops, cfg->no_auth ? ", NO AUTHENTICATION" : "");
 	*out = s;

@@ -1,10 +1,12 @@
 /* Removing the temporary files (S3_TMP_PREFIX) that PUTs, copies, parts and
  * completions leave behind when the process is killed: hidden from both
  * front ends, they would hold their space for good. After a start, a thread
- * walks the whole tree once and removes those born before the start (a
- * second before, for the coarse clock new files are stamped with); the
- * sidecar's own temporary files are all younger. Interrupted completions
- * are undone first (s3_mpu_recover), so no part's chunks are in one. */
+ * walks the whole tree once and removes those that another process made
+ * (their names lack this one's mark, s3_tmp_is_ours) and that were born
+ * before the start (a second before, for the coarse clock new files are
+ * stamped with). Interrupted completions are undone first
+ * (s3_mpu_recover); if one cannot be, the sweep waits for a later start,
+ * so no part's chunks are ever in a file it removes. */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -86,7 +88,8 @@ static void sweep_thread(void *arg)
 			struct vol_attr a;
 			if (!rc && !vol_lookup(s->v, dir, w.tmps[i], &a)) {
 				vol_forget(s->v, a.ino, 1);
-				if (a.btime.tv_sec < s->sweep_before) {
+				if (!s3_tmp_is_ours(w.tmps[i]) &&
+				    a.btime.tv_sec < s->sweep_before) {
 					int urc = vol_unlink(s->v, dir, w.tmps[i]);
 					if (urc == 0) {
 						files++;
@@ -111,13 +114,18 @@ static void sweep_thread(void *arg)
 	free(w.tmps);
 }
 
-int s3_tmp_sweep_start(struct s3_server *s)
+void s3_tmp_sweep_prepare(struct s3_server *s)
 {
 	struct timespec now;
-	int rc;
 
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
 	s->sweep_before = now.tv_sec - 1;
+}
+
+int s3_tmp_sweep_start(struct s3_server *s)
+{
+	int rc;
+
 	atomic_store(&s->sweep_stop, false);
 	rc = uv_thread_create(&s->sweep, sweep_thread, s);
 	if (rc)
