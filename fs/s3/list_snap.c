@@ -24,25 +24,9 @@
 struct snap_build {
 	struct s3_snap_ent *e;
 	size_t n, cap;
-	char *keys;
-	size_t klen, kcap;
+	struct s3_sbuf keys; /* "name\0" or "name/\0" each */
 	int err;
 };
-
-static bool grow(void **p, size_t *cap, size_t need, size_t size)
-{
-	if (need <= *cap)
-		return true;
-	size_t cap2 = *cap ? *cap : 64;
-	while (cap2 < need)
-		cap2 *= 2;
-	void *q = realloc(*p, cap2 * size);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = cap2;
-	return true;
-}
 
 static int collect_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
 {
@@ -54,21 +38,22 @@ static int collect_cb(void *arg, const struct vol_dirent *d, const struct vol_at
 	    (d->namelen == 2 && d->name[0] == '.' && d->name[1] == '.') ||
 	    s3_name_hidden(d->name, d->namelen) || (d->type != DT_DIR && d->type != DT_REG))
 		return 0;
-	if (!grow((void **)&b->e, &b->cap, b->n + 1, sizeof(*b->e)) ||
-	    !grow((void **)&b->keys, &b->kcap, b->klen + d->namelen + 2, 1)) {
-		b->err = -ENOMEM;
-		return 1;
-	}
+	if (!s3_grow((void **)&b->e, &b->cap, b->n + 1, sizeof(*b->e)))
+		goto out_oom;
 	/* Offsets now, pointers once the key buffer stops moving. */
 	b->e[b->n] = (struct s3_snap_ent){
-		.key = (const char *)(uintptr_t)b->klen, .ino = d->ino, .dir = dir};
-	memcpy(b->keys + b->klen, d->name, d->namelen);
-	b->klen += d->namelen;
+		.key = (const char *)(uintptr_t)b->keys.len, .ino = d->ino, .dir = dir};
+	s3_sb_add(&b->keys, d->name, d->namelen);
 	if (dir)
-		b->keys[b->klen++] = '/';
-	b->keys[b->klen++] = '\0';
+		s3_sb_putc(&b->keys, '/');
+	s3_sb_add(&b->keys, "", 1);
+	if (b->keys.oom)
+		goto out_oom;
 	b->n++;
 	return 0;
+out_oom:
+	b->err = -ENOMEM;
+	return 1;
 }
 
 static int ent_cmp(const void *a, const void *b)
@@ -97,18 +82,18 @@ static int snap_build(struct vol *v, uint64_t ino, struct s3_dirsnap **out)
 	s = rc ? NULL : calloc(1, sizeof(*s));
 	if (!s) {
 		free(b.e);
-		free(b.keys);
+		s3_sb_free(&b.keys);
 		return rc ? rc : -ENOMEM;
 	}
 	for (size_t i = 0; i < b.n; i++)
-		b.e[i].key = b.keys + (uintptr_t)b.e[i].key;
+		b.e[i].key = b.keys.p + (uintptr_t)b.e[i].key;
 	if (b.n)
 		qsort(b.e, b.n, sizeof(*b.e), ent_cmp);
 	s->ino = ino;
 	s->e = b.e;
 	s->n = b.n;
-	s->keys = b.keys;
-	s->bytes = b.cap * sizeof(*b.e) + b.kcap + sizeof(*s);
+	s->keys = b.keys.p;
+	s->bytes = b.cap * sizeof(*b.e) + b.keys.cap + sizeof(*s);
 	*out = s;
 	return 0;
 }

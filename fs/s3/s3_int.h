@@ -33,6 +33,9 @@ void s3_sb_reset(struct s3_sbuf *b);
 void s3_sb_free(struct s3_sbuf *b);
 /** Take the buffer's memory (caller frees); the buffer is left empty. NULL on oom. */
 char *s3_sb_take(struct s3_sbuf *b);
+/** Make array *@p p (*@p cap elements of @p size bytes) hold at least @p need,
+ * doubling. @return false when out of memory (the array is unchanged). */
+bool s3_grow(void **p, size_t *cap, size_t need, size_t size);
 
 /** Percent-encode as SigV4 does: unreserved (A-Za-z0-9-._~) kept, '/' kept when
  * @p keep_slash, everything else %XX (upper case). */

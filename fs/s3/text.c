@@ -27,6 +27,21 @@ static bool sb_grow(struct s3_sbuf *b, size_t more)
 	return true;
 }
 
+bool s3_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	if (need <= *cap)
+		return true;
+	size_t c = *cap ? *cap : 64;
+	while (c < need)
+		c *= 2;
+	void *q = realloc(*p, c * size);
+	if (!q)
+		return false;
+	*p = q;
+	*cap = c;
+	return true;
+}
+
 void s3_sb_add(struct s3_sbuf *b, const void *data, size_t len)
 {
 	if (!sb_grow(b, len))

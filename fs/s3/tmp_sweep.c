@@ -25,19 +25,6 @@ struct sweep_dir {
 	int err;
 };
 
-static bool push(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t c = *cap ? *cap * 2 : 64;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return false;
-	*p = q;
-	*cap = c;
-	return true;
-}
-
 static int sweep_cb(void *arg, const struct vol_dirent *d, const struct vol_attr *attr)
 {
 	struct sweep_dir *w = arg;
@@ -48,12 +35,12 @@ static int sweep_cb(void *arg, const struct vol_dirent *d, const struct vol_attr
 	    (d->namelen == 2 && d->name[0] == '.' && d->name[1] == '.'))
 		return 0;
 	if (d->type == DT_DIR) {
-		if (!push((void **)&w->dirs, &w->cap, w->ndirs, sizeof(*w->dirs)))
+		if (!s3_grow((void **)&w->dirs, &w->cap, w->ndirs + 1, sizeof(*w->dirs)))
 			goto out_oom;
 		w->dirs[w->ndirs++] = d->ino;
 	} else if (d->type == DT_REG && d->namelen > plen &&
 		   !memcmp(d->name, S3_TMP_PREFIX, plen)) {
-		if (!push((void **)&w->tmps, &w->tcap, w->ntmps, sizeof(*w->tmps)))
+		if (!s3_grow((void **)&w->tmps, &w->tcap, w->ntmps + 1, sizeof(*w->tmps)))
 			goto out_oom;
 		w->tmps[w->ntmps] = strndup(d->name, d->namelen);
 		if (!w->tmps[w->ntmps])
@@ -73,7 +60,7 @@ static void sweep_thread(void *arg)
 	uint64_t files = 0, bytes = 0;
 	int rc = 0;
 
-	if (!push((void **)&w.dirs, &w.cap, 0, sizeof(*w.dirs)))
+	if (!s3_grow((void **)&w.dirs, &w.cap, 1, sizeof(*w.dirs)))
 		return;
 	w.dirs[w.ndirs++] = VOL_ROOT_INO;
 	while (w.ndirs && !atomic_load(&s->sweep_stop) && !rc) {
