@@ -279,32 +279,20 @@ out_later:
 	return false;
 }
 
+static int recover_cb(struct s3_server *s, uint64_t up, const char *id, const struct vol_attr *dir,
+		      void *arg)
+{
+	bool *settled = arg;
+
+	if (!recover_one(s->v, up, id, dir->ino))
+		*settled = false;
+	return 0;
+}
+
 bool s3_mpu_recover(struct s3_server *s)
 {
-	struct s3_conn fake = {0};
-	struct s3_mpu_names l = {0};
 	bool settled = true;
-	uint64_t up;
-	int rc;
+	int rc = s3_mpu_each(s, recover_cb, &settled);
 
-	fake.srv = s;
-	rc = s3_mpu_uploads_dir(&fake, false, &up);
-	if (rc)
-		return rc == -ENOENT || rc == -EROFS;
-	rc = vol_readdir(s->v, up, 0, false, s3_mpu_names_cb, &l);
-	if (!rc)
-		rc = l.err;
-	if (rc)
-		settled = false;
-	for (size_t i = 0; !rc && i < l.count; i++) {
-		struct vol_attr a;
-		if (!s3_mpu_valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
-			continue;
-		if (!recover_one(s->v, up, l.n[i], a.ino))
-			settled = false;
-		vol_forget(s->v, a.ino, 1);
-	}
-	s3_mpu_names_free(&l);
-	vol_forget(s->v, up, 1);
-	return settled;
+	return settled && (rc == 0 || rc == -EROFS);
 }

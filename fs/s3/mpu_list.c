@@ -227,35 +227,56 @@ const struct s3_handler s3_op_mpu_list_uploads = {
 	.done = list_uploads_done,
 };
 
-void s3_mpu_sweep(struct s3_server *s)
+int s3_mpu_each(struct s3_server *s,
+		int (*fn)(struct s3_server *s, uint64_t up, const char *id,
+			  const struct vol_attr *dir, void *arg),
+		void *arg)
 {
 	struct s3_conn fake = {0};
 	struct s3_mpu_names l = {0};
-	struct timespec now;
 	uint64_t up;
+	int rc;
 
 	fake.srv = s;
-	if (s3_mpu_uploads_dir(&fake, false, &up))
-		return;
-	clock_gettime(CLOCK_REALTIME, &now);
-	if (!vol_readdir(s->v, up, 0, false, s3_mpu_names_cb, &l) && !l.err) {
-		for (size_t i = 0; i < l.count; i++) {
-			struct vol_attr a;
-			if (!s3_mpu_valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
-				continue;
-			bool busy = s3_mpu_claimed(s->v, a.ino);
-			vol_forget(s->v, a.ino, 1);
-			if (busy || now.tv_sec - a.mtime.tv_sec < (time_t)s->cfg.upload_expiry_s)
-				continue;
-			int rc = s3_mpu_remove(s->v, up, l.n[i]);
-			if (rc)
-				tfs_warn("s3: removing expired upload %s failed: %s", l.n[i],
-					 tfs_strerror(rc));
-			else
-				tfs_info("s3: removed multipart upload %s, abandoned for over %u s",
-					 l.n[i], s->cfg.upload_expiry_s);
-		}
+	rc = s3_mpu_uploads_dir(&fake, false, &up);
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	rc = vol_readdir(s->v, up, 0, false, s3_mpu_names_cb, &l);
+	if (!rc)
+		rc = l.err;
+	for (size_t i = 0; !rc && i < l.count; i++) {
+		struct vol_attr a;
+		if (!s3_mpu_valid_id(l.n[i]) || vol_lookup(s->v, up, l.n[i], &a))
+			continue;
+		rc = fn(s, up, l.n[i], &a, arg);
+		vol_forget(s->v, a.ino, 1);
 	}
 	s3_mpu_names_free(&l);
 	vol_forget(s->v, up, 1);
+	return rc;
+}
+
+static int expire_one(struct s3_server *s, uint64_t up, const char *id, const struct vol_attr *dir,
+		      void *arg)
+{
+	const struct timespec *now = arg;
+
+	if (s3_mpu_claimed(s->v, dir->ino) ||
+	    now->tv_sec - dir->mtime.tv_sec < (time_t)s->cfg.upload_expiry_s)
+		return 0;
+	int rc = s3_mpu_remove(s->v, up, id);
+	if (rc)
+		tfs_warn("s3: removing expired upload %s failed: %s", id, tfs_strerror(rc));
+	else
+		tfs_info("s3: removed multipart upload %s, abandoned for over %u s", id,
+			 s->cfg.upload_expiry_s);
+	return 0;
+}
+
+void s3_mpu_sweep(struct s3_server *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	s3_mpu_each(s, expire_one, &now);
 }

@@ -606,6 +606,13 @@ int s3_mpu_name_cmp(const void *a, const void *b);
 /** Remove upload @p id: its parts, then its directory. */
 int s3_mpu_remove(struct vol *v, uint64_t up, const char *id);
 
+/** Call @p fn for every upload (its id and directory; the directory holds a
+ * reference during the call) until it returns non-zero.
+ * @return 0, what @p fn returned, or -errno (no uploads at all is 0). */
+int s3_mpu_each(struct s3_server *s,
+		int (*fn)(struct s3_server *s, uint64_t up, const char *id,
+			  const struct vol_attr *dir, void *arg),
+		void *arg);
 /** Remove multipart uploads older than the configured expiry. */
 void s3_mpu_sweep(struct s3_server *s);
 
