@@ -451,7 +451,7 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		return -ENOMEM;
 	/* Check everything before writing anything. */
 	for (size_t i = 0; i < l->n; i++) {
-		char name[16], etag[80];
+		char name[16];
 		struct vol_attr a;
 
 		if (i && l->parts[i].number <= l->parts[i - 1].number) {
@@ -470,13 +470,12 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		if (s3_checksum_get(v, &a, parts[i].ck, sizeof(parts[i].ck), parts[i].ck_b64,
 				    sizeof(parts[i].ck_b64)))
 			parts[i].ck[0] = '\0';
-		rc = s3_etag_get(v, &a, etag);
+		rc = s3_etag_get(v, &a, parts[i].etag);
 		if (rc)
 			goto out_forget;
-		snprintf(parts[i].etag, sizeof(parts[i].etag), "%s", etag);
-		if (strcmp(etag, l->parts[i].etag)) {
+		if (strcmp(parts[i].etag, l->parts[i].etag)) {
 			s3_req_errmsg(c, "Part %u's ETag is \"%s\", not \"%s\"", l->parts[i].number,
-				      etag, l->parts[i].etag);
+				      parts[i].etag, l->parts[i].etag);
 			rc = -S3E_INVALID_PART;
 			goto out_forget;
 		}
