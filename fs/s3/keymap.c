@@ -36,6 +36,11 @@ int s3_bucket_name_check(const char *name)
 	return 0;
 }
 
+bool s3_dot_name(const char *name, size_t len)
+{
+	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
+}
+
 bool s3_name_hidden(const char *name, size_t len)
 {
 	static const char pfx[] = S3_HIDDEN_DIR; /* S3_TMP_PREFIX starts with it too */
@@ -61,7 +66,7 @@ int s3_key_check(struct s3_conn *c, const char *key)
 						 "or '//'), which cannot be a file name");
 			return -S3E_INVALID_KEY;
 		}
-		if ((sl == 1 && s[0] == '.') || (sl == 2 && s[0] == '.' && s[1] == '.')) {
+		if (s3_dot_name(s, sl)) {
 			if (c)
 				s3_req_errmsg(c, "The key has a '.' or '..' segment, which cannot "
 						 "be a file name");

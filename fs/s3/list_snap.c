@@ -34,9 +34,8 @@ static int collect_cb(void *arg, const struct vol_dirent *d, const struct vol_at
 	bool dir = d->type == DT_DIR;
 
 	(void)attr;
-	if ((d->namelen == 1 && d->name[0] == '.') ||
-	    (d->namelen == 2 && d->name[0] == '.' && d->name[1] == '.') ||
-	    s3_name_hidden(d->name, d->namelen) || (d->type != DT_DIR && d->type != DT_REG))
+	if (s3_dot_name(d->name, d->namelen) || s3_name_hidden(d->name, d->namelen) ||
+	    (d->type != DT_DIR && d->type != DT_REG))
 		return 0;
 	if (!s3_grow((void **)&b->e, &b->cap, b->n + 1, sizeof(*b->e)))
 		goto out_oom;

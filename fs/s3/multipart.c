@@ -99,7 +99,7 @@ int s3_mpu_names_cb(void *arg, const struct vol_dirent *d, const struct vol_attr
 {
 	struct s3_mpu_names *l = arg;
 
-	if (d->namelen <= 2 && d->name[0] == '.' && (d->namelen == 1 || d->name[1] == '.'))
+	if (s3_dot_name(d->name, d->namelen))
 		return 0;
 	char **n = realloc(l->n, (l->count + 1) * sizeof(*n));
 	if (!n) {

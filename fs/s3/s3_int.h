@@ -508,6 +508,8 @@ int s3_bucket_name_check(const char *name);
 int s3_key_check(struct s3_conn *c, const char *key);
 /** True for names the sidecar keeps for itself (temp files, hidden dir). */
 bool s3_name_hidden(const char *name, size_t len);
+/** "." or "..": names no file can have. */
+bool s3_dot_name(const char *name, size_t len);
 
 /** Look up bucket @p bucket: @return 0 (*ino, one reference), -S3E_NO_SUCH_BUCKET. */
 int s3_bucket_lookup(struct vol *v, const char *bucket, uint64_t *ino);

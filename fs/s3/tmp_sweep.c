@@ -31,8 +31,7 @@ static int sweep_cb(void *arg, const struct vol_dirent *d, const struct vol_attr
 	size_t plen = strlen(S3_TMP_PREFIX);
 
 	(void)attr;
-	if ((d->namelen == 1 && d->name[0] == '.') ||
-	    (d->namelen == 2 && d->name[0] == '.' && d->name[1] == '.'))
+	if (s3_dot_name(d->name, d->namelen))
 		return 0;
 	if (d->type == DT_DIR) {
 		if (!s3_grow((void **)&w->dirs, &w->cap, w->ndirs + 1, sizeof(*w->dirs)))
