@@ -365,6 +365,9 @@ Test(server, interrupted_completion_is_undone_at_start, .init = setup, .fini = t
 		     body);
 	cr_assert(strstr(body, "OperationAborted"), "%s", body);
 	free(body);
+	cr_assert_eq(http("DELETE", path, NULL, &body, NULL), 409,
+		     "no abort under a completion: %s", body);
+	free(body);
 
 	s3_server_stop(srv);
 	cr_assert_eq(s3_server_start(v, &cfg, &srv), 0);
