@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # fsck.trackfs and the engine against damaged volumes (issue 2's bad input):
 # a chunk with flipped bits, a truncated track, a corrupted track header, a
-# missing disk, another volume's disk in place of ours, a garbage index, an
-# unclean shutdown, a volume in use. Each must give a clear message naming
+# missing disk, another volume's disk in place of ours, a garbage, truncated or
+# empty index, an unclean shutdown, a volume in use. Each must give a clear message naming
 # what is wrong, the documented exit code, and no crash.
 set -u
 bin="${TRACKFS_BIN_DIR:-build}/tools"
@@ -169,6 +169,43 @@ contains "fsck names the index" "$(dirname "$mdb")"
 no_crash "fsck of a garbage index"
 expect 1 "status of a garbage index" -- "$bin/trackfs-status" "$vol"
 no_crash "status of a garbage index"
+
+# ---- a truncated or empty index ----------------------------------------------------
+# LMDB maps the whole file: cut short, the first read of a page past its end
+# was a SIGBUS in every tool. Each must refuse with the documented error and
+# leave the file as it was.
+setup truncated || exit 1
+for i in $(seq 300); do printf 'f%s\n' "$i"; done | while read -r name; do
+	printf '%s' "$name" | "$bin/trackfs-debug" put "$vol" "/many/$name" || exit 1
+done || fail "put many small files"
+mdb=$(find "$vol" -name data.mdb | head -n1)
+cp "$mdb" "$tmp/truncated/data.mdb.whole"
+full=$(stat -c %s "$mdb")
+for cut in $((full / 2)) $((full * 3 / 4)) 0; do
+	cp "$tmp/truncated/data.mdb.whole" "$mdb"
+	truncate -s "$cut" "$mdb"
+	sum=$(sha256sum <"$mdb")
+	what="index cut to $cut of $full bytes"
+	expect 8 "fsck of an $what" -- "$bin/fsck.trackfs" "$vol"
+	contains "fsck of an $what names the file" "data.mdb is"
+	expect 8 "fsck --repair of an $what" -- "$bin/fsck.trackfs" --repair "$vol"
+	out=$("$bin/trackfs-debug" ls "$vol" / 2>&1)
+	rc=$?
+	[ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] || fail "trackfs-debug ls of an $what: exit $rc"
+	expect 1 "status of an $what" -- "$bin/trackfs-status" "$vol"
+	mkdir -p "$tmp/truncated/mnt"
+	out=$(timeout 20 "${TRACKFS_BIN_DIR:-build}/fs/fuse/trackfs" -f "$vol" "$tmp/truncated/mnt" 2>&1)
+	rc=$?
+	if mountpoint -q "$tmp/truncated/mnt"; then
+		fusermount3 -u "$tmp/truncated/mnt"
+		fail "the daemon mounted an $what"
+	fi
+	[ "$rc" -ne 0 ] && [ "$rc" -lt 128 ] || fail "the daemon on an $what: exit $rc, want an error"
+	printf '%s\n' "$out" | grep -q "data.mdb is" || fail "the daemon on an $what: unclear: $out"
+	[ "$(sha256sum <"$mdb")" = "$sum" ] || fail "opening an $what changed the file"
+done
+cp "$tmp/truncated/data.mdb.whole" "$mdb"
+expect 0 "fsck of the whole index again" -- "$bin/fsck.trackfs" "$vol"
 
 # ---- an unclean shutdown ------------------------------------------------------------------
 setup unclean || exit 1

@@ -126,6 +126,73 @@ Test(env, lmdb_without_tables_is_eio)
 	fx_teardown(&g);
 }
 
+/* Open @p dir in a child so that a SIGBUS (LMDB mapping past the end of a
+ * cut-short file) fails the test instead of killing the runner. @return the
+ * child's wait status; it exits with -rc of every open mode in turn. */
+static int open_in_child(const char *dir, unsigned flags)
+{
+	int status;
+	pid_t pid = fork();
+
+	cr_assert_geq(pid, 0);
+	if (pid == 0) {
+		struct idx_env *env = NULL;
+		int rc = idx_env_open(dir, flags, &env);
+		if (rc == 0) {
+			/* Reading every inode touches every page the meta page names. */
+			(void)get_ino(env, 1, 0);
+			idx_env_close(env, false);
+		}
+		_exit(-rc);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+Test(env, truncated_file_is_eio, .init = setup, .fini = teardown)
+{
+	char file[128], copy[128];
+	struct stat st;
+
+	/* An index of a few hundred pages. */
+	for (uint64_t ino = 10; ino < 3000; ino++)
+		put_ino(f.env, ino, ino);
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	snprintf(file, sizeof(file), "%s/data.mdb", f.dir);
+	snprintf(copy, sizeof(copy), "%s/data.mdb.orig", f.dir);
+	cr_assert_eq(stat(file, &st), 0);
+	cr_assert_gt(st.st_size, 64 * 4096);
+	cr_assert_eq(link(file, copy), 0);
+	off_t full = st.st_size;
+	off_t cuts[] = {0, 8192, full / 2, full * 3 / 4, full - 4096};
+	unsigned modes[] = {0, IDX_RDONLY};
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		for (size_t m = 0; m < 2; m++) {
+			/* A fresh copy cut to size each time: nothing may repair it. */
+			char cmd[300];
+			snprintf(cmd, sizeof(cmd), "rm -f %s && cp %s %s && truncate -s %lld %s",
+				 file, copy, file, (long long)cuts[i], file);
+			cr_assert_eq(system(cmd), 0);
+			int status = open_in_child(f.dir, modes[m]);
+			cr_expect(WIFEXITED(status),
+				  "cut to %lld bytes, mode %u: killed by signal %d",
+				  (long long)cuts[i], modes[m], WTERMSIG(status));
+			cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == EIO,
+				  "cut to %lld bytes, mode %u: exit %d, want EIO",
+				  (long long)cuts[i], modes[m], WEXITSTATUS(status));
+			cr_assert_eq(stat(file, &st), 0);
+			cr_expect_eq(st.st_size, cuts[i], "the open changed the file's size");
+		}
+	}
+	/* The whole file opens. */
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -f %s && cp %s %s", file, copy, file);
+	cr_assert_eq(system(cmd), 0);
+	int status = open_in_child(f.dir, 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 Test(env, group_commit_visibility, .init = setup, .fini = teardown)
 {
 	struct idx_env *ro = NULL;
