@@ -147,6 +147,56 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk)
 	return disk < pool->ndisks ? pool->disks[disk].path : NULL;
 }
 
+/*
+ * fdatasync every track written since its last sync (sync_mu held). A failed
+ * fdatasync is never retried as if nothing happened: Linux reports a
+ * writeback error once per file, so a second call would succeed although the
+ * pages are gone (PostgreSQL's "fsyncgate"). The track keeps the error and
+ * every later call fails with it, so nothing that references those writes is
+ * ever committed.
+ */
+static int sync_data_locked(struct trk_pool *pool)
+{
+	int first = 0;
+
+	for (unsigned di = 0; di < pool->ndisks; di++) {
+		struct trk_disk *d = &pool->disks[di];
+		if (d->missing)
+			continue;
+		uint32_t nt = atomic_load(&d->ntracks);
+		for (uint32_t i = 0; i < nt; i++) {
+			struct trk_track *t = trk_disk_track(d, i);
+			if (t->failed)
+				continue;
+			int rc = atomic_load(&t->sync_err);
+			if (rc == 0 && atomic_exchange(&t->data_dirty, false) &&
+			    fdatasync(t->fd) < 0) {
+				int e = -errno;
+				rc = e == -ENOSPC ? -ENOSPC : -EIO;
+				atomic_store(&t->sync_err, rc);
+				atomic_fetch_add(&d->io_errors, 1);
+				tfs_err("disk %s: writing track %s failed: %s; the writes since "
+					"its last sync are not on the disk and will not be "
+					"committed: check the device (dmesg), then remount",
+					d->path, t->path, tfs_strerror(e));
+			}
+			if (rc < 0 && !first)
+				first = rc;
+		}
+	}
+	return first;
+}
+
+int trk_pool_sync_data(struct trk_pool *pool)
+{
+	if (pool->cfg.readonly)
+		return 0;
+	pthread_mutex_lock(&pool->sync_mu);
+	int rc = sync_data_locked(pool);
+	pthread_mutex_unlock(&pool->sync_mu);
+	return rc;
+}
+
 int trk_pool_sync(struct trk_pool *pool)
 {
 	int first = 0;
@@ -166,22 +216,11 @@ int trk_pool_sync(struct trk_pool *pool)
 			int rc = trk_track_flush(pool, t);
 			if (rc < 0 && !first)
 				first = rc;
-			if (!atomic_exchange(&t->data_dirty, false))
-				continue;
-			if (fdatasync(t->fd) < 0) {
-				rc = -errno;
-				atomic_store(&t->data_dirty, true);
-				tfs_err("sync track %s: %s; data written since the last sync may "
-					"be "
-					"lost",
-					t->path, tfs_strerror(rc));
-				if (!first)
-					first = rc;
-			}
 		}
 	}
+	int rc = sync_data_locked(pool);
 	pthread_mutex_unlock(&pool->sync_mu);
-	return first;
+	return first ? first : rc;
 }
 
 int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_stats *out)

@@ -156,6 +156,13 @@ int trk_pool_release_deferred(struct trk_pool *pool);
  * @return 0 or the first -errno (the message names the track file).
  */
 int trk_pool_sync(struct trk_pool *pool);
+/**
+ * fdatasync every track written since its last sync, and nothing else (the
+ * index's precommit hook: chunk data before the index that references it).
+ * A track whose fdatasync failed keeps failing: @return 0, or the -errno of
+ * the first such track (-EIO, or -ENOSPC).
+ */
+int trk_pool_sync_data(struct trk_pool *pool);
 
 /* ---- rebuilding the allocator from the index (unclean open, fsck) -------- */
 

@@ -58,7 +58,8 @@ struct trk_track {
 	int dfd;		/* the same file opened O_DIRECT for large writes, or -1 */
 	bool failed;		/* unusable (bad header, missing file): I/O -EIO, never allocated
 				 * from, never rewritten; set before the track is published */
-	atomic_bool data_dirty; /* written since the last fdatasync */
+	atomic_bool data_dirty; /* written since the last fdatasync; set after the write */
+	atomic_int sync_err;	/* a failed fdatasync's -errno: sticky (see pool.c) */
 	uint32_t compat;	/* header compat bits, kept when the header is rewritten */
 
 	/* mu: */
@@ -81,6 +82,7 @@ struct trk_disk {
 	char *tracks_dir;
 	struct tfs_uuid uuid;
 	bool missing; /* directory absent or unreadable at open; set before workers start */
+	atomic_uint_fast64_t io_errors; /* failed writes and syncs since open */
 
 	/* Tracks are published by storing the pointer, then raising ntracks with
 	 * release order, so I/O workers read them without pool->mu. */

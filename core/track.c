@@ -142,6 +142,7 @@ static struct trk_track *track_new(struct trk_pool *pool, struct trk_disk *d, ui
 	t->chunk_count = pool->track_chunks;
 	t->fifo.dirty_from = UINT64_MAX;
 	atomic_init(&t->data_dirty, false);
+	atomic_init(&t->sync_err, 0);
 	return t;
 }
 

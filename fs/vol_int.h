@@ -127,6 +127,8 @@ int vol_truncate_locked(struct vol *v, uint64_t ino, uint64_t size, bool touch);
 /** Sync data and allocator state, then the index (durable), then release
  * deferred frees. Concurrent callers share one sync (group fsync). */
 int vol_sync_all(struct vol *v);
+/** The index precommit hook: fdatasync the tracks the group references. */
+int vol_precommit(void *arg);
 int vol_flusher_start(struct vol *v);
 void vol_flusher_stop(struct vol *v);
 

@@ -348,6 +348,8 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 	rc = open_pool(v);
 	if (rc < 0)
 		goto out_close_idx;
+	if (!v->rdonly)
+		idx_env_set_precommit(v->idx, vol_precommit, v);
 
 	if (!rec.clean || trk_pool_needs_rebuild(v->pool)) {
 		v->unclean = true;
@@ -378,6 +380,7 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 	return 0;
 
 out_close_pool:
+	idx_env_set_precommit(v->idx, NULL, NULL);
 	trk_pool_close(v->pool);
 out_close_idx:
 	idx_env_close(v->idx, false);
@@ -411,6 +414,9 @@ int vol_close(struct vol *v)
 				 tfs_strerror(r));
 		rc = vol_sync_all(v);
 	}
+	/* trk_pool_close syncs every track: what commits after it (the clean
+	 * mark) references nothing new, and the pool is gone. */
+	idx_env_set_precommit(v->idx, NULL, NULL);
 	r = trk_pool_close(v->pool);
 	if (r < 0 && rc == 0)
 		rc = r;

@@ -66,6 +66,23 @@ int idx_group_commit_locked(struct idx_env *env, const char *why)
 
 	if (!env->group)
 		return 0;
+	if (dirty && env->precommit) {
+		rc = env->precommit(env->precommit_arg);
+		if (rc < 0) {
+			/* The group stays open with everything in it: what it
+			 * references is not on the disks, so it must not reach
+			 * the disk either. Said once per episode. */
+			if (!env->held_back)
+				tfs_err("index at %s: group commit (%s) held back: the data "
+					"it references could not be made durable: %s",
+					env->path, why, tfs_strerror(rc));
+			env->held_back = true;
+			return rc;
+		}
+		if (env->held_back)
+			tfs_info("index at %s: group commits work again", env->path);
+		env->held_back = false;
+	}
 	if (dirty)
 		rc = mdb_txn_commit(env->group);
 	else
@@ -324,6 +341,14 @@ int idx_env_sync(struct idx_env *env)
 	return flush(env, true);
 }
 
+void idx_env_set_precommit(struct idx_env *env, idx_precommit_fn fn, void *arg)
+{
+	pthread_mutex_lock(&env->lock);
+	env->precommit = fn;
+	env->precommit_arg = arg;
+	pthread_mutex_unlock(&env->lock);
+}
+
 bool idx_env_dirty(struct idx_env *env)
 {
 	return __atomic_load_n(&env->dirty, __ATOMIC_RELAXED);
@@ -344,6 +369,10 @@ int idx_env_close(struct idx_env *env, bool sync)
 	if (!env)
 		return 0;
 	rc = flush(env, sync);
+	if (env->group) { /* held back by the precommit hook: dropped */
+		mdb_txn_abort(env->group);
+		env->group = NULL;
+	}
 	mdb_env_close(env->mdb);
 	pthread_mutex_destroy(&env->lock);
 	free(env->path);

@@ -55,18 +55,21 @@ struct idx_env {
 	unsigned psize;		   /* LMDB page size */
 	MDB_dbi dbi[IDX_DB_COUNT]; /* opened once at open time; fixed afterwards */
 
-	pthread_mutex_t lock; /* held from idx_txn_begin to commit/abort; guards all below */
-	MDB_txn *group;	      /* the long-lived write txn, NULL until the first begin */
-	unsigned children;    /* writing children merged into group */
-	uint64_t group_bound; /* sum of the merged children's bound */
-	bool dirty;	      /* group holds writes (read without the lock: atomic) */
-	bool unsynced;	      /* a commit since the last mdb_env_sync */
-	bool grow_pending;    /* a child hit MDB_MAP_FULL: grow before the next one */
-	bool commit_pending;  /* a child hit a size limit: commit the group first */
-	uint64_t map_size;    /* current map size */
-	uint64_t used;	      /* (last_pgno + 1) * psize as of the last commit */
-	uint32_t chunk_size;  /* from the volume record, 0 until read or written */
-	struct idx_txn txn;   /* the one transaction that can be open at a time */
+	pthread_mutex_t lock;	    /* held from idx_txn_begin to commit/abort; guards all below */
+	MDB_txn *group;		    /* the long-lived write txn, NULL until the first begin */
+	unsigned children;	    /* writing children merged into group */
+	uint64_t group_bound;	    /* sum of the merged children's bound */
+	bool dirty;		    /* group holds writes (read without the lock: atomic) */
+	bool unsynced;		    /* a commit since the last mdb_env_sync */
+	bool grow_pending;	    /* a child hit MDB_MAP_FULL: grow before the next one */
+	bool commit_pending;	    /* a child hit a size limit: commit the group first */
+	uint64_t map_size;	    /* current map size */
+	uint64_t used;		    /* (last_pgno + 1) * psize as of the last commit */
+	uint32_t chunk_size;	    /* from the volume record, 0 until read or written */
+	struct idx_txn txn;	    /* the one transaction that can be open at a time */
+	idx_precommit_fn precommit; /* see idx_env_set_precommit */
+	void *precommit_arg;
+	bool held_back; /* the hook failed at the last commit attempt */
 };
 
 /* ---- errmap.c ---- */

@@ -70,7 +70,22 @@ enum {
  * path and saying to run fsck.trackfs or restore it.
  */
 int idx_env_open(const char *dir, unsigned flags, struct idx_env **out); /* -ENOENT: no index */
-/** Commit the group (no fsync unless @p sync), then close. Accepts NULL. */
+/**
+ * A hook run under the environment's lock just before every group commit
+ * that writes (flush, sync, automatic, close): the volume makes the chunk
+ * data the group references durable there (DESIGN.md invariant 3). LMDB's
+ * commit fdatasyncs data.mdb, which makes the previous commit's meta page
+ * durable, and the kernel may write this commit's meta page back at any
+ * moment after it: so nothing the group points at may be left for later.
+ * A failing hook (-errno) keeps the group uncommitted and is the commit's
+ * result. @p fn NULL removes it.
+ */
+typedef int (*idx_precommit_fn)(void *arg);
+void idx_env_set_precommit(struct idx_env *env, idx_precommit_fn fn, void *arg);
+/**
+ * Commit the group (no fsync unless @p sync), then close. A group that could
+ * not be committed is dropped. Accepts NULL.
+ */
 int idx_env_close(struct idx_env *env, bool sync);
 /** Commit the group transaction: durable against a process crash. */
 int idx_env_flush(struct idx_env *env);

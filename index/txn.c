@@ -62,10 +62,12 @@ int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out)
 	 * committed change, and a read cannot need undoing. This skips the
 	 * nested transaction's allocations on the hot read paths. */
 	rc = idx_group_prepare_locked(env);
-	if (rc) {
+	if (rc && !env->group) {
 		pthread_mutex_unlock(&env->lock);
 		return rc;
 	}
+	/* A group whose commit is held back (precommit hook) still answers
+	 * reads: it is what the volume has been serving. */
 	*out = txn_start(env, env->group, true);
 	return 0;
 }

@@ -1,6 +1,6 @@
 /* index/env.c and txn.c: creating, opening and reopening an environment,
  * refusing garbage and missing ones, group commit (visibility, flush, abort of
- * one child, automatic commit), map growth and read-only opens. */
+ * one child, automatic commit, the precommit hook), map growth and read-only opens. */
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -282,6 +282,85 @@ Test(env, automatic_group_commit, .init = setup, .fini = teardown)
 	cr_assert_lt(st.entries, 5000);
 	cr_assert_eq(get_ino(ro, 100, 0), 0);
 	cr_assert_eq(idx_env_close(ro, false), 0);
+}
+
+/* The precommit hook: what it sees, when it runs, and what its failure holds back. */
+struct hook_probe {
+	const char *dir;
+	int calls;
+	int fail;     /* returned by the hook */
+	int seen_ino; /* inode looked up in the file (not the group) during the hook */
+	int seen;     /* its result: 0 present, -ENOENT absent */
+};
+
+static int probe_hook(void *arg)
+{
+	struct hook_probe *p = arg;
+	struct idx_env *ro = NULL;
+
+	p->calls++;
+	/* The file, as a crash at this instant would leave it. */
+	if (p->seen_ino && idx_env_open(p->dir, IDX_RDONLY, &ro) == 0) {
+		p->seen = get_ino(ro, (uint64_t)p->seen_ino, 1);
+		idx_env_close(ro, false);
+	}
+	return p->fail;
+}
+
+Test(env, precommit_runs_before_every_commit, .init = setup, .fini = teardown)
+{
+	struct hook_probe p = {.dir = f.dir, .seen_ino = 40};
+
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	idx_env_set_precommit(f.env, probe_hook, &p);
+	/* Nothing to commit: no hook. */
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	cr_assert_eq(get_ino(f.env, 1, 0), -ENOENT);
+	cr_assert_eq(idx_env_sync(f.env), 0);
+	cr_assert_eq(p.calls, 0);
+	/* A flush runs it before the commit reaches the file. */
+	put_ino(f.env, 40, 1);
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	cr_assert_eq(p.calls, 1);
+	cr_assert_eq(p.seen, -ENOENT, "the commit reached the file before the hook ran");
+	/* So do sync, an automatic commit and close. */
+	put_ino(f.env, 41, 1);
+	cr_assert_eq(idx_env_sync(f.env), 0);
+	cr_assert_eq(p.calls, 2);
+	p.calls = 0;
+	for (uint64_t i = 0; i < 2100; i++)
+		put_ino(f.env, 1000 + i, 1);
+	cr_assert_eq(p.calls, 1, "automatic commit: %d hook calls", p.calls);
+	cr_assert_eq(idx_env_close(f.env, false), 0);
+	f.env = NULL;
+	cr_assert_eq(p.calls, 2);
+}
+
+Test(env, failed_precommit_holds_the_group_back, .init = setup, .fini = teardown)
+{
+	struct hook_probe p = {.dir = f.dir, .fail = -EIO};
+
+	put_ino(f.env, 50, 1);
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	idx_env_set_precommit(f.env, probe_hook, &p);
+	put_ino(f.env, 51, 1);
+	cr_assert_eq(idx_env_flush(f.env), -EIO);
+	cr_assert_eq(idx_env_sync(f.env), -EIO);
+	/* Still served from the group ... */
+	cr_assert_eq(get_ino(f.env, 51, 1), 0);
+	cr_assert(idx_env_dirty(f.env));
+	/* ... and committed once the hook succeeds. */
+	p.fail = 0;
+	cr_assert_eq(idx_env_flush(f.env), 0);
+	put_ino(f.env, 52, 1);
+	p.fail = -EIO;
+	/* Closing drops what the hook held back, and only that. */
+	cr_assert_eq(idx_env_close(f.env, false), -EIO);
+	f.env = NULL;
+	fx_open(&f, 0);
+	cr_assert_eq(get_ino(f.env, 50, 1), 0);
+	cr_assert_eq(get_ino(f.env, 51, 1), 0);
+	cr_assert_eq(get_ino(f.env, 52, 1), -ENOENT);
 }
 
 /* Under AddressSanitizer every child transaction's LMDB bookkeeping (a few
