@@ -420,6 +420,7 @@ retry:
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;
+	idx_txn_use_reserve(txn); /* frees space: works on a full metadata disk */
 	rc = vol_dir_get(txn, parent, &dir);
 	if (rc < 0)
 		goto out_abort_txn;
@@ -496,6 +497,7 @@ int vol_rmdir(struct vol *v, uint64_t parent, const char *name)
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		return rc;
+	idx_txn_use_reserve(txn);
 	rc = vol_dir_get(txn, parent, &dir);
 	if (rc < 0)
 		goto out_abort_txn;

@@ -196,6 +196,7 @@ int vol_orphan_reclaim(struct vol *v, uint64_t ino)
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;
+	idx_txn_use_reserve(txn);
 	rc = idx_inode_get(txn, ino, &inode);
 	if (rc == 0 && (inode.nlink > 0 || vol_ref_count(v, ino) > 0)) {
 		/* Linked again or still open: not ours to free (yet). */

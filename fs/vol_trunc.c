@@ -285,6 +285,7 @@ static int set_size(struct vol *v, uint64_t ino, uint64_t size, bool touch)
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		return rc;
+	idx_txn_use_reserve(txn); /* truncating frees space (growing costs little) */
 	rc = idx_inode_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;

@@ -93,12 +93,20 @@ int idx_group_commit_locked(struct idx_env *env, const char *why)
 	env->commit_pending = false;
 	__atomic_store_n(&env->dirty, false, __ATOMIC_RELAXED);
 	if (rc) {
+		/* The volume's memory (inode numbers, allocator, the kernel's
+		 * caches) is ahead of the index now: no change may be built on
+		 * it. Reads go on from what is on the disk; the next open
+		 * rebuilds from it. */
 		rc = idx_errmap(env, rc, "group commit");
+		env->broken = rc;
 		tfs_err("index at %s: committing the group transaction (%s) failed: %s; the "
-			"changes since the last flush are lost",
+			"changes since the last flush are lost and the volume accepts no "
+			"more: unmount it, fix the metadata filesystem (dmesg, free space) "
+			"and mount it again",
 			env->path, why, tfs_strerror(rc));
 		return rc;
 	}
+	env->free_valid = false;
 	if (dirty) {
 		env->unsynced = true;
 		refresh_info(env);
@@ -117,7 +125,8 @@ int idx_group_prepare_locked(struct idx_env *env)
 		/* Committing early costs one data sync and is only more
 		 * durable; letting the group outgrow the map would lose it. */
 		if (env->commit_pending || env->grow_pending ||
-		    env->children >= IDX_GROUP_MAX_CHILDREN || env->group_bound > limit) {
+		    env->children >= IDX_GROUP_MAX_CHILDREN || env->group_bound > limit ||
+		    idx_space_tight(env)) {
 			rc = idx_group_commit_locked(env, "automatic");
 			if (rc)
 				return rc;
@@ -296,6 +305,7 @@ int idx_env_open(const char *dir, unsigned flags, struct idx_env **out)
 	if (rc)
 		goto out_close_env;
 	refresh_info(env);
+	idx_space_init(env);
 	*out = env;
 	return 0;
 
@@ -317,6 +327,10 @@ static int flush(struct idx_env *env, bool sync)
 	if (env->rdonly)
 		return 0;
 	pthread_mutex_lock(&env->lock);
+	if (env->broken) {
+		pthread_mutex_unlock(&env->lock);
+		return env->broken;
+	}
 	rc = idx_group_commit_locked(env, sync ? "sync" : "flush");
 	if (!rc && sync && env->unsynced) {
 		rc = mdb_env_sync(env->mdb, 1);
@@ -359,7 +373,8 @@ bool idx_env_durable(struct idx_env *env)
 	/* unsynced is written under env->lock; callers that need a stable answer
 	 * hold a transaction (and so the lock) while asking. */
 	return !__atomic_load_n(&env->dirty, __ATOMIC_RELAXED) &&
-	       !__atomic_load_n(&env->unsynced, __ATOMIC_RELAXED);
+	       !__atomic_load_n(&env->unsynced, __ATOMIC_RELAXED) &&
+	       !__atomic_load_n(&env->broken, __ATOMIC_RELAXED);
 }
 
 int idx_env_close(struct idx_env *env, bool sync)

@@ -41,11 +41,12 @@ enum idx_db {
 
 struct idx_txn {
 	struct idx_env *env;
-	MDB_txn *mdb;	/* child of env->group, or a read-only txn */
-	int failed;	/* 0, or the -errno of the first error LMDB says ends the txn */
-	bool wrote;	/* a put or delete succeeded */
-	uint64_t bound; /* worst-case bytes this txn may have added to the file */
-	bool view;	/* idx_txn_begin_read: mdb is the group itself, read only */
+	MDB_txn *mdb;	 /* child of env->group, or a read-only txn */
+	int failed;	 /* 0, or the -errno of the first error LMDB says ends the txn */
+	bool wrote;	 /* a put or delete succeeded */
+	uint64_t bound;	 /* worst-case bytes this txn may have added to the file */
+	bool view;	 /* idx_txn_begin_read: mdb is the group itself, read only */
+	bool reserve_ok; /* idx_txn_use_reserve: frees space, may use the reserve */
 };
 
 struct idx_env {
@@ -70,7 +71,27 @@ struct idx_env {
 	idx_precommit_fn precommit; /* see idx_env_set_precommit */
 	void *precommit_arg;
 	bool held_back; /* the hook failed at the last commit attempt */
+	int broken;	/* a group commit failed: -errno; no more writes (env.c) */
+	/* space.c: data.mdb's blocks claimed on its filesystem */
+	int fd;		     /* data.mdb, or -1 */
+	uint64_t claimed;    /* bytes allocated (UINT64_MAX: cannot tell) */
+	uint64_t free_bytes; /* LMDB's free pages at the last commit ... */
+	bool free_valid;     /* ... counted since that commit */
+	bool space_short;    /* the last claim failed (said once) */
 };
+
+/* ---- space.c ---- */
+
+/** At open: find data.mdb's descriptor and what is allocated already. */
+void idx_space_init(struct idx_env *env);
+/**
+ * After a write into @p txn: make sure the group's worst case fits in claimed
+ * space, claiming more if needed. @return 0, or -ENOSPC (also recorded in the
+ * txn, which can then only be aborted).
+ */
+int idx_space_charge(struct idx_txn *txn);
+/** Before a child begins: true if the group must be committed to make room. */
+bool idx_space_tight(struct idx_env *env);
 
 /* ---- errmap.c ---- */
 

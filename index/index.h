@@ -120,6 +120,12 @@ int idx_txn_begin(struct idx_env *env, struct idx_txn **out);
 int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out);
 /** Merge into the group and release the mutex. On failure the txn is aborted. */
 int idx_txn_commit(struct idx_txn *txn);
+/**
+ * Mark @p txn as one that frees space (unlink, rmdir, truncate): it may use
+ * the reserve kept on a nearly full metadata filesystem, where every other
+ * write fails with -ENOSPC (see index/space.c).
+ */
+void idx_txn_use_reserve(struct idx_txn *txn);
 /** Discard this transaction's changes and release the mutex. Accepts NULL. */
 void idx_txn_abort(struct idx_txn *txn);
 

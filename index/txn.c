@@ -19,6 +19,7 @@ static struct idx_txn *txn_start(struct idx_env *env, MDB_txn *mdb, bool view)
 	txn->wrote = false;
 	txn->bound = 0;
 	txn->view = view;
+	txn->reserve_ok = false;
 	return txn;
 }
 
@@ -116,6 +117,11 @@ out_unlock:
 	return rc;
 }
 
+void idx_txn_use_reserve(struct idx_txn *txn)
+{
+	txn->reserve_ok = true;
+}
+
 void idx_txn_abort(struct idx_txn *txn)
 {
 	struct idx_env *env;
@@ -162,7 +168,8 @@ int idx_txn_check_write(struct idx_txn *txn)
 		return -EROFS; /* a read view must not write into the group */
 	if (txn->env->rdonly)
 		return -EROFS;
-	return 0;
+	/* After a failed group commit only reads go on (env.c). */
+	return txn->env->broken;
 }
 
 int idx_db_get(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val)
@@ -186,7 +193,7 @@ int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val, 
 		return db_fail(txn, rc, "put");
 	txn->wrote = true;
 	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize + key->mv_size + val->mv_size;
-	return 0;
+	return idx_space_charge(txn);
 }
 
 int idx_db_del(struct idx_txn *txn, enum idx_db db, MDB_val *key)
@@ -200,7 +207,7 @@ int idx_db_del(struct idx_txn *txn, enum idx_db db, MDB_val *key)
 		return db_fail(txn, rc, "delete");
 	txn->wrote = true;
 	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize;
-	return 0;
+	return idx_space_charge(txn);
 }
 
 int idx_cursor_open(struct idx_txn *txn, enum idx_db db, MDB_cursor **out)
@@ -235,5 +242,5 @@ int idx_cursor_del(struct idx_txn *txn, MDB_cursor *cur)
 		return db_fail(txn, rc, "cursor delete");
 	txn->wrote = true;
 	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize;
-	return 0;
+	return idx_space_charge(txn);
 }
