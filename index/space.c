@@ -31,6 +31,9 @@
 #define SPACE_COMMIT_PAGES 64u
 /* What one child may need before the group is committed to make room. */
 #define SPACE_CHILD (256ull << 10)
+/* How far past the used size a group may make the file claim, at most. */
+#define SPACE_AHEAD_MIN (16ull << 20)
+#define SPACE_AHEAD_MAX (256ull << 20)
 /* Claim at least this much past what is needed, to fallocate rarely. */
 #define SPACE_STEP_MIN (1ull << 20)
 #define SPACE_STEP_MAX (64ull << 20)
@@ -119,10 +122,21 @@ static int room_for(struct idx_env *env, uint64_t grow)
 
 bool idx_space_tight(struct idx_env *env)
 {
-	/* The group's bound is a worst case, far above what it really adds:
-	 * committing it (bound back to 0) is cheaper than refusing. */
-	return env->group_bound > 0 &&
-	       room_for(env, env->group_bound + SPACE_CHILD + SPACE_RESERVE) < 0;
+	uint64_t grow = env->group_bound + SPACE_CHILD + SPACE_RESERVE;
+	uint64_t ahead = env->used / 2;
+
+	if (env->group_bound == 0)
+		return false;
+	/* The group's bound is a worst case, far above what it really adds
+	 * (a page copied once per group is charged at every write to it):
+	 * past a modest claim ahead, committing the group (bound back to 0)
+	 * is cheaper than claiming blocks the file will never use. */
+	ahead = ahead < SPACE_AHEAD_MIN	  ? SPACE_AHEAD_MIN
+		: ahead > SPACE_AHEAD_MAX ? SPACE_AHEAD_MAX
+					  : ahead;
+	if (grow > ahead && grow > ahead + free_list_bytes(env))
+		return true;
+	return room_for(env, grow) < 0;
 }
 
 int idx_space_charge(struct idx_txn *txn)
