@@ -3,7 +3,7 @@
 # loop device, data on plain directories. Creating files until the index
 # fills it must give ENOSPC and nothing else; every acknowledged file reads
 # back byte-exact, before and after a remount; deletes work while it is full
-# and stay deleted; freeing space on the metadata filesystem lets creates
+# and stay deleted; a kill -9 while full recovers; freeing space on the metadata filesystem lets creates
 # work again without a remount; fsck is clean.
 source "$(dirname "$0")/lib.sh"
 tfs_setup python3 losetup mkfs.ext4
@@ -42,6 +42,19 @@ step "deletes work while it is full"
 python3 "$here/meta_full.py" delete "$TFS_MNT/d" "$journal" 300 || fail "deleting on a full index"
 sleep 1.5 # a group commit
 python3 "$here/meta_full.py" verify "$TFS_MNT/d" "$journal" || fail "files after deletes"
+
+step "kill -9 while full: it mounts again (recovering) with everything flushed"
+sleep 2.5 # the flusher commits what the deletes changed
+kill -9 "$TFS_PID"
+wait "$TFS_PID" 2>/dev/null || true
+TFS_PID=""
+for _ in $(seq 100); do
+	mountpoint -q "$TFS_MNT" || break
+	sleep 0.1
+done
+tfs_mount
+python3 "$here/meta_full.py" verify "$TFS_MNT/d" "$journal" || fail "files after kill -9 and recovery"
+python3 "$here/meta_full.py" delete "$TFS_MNT/d" "$journal" 20 || fail "deleting after recovery"
 
 step "space freed on the metadata filesystem: creates work again, no remount"
 rm "$TFS_TMP/metafs/ballast"
