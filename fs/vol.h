@@ -264,6 +264,8 @@ struct vol_disk_info {
 	uint64_t chunks_used, chunks_free;
 	uint64_t bytes_used, bytes_free; /* chunk bytes */
 	uint64_t bytes_on_disk;		 /* what the track files occupy on the host */
+	bool stale;			 /* free lists lag: frees made while it was missing */
+	uint64_t stale_chunks;		 /* chunks freed while it was missing */
 };
 struct vol_info {
 	struct tfs_uuid uuid;

@@ -58,6 +58,11 @@ static void answer(struct vol *v, int fd)
 				i, d->missing ? 1 : 0, d->tracks, d->chunks_used, d->chunks_free,
 				d->bytes_used, d->bytes_free, d->bytes_on_disk, u, d->path);
 		}
+		/* A line of its own, so that older readers skip it. */
+		for (unsigned i = 0; i < info->ndisks; i++)
+			if (info->disks[i].stale)
+				fprintf(out, "stale %u %" PRIu64 "\n", i,
+					info->disks[i].stale_chunks);
 	}
 	fclose(out);
 	free(info);
@@ -186,6 +191,13 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			out->inodes = strtoull(val, NULL, 10);
 		} else if (!strcmp(key, "index_bytes")) {
 			out->index_bytes = strtoull(val, NULL, 10);
+		} else if (!strcmp(key, "stale")) {
+			unsigned idx;
+			uint64_t chunks;
+			if (sscanf(val, "%u %" SCNu64, &idx, &chunks) == 2 && idx < out->ndisks) {
+				out->disks[idx].stale = true;
+				out->disks[idx].stale_chunks = chunks;
+			}
 		} else if (!strcmp(key, "disk") && out->ndisks < VOL_MAX_DISKS) {
 			struct vol_disk_info *d = &out->disks[out->ndisks];
 			unsigned idx;

@@ -81,11 +81,16 @@ int vol_extent_next_in(struct vol *v, struct idx_txn *txn, uint64_t ino, uint64_
  * are deleted, straddling ones shortened or split (the part after the range
  * gets a new key). inode->blocks drops by the chunks unmapped (the caller
  * writes the inode). Unmapped runs are pushed onto @p pending, or put on the
- * pool's deferred list at once when @p pending is NULL.
+ * pool's deferred list at once when @p pending is NULL; runs on a missing
+ * disk go to neither: its stale-disk record counts them, inside @p txn.
  * @return 0, -ENOMEM, or an index error (the txn must then be aborted).
  */
 int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
 		    uint64_t b, struct vol_runs *pending);
+/** Like vol_extents_cut, but the runs unmapped stay in use (another extent,
+ * written by the caller in @p txn, references them now): nothing is freed. */
+int vol_extents_unmap(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+		      uint64_t b);
 
 /* ---- reading single chunks (vol_trunc.c) ------------------------------------ */
 

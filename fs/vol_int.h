@@ -5,6 +5,7 @@
 
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,7 +37,8 @@ struct vol {
 	/* Unclean but not recovered (VOL_NO_RECOVER): vol_close must not mark
 	 * it clean, so that the next open rebuilds. */
 	bool keep_unclean;
-	uint64_t generation; /* volume open generation, for inode generations */
+	uint64_t generation;	      /* volume open generation, for inode generations */
+	_Atomic uint64_t stale_noted; /* bit per missing disk: its first free was logged */
 
 	/* Data locks, striped by inode number: vol_read holds one shared for the
 	 * whole read (including track I/O), so chunks it is reading cannot be

@@ -68,9 +68,7 @@ static int move_extents(struct vol *v, struct idx_txn *txn, struct idx_inode *si
 		if (rc < 0)
 			return rc;
 		/* Unmapped from src without freeing: dst holds them now. */
-		struct vol_runs kept = {0};
-		rc = vol_extents_cut(v, txn, si, lo, hi, &kept);
-		vol_runs_fini(&kept);
+		rc = vol_extents_unmap(v, txn, si, lo, hi);
 		if (rc < 0)
 			return rc;
 		di->blocks += m.nchunks;

@@ -46,6 +46,45 @@ static int collect_extent_cb(void *arg, uint64_t ino, const struct idx_extent *e
 	return 0;
 }
 
+/*
+ * After a rebuild (its free lists are on the disks): a present disk's free
+ * lists are right again, so its stale-disk record goes; a missing disk's were
+ * not rebuilt and may lack chunks the lost deferred frees held, so it gets
+ * one, and the first open with it present rebuilds again. The caller makes
+ * the index durable (recover: vol_sync_all).
+ */
+static int stale_update(struct vol *v)
+{
+	unsigned n = trk_pool_ndisks(v->pool);
+	struct idx_txn *txn;
+	int rc;
+
+	rc = idx_txn_begin(v->idx, &txn);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < n && rc == 0; i++) {
+		if (trk_pool_disk_missing(v->pool, i)) {
+			rc = idx_disk_stale_add(txn, (uint16_t)i, 0, IDX_DISK_STALE_MISSED_REBUILD);
+			if (rc == 0)
+				tfs_warn("volume %s: disk %u (%s) is missing, so its free lists "
+					 "were not rebuilt: the first mount with it rebuilds them",
+					 v->meta_dir, i, trk_pool_disk_path(v->pool, i));
+		} else {
+			rc = idx_disk_stale_clear(txn, (uint16_t)i);
+			if (rc == -ENOENT)
+				rc = 0;
+		}
+	}
+	if (rc < 0)
+		idx_txn_abort(txn);
+	else
+		rc = idx_txn_commit(txn);
+	if (rc < 0)
+		tfs_err("volume %s: rebuild free lists: updating the stale-disk records failed: %s",
+			v->meta_dir, tfs_strerror(rc));
+	return rc;
+}
+
 int vol_rebuild_freelists(struct vol *v)
 {
 	struct run_list l = {0};
@@ -92,12 +131,14 @@ int vol_rebuild_freelists(struct vol *v)
 				tfs_strerror(mrc));
 	}
 	rc = trk_pool_rebuild_end(v->pool);
-	if (rc < 0)
+	if (rc < 0) {
 		tfs_err("volume %s: rebuild free lists: writing them failed: %s", v->meta_dir,
 			tfs_strerror(rc));
-	else
-		tfs_info("volume %s: free lists rebuilt from %zu extents (%" PRIu64 " skipped)",
-			 v->meta_dir, l.n, bad);
+		goto out_free;
+	}
+	tfs_info("volume %s: free lists rebuilt from %zu extents (%" PRIu64 " skipped)",
+		 v->meta_dir, l.n, bad);
+	rc = stale_update(v);
 out_free:
 	free(l.v);
 	return rc;
@@ -284,6 +325,48 @@ static int mark_clean(struct vol *v, bool clean)
 	return rc;
 }
 
+/*
+ * Which present disks have a stale-disk record (their free lists lack chunks
+ * freed while they were missing, or they missed a rebuild): bit i of *back
+ * for disk i. Each is logged when this open is about to rebuild for it.
+ */
+static int stale_back(struct vol *v, bool recovering, uint64_t *back)
+{
+	unsigned n = trk_pool_ndisks(v->pool);
+	struct idx_txn *txn;
+	int rc;
+
+	*back = 0;
+	rc = idx_txn_begin(v->idx, &txn);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < n; i++) {
+		struct idx_disk_stale st;
+		if (trk_pool_disk_missing(v->pool, i))
+			continue;
+		rc = idx_disk_stale_get(txn, (uint16_t)i, &st);
+		if (rc == -ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		*back |= 1ull << i;
+		if (!recovering)
+			continue;
+		tfs_info("volume %s: disk %u (%s) is back after being missing (%" PRIu64
+			 " chunks were freed meanwhile%s): rebuilding free lists from the index",
+			 v->meta_dir, i, trk_pool_disk_path(v->pool, i), st.chunks,
+			 st.flags & IDX_DISK_STALE_MISSED_REBUILD ? ", and it missed a rebuild"
+								  : "");
+	}
+	idx_txn_abort(txn);
+	if (rc < 0)
+		tfs_err("volume %s: cannot read the stale-disk records: %s; run fsck.trackfs",
+			v->meta_dir, tfs_strerror(rc));
+	return rc;
+}
+
 static int recover(struct vol *v)
 {
 	int rc = vol_rebuild_freelists(v);
@@ -351,13 +434,25 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 	if (!v->rdonly)
 		idx_env_set_precommit(v->idx, vol_precommit, v);
 
+	bool recover_now = !(opts->flags & (VOL_NO_RECOVER | VOL_RDONLY));
+	uint64_t back = 0;
+	rc = stale_back(v, recover_now, &back);
+	if (rc < 0)
+		goto out_close_pool;
+	/* Marked in use before any recovery writes: a crash in the middle of a
+	 * rebuild must leave the volume unclean, whatever started it. */
+	if (!v->rdonly) {
+		rc = mark_clean(v, false);
+		if (rc < 0)
+			goto out_close_pool;
+	}
 	if (!rec.clean || trk_pool_needs_rebuild(v->pool)) {
 		v->unclean = true;
 		tfs_warn("volume %s was not shut down cleanly: rebuilding free lists from the "
 			 "index",
 			 v->meta_dir);
 		v->keep_unclean = true;
-		if (!(opts->flags & (VOL_NO_RECOVER | VOL_RDONLY))) {
+		if (recover_now) {
 			rc = recover(v);
 			if (rc < 0) {
 				tfs_err("volume %s: recovery failed: %s; run fsck.trackfs",
@@ -366,11 +461,17 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 			}
 			v->keep_unclean = false;
 		}
+	} else if (back && recover_now) {
+		/* Its records stay until a rebuild with it present succeeds. */
+		rc = recover(v);
+		if (rc < 0) {
+			tfs_err("volume %s: rebuilding the free lists for a disk that is back "
+				"failed: %s; run fsck.trackfs",
+				v->meta_dir, tfs_strerror(rc));
+			goto out_close_pool;
+		}
 	}
 	if (!v->rdonly) {
-		rc = mark_clean(v, false);
-		if (rc < 0)
-			goto out_close_pool;
 		rc = vol_flusher_start(v);
 		if (rc < 0)
 			goto out_close_pool;

@@ -35,6 +35,30 @@ int vol_statfs(struct vol *v, struct vol_statfs *out)
 	return 0;
 }
 
+/* The stale-disk records (frees made while a disk was missing). */
+static int stale_info(struct vol *v, struct vol_info *out)
+{
+	struct idx_txn *txn;
+	int rc = idx_txn_begin(v->idx, &txn);
+
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < out->ndisks; i++) {
+		struct idx_disk_stale st;
+		rc = idx_disk_stale_get(txn, (uint16_t)i, &st);
+		if (rc == -ENOENT) {
+			rc = 0;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		out->disks[i].stale = true;
+		out->disks[i].stale_chunks = st.chunks;
+	}
+	idx_txn_abort(txn);
+	return rc;
+}
+
 int vol_info(struct vol *v, struct vol_info *out)
 {
 	struct idx_env_stats es;
@@ -66,5 +90,5 @@ int vol_info(struct vol *v, struct vol_info *out)
 		d->bytes_free = ds.chunks_free * v->chunk_size;
 		d->bytes_on_disk = ds.bytes_on_disk;
 	}
-	return 0;
+	return stale_info(v, out);
 }

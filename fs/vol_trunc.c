@@ -75,8 +75,37 @@ int vol_extent_next_in(struct vol *v, struct idx_txn *txn, uint64_t ino, uint64_
 	return 1;
 }
 
-int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
-		    uint64_t b, struct vol_runs *pending)
+/*
+ * The index stops referencing @p r inside @p txn. Nothing is written to a
+ * missing disk, so a run on one cannot go on its free list: the disk's
+ * stale-disk record, written in this same transaction, keeps the free until
+ * the disk is back and the first mount with it rebuilds the free lists from
+ * the index (vol_open.c). Other runs go to @p pending, or to the pool's
+ * deferred list at once when @p pending is NULL.
+ */
+static int run_freed(struct vol *v, struct idx_txn *txn, const struct trk_run *r,
+		     struct vol_runs *pending)
+{
+	if (r->disk < trk_pool_ndisks(v->pool) && trk_pool_disk_missing(v->pool, r->disk)) {
+		int rc = idx_disk_stale_add(txn, r->disk, r->count, 0);
+		if (rc == 0 &&
+		    !(atomic_fetch_or(&v->stale_noted, 1ull << r->disk) & (1ull << r->disk)))
+			tfs_info("disk %u (%s) is missing: chunks of its files that are deleted, "
+				 "truncated or overwritten now become free when it is back (the "
+				 "first mount with it rebuilds its free lists)",
+				 r->disk, trk_pool_disk_path(v->pool, r->disk));
+		return rc;
+	}
+	if (pending)
+		return vol_runs_push(pending, r);
+	free_deferred(v, r);
+	return 0;
+}
+
+/* vol_extents_cut and vol_extents_unmap: @p freeing says whether the runs
+ * unmapped stop being used (else another extent took them over). */
+static int extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+		       uint64_t b, bool freeing, struct vol_runs *pending)
 {
 	uint32_t cs = v->chunk_size;
 	struct idx_extent e;
@@ -111,17 +140,27 @@ int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
 		}
 		if (rc < 0)
 			return rc;
-		if (pending) {
-			rc = vol_runs_push(pending, &r);
+		if (freeing) {
+			rc = run_freed(v, txn, &r, pending);
 			if (rc < 0)
 				return rc;
-		} else {
-			free_deferred(v, &r);
 		}
 		inode->blocks = inode->blocks >= r.count ? inode->blocks - r.count : 0;
 		a = hi;
 	}
 	return 0;
+}
+
+int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+		    uint64_t b, struct vol_runs *pending)
+{
+	return extents_cut(v, txn, inode, a, b, true, pending);
+}
+
+int vol_extents_unmap(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+		      uint64_t b)
+{
+	return extents_cut(v, txn, inode, a, b, false, NULL);
 }
 
 int vol_extents_free_from(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,

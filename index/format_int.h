@@ -61,6 +61,17 @@ enum {
 };
 #define IDX_EXT_LEN(n) (IDX_EXT_FIXED + 8u * (n))
 
+/* Stale-disk record, key "stale" disk(2, big-endian) in the volume table
+ * (idx_disk_stale_*): the free lists on that disk lack chunks the index
+ * stopped referencing while the disk was missing. */
+#define IDX_STALE_KEY "stale"
+#define IDX_STALE_KEYLEN 7 /* the prefix and the disk */
+enum {
+	IDX_STALE_CHUNKS = 0, /* u64: chunks freed while the disk was missing */
+	IDX_STALE_FLAGS = 8,  /* u32: IDX_DISK_STALE_* (index.h) */
+	IDX_STALE_LEN = 12
+};
+
 /* Xattr (key ino(8) name), inline (key ino(8)) and orphan (key ino(8))
  * values are raw bytes: the xattr value, the inline data, nothing. */
 

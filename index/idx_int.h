@@ -15,7 +15,8 @@
 
 /* The named databases (LMDB "DBIs") and their key layouts (all big-endian). */
 enum idx_db {
-	IDX_DB_VOLUME,	/* "volume" -> volume record (format_int.h) */
+	IDX_DB_VOLUME,	/* "volume" -> volume record; "stale" disk(2) -> stale-disk record
+			 * (format_int.h) */
 	IDX_DB_INODE,	/* ino(8) -> inode record */
 	IDX_DB_DIRENT,	/* parent(8) name(1..255) -> dirent record */
 	IDX_DB_DIRSLOT, /* parent(8) slot(8) -> name bytes */

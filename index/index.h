@@ -1,8 +1,9 @@
 /* The file allocation table: one LMDB environment holding inodes, directory
  * entries, extents with per-chunk checksums, xattrs, inline data (symlink
- * targets), the orphan list and the volume record. This is index/'s public
- * interface; env.c (environment, map growth, group commit), txn.c, inode.c,
- * dirent.c, extent.c, xattr.c, orphan.c, inline.c, volrec.c and errmap.c
+ * targets), the orphan list, the volume record and stale-disk records. This
+ * is index/'s public interface; env.c (environment, map growth, group
+ * commit), txn.c, inode.c, dirent.c, extent.c, xattr.c, orphan.c, inline.c,
+ * volrec.c, diskstale.c and errmap.c
  * (LMDB codes -> negative errno, the only place that sees MDB_* codes) sit
  * behind it.
  *
@@ -144,6 +145,29 @@ int idx_volume_get(struct idx_txn *txn, struct idx_volume *out);
 int idx_volume_put(struct idx_txn *txn, const struct idx_volume *vol);
 /** Hand out the next inode number (persisted in the volume record). */
 int idx_ino_alloc(struct idx_txn *txn, uint64_t *ino_out);
+
+/* ---- disks with stale free lists ----------------------------------------------- */
+
+/*
+ * A disk that is missing while the index stops referencing some of its chunks
+ * (a delete, truncate or overwrite of a file on it), or while the free lists
+ * are rebuilt from the index after an unclean shutdown, keeps free lists that
+ * lack those chunks. Its stale-disk record says so, in the same transaction
+ * that dropped the extents, until the disk is present again and its free
+ * lists have been rebuilt from the index (fs/vol_open.c, fsck.trackfs
+ * --repair). A disk without a record has none of this.
+ */
+#define IDX_DISK_STALE_MISSED_REBUILD 1u /* a rebuild ran while the disk was missing */
+struct idx_disk_stale {
+	uint64_t chunks; /* chunks freed while the disk was missing */
+	uint32_t flags;	 /* IDX_DISK_STALE_* */
+};
+/** @return 0, -ENOENT (the disk's free lists are not stale), -EIO (malformed). */
+int idx_disk_stale_get(struct idx_txn *txn, uint16_t disk, struct idx_disk_stale *out);
+/** Add @p chunks and @p flags to the disk's record, creating it. */
+int idx_disk_stale_add(struct idx_txn *txn, uint16_t disk, uint64_t chunks, uint32_t flags);
+/** Remove the disk's record (its free lists were rebuilt). @return 0 or -ENOENT. */
+int idx_disk_stale_clear(struct idx_txn *txn, uint16_t disk);
 
 /* ---- inodes -------------------------------------------------------------------- */
 

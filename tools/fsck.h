@@ -98,6 +98,7 @@ struct fsck {
 	uint64_t nextents, nfiles, ndirs, bad_chunks;
 	bool unclean;		/* the volume record says: not shut down cleanly */
 	bool missing_disk;	/* a disk is missing: no allocator rebuild */
+	bool stale_disk;	/* a present disk has a stale-disk record: its free lists lag */
 	uint64_t pool_problems; /* free-list inconsistencies (stale after an unclean stop) */
 	bool need_rebuild;	/* rebuild the free lists at the end (--repair) */
 	struct tfs_progress progress;

@@ -30,12 +30,12 @@ struct scan {
 	void *buf;
 };
 
-/* Inconsistent allocator state: after an unclean stop it is expected (stale
- * lists, the mount rebuilds them); on a clean volume it is an error that a
- * rebuild corrects. */
+/* Inconsistent allocator state: after an unclean stop, or on a disk that is
+ * back after being missing, it is expected (stale lists, the mount rebuilds
+ * them); otherwise it is an error that a rebuild corrects. */
 static void allocator_problem(struct fsck *f, const char *msg)
 {
-	if (f->unclean) {
+	if (f->unclean || f->stale_disk) {
 		/* One line per extent after a crash would drown the rest. */
 		if (!f->quiet && f->pool_problems < 10)
 			printf("  stale: %s\n", msg);

@@ -197,6 +197,45 @@ static int check_volrec(struct fsck *f, struct idx_txn *txn)
 	return 0;
 }
 
+/*
+ * Stale-disk records (index.h): frees the index made while a disk was
+ * missing. On a disk still missing they are expected and only noted; on a
+ * disk that is back its free lists lag behind the index like after an
+ * unclean stop, until the next mount or --repair rebuilds them.
+ */
+static int check_stale(struct fsck *f, struct idx_txn *txn)
+{
+	for (unsigned i = 0; i < f->vf.ndisks; i++) {
+		struct idx_disk_stale st;
+		int rc = idx_disk_stale_get(txn, (uint16_t)i, &st);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0)
+			return rc;
+		bool missed = st.flags & IDX_DISK_STALE_MISSED_REBUILD;
+		if (trk_pool_disk_missing(f->pool, i)) {
+			fsck_note(f,
+				  "%llu chunks on disk %u (%s) wait for the disk to return: files "
+				  "on it were deleted, truncated or overwritten while it was "
+				  "missing%s; the first mount with the disk present rebuilds its "
+				  "free lists",
+				  (unsigned long long)st.chunks, i, f->vf.disks[i].path,
+				  missed ? ", and its free lists missed a rebuild after an unclean "
+					   "shutdown"
+					 : "");
+			continue;
+		}
+		f->stale_disk = true;
+		fsck_note(f,
+			  "disk %u (%s) is back after being missing: its free lists lack %llu "
+			  "chunks freed meanwhile%s; the next mount (or fsck.trackfs --repair) "
+			  "rebuilds them",
+			  i, f->vf.disks[i].path, (unsigned long long)st.chunks,
+			  missed ? " and missed a rebuild after an unclean shutdown" : "");
+	}
+	return 0;
+}
+
 /* Run every check inside one read transaction. @return 0 or an fsck exit code. */
 static int fsck_scan(struct fsck *f)
 {
@@ -213,6 +252,9 @@ static int fsck_scan(struct fsck *f)
 		goto out_abort;
 	if (f->unclean)
 		printf("%s: not shut down cleanly: free lists are stale\n", f->meta);
+	rc = check_stale(f, txn);
+	if (rc < 0)
+		goto out_err;
 	if (trk_pool_needs_rebuild(f->pool) && !f->unclean) {
 		if (fsck_problem(f, !f->missing_disk,
 				 "the free lists on disk are damaged (see above)"))
@@ -230,11 +272,12 @@ static int fsck_scan(struct fsck *f)
 		goto out_err;
 	idx_txn_abort(txn);
 
-	if (f->unclean) {
+	if (f->unclean || f->stale_disk) {
 		/* After an unclean stop the free lists on disk lag behind the index by
-		 * design (the mount rebuilds them). Without --repair that is an error only
+		 * design (the mount rebuilds them), and so do those of a disk that is
+		 * back after being missing. Without --repair that is an error only
 		 * when they also disagree with the index; with --repair they are rebuilt
-		 * and the volume marked clean. */
+		 * (and an unclean volume marked clean). */
 		if (f->pool_problems) {
 			if (fsck_problem(f, !f->missing_disk,
 					 "the free lists disagree with the index in %llu places; "

@@ -230,6 +230,39 @@ static int rebuild(struct fsck *f)
 	return 0;
 }
 
+/* After a rebuild with every disk present: no free list lags any more. */
+static int clear_stale(struct fsck *f)
+{
+	struct idx_txn *txn;
+	bool cleared = false;
+	int rc;
+
+	rc = idx_txn_begin(f->idx, &txn);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < f->vf.ndisks; i++) {
+		rc = idx_disk_stale_clear(txn, (uint16_t)i);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0) {
+			idx_txn_abort(txn);
+			return rc;
+		}
+		cleared = true;
+	}
+	if (!cleared) {
+		idx_txn_abort(txn);
+		return 0;
+	}
+	rc = idx_txn_commit(txn);
+	if (rc < 0)
+		return rc;
+	rc = idx_env_sync(f->idx);
+	if (rc == 0)
+		printf("cleared the records of frees made while a disk was missing\n");
+	return rc;
+}
+
 static int mark_clean(struct fsck *f)
 {
 	struct idx_txn *txn;
@@ -278,7 +311,7 @@ int fsck_repair(struct fsck *f)
 		return rc;
 	if (freed)
 		f->need_rebuild = true;
-	if (f->need_rebuild || f->unclean) {
+	if (f->need_rebuild || f->unclean || f->stale_disk) {
 		if (f->missing_disk) {
 			fsck_problem(f, false,
 				     "the free lists were not rebuilt because a disk is "
@@ -287,6 +320,9 @@ int fsck_repair(struct fsck *f)
 			return 0;
 		}
 		rc = rebuild(f);
+		if (rc < 0)
+			return rc;
+		rc = clear_stale(f);
 		if (rc < 0)
 			return rc;
 		if (f->unclean) {

@@ -110,6 +110,20 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		printf("\n%u disk(s) missing: files on them read as I/O errors until the disk is "
 		       "back.\n",
 		       missing);
+	for (unsigned i = 0; i < info->ndisks; i++) {
+		const struct vol_disk_info *d = &info->disks[i];
+		if (!d->stale)
+			continue;
+		if (d->missing)
+			printf("Disk %u: %llu chunks freed while it is missing wait for it to "
+			       "return; the first mount with it puts them back on its free "
+			       "lists.\n",
+			       i, (unsigned long long)d->stale_chunks);
+		else
+			printf("Disk %u: back after being missing; the next mount puts the %llu "
+			       "chunks freed meanwhile back on its free lists.\n",
+			       i, (unsigned long long)d->stale_chunks);
+	}
 	return missing ? 1 : 0;
 }
 

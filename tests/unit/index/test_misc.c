@@ -1,6 +1,6 @@
-/* index/volrec.c, inline.c and orphan.c: the volume record round trip and
- * its corruption checks, inode number allocation, inline data and the
- * orphan list. */
+/* index/volrec.c, diskstale.c, inline.c and orphan.c: the volume record
+ * round trip and its corruption checks, stale-disk records, inode number allocation, inline data
+ * and the orphan list. */
 #include "idx_fixture.h"
 
 static struct fx f;
@@ -103,6 +103,54 @@ Test(volume, corrupt_is_eio, .init = setup, .fini = teardown)
 	txn = fx_begin(&f);
 	cr_assert_eq(idx_volume_get(txn, &vol), -EIO);
 	cr_assert_eq(idx_ino_alloc(txn, &ino), -EIO);
+	fx_abort(txn);
+}
+
+Test(disk_stale, add_sums_get_clear, .init = setup, .fini = teardown)
+{
+	struct idx_disk_stale st;
+	struct idx_volume vol;
+	struct idx_txn *txn = fx_begin(&f);
+
+	cr_assert_eq(idx_volume_get(txn, &vol), 0);
+	cr_assert_eq(idx_disk_stale_get(txn, 1, &st), -ENOENT);
+	cr_assert_eq(idx_disk_stale_add(txn, 1, 100, 0), 0);
+	cr_assert_eq(idx_disk_stale_add(txn, 1, 28, IDX_DISK_STALE_MISSED_REBUILD), 0);
+	cr_assert_eq(idx_disk_stale_add(txn, 300, 5, 0), 0);
+	fx_commit(txn);
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	fx_open(&f, 0);
+	txn = fx_begin(&f);
+	cr_assert_eq(idx_disk_stale_get(txn, 1, &st), 0);
+	cr_assert_eq(st.chunks, 128);
+	cr_assert_eq(st.flags, IDX_DISK_STALE_MISSED_REBUILD);
+	cr_assert_eq(idx_disk_stale_get(txn, 300, &st), 0);
+	cr_assert_eq(st.chunks, 5);
+	cr_assert_eq(st.flags, 0);
+	cr_assert_eq(idx_disk_stale_get(txn, 0, &st), -ENOENT);
+	/* They share the volume table with the volume record, which stays intact. */
+	cr_assert_eq(idx_volume_get(txn, &vol), 0);
+	cr_assert_eq(idx_disk_stale_clear(txn, 1), 0);
+	cr_assert_eq(idx_disk_stale_clear(txn, 1), -ENOENT);
+	cr_assert_eq(idx_disk_stale_get(txn, 1, &st), -ENOENT);
+	cr_assert_eq(idx_disk_stale_get(txn, 300, &st), 0);
+	fx_commit(txn);
+}
+
+Test(disk_stale, bad_length_is_eio, .init = setup, .fini = teardown)
+{
+	static const char key[] = {'s', 't', 'a', 'l', 'e', 0, 2};
+	uint8_t bad[5] = {0};
+	struct idx_disk_stale st;
+	struct idx_txn *txn;
+
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	fx_raw_put(f.dir, "volume", key, sizeof(key), bad, sizeof(bad));
+	fx_open(&f, 0);
+	txn = fx_begin(&f);
+	cr_assert_eq(idx_disk_stale_get(txn, 2, &st), -EIO);
 	fx_abort(txn);
 }
 

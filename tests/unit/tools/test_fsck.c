@@ -1,8 +1,8 @@
 /* fsck.trackfs against index damage made by hand: wrong link and block
  * counts, a dangling entry, an inode in no directory, a directory cycle, an
  * extent of a missing inode, chunks used twice, an orphan left on a clean
- * volume. Each must be found (exit 4), repaired (exit 1) and then be clean
- * (exit 0), with the files' data intact where it can be. */
+ * volume, frees made while a disk was missing. Each must be found (exit 4), repaired (exit 1) and
+ * then be clean (exit 0), with the files' data intact where it can be. */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
@@ -270,5 +270,46 @@ Test(fsck, orphan_on_clean_volume)
 	expect_repair_cycle("orphan left on a clean volume");
 	txn = idx_begin(&env);
 	cr_assert_eq(idx_inode_get(txn, ino_o, &in), -ENOENT, "the orphan must be reclaimed");
+	idx_end(env, txn);
+}
+
+Test(fsck, frees_while_a_disk_was_missing)
+{
+	struct idx_env *env;
+	struct idx_txn *txn = idx_begin(&env);
+	struct idx_disk_stale st;
+	struct idx_extent ef;
+	char moved[PATH_MAX + 8];
+	struct vol *v;
+
+	/* The second disk (the first holds the metadata) holds /f or /d/g. */
+	uint64_t dir = VOL_ROOT_INO;
+	const char *name = "f";
+	cr_assert_eq(idx_extent_seek(txn, ino_f, 0, &ef), 0);
+	if (ef.disk != 1) {
+		cr_assert_eq(idx_extent_seek(txn, ino_g, 0, &ef), 0);
+		dir = ino_d;
+		name = "g";
+	}
+	cr_assert_eq(ef.disk, 1, "neither file is on the second disk");
+	idx_end(env, txn);
+	snprintf(moved, sizeof(moved), "%s.away", tv.disk[1]);
+	cr_assert_eq(rename(tv.disk[1], moved), 0);
+	cr_assert_eq(vol_open(tv.meta, NULL, &v), 0);
+	cr_assert_eq(vol_unlink(v, dir, name), 0);
+	cr_assert_eq(vol_close(v), 0);
+	/* Missing: only the disk itself is an error; the frees are a note. */
+	cr_assert_eq(tmpvol_fsck(&tv, ""), 4);
+	cr_assert_eq(tmpvol_fsck(&tv, "--repair"), 4, "no rebuild without the disk");
+	txn = idx_begin(&env);
+	cr_assert_eq(idx_disk_stale_get(txn, 1, &st), 0, "--repair dropped the record");
+	cr_assert_eq(st.chunks, ef.nchunks);
+	idx_end(env, txn);
+
+	/* Back: its free lists lag until a rebuild, which --repair does. */
+	cr_assert_eq(rename(moved, tv.disk[1]), 0);
+	expect_repair_cycle("frees made while a disk was missing");
+	txn = idx_begin(&env);
+	cr_assert_eq(idx_disk_stale_get(txn, 1, &st), -ENOENT, "the record stayed");
 	idx_end(env, txn);
 }

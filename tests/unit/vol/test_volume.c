@@ -1,6 +1,6 @@
 /* Volume life cycle: vol_mkfs's checks, the volume lock, reopening, the
- * volume file's checks (wrong disk UUID, bad lines), a missing disk, statfs
- * and vol_info. */
+ * volume file's checks (wrong disk UUID, bad lines), a missing disk (and
+ * frees of its chunks kept until it is back), statfs and vol_info. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/base/fileio.h"
@@ -324,6 +325,127 @@ Test(volume, missing_disk_directory_still_opens)
 	fx_open(&f);
 	fx_expect_bytes(&f, ino, 0x5a, 10000, 0);
 	fx_teardown(&f);
+}
+
+/* A file of @p len bytes of @p byte with its chunks on disk @p disk. */
+static uint64_t file_on(struct fx *f, const char *name, int disk, size_t len)
+{
+	uint64_t ino = fx_create(f, name);
+	cr_assert_eq(vol_set_disk(f->v, ino, disk), 0);
+	fx_fill(f, ino, 0x33, len, 0);
+	struct idx_extent e;
+	cr_assert_eq(fx_extent_at(f, ino, 0, &e), 0);
+	cr_assert_eq(e.disk, disk, "%s went to disk %u", name, e.disk);
+	vol_forget(f->v, ino, 1);
+	return ino;
+}
+
+/* The stale-disk figures of disk @p disk as vol_info gives them. */
+static uint64_t stale_chunks(struct fx *f, unsigned disk, bool *stale)
+{
+	struct vol_info *info = malloc(sizeof(*info));
+	cr_assert_not_null(info);
+	cr_assert_eq(vol_info(f->v, info), 0);
+	*stale = info->disks[disk].stale;
+	uint64_t n = info->disks[disk].stale_chunks;
+	free(info);
+	return n;
+}
+
+Test(volume, frees_on_a_missing_disk_wait_for_it)
+{
+	struct fx f;
+	char moved[PATH_MAX + 8];
+	bool stale;
+
+	memset(&f, 0, sizeof(f));
+	tmpvol_create(&f.tv, 0);
+	fx_open(&f);
+	file_on(&f, "gone", 1, 16 * 4096);
+	uint64_t cut = file_on(&f, "cut", 1, 16 * 4096);
+	uint64_t src = file_on(&f, "src", 1, 16 * 4096);
+	file_on(&f, "kept", 1, 16 * 4096);
+	uint64_t dst = fx_create(&f, "dst");
+	vol_forget(f.v, dst, 1);
+	fx_close(&f);
+
+	snprintf(moved, sizeof(moved), "%s.gone", f.tv.disk[1]);
+	cr_assert_eq(rename(f.tv.disk[1], moved), 0);
+	fx_open(&f);
+	cr_assert_eq(vol_unlink(f.v, VOL_ROOT_INO, "gone"), 0);
+	cr_assert_eq(fx_truncate(&f, cut, 4096), 0);
+	/* Moved chunks stay in use: they are not freed, so not counted. */
+	cr_assert_eq(vol_move_range(f.v, src, 0, 16 * 4096, dst, 0), 0);
+	cr_assert_eq(stale_chunks(&f, 1, &stale), 16 + 15);
+	cr_assert(stale);
+	cr_assert_eq(stale_chunks(&f, 0, &stale), 0);
+	cr_assert_not(stale);
+	/* Kept across a clean close and an open that still misses the disk. */
+	fx_reopen(&f);
+	cr_assert_eq(stale_chunks(&f, 1, &stale), 16 + 15);
+	cr_assert(stale);
+	fx_close(&f);
+
+	cr_assert_eq(rename(moved, f.tv.disk[1]), 0);
+	fx_open(&f);
+	stale_chunks(&f, 1, &stale);
+	cr_assert_not(stale, "the record outlived the rebuild");
+	cr_assert_eq(fx_used(&f), 16 + 1 + 16, "exactly what the files reference is in use");
+	fx_expect_bytes(&f, dst, 0x33, 16 * 4096, 0);
+	fx_close_and_fsck(&f);
+	tmpvol_destroy(&f.tv);
+}
+
+/* The child: a delete made durable while the free list holding its chunks
+ * never reaches the disk (no vol_close). */
+static void lose_a_free(const char *meta)
+{
+	struct vol *v;
+	if (vol_open(meta, NULL, &v) < 0)
+		_exit(2);
+	if (vol_unlink(v, VOL_ROOT_INO, "f") < 0)
+		_exit(3);
+	if (vol_sync_all(v) < 0)
+		_exit(4);
+	_exit(0);
+}
+
+Test(volume, a_rebuild_without_a_disk_is_redone_when_it_returns)
+{
+	struct fx f;
+	char moved[PATH_MAX + 8];
+	bool stale;
+	int status;
+
+	memset(&f, 0, sizeof(f));
+	tmpvol_create(&f.tv, 0);
+	fx_open(&f);
+	file_on(&f, "f", 1, 16 * 4096);
+	fx_close(&f);
+	pid_t pid = fork();
+	cr_assert_geq(pid, 0);
+	if (pid == 0)
+		lose_a_free(f.tv.meta);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed at step %d",
+		  WEXITSTATUS(status));
+
+	/* The recovery runs without disk 1: its free lists stay as they were. */
+	snprintf(moved, sizeof(moved), "%s.gone", f.tv.disk[1]);
+	cr_assert_eq(rename(f.tv.disk[1], moved), 0);
+	fx_open(&f);
+	cr_assert(vol_was_unclean(f.v));
+	stale_chunks(&f, 1, &stale);
+	cr_assert(stale, "a rebuild without disk 1 left no record");
+	fx_close(&f);
+
+	cr_assert_eq(rename(moved, f.tv.disk[1]), 0);
+	fx_open(&f);
+	stale_chunks(&f, 1, &stale);
+	cr_assert_not(stale);
+	cr_assert_eq(fx_used(&f), 0);
+	fx_close_and_fsck(&f);
+	tmpvol_destroy(&f.tv);
 }
 
 Test(volume, info_and_statfs)
