@@ -327,13 +327,17 @@ Test(env, precommit_runs_before_every_commit, .init = setup, .fini = teardown)
 	put_ino(f.env, 41, 1);
 	cr_assert_eq(idx_env_sync(f.env), 0);
 	cr_assert_eq(p.calls, 2);
+	/* Automatic commits (the group's size, index/space.c's claim) each
+	 * run it, and each leaves the file consistent. */
 	p.calls = 0;
+	p.seen_ino = 0;
 	for (uint64_t i = 0; i < 2100; i++)
 		put_ino(f.env, 1000 + i, 1);
-	cr_assert_eq(p.calls, 1, "automatic commit: %d hook calls", p.calls);
+	cr_assert_geq(p.calls, 1, "no hook call at the automatic commits");
+	int before_close = p.calls;
 	cr_assert_eq(idx_env_close(f.env, false), 0);
 	f.env = NULL;
-	cr_assert_eq(p.calls, 2);
+	cr_assert_eq(p.calls, before_close + 1);
 }
 
 Test(env, failed_precommit_holds_the_group_back, .init = setup, .fini = teardown)
