@@ -3,6 +3,7 @@
  * rewrites it) and creating a new, empty one. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -246,6 +247,19 @@ static void report_log(void *arg, const char *msg)
  * own readahead would only read neighbouring chunks of other files.
  * Large reads and writes go through a second, O_DIRECT descriptor (io.c);
  * where the disk's filesystem has no O_DIRECT (tmpfs), all I/O is buffered. */
+/* Give @p tmp the name @p path, never replacing an existing file. */
+static int publish_name(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -errno;
+	/* A filesystem without RENAME_NOREPLACE: link fails on an existing name. */
+	if (link(tmp, path) < 0)
+		return -errno;
+	return unlink(tmp) < 0 ? -errno : 0;
+}
+
 static void track_io_setup(struct trk_pool *pool, struct trk_track *t)
 {
 	(void)posix_fadvise(t->fd, 0, 0, POSIX_FADV_RANDOM);
@@ -309,25 +323,37 @@ int trk_track_create(struct trk_pool *pool, struct trk_disk *d, uint32_t n, stru
 		rc = -ENOMEM;
 		goto out_destroy;
 	}
-	t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (t->fd < 0) {
-		rc = -errno;
-		tfs_err("track %s: cannot create: %s", t->path, tfs_strerror(rc));
+	/* Under a temporary name until its header is on the disk: a power
+	 * loss must never leave a track file without one (the name reaching
+	 * the disk before the header would make it unusable for good). A
+	 * leftover temporary file from such a crash is simply overwritten. */
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.new", t->path) >= (int)sizeof(tmp)) {
+		rc = -ENAMETOOLONG;
 		goto out_free_buf;
 	}
-	track_io_setup(pool, t);
+	t->fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (t->fd < 0) {
+		rc = -errno;
+		tfs_err("track %s: cannot create: %s", tmp, tfs_strerror(rc));
+		goto out_free_buf;
+	}
 	trk_track_hdr_fill(pool, t, &h);
 	trk_hdr_encode(&h, buf);
 	rc = tfs_pwrite_full(t->fd, buf, TRK_HDR_SIZE, 0);
 	if (rc == 0 && fdatasync(t->fd) < 0)
 		rc = -errno;
 	if (rc == 0)
+		rc = publish_name(tmp, t->path);
+	if (rc == 0)
 		rc = tfs_fsync_dir(d->tracks_dir);
 	if (rc < 0) {
-		tfs_err("track %s: cannot write its header: %s", t->path, tfs_strerror(rc));
-		unlink(t->path);
+		tfs_err("track %s: cannot create it with its header: %s", t->path,
+			tfs_strerror(rc));
+		unlink(tmp);
 		goto out_free_buf;
 	}
+	track_io_setup(pool, t);
 	free(buf);
 	*out = t;
 	return 0;
