@@ -47,8 +47,9 @@ ZERO_CELL = bytes(CELL)
 class Constraint:
     """What one file (by the workload's file id) may hold after the crash."""
 
-    def __init__(self, fid):
+    def __init__(self, fid, crash_ns):
         self.fid = fid
+        self.crash_ns = crash_ns
         self.synced = None  # cell versions at the last acknowledged fsync
         self.synced_t1 = None
         self.later = []  # data ops after it (or all, if never fsynced) that may have happened
@@ -57,8 +58,9 @@ class Constraint:
     def describe(self):
         if self.synced is None:
             return f"file {self.fid}: never fsynced before the crash"
+        ago = (self.crash_ns - self.synced_t1) / 1e9
         s = (f"file {self.fid}: fsynced with {len(self.synced) * CELL} bytes, "
-             f"acknowledged {self.synced_t1}")
+             f"acknowledged {ago:.3f} s before the crash")
         if self.later:
             s += f", then {len(self.later)} changes that may or may not have happened"
         return s
@@ -150,7 +152,7 @@ class Journal:
             kind = op["op"]
             if kind == "create":
                 model[op["fid"]] = []
-                cons[op["fid"]] = Constraint(op["fid"])
+                cons[op["fid"]] = Constraint(op["fid"], ta)
             elif kind in ("write", "truncate"):
                 fid = op["fid"]
                 m, c = model[fid], cons[fid]
