@@ -25,7 +25,14 @@ rounds=${TFS_POWER_LOSS_ROUNDS:-4}
 echo "power loss: seed $seed (TFS_POWER_LOSS_SEED=$seed chooses the same workload and crash states)"
 
 # The checker mounts the crash states on a mount point of its own.
-trap 'rc=$?; fusermount3 -uz "$TFS_TMP/states/mnt" 2>/dev/null; tfs_teardown $rc' EXIT
+power_loss_teardown() {
+	local rc=$?
+	if mountpoint -q "$TFS_TMP/states/mnt" 2>/dev/null; then
+		fusermount3 -uz "$TFS_TMP/states/mnt" 2>/dev/null || true
+	fi
+	tfs_teardown "$rc"
+}
+trap power_loss_teardown EXIT
 
 step "copy the volume as mkfs left it (the state before the first recorded write)"
 mkdir "$TFS_TMP/pristine"
