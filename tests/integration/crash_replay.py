@@ -208,6 +208,11 @@ class Log:
             elif r.op == MKDIR:
                 self.dirs.add(r.path)
 
+    def create_points(self):
+        """The records that created a file."""
+        return [r.seq for r in self.recs
+                if r.op == OPEN and r.rc == 0 and (r.flags & F_CREATED) and r.ino is not None]
+
     def sync_points(self):
         return [r.seq for r in self.recs if r.op in (SYNC_BEGIN, SYNC_END)]
 
@@ -297,9 +302,12 @@ def plan(log, k, rng, p_keep, p_tear, per_file=None):
     return kept, torn, counts
 
 
-def build(log, outs, k, seed, staging):
+def build(log, outs, k, seed, staging, names_not_data=False):
     """Write the crash state after record k (seed: the random choices) into
     outs (one directory per recorded root, which must not exist yet).
+    names_not_data: instead of random choices, keep every name change and
+    lose every write and size change that no flush covers (the state where
+    the directories reached the disk and the data did not).
     Returns a summary dict."""
     rng = random.Random(seed)
     menu = [0.0, 0.25, 0.5, 0.75, 1.0]
@@ -309,7 +317,11 @@ def build(log, outs, k, seed, staging):
     # chance, as separate devices and files drain their caches at their own
     # pace: the states where one file kept everything and another nothing.
     per_file = None
-    if rng.random() < 0.5:
+    if names_not_data:
+        per_file = {key: 0.0 for key in log.inos}
+        per_file.update({key: 1.0 for key in log.dirs})
+        p_keep, p_tear = "names-not-data", 0.0
+    elif rng.random() < 0.5:
         keys = sorted(log.inos) + sorted(log.dirs)
         per_file = {key: rng.choice(menu) for key in keys}
         p_keep = "per-file"

@@ -18,6 +18,12 @@ recover it by mounting it, and check what the workload's journal
 - the daemon mounts and unmounts the state with exit status 0, and
   fsck.trackfs finds it clean afterwards.
 
+The states: --states of them at random crash points (a third anywhere, a
+third near a flush, a third just before a flush of a file whose unflushed
+writes are older than another file's last flush) with random choices of what
+survives; and, for every file the daemon created, the state right after its
+creation where its name reached the disk and nothing written to it did.
+
 Acknowledged means returned before the crash: the crash after log record K
 happens somewhere between record K's time and record K+1's, so an operation
 counts as done if it returned before record K's time, and as possibly done
@@ -371,15 +377,17 @@ def choose_points(log, n, rng):
     return pts
 
 
-def check_state(a, log, journal, idx, k, sseed, sabotage=False):
+def check_state(a, log, journal, idx, k, sseed, sabotage=False, names_not_data=False):
     """Build, recover, check one state. Returns (summary, problems).
-    sabotage: damage the state's tracks first (the checker's self-test)."""
+    sabotage: damage the state's tracks first (the checker's self-test);
+    names_not_data: see crash_replay.build."""
     sdir = os.path.join(a.work, f"state-{idx}")
     outs = [os.path.join(sdir, os.path.basename(src.rstrip("/"))) for src, _ in log.roots]
     if os.path.exists(sdir):
         shutil.rmtree(sdir)
     os.makedirs(sdir)
-    summary = crash_replay.build(log, outs, k, sseed, os.path.join(sdir, ".staging"))
+    summary = crash_replay.build(log, outs, k, sseed, os.path.join(sdir, ".staging"),
+                                 names_not_data)
     problems = []
     summary["files"] = summary["exact"] = 0
     if sabotage:
@@ -437,6 +445,8 @@ def main():
     ap.add_argument("--keep", action="store_true", help="keep the failing states' directories")
     ap.add_argument("--point", type=int, help="check only this crash point (with --state-seed)")
     ap.add_argument("--state-seed", type=int)
+    ap.add_argument("--names-not-data", action="store_true",
+                    help="with --point: keep every unflushed name change, lose every unflushed write")
     ap.add_argument("--self-test", action="store_true",
                     help="first check that a state with damaged tracks is caught")
     a = ap.parse_args()
@@ -448,12 +458,19 @@ def main():
     seed = a.seed if a.seed is not None else random.SystemRandom().randrange(1 << 31)
     rng = random.Random(seed)
     if a.point is not None:
-        plan = [(a.point, a.state_seed if a.state_seed is not None else 0)]
+        plan = [(a.point, a.state_seed if a.state_seed is not None else 0, a.names_not_data)]
     else:
-        plan = [(k, rng.randrange(1 << 31)) for k in choose_points(log, a.states, rng)]
+        plan = [(k, rng.randrange(1 << 31), False) for k in choose_points(log, a.states, rng)]
+        # And, for every file the daemon created (tracks, the lock file),
+        # the state right after its creation in which its name reached the
+        # disk and nothing written to it did: rare among random points, and
+        # a file created in place is exposed exactly there.
+        plan += [(k, 0, True) for k in log.create_points()]
     nsync = len(log.sync_points()) // 2
     print(f"power loss: {len(log.recs)} recorded operations ({nsync} flushes), "
-          f"{len(journal.ops)} workload operations; {len(plan)} crash states, seed {seed}")
+          f"{len(journal.ops)} workload operations; {len(plan)} crash states "
+          f"({len(plan) - a.states if a.point is None else 0} of them right after a file "
+          f"was created), seed {seed}")
     failed = []
     t_start = time.monotonic()
     if a.self_test:
@@ -465,8 +482,8 @@ def main():
             sys.exit("FAIL: self-test: a state with damaged tracks passed the checks")
         print(f"self-test: a state with damaged tracks is caught ({problems[0][:100]}...)")
         shutil.rmtree(os.path.join(a.work, "state-self-test"))
-    for idx, (k, sseed) in enumerate(plan):
-        summary, problems = check_state(a, log, journal, idx, k, sseed)
+    for idx, (k, sseed, nnd) in enumerate(plan):
+        summary, problems = check_state(a, log, journal, idx, k, sseed, names_not_data=nnd)
         sdir = os.path.join(a.work, f"state-{idx}")
         head = (f"state {idx}: crash after {summary['at']} (point {k}, state seed {sseed}, "
                 f"p_keep {summary['p_keep']}, p_tear {summary['p_tear']}; "
@@ -479,7 +496,7 @@ def main():
             for p in problems:
                 print("    " + p.replace("\n", "\n    "))
             print(f"    reproduce on this log: power_loss_check.py ... --point {k} "
-                  f"--state-seed {sseed}")
+                  f"--state-seed {sseed}" + (" --names-not-data" if nnd else ""))
             if a.keep:
                 print(f"    kept {sdir}")
                 continue

@@ -9,7 +9,8 @@
 # (power_loss_check.py): fsynced files byte-exact, no bytes a file was never
 # given, no EIO, fsck clean.
 #
-#   TFS_POWER_LOSS_STATES=N   crash states to check (default 50)
+#   TFS_POWER_LOSS_STATES=N   random crash states to check (default 50; one more
+#                             for each file the daemon creates, right after it)
 #   TFS_POWER_LOSS_SEED=S     the workload's and the crash states' choices
 #                             (the daemon's timing still differs per run)
 #   TFS_POWER_LOSS_ROUNDS=R   rounds of the workload (default 4, ~6 s each)
