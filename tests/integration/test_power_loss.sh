@@ -57,7 +57,7 @@ python3 "$here/power_loss_workload.py" "$TFS_MNT" "$TFS_TMP/journal" "$seed" "$r
 tfs_umount
 echo "recorded $(du -h "$TFS_TMP/ops.log" | cut -f1) of operations"
 
-step "rebuild $states crash states, recover and check each"
+step "rebuild $states random crash states and one after each file creation, recover and check each"
 keep=()
 [ "${TFS_KEEP:-0}" = 1 ] && keep=(--keep)
 python3 "$here/power_loss_check.py" --log "$TFS_TMP/ops.log" --journal "$TFS_TMP/journal" \
