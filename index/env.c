@@ -67,7 +67,9 @@ int idx_group_commit_locked(struct idx_env *env, const char *why)
 	if (!env->group)
 		return 0;
 	if (dirty && env->precommit) {
+		env->in_precommit = true;
 		rc = env->precommit(env->precommit_arg);
+		env->in_precommit = false;
 		if (rc < 0) {
 			/* The group stays open with everything in it: what it
 			 * references is not on the disks, so it must not reach

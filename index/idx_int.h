@@ -48,6 +48,8 @@ struct idx_txn {
 	uint64_t bound;	 /* worst-case bytes this txn may have added to the file */
 	bool view;	 /* idx_txn_begin_read: mdb is the group itself, read only */
 	bool reserve_ok; /* idx_txn_use_reserve: frees space, may use the reserve */
+	bool keep_lock;	 /* commit and abort leave env->lock held (precommit hook,
+			  * idx_txn_commit_keep) */
 };
 
 struct idx_env {
@@ -79,6 +81,7 @@ struct idx_env {
 	uint64_t free_bytes; /* LMDB's free pages at the last commit ... */
 	bool free_valid;     /* ... counted since that commit */
 	bool space_short;    /* the last claim failed (said once) */
+	bool in_precommit;   /* the hook is running (idx_txn_begin_precommit) */
 };
 
 /* ---- space.c ---- */

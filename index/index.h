@@ -79,7 +79,9 @@ int idx_env_open(const char *dir, unsigned flags, struct idx_env **out); /* -ENO
  * durable, and the kernel may write this commit's meta page back at any
  * moment after it: so nothing the group points at may be left for later.
  * A failing hook (-errno) keeps the group uncommitted and is the commit's
- * result. @p fn NULL removes it.
+ * result. The hook may change the group first, through a transaction of
+ * idx_txn_begin_precommit (e.g. undo what it cannot make durable).
+ * @p fn NULL removes it.
  */
 typedef int (*idx_precommit_fn)(void *arg);
 void idx_env_set_precommit(struct idx_env *env, idx_precommit_fn fn, void *arg);
@@ -127,6 +129,22 @@ int idx_txn_commit(struct idx_txn *txn);
  * write fails with -ENOSPC (see index/space.c).
  */
 void idx_txn_use_reserve(struct idx_txn *txn);
+/**
+ * Merge into the group like idx_txn_commit, but keep the mutex, on failure
+ * too, until idx_txn_release: what the caller does in between (its own
+ * bookkeeping of the change) is seen by every later transaction and by the
+ * precommit hook together with the merge, never without it.
+ */
+int idx_txn_commit_keep(struct idx_txn *txn);
+/** Release the mutex after idx_txn_commit_keep. */
+void idx_txn_release(struct idx_txn *txn);
+/**
+ * Only from inside a precommit hook (the mutex is held by the commit that
+ * runs it): begin a child of the group about to be committed, so that the
+ * hook can change what it commits. Commit or abort it as usual; neither
+ * releases the mutex. @return 0, -EINVAL outside a hook, or an index error.
+ */
+int idx_txn_begin_precommit(struct idx_env *env, struct idx_txn **out);
 /** Discard this transaction's changes and release the mutex. Accepts NULL. */
 void idx_txn_abort(struct idx_txn *txn);
 

@@ -20,6 +20,7 @@ static struct idx_txn *txn_start(struct idx_env *env, MDB_txn *mdb, bool view)
 	txn->bound = 0;
 	txn->view = view;
 	txn->reserve_ok = false;
+	txn->keep_lock = false;
 	return txn;
 }
 
@@ -52,6 +53,27 @@ out_unlock:
 	return rc;
 }
 
+int idx_txn_begin_precommit(struct idx_env *env, struct idx_txn **out)
+{
+	MDB_txn *mtxn;
+	int rc;
+
+	/* The lock is held by whoever is committing the group, and no child is
+	 * open: env->txn is free. */
+	if (!env->in_precommit || !env->group)
+		return -EINVAL;
+	rc = mdb_txn_begin(env->mdb, env->group, 0, &mtxn);
+	if (rc) {
+		rc = idx_errmap(env, rc, "begin transaction");
+		tfs_err("index at %s: cannot begin a transaction in the precommit hook: %s",
+			env->path, tfs_strerror(rc));
+		return rc;
+	}
+	*out = txn_start(env, mtxn, false);
+	(*out)->keep_lock = true;
+	return 0;
+}
+
 int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out)
 {
 	int rc;
@@ -73,25 +95,27 @@ int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out)
 	return 0;
 }
 
-int idx_txn_commit(struct idx_txn *txn)
+/* idx_txn_commit without releasing the lock. */
+static int commit_locked(struct idx_txn *txn)
 {
 	struct idx_env *env = txn->env;
 	int rc = 0;
 
 	if (txn->view) {
-		idx_txn_abort(txn);
+		txn->view = false;
+		txn->mdb = NULL;
 		return 0;
 	}
 
 	if (txn->failed) {
 		rc = txn->failed;
 		mdb_txn_abort(txn->mdb);
-		goto out_unlock;
+		goto out_end;
 	}
 	if (env->rdonly || !txn->wrote) {
 		/* Nothing to merge: aborting is the cheaper way to end it. */
 		mdb_txn_abort(txn->mdb);
-		goto out_unlock;
+		goto out_end;
 	}
 	rc = mdb_txn_commit(txn->mdb);
 	if (rc) {
@@ -105,16 +129,37 @@ int idx_txn_commit(struct idx_txn *txn)
 		} else {
 			rc = idx_errmap(env, rc, "commit transaction");
 		}
-		goto out_unlock;
+		goto out_end;
 	}
 	env->children++;
 	env->group_bound += txn->bound;
 	__atomic_store_n(&env->dirty, true, __ATOMIC_RELAXED);
 
-out_unlock:
+out_end:
 	txn->mdb = NULL;
-	pthread_mutex_unlock(&env->lock);
 	return rc;
+}
+
+int idx_txn_commit(struct idx_txn *txn)
+{
+	bool keep = txn->keep_lock;
+	int rc = commit_locked(txn);
+
+	if (!keep)
+		pthread_mutex_unlock(&txn->env->lock);
+	return rc;
+}
+
+int idx_txn_commit_keep(struct idx_txn *txn)
+{
+	txn->keep_lock = true;
+	return commit_locked(txn);
+}
+
+void idx_txn_release(struct idx_txn *txn)
+{
+	txn->keep_lock = false;
+	pthread_mutex_unlock(&txn->env->lock);
 }
 
 void idx_txn_use_reserve(struct idx_txn *txn)
@@ -133,7 +178,8 @@ void idx_txn_abort(struct idx_txn *txn)
 		mdb_txn_abort(txn->mdb);
 	txn->view = false;
 	txn->mdb = NULL;
-	pthread_mutex_unlock(&env->lock);
+	if (!txn->keep_lock)
+		pthread_mutex_unlock(&env->lock);
 }
 
 /* Record an LMDB failure in @p txn and translate it. */

@@ -7,6 +7,7 @@
 #include <sys/xattr.h>
 
 #include "idx_fixture.h"
+#include "index/idx_int.h" /* env->lock: commit_keep holds it */
 
 static struct fx f;
 
@@ -365,6 +366,63 @@ Test(env, failed_precommit_holds_the_group_back, .init = setup, .fini = teardown
 	cr_assert_eq(get_ino(f.env, 50, 1), 0);
 	cr_assert_eq(get_ino(f.env, 51, 1), 0);
 	cr_assert_eq(get_ino(f.env, 52, 1), -ENOENT);
+}
+
+/* A hook that changes the group before it commits (what the volume does to
+ * undo writes a failing disk lost): its transaction joins the commit. */
+struct repair_probe {
+	int begin_rc;
+	uint64_t ino; /* put from inside the hook */
+};
+
+static int repair_hook(void *arg)
+{
+	struct repair_probe *p = arg;
+	struct idx_txn *txn;
+	struct idx_inode in = {.ino = p->ino, .mode = 0100644, .nlink = 1, .disk = IDX_NO_DISK};
+
+	p->begin_rc = idx_txn_begin_precommit(f.env, &txn);
+	if (p->begin_rc < 0)
+		return p->begin_rc;
+	if (idx_inode_put(txn, &in) < 0) {
+		idx_txn_abort(txn);
+		return -EIO;
+	}
+	/* Neither releases the lock the commit holds. */
+	return idx_txn_commit(txn);
+}
+
+Test(env, precommit_hook_changes_the_group, .init = setup, .fini = teardown)
+{
+	struct repair_probe p = {.ino = 70};
+	struct idx_txn *txn;
+
+	cr_assert_eq(idx_txn_begin_precommit(f.env, &txn), -EINVAL, "only inside a hook");
+	idx_env_set_precommit(f.env, repair_hook, &p);
+	put_ino(f.env, 71, 1);
+	cr_assert_eq(idx_env_sync(f.env), 0);
+	cr_assert_eq(p.begin_rc, 0);
+	cr_assert_eq(get_ino(f.env, 70, 0), 0, "the hook's change is in the group");
+	idx_env_set_precommit(f.env, NULL, NULL);
+	/* And it was committed with it: reopen. */
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	fx_open(&f, 0);
+	cr_assert_eq(get_ino(f.env, 70, 0), 0);
+	cr_assert_eq(get_ino(f.env, 71, 1), 0);
+}
+
+Test(env, commit_keep_holds_the_lock, .init = setup, .fini = teardown)
+{
+	struct idx_inode in = {.ino = 80, .mode = 0100644, .nlink = 1, .disk = IDX_NO_DISK};
+	struct idx_txn *txn = fx_begin_env(f.env);
+
+	cr_assert_eq(idx_inode_put(txn, &in), 0);
+	cr_assert_eq(idx_txn_commit_keep(txn), 0);
+	/* Still held: nobody else can begin (trylock fails). */
+	cr_assert_eq(pthread_mutex_trylock(&f.env->lock), EBUSY);
+	idx_txn_release(txn);
+	cr_assert_eq(get_ino(f.env, 80, 0), 0, "merged into the group");
 }
 
 /* Under AddressSanitizer every child transaction's LMDB bookkeeping (a few
