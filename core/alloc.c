@@ -27,11 +27,12 @@ static uint64_t disk_free(struct trk_pool *pool, struct trk_disk *d)
 }
 
 /* The present disk with the most free space, skipping those in @p full (a
- * bit per disk); NULL if none has room. Caller holds mu. */
+ * bit per disk); NULL if none has room. A failing disk only when no healthy
+ * one has room. Caller holds mu. */
 static struct trk_disk *most_free(struct trk_pool *pool, uint64_t full, bool *any_present)
 {
-	struct trk_disk *d = NULL;
-	uint64_t best = 0;
+	struct trk_disk *d = NULL, *dfail = NULL;
+	uint64_t best = 0, best_fail = 0;
 
 	*any_present = false;
 	for (unsigned i = 0; i < pool->ndisks; i++) {
@@ -41,12 +42,16 @@ static struct trk_disk *most_free(struct trk_pool *pool, uint64_t full, bool *an
 		if (full & (1ull << i))
 			continue;
 		uint64_t f = disk_free(pool, &pool->disks[i]);
-		if (f > best) {
+		bool failing = atomic_load(&pool->disks[i].failing);
+		if (!failing && f > best) {
 			best = f;
 			d = &pool->disks[i];
+		} else if (failing && f > best_fail) {
+			best_fail = f;
+			dfail = &pool->disks[i];
 		}
 	}
-	return d;
+	return d ? d : dfail;
 }
 
 int trk_pool_pick_disk(struct trk_pool *pool)
@@ -138,7 +143,9 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 		bool any_present = false;
 
 		if (disk_hint >= 0 && (unsigned)disk_hint < pool->ndisks &&
-		    !(full & (1ull << disk_hint)) && disk_free(pool, &pool->disks[disk_hint]) > 0)
+		    !(full & (1ull << disk_hint)) &&
+		    !atomic_load(&pool->disks[disk_hint].failing) &&
+		    disk_free(pool, &pool->disks[disk_hint]) > 0)
 			d = &pool->disks[disk_hint];
 		else
 			d = most_free(pool, full, &any_present);
@@ -253,5 +260,54 @@ int trk_pool_release_deferred(struct trk_pool *pool)
 	if (rc < 0)
 		tfs_err("release deferred frees: %s; %zu runs stay deferred", tfs_strerror(rc),
 			pool->ndeferred);
+	return rc;
+}
+
+int trk_pool_undefer(struct trk_pool *pool, const struct trk_run *run)
+{
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&pool->mu);
+	/* The newest first: a run undone is one deferred a moment ago. */
+	for (size_t i = pool->ndeferred; i-- > 0;) {
+		struct trk_run *e = &pool->deferred[i];
+		if (e->disk != run->disk || e->track != run->track || run->chunk < e->chunk ||
+		    (uint64_t)run->chunk + run->count > (uint64_t)e->chunk + e->count)
+			continue;
+		uint32_t head = run->chunk - e->chunk;
+		uint32_t tail = e->chunk + e->count - (run->chunk + run->count);
+		if (head && tail) {
+			/* From the middle: the entry splits in two. */
+			if (pool->ndeferred == pool->cap_deferred) {
+				size_t ncap = pool->cap_deferred * 2;
+				struct trk_run *nd = realloc(pool->deferred, ncap * sizeof(*nd));
+				if (!nd) {
+					rc = -ENOMEM;
+					break;
+				}
+				pool->deferred = nd;
+				pool->cap_deferred = ncap;
+				e = &pool->deferred[i];
+			}
+			memmove(e + 2, e + 1, (pool->ndeferred - i - 1) * sizeof(*e));
+			pool->ndeferred++;
+			e[1] = *e;
+			e[1].chunk = run->chunk + run->count;
+			e[1].count = tail;
+			e->count = head;
+		} else if (head) {
+			e->count = head;
+		} else if (tail) {
+			e->chunk = run->chunk + run->count;
+			e->count = tail;
+		} else {
+			memmove(e, e + 1, (pool->ndeferred - i - 1) * sizeof(*e));
+			pool->ndeferred--;
+		}
+		pool->deferred_chunks -= run->count;
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&pool->mu);
 	return rc;
 }

@@ -297,11 +297,11 @@ int trk_track_flush(struct trk_pool *pool, struct trk_track *t)
 	}
 	if (rc == 0)
 		rc = tfs_pwrite_full(t->fd, hdr, TRK_HDR_SIZE, 0);
-	if (rc < 0)
+	if (rc < 0 && !trk_disk_note_error(t->disk, rc))
 		tfs_err("track %s: cannot write free list or header: %s; will retry at the next "
 			"sync",
 			t->path, tfs_strerror(rc));
-	else
+	else if (rc == 0)
 		atomic_store(&t->data_dirty, true);
 
 	pthread_mutex_lock(&pool->mu);

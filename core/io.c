@@ -131,12 +131,19 @@ static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
 	}
 	off_t off = (off_t)(trk_chunk_off(pool, run->chunk) + io->byte_off);
 	if (io->write) {
-		int rc = io_direct(t, true, io->buf, io->len, off) == 0
-				 ? 0
-				 : tfs_pwrite_full(t->fd, io->buf, io->len, off);
+		int rc;
+		if (trk_inject_take(&d->inject_writes))
+			rc = -EIO;
+		else if (io_direct(t, true, io->buf, io->len, off) == 0)
+			rc = 0;
+		else
+			rc = tfs_pwrite_full(t->fd, io->buf, io->len, off);
 		if (rc < 0) {
-			tfs_err("write track %s at offset %lld (%zu bytes): %s", t->path,
-				(long long)off, io->len, tfs_strerror(rc));
+			/* Once the disk is failing, its status says it: one line
+			 * per failed request would drown the log. */
+			if (!trk_disk_note_error(d, rc))
+				tfs_err("write track %s at offset %lld (%zu bytes): %s", t->path,
+					(long long)off, io->len, tfs_strerror(rc));
 			return rc == -ENOSPC ? rc : -EIO;
 		}
 		atomic_store(&t->data_dirty, true);
@@ -146,8 +153,9 @@ static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
 		return 0;
 	ssize_t n = tfs_pread_full(t->fd, io->buf, io->len, off);
 	if (n < 0) {
-		tfs_err("read track %s at offset %lld (%zu bytes): %s", t->path, (long long)off,
-			io->len, tfs_strerror((int)n));
+		if (!trk_disk_note_error(d, (int)n))
+			tfs_err("read track %s at offset %lld (%zu bytes): %s", t->path,
+				(long long)off, io->len, tfs_strerror((int)n));
 		return -EIO;
 	}
 	/* Never-written chunks past the end of the sparse file read as zeros. */

@@ -78,6 +78,7 @@ int trk_pool_open(const struct trk_pool_config *cfg, const struct trk_disk_spec 
 	pthread_mutex_init(&pool->sync_mu, NULL);
 	pthread_mutex_init(&pool->mu, NULL);
 	pthread_cond_init(&pool->cv, NULL);
+	atomic_init(&pool->epoch, 1); /* a track's "synced" 0 then covers no write */
 	for (unsigned i = 0; i < ndisks; i++) {
 		struct trk_disk *d = &pool->disks[i];
 		pthread_mutex_init(&d->qmu, NULL);
@@ -106,13 +107,17 @@ out_destroy:
 	return rc;
 }
 
+static int pool_sync(struct trk_pool *pool, bool failing_too);
+
 int trk_pool_close(struct trk_pool *pool)
 {
 	if (!pool)
 		return 0;
 	/* Writes the free lists and headers: the on-disk lists are trusted after
-	 * this clean close. Deferred frees are dropped on purpose (see pool.h). */
-	int rc = trk_pool_sync(pool);
+	 * this clean close. Deferred frees are dropped on purpose (see pool.h).
+	 * Failing disks too: if theirs cannot be written, the close fails and
+	 * the next open rebuilds them from the index. */
+	int rc = pool_sync(pool, true);
 	pool_destroy(pool, pool->ndisks);
 	return rc;
 }
@@ -147,16 +152,77 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk)
 	return disk < pool->ndisks ? pool->disks[disk].path : NULL;
 }
 
+bool trk_pool_disk_failing(const struct trk_pool *pool, unsigned disk)
+{
+	return disk < pool->ndisks && atomic_load(&pool->disks[disk].failing);
+}
+
+bool trk_disk_note_error(struct trk_disk *d, int err)
+{
+	if (err == -ENOSPC)
+		return false; /* full, not failing: the allocator deals with that */
+	atomic_fetch_add(&d->io_errors, 1);
+	if (atomic_exchange(&d->failing, true))
+		return true;
+	tfs_err("disk %s is failing (%s): new data goes to the other disks from now on; "
+		"writes to it that had not reached the device are undone, and fsync of "
+		"their files returns EIO until they are written again. Check the device "
+		"(dmesg, smartctl), copy the files that live on it elsewhere or replace it, "
+		"then remount; `trackfs status` shows its error count",
+		d->path, tfs_strerror(err));
+	return false;
+}
+
+void trk_pool_inject_errors(struct trk_pool *pool, unsigned disk, int syncs, int writes)
+{
+	if (disk >= pool->ndisks)
+		return;
+	atomic_store(&pool->disks[disk].inject_syncs, syncs);
+	atomic_store(&pool->disks[disk].inject_writes, writes);
+}
+
+/* fdatasync one track; a failure is kept (see sync_data_locked). */
+static int track_fdatasync(struct trk_pool *pool, struct trk_disk *d, struct trk_track *t)
+{
+	int e = 0;
+
+	if (trk_inject_take(&d->inject_syncs))
+		e = -EIO;
+	else if (fdatasync(t->fd) < 0)
+		e = -errno;
+	if (e == 0)
+		return 0;
+	int rc = e == -ENOSPC ? -ENOSPC : -EIO;
+	/* The free-list records and the header written since the last good
+	 * sync may be gone with the data: write them all again next time. */
+	pthread_mutex_lock(&pool->mu);
+	trk_fifo_dirty_all(&t->fifo);
+	t->fifo.head_dirty = t->fifo.len > 0;
+	t->hdr_dirty = true;
+	pthread_mutex_unlock(&pool->mu);
+	atomic_store(&t->sync_err, rc);
+	if (!trk_disk_note_error(d, e))
+		tfs_err("disk %s: writing track %s failed: %s; the writes to it since its last "
+			"good sync may be lost: nothing that references them is committed",
+			d->path, t->path, tfs_strerror(e));
+	return rc;
+}
+
 /*
  * fdatasync every track written since its last sync (sync_mu held). A failed
  * fdatasync is never retried as if nothing happened: Linux reports a
  * writeback error once per file, so a second call would succeed although the
  * pages are gone (PostgreSQL's "fsyncgate"). The track keeps the error and
  * every later call fails with it, so nothing that references those writes is
- * ever committed.
+ * committed, until trk_pool_sync_repair: the caller undoes them first.
+ *
+ * The epoch is taken before the first data_dirty exchange: a write whose
+ * writer read an epoch up to @p snap had returned (and set data_dirty) before
+ * it, so a track found clean, or synced, here holds it durably.
  */
 static int sync_data_locked(struct trk_pool *pool)
 {
+	uint64_t snap = atomic_fetch_add(&pool->epoch, 1);
 	int first = 0;
 
 	for (unsigned di = 0; di < pool->ndisks; di++) {
@@ -169,22 +235,57 @@ static int sync_data_locked(struct trk_pool *pool)
 			if (t->failed)
 				continue;
 			int rc = atomic_load(&t->sync_err);
-			if (rc == 0 && atomic_exchange(&t->data_dirty, false) &&
-			    fdatasync(t->fd) < 0) {
-				int e = -errno;
-				rc = e == -ENOSPC ? -ENOSPC : -EIO;
-				atomic_store(&t->sync_err, rc);
-				atomic_fetch_add(&d->io_errors, 1);
-				tfs_err("disk %s: writing track %s failed: %s; the writes since "
-					"its last sync are not on the disk and will not be "
-					"committed: check the device (dmesg), then remount",
-					d->path, t->path, tfs_strerror(e));
-			}
-			if (rc < 0 && !first)
+			if (rc == 0 && atomic_exchange(&t->data_dirty, false))
+				rc = track_fdatasync(pool, d, t);
+			if (rc == 0)
+				atomic_store(&t->synced, snap);
+			else if (!first)
 				first = rc;
 		}
 	}
 	return first;
+}
+
+uint64_t trk_pool_epoch(struct trk_pool *pool)
+{
+	return atomic_load(&pool->epoch);
+}
+
+static struct trk_track *run_track_any(struct trk_pool *pool, const struct trk_run *run)
+{
+	if (run->disk >= pool->ndisks)
+		return NULL;
+	return trk_disk_track(&pool->disks[run->disk], run->track);
+}
+
+bool trk_pool_write_durable(struct trk_pool *pool, const struct trk_run *run, uint64_t done)
+{
+	struct trk_track *t = run_track_any(pool, run);
+
+	return t && done <= atomic_load(&t->synced);
+}
+
+bool trk_pool_write_lost(struct trk_pool *pool, const struct trk_run *run, uint64_t done)
+{
+	struct trk_track *t = run_track_any(pool, run);
+
+	return t && atomic_load(&t->sync_err) != 0 && done > atomic_load(&t->synced);
+}
+
+int trk_pool_sync_repair(struct trk_pool *pool, int (*cb)(void *arg), void *arg)
+{
+	/* No pass runs meanwhile: the set of failed tracks cannot change
+	 * between what cb undoes and what is cleared. */
+	pthread_mutex_lock(&pool->sync_mu);
+	int rc = cb(arg);
+	for (unsigned di = 0; rc == 0 && di < pool->ndisks; di++) {
+		struct trk_disk *d = &pool->disks[di];
+		uint32_t nt = d->missing ? 0 : atomic_load(&d->ntracks);
+		for (uint32_t i = 0; i < nt; i++)
+			atomic_store(&trk_disk_track(d, i)->sync_err, 0);
+	}
+	pthread_mutex_unlock(&pool->sync_mu);
+	return rc;
 }
 
 int trk_pool_sync_data(struct trk_pool *pool)
@@ -197,7 +298,10 @@ int trk_pool_sync_data(struct trk_pool *pool)
 	return rc;
 }
 
-int trk_pool_sync(struct trk_pool *pool)
+/* Free lists, headers, then data. A failing disk's free lists and headers
+ * wait for the close (@p failing_too): writing them now would only fail
+ * again, and they are rebuilt from the index if the close cannot write them. */
+static int pool_sync(struct trk_pool *pool, bool failing_too)
 {
 	int first = 0;
 
@@ -206,7 +310,7 @@ int trk_pool_sync(struct trk_pool *pool)
 	pthread_mutex_lock(&pool->sync_mu);
 	for (unsigned di = 0; di < pool->ndisks; di++) {
 		struct trk_disk *d = &pool->disks[di];
-		if (d->missing)
+		if (d->missing || (!failing_too && atomic_load(&d->failing)))
 			continue;
 		uint32_t nt = atomic_load(&d->ntracks);
 		for (uint32_t i = 0; i < nt; i++) {
@@ -223,12 +327,19 @@ int trk_pool_sync(struct trk_pool *pool)
 	return first ? first : rc;
 }
 
+int trk_pool_sync(struct trk_pool *pool)
+{
+	return pool_sync(pool, false);
+}
+
 int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_stats *out)
 {
 	if (disk >= pool->ndisks)
 		return -ENODEV;
 	struct trk_disk *d = &pool->disks[disk];
-	struct trk_disk_stats s = {.missing = d->missing};
+	struct trk_disk_stats s = {.missing = d->missing,
+				   .failing = atomic_load(&d->failing),
+				   .io_errors = atomic_load(&d->io_errors)};
 	uint64_t unused = 0; /* capacity of existing tracks above their hwm */
 
 	if (d->missing) {

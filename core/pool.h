@@ -112,7 +112,8 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
  * @p want; call again for the rest.
  * @p disk_hint: a disk index to prefer (the file's disk), or -1 to choose the
  * disk with the most free space. A full or missing disk sends the
- * allocation to another disk; *out->disk says where it went.
+ * allocation to another disk, and so does a failing one (an I/O error was
+ * seen on it) unless no other disk has room; *out->disk says where it went.
  * @return 0; -ENOSPC when every disk is full (deferred frees are not counted:
  * the caller may make the index durable, call trk_pool_release_deferred and
  * try again); -EIO when no usable disk remains.
@@ -120,7 +121,8 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
 int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct trk_run *out);
 
 /** The disk that trk_pool_alloc would choose without a hint: the present one
- * with the most free space. @return its index, -ENOSPC or -EIO. */
+ * with the most free space (a failing one only if no other has room).
+ * @return its index, -ENOSPC or -EIO. */
 int trk_pool_pick_disk(struct trk_pool *pool);
 
 /**
@@ -138,6 +140,15 @@ void trk_pool_unalloc(struct trk_pool *pool, const struct trk_run *run);
  * caller logs and carries on).
  */
 int trk_pool_free_deferred(struct trk_pool *pool, const struct trk_run *run);
+
+/**
+ * Take @p run back off the deferred list: the index references it again (a
+ * write that could not be made durable was undone, and the chunks it had
+ * replaced are the file's again). @p run must lie inside one run given to
+ * trk_pool_free_deferred and not yet released.
+ * @return 0; -ENOENT (not deferred: nothing changed); -ENOMEM.
+ */
+int trk_pool_undefer(struct trk_pool *pool, const struct trk_run *run);
 
 /** Number of chunks waiting in the deferred list. */
 uint64_t trk_pool_deferred_count(struct trk_pool *pool);
@@ -163,6 +174,42 @@ int trk_pool_sync(struct trk_pool *pool);
  * the first such track (-EIO, or -ENOSPC).
  */
 int trk_pool_sync_data(struct trk_pool *pool);
+
+/* ---- writes that a failed fdatasync lost --------------------------------- */
+
+/*
+ * A failed fdatasync means some writes to that track since its last good
+ * sync may be gone, and Linux says so only once. The pool keeps the error
+ * (every sync fails, so nothing is committed that points at lost chunks)
+ * until the caller has undone those writes: it keeps a note of each write
+ * with the epoch read after the write returned, and asks which are durable
+ * or lost.
+ */
+
+/**
+ * The sync epoch: it grows at every sync pass. Read it after a write to a
+ * track returned (trk_io_run); the write is durable once a pass that began
+ * later synced its track (trk_pool_write_durable).
+ */
+uint64_t trk_pool_epoch(struct trk_pool *pool);
+/** True when the write to @p run's track that returned before epoch @p done
+ * was made durable by an fdatasync that succeeded. */
+bool trk_pool_write_durable(struct trk_pool *pool, const struct trk_run *run, uint64_t done);
+/** True when @p run's track has a failed fdatasync not yet repaired and the
+ * write (done at epoch @p done; UINT64_MAX while it is still running) is not
+ * durable: the write must be undone. */
+bool trk_pool_write_lost(struct trk_pool *pool, const struct trk_run *run, uint64_t done);
+/**
+ * With no sync pass running, call @p cb, which undoes every write that
+ * trk_pool_write_lost says was lost; if it returns 0 the failed tracks'
+ * errors are cleared, so that the writes made since can be synced and
+ * committed. Lock order: call it without any pool lock; @p cb may allocate,
+ * free and undefer. @return 0 or @p cb's -errno (the errors stay).
+ */
+int trk_pool_sync_repair(struct trk_pool *pool, int (*cb)(void *arg), void *arg);
+/** True once an I/O error was seen on @p disk since the pool was opened: it
+ * gets new chunks only when no other disk can take them. */
+bool trk_pool_disk_failing(const struct trk_pool *pool, unsigned disk);
 
 /* ---- rebuilding the allocator from the index (unclean open, fsck) -------- */
 
@@ -218,6 +265,8 @@ struct trk_disk_stats {
 	uint64_t bytes_on_disk; /* st_blocks*512 of all track files */
 	uint64_t fs_bytes_free; /* statvfs of the disk's filesystem */
 	bool missing;
+	bool failing;	    /* an I/O error was seen since open (trk_pool_disk_failing) */
+	uint64_t io_errors; /* failed reads, writes and fdatasyncs since open */
 };
 
 /** @return 0 or -ENODEV for a bad disk index. */

@@ -59,8 +59,9 @@ struct trk_track {
 	bool failed;		/* unusable (bad header, missing file): I/O -EIO, never allocated
 				 * from, never rewritten; set before the track is published */
 	atomic_bool data_dirty; /* written since the last fdatasync; set after the write */
-	atomic_int sync_err;	/* a failed fdatasync's -errno: sticky (see pool.c) */
-	uint32_t compat;	/* header compat bits, kept when the header is rewritten */
+	atomic_int sync_err;	/* a failed fdatasync's -errno: sticky until trk_pool_sync_repair */
+	_Atomic uint64_t synced; /* the epoch of the last sync pass that left it durable */
+	uint32_t compat;	 /* header compat bits, kept when the header is rewritten */
 
 	/* mu: */
 	uint32_t chunk_count; /* capacity in chunks */
@@ -82,7 +83,10 @@ struct trk_disk {
 	char *tracks_dir;
 	struct tfs_uuid uuid;
 	bool missing; /* directory absent or unreadable at open; set before workers start */
-	atomic_uint_fast64_t io_errors; /* failed writes and syncs since open */
+	atomic_uint_fast64_t io_errors; /* failed reads, writes and syncs since open */
+	atomic_bool failing;		/* an I/O error was seen: allocate elsewhere (pool.c) */
+	atomic_int inject_syncs;	/* tests: fail this many more fdatasyncs */
+	atomic_int inject_writes;	/* tests: fail this many more writes */
 
 	/* Tracks are published by storing the pointer, then raising ntracks with
 	 * release order, so I/O workers read them without pool->mu. */
@@ -112,7 +116,8 @@ struct trk_pool {
 	unsigned ndisks;
 	struct trk_disk *disks;
 
-	pthread_mutex_t sync_mu; /* serializes trk_pool_sync */
+	pthread_mutex_t sync_mu; /* serializes sync passes and trk_pool_sync_repair */
+	_Atomic uint64_t epoch;	 /* sync passes begun, from 1 (see trk_pool_epoch) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv; /* a track stopped syncing, or a disk stopped creating */
 
@@ -203,6 +208,27 @@ uint64_t trk_disk_fs_chunks(struct trk_pool *pool, struct trk_disk *d);
 /** Tests: pretend the host filesystem of @p disk has @p bytes free (they are
  * used up as high-water marks rise); UINT64_MAX returns to statvfs. */
 void trk_pool_set_fs_free(struct trk_pool *pool, unsigned disk, uint64_t bytes);
+
+/** Count an I/O error of @p d (@p what: "write track X at ...", already
+ * logged by the caller until the disk is failing) and mark the disk failing
+ * unless the host filesystem was only full (-ENOSPC). Says once what it means
+ * and what to do. @return true while the disk was already failing (the caller
+ * may then log at debug level only). */
+bool trk_disk_note_error(struct trk_disk *d, int err);
+
+/** Tests: make the next @p syncs fdatasyncs and the next @p writes writes of
+ * tracks on @p disk fail with EIO, as a failing device's would (the bytes may
+ * or may not be on it). */
+void trk_pool_inject_errors(struct trk_pool *pool, unsigned disk, int syncs, int writes);
+/** Take one injected failure from @p counter: true if one was left. */
+static inline bool trk_inject_take(atomic_int *counter)
+{
+	int n = atomic_load(counter);
+
+	while (n > 0 && !atomic_compare_exchange_weak(counter, &n, n - 1))
+		;
+	return n > 0;
+}
 
 /* ---- I/O workers (io.c) ---- */
 

@@ -144,6 +144,7 @@ static struct trk_track *track_new(struct trk_pool *pool, struct trk_disk *d, ui
 	t->fifo.dirty_from = UINT64_MAX;
 	atomic_init(&t->data_dirty, false);
 	atomic_init(&t->sync_err, 0);
+	atomic_init(&t->synced, 0);
 	return t;
 }
 
