@@ -194,8 +194,20 @@ ssize_t vol_read(struct vol *v, uint64_t ino, void *buf, size_t size, off_t off)
  * or -ENOSPC, -EIO, -EFBIG. Sets mtime/ctime, clears setuid/setgid bits. */
 ssize_t vol_write(struct vol *v, uint64_t ino, const void *buf, size_t size, off_t off);
 /** Make this inode's data and the metadata before it durable (currently the
- * whole volume). */
+ * whole volume). @return 0; -EIO when a write of this file was lost (a disk
+ * failed before it was durable: the file holds what it held before that
+ * write) and that range was not written again or truncated since; another
+ * -errno when the volume could not be synced. */
 int vol_fsync(struct vol *v, uint64_t ino, bool datasync);
+/**
+ * Called, with no lock of the volume held and never inside vol_* calls of the
+ * caller's own, for each inode whose writes were undone because a disk failed
+ * (the front end drops the pages it caches for it: they hold bytes that never
+ * reached a disk). From the volume's background thread. @p cb NULL removes it;
+ * this waits for a call in progress.
+ */
+typedef void (*vol_lost_cb)(void *arg, uint64_t ino);
+void vol_set_lost_cb(struct vol *v, vol_lost_cb cb, void *arg);
 /** Make everything durable. */
 int vol_sync(struct vol *v);
 
@@ -266,6 +278,8 @@ struct vol_disk_info {
 	uint64_t bytes_on_disk;		 /* what the track files occupy on the host */
 	bool stale;			 /* free lists lag: frees made while it was missing */
 	uint64_t stale_chunks;		 /* chunks freed while it was missing */
+	bool failing;			 /* I/O errors since open: new data goes elsewhere */
+	uint64_t io_errors;		 /* failed reads, writes and syncs since open */
 };
 struct vol_info {
 	struct tfs_uuid uuid;

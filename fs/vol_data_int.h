@@ -91,6 +91,10 @@ int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
  * written by the caller in @p txn, references them now): nothing is freed. */
 int vol_extents_unmap(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
 		      uint64_t b);
+struct vol_wnote;
+/** vol_extents_cut that also copies what it cuts into @p note (vol_wnote_old). */
+int vol_extents_cut_noted(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+			  uint64_t b, struct vol_runs *pending, struct vol_wnote *note);
 
 /* ---- reading single chunks (vol_trunc.c) ------------------------------------ */
 
@@ -150,6 +154,64 @@ struct vol_cow {
  * @return 0, -ENOSPC, -EIO, -ENOMEM, -ENOENT (inode gone) or an index error.
  */
 int vol_cow_locked(struct vol *v, uint64_t ino, struct vol_cow *c);
+
+/* ---- notes of writes not yet durable (vol_lost.c) ------------------------- */
+
+/*
+ * A failed fdatasync may have lost any write to that track since its last
+ * good sync, and the group commit must not publish extents that point at
+ * such chunks (DESIGN.md: a failed flush is remembered). Every copy-on-write
+ * takes a note before its data is written: the new runs, and once it is in
+ * its transaction, the extents it replaces. The precommit hook drops the
+ * notes of writes that a sync made durable and undoes the writes a failed
+ * sync lost (vol_wnotes_repair).
+ */
+
+/** An extent a write replaced, cut to the write's range. */
+struct vol_old {
+	uint64_t off;
+	uint16_t disk;
+	uint32_t track, chunk, nchunks;
+	const uint64_t *sums; /* into the note's sums */
+};
+
+struct vol_wnote {
+	struct vol_wnote *prev, *next; /* v->wnotes, under wnote_mu */
+	uint64_t ino;
+	uint64_t off;  /* file offset of runs[0]'s first chunk; the runs follow in order */
+	uint64_t done; /* trk_pool_epoch after the data was written; UINT64_MAX before */
+	uint64_t size_before, size_after; /* the file's size before and after the write */
+	size_t cap_old, nsums;
+	bool merged; /* its extents are in the group (wnote_mu) */
+	bool lost;   /* undone before it was merged: the write must fail (wnote_mu) */
+	size_t nruns;
+	struct trk_run *runs;
+	size_t nold;
+	struct vol_old *old;
+	uint64_t *sums;
+};
+
+/** Take a note of a write of @p runs at file offset @p off of @p ino, before
+ * the data is written. @return the note, or NULL (out of memory). */
+struct vol_wnote *vol_wnote_begin(struct vol *v, uint64_t ino, uint64_t off,
+				  const struct trk_run *runs, size_t nruns);
+/** The data of @p n is on the tracks (trk_io_run returned 0). */
+void vol_wnote_written(struct vol *v, struct vol_wnote *n);
+/**
+ * From the write's cut (vol_extents_cut_noted): chunks [i0, i0 + count) of
+ * @p e, at file offset @p off, are replaced; @p room is how many chunks the
+ * rest of the write's range holds from @p off on. @return 0 or -ENOMEM.
+ */
+int vol_wnote_old(struct vol_wnote *n, const struct idx_extent *e, uint64_t off, uint32_t i0,
+		  uint32_t count, uint64_t room);
+/** In the write's transaction, just before it merges: true when the note was
+ * undone meanwhile (a failed sync): the write must be given up. */
+bool vol_wnote_lost(struct vol *v, struct vol_wnote *n);
+/** After the merge (idx_txn_commit_keep succeeded), before the index lock is
+ * released: the write's extents are in the group, of size @p size_after. */
+void vol_wnote_merged(struct vol *v, struct vol_wnote *n, uint64_t size_after);
+/** Forget a note whose write failed or was given up. Accepts NULL. */
+void vol_wnote_drop(struct vol *v, struct vol_wnote *n);
 
 /* ---- zeroing parts of chunks (vol_trunc.c) -------------------------------- */
 

@@ -65,9 +65,25 @@ struct vol {
 	pthread_mutex_t flusher_lock;
 	pthread_cond_t flusher_cond;
 	bool flusher_stop; /* guarded by flusher_lock */
+	bool flusher_kick; /* guarded by flusher_lock: run vol_lost_notify now */
 	bool flusher_running;
 	pthread_t flusher;
 	unsigned flush_ms, sync_ms;
+
+	/* Writes not yet known to be durable, and the files whose writes a
+	 * failing disk lost (vol_lost.c). wnote_mu guards the notes, the lost
+	 * marks and the notification queue; lock order: ilock, index lock,
+	 * pool sync_mu, wnote_mu, pool mu. */
+	pthread_mutex_t wnote_mu;
+	struct vol_wnote *wnotes; /* oldest first (doubly linked) */
+	struct vol_wnote *wnotes_tail;
+	struct vol_lost *lost; /* ranges whose writes were lost: fsync gives EIO */
+	atomic_uint nlost;     /* entries in lost, read without wnote_mu */
+	uint64_t *lost_queue;  /* inodes whose cached pages the front end drops */
+	size_t nqueue, cap_queue;
+	pthread_mutex_t lost_cb_mu; /* held while lost_cb runs; guards the two below */
+	vol_lost_cb lost_cb;
+	void *lost_cb_arg;
 
 	/* The status socket (vol_control.c), while open for writing. */
 	int control_fd;
@@ -133,6 +149,31 @@ int vol_sync_all(struct vol *v);
 int vol_precommit(void *arg);
 int vol_flusher_start(struct vol *v);
 void vol_flusher_stop(struct vol *v);
+
+/* vol_lost.c: writes a failed flush lost (see vol_data_int.h for the notes) */
+void vol_lost_init(struct vol *v);
+/** Forget every note and mark (the volume is closing). */
+void vol_lost_fini(struct vol *v);
+/**
+ * Undo every write that a failed fdatasync lost (trk_pool_write_lost), inside
+ * a transaction of the group being committed (the precommit hook calls it
+ * through trk_pool_sync_repair): each range such a write mapped, where the
+ * file still maps it, maps the chunks it replaced again; its own chunks are
+ * freed; the file is marked (fsync returns EIO). A write still in flight is
+ * told to fail. @return 0 or -errno (nothing changed).
+ */
+int vol_wnotes_repair(void *arg);
+/** Forget the notes of writes now durable (after a sync that succeeded). */
+void vol_wnotes_prune(struct vol *v);
+/** True when @p ino has a write not yet known durable. */
+bool vol_wnotes_pending(struct vol *v, uint64_t ino);
+/** True when a write of @p ino in [a, b) was lost (b: UINT64_MAX for all). */
+bool vol_lost_has(struct vol *v, uint64_t ino, uint64_t a, uint64_t b);
+/** [a, b) of @p ino was written again, truncated away or freed: no longer lost. */
+void vol_lost_clear(struct vol *v, uint64_t ino, uint64_t a, uint64_t b);
+/** Tell the front end (lost_cb) about inodes whose writes were undone. Call
+ * holding no lock of the volume (the flusher does). */
+void vol_lost_notify(struct vol *v);
 
 /* vol_control.c: answers `trackfs status` while the volume is held open */
 int vol_control_start(struct vol *v);

@@ -97,6 +97,18 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 	if (dst_off + len > VOL_MAX_FILE_SIZE)
 		return -EFBIG;
 	lock_pair(v, src, dst);
+	/* The chunks change owner, so the notes of writes not yet durable no
+	 * longer describe them (vol_lost.c): make them durable first, and
+	 * refuse to pass on a range whose write was lost. */
+	if (vol_wnotes_pending(v, src)) {
+		rc = vol_sync_all(v);
+		if (rc < 0)
+			goto out_unlock;
+	}
+	if (vol_lost_has(v, src, vol_round_down(src_off, cs), vol_round_up(src_off + len, cs))) {
+		rc = -EIO;
+		goto out_unlock;
+	}
 again:
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)

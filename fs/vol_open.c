@@ -209,6 +209,7 @@ static int locks_init(struct vol *v)
 			return rc;
 		}
 	}
+	vol_lost_init(v);
 	pthread_mutex_init(&v->sync_lock, NULL);
 	pthread_cond_init(&v->sync_cond, NULL);
 	pthread_mutex_init(&v->flusher_lock, NULL);
@@ -221,6 +222,7 @@ static int locks_init(struct vol *v)
 		pthread_mutex_destroy(&v->flusher_lock);
 		pthread_cond_destroy(&v->sync_cond);
 		pthread_mutex_destroy(&v->sync_lock);
+		vol_lost_fini(v);
 		for (unsigned i = 0; i < VOL_ILOCKS; i++)
 			pthread_rwlock_destroy(&v->ilocks[i]);
 	}
@@ -233,6 +235,7 @@ static void locks_fini(struct vol *v)
 	pthread_mutex_destroy(&v->flusher_lock);
 	pthread_cond_destroy(&v->sync_cond);
 	pthread_mutex_destroy(&v->sync_lock);
+	vol_lost_fini(v);
 	for (unsigned i = 0; i < VOL_ILOCKS; i++)
 		pthread_rwlock_destroy(&v->ilocks[i]);
 }

@@ -157,7 +157,10 @@ static int inode_free(struct vol *v, struct idx_txn *txn, struct idx_inode *inod
 	rc = idx_inline_del(txn, inode->ino);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	return idx_inode_del(txn, inode->ino);
+	rc = idx_inode_del(txn, inode->ino);
+	if (rc == 0)
+		vol_lost_clear(v, inode->ino, 0, UINT64_MAX);
+	return rc;
 }
 
 int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino,

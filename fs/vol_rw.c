@@ -160,9 +160,13 @@ static int cow_put_extents(struct vol *v, struct idx_txn *txn, uint64_t ino, uin
 	return dirty ? idx_extent_put(txn, ino, &prev) : 0;
 }
 
+/* -ESTALE from cow_switch: a failed sync undid the write before it was
+ * merged (its chunks may not be on the disk); it can be done again elsewhere. */
 static int cow_switch(struct vol *v, uint64_t ino, struct vol_cow *c, uint32_t n,
-		      const struct trk_run *runs, size_t nruns, const uint64_t *sums)
+		      const struct trk_run *runs, size_t nruns, const uint64_t *sums,
+		      struct vol_wnote *note)
 {
+	uint64_t end = c->start + (uint64_t)n * v->chunk_size;
 	struct vol_runs pending = {0};
 	struct idx_inode inode;
 	struct idx_txn *txn;
@@ -174,8 +178,8 @@ static int cow_switch(struct vol *v, uint64_t ino, struct vol_cow *c, uint32_t n
 	rc = vol_file_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
-	rc = vol_extents_cut(v, txn, &inode, c->start, c->start + (uint64_t)n * v->chunk_size,
-			     &pending);
+	note->size_before = inode.size;
+	rc = vol_extents_cut_noted(v, txn, &inode, c->start, end, &pending, note);
 	if (rc < 0)
 		goto out_abort_txn;
 	rc = cow_put_extents(v, txn, ino, c->start, runs, nruns, sums);
@@ -198,14 +202,25 @@ static int cow_switch(struct vol *v, uint64_t ino, struct vol_cow *c, uint32_t n
 	rc = idx_inode_put(txn, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
-	rc = idx_txn_commit(txn);
-	if (rc < 0) {
-		vol_runs_fini(&pending);
-		return rc;
+	/* The index lock is held from the begin: the precommit hook cannot
+	 * undo the note between this check and the merge. */
+	if (vol_wnote_lost(v, note)) {
+		rc = -ESTALE;
+		goto out_abort_txn;
 	}
-	vol_runs_release(v, &pending);
-	c->disk = inode.disk;
-	return 0;
+	/* The note, the deferred frees and the merge are seen together: a
+	 * hook that undoes this write finds the chunks it replaced deferred. */
+	rc = idx_txn_commit_keep(txn);
+	if (rc == 0) {
+		vol_runs_release(v, &pending);
+		vol_wnote_merged(v, note, inode.size);
+		vol_lost_clear(v, ino, c->start, end);
+		c->disk = inode.disk;
+	} else {
+		vol_runs_fini(&pending);
+	}
+	idx_txn_release(txn);
+	return rc;
 
 out_abort_txn:
 	idx_txn_abort(txn);
@@ -235,24 +250,43 @@ int vol_cow_locked(struct vol *v, uint64_t ino, struct vol_cow *c)
 		for (uint32_t j = 0; j < c->seg[i].nchunks; j++)
 			sums[k++] = trk_checksum(c->seg[i].buf + (size_t)j * cs, cs);
 
-	rc = cow_alloc(v, c->disk, n, runs, &nruns);
-	if (rc < 0) {
-		if (rc == -ENOSPC)
-			tfs_warn("write inode %" PRIu64 ": no free chunks on any disk", ino);
-		goto out_free;
-	}
-	rc = cow_write(v, c, runs, nruns);
-	if (rc < 0)
-		goto out_unalloc;
-	rc = cow_switch(v, ino, c, n, runs, nruns, sums);
-	if (rc < 0)
-		goto out_unalloc;
-	goto out_free;
+	/* A write that a failing disk refused, or that a failed sync undid
+	 * before it was merged, is done once more: the allocator now sends
+	 * it to another disk. */
+	for (int attempt = 0;; attempt++) {
+		struct vol_wnote *note;
+		bool retry;
 
-out_unalloc:
-	/* The new chunks were never referenced by a committed index state. */
-	for (size_t i = 0; i < nruns; i++)
-		trk_pool_unalloc(v->pool, &runs[i]);
+		rc = cow_alloc(v, c->disk, n, runs, &nruns);
+		if (rc < 0) {
+			if (rc == -ENOSPC)
+				tfs_warn("write inode %" PRIu64 ": no free chunks on any disk",
+					 ino);
+			goto out_free;
+		}
+		note = vol_wnote_begin(v, ino, c->start, runs, nruns);
+		rc = note ? cow_write(v, c, runs, nruns) : -ENOMEM;
+		if (rc == 0) {
+			vol_wnote_written(v, note);
+			rc = cow_switch(v, ino, c, n, runs, nruns, sums, note);
+		}
+		if (rc == 0)
+			break;
+		retry = rc == -ESTALE;
+		for (size_t i = 0; i < nruns && rc == -EIO && !retry; i++)
+			retry = trk_pool_disk_failing(v->pool, runs[i].disk);
+		retry = retry && attempt == 0;
+		vol_wnote_drop(v, note);
+		/* The new chunks were never referenced by a committed index
+		 * state. */
+		for (size_t i = 0; i < nruns; i++)
+			trk_pool_unalloc(v->pool, &runs[i]);
+		if (rc == -ESTALE)
+			rc = -EIO;
+		if (!retry)
+			goto out_free;
+		c->disk = -1;
+	}
 out_free:
 	free(runs);
 	free(sums);

@@ -89,6 +89,8 @@ int vol_info(struct vol *v, struct vol_info *out)
 		d->bytes_used = ds.chunks_used * v->chunk_size;
 		d->bytes_free = ds.chunks_free * v->chunk_size;
 		d->bytes_on_disk = ds.bytes_on_disk;
+		d->failing = ds.failing;
+		d->io_errors = ds.io_errors;
 	}
 	return stale_info(v, out);
 }

@@ -53,12 +53,29 @@ static int release_deferred(struct vol *v)
  * LMDB writes the meta page that publishes it. Every write's data is on the
  * tracks (data_dirty set) before its extents enter the group, so syncing
  * every dirty track covers them all.
+ *
+ * A track whose fdatasync failed may have lost any write since its last
+ * good sync: those writes are undone in the group (vol_wnotes_repair), and
+ * then the group commits with everything else, so one failing disk never
+ * stops the volume. A few rounds at most: each one undoes what the failures
+ * seen so far lost.
  */
 int vol_precommit(void *arg)
 {
 	struct vol *v = arg;
+	int rc = 0;
 
-	return trk_pool_sync_data(v->pool);
+	for (int round = 0; round < 4; round++) {
+		rc = trk_pool_sync_data(v->pool);
+		if (rc == 0) {
+			vol_wnotes_prune(v);
+			return 0;
+		}
+		int r = trk_pool_sync_repair(v->pool, vol_wnotes_repair, v);
+		if (r < 0)
+			return r;
+	}
+	return rc;
 }
 
 /* One sync: data and allocator state, then the index, then the frees. Only
@@ -68,9 +85,11 @@ static int sync_once(struct vol *v)
 	int rc;
 
 	/* Data before metadata: the index may only point at chunks whose bytes
-	 * are on the disk (the precommit hook checks again under the lock). */
+	 * are on the disk (the precommit hook checks again under the lock).
+	 * A disk that failed (EIO, or ENOSPC at writeback) does not stop the
+	 * sync: the hook undoes the writes it lost, and the rest commits. */
 	rc = trk_pool_sync(v->pool);
-	if (rc < 0) {
+	if (rc < 0 && rc != -EIO && rc != -ENOSPC) {
 		tfs_err("volume %s: sync: writing the disks failed: %s", v->meta_dir,
 			tfs_strerror(rc));
 		return rc;
@@ -123,8 +142,22 @@ int vol_sync_all(struct vol *v)
 int vol_fsync(struct vol *v, uint64_t ino, bool datasync)
 {
 	/* One index for the whole volume: making one inode durable means
-	 * committing everything before it. */
-	return vol_sync_all(v);
+	 * committing everything before it. A write of this file that a failing
+	 * disk lost was undone by that sync (or an earlier one): say so until
+	 * the range is written again. */
+	int rc = vol_sync_all(v);
+
+	if (rc == 0 && vol_lost_has(v, ino, 0, UINT64_MAX)) {
+		rc = -EIO;
+		/* The front end's cache still holds the bytes that were lost:
+		 * have the flusher drop it now (not from this thread, which
+		 * may be serving the kernel's request). */
+		pthread_mutex_lock(&v->flusher_lock);
+		v->flusher_kick = true;
+		pthread_cond_signal(&v->flusher_cond);
+		pthread_mutex_unlock(&v->flusher_lock);
+	}
+	return rc;
 }
 
 int vol_sync(struct vol *v)
@@ -160,10 +193,18 @@ static void *flusher_main(void *arg)
 			until.tv_nsec -= 1000000000L;
 		}
 		int w = 0;
-		while (!v->flusher_stop && w != ETIMEDOUT)
+		while (!v->flusher_stop && !v->flusher_kick && w != ETIMEDOUT)
 			w = pthread_cond_timedwait(&v->flusher_cond, &v->flusher_lock, &until);
 		if (v->flusher_stop)
 			break;
+		if (v->flusher_kick) {
+			/* Only the notifications: the flush keeps its pace. */
+			v->flusher_kick = false;
+			pthread_mutex_unlock(&v->flusher_lock);
+			vol_lost_notify(v);
+			pthread_mutex_lock(&v->flusher_lock);
+			continue;
+		}
 		pthread_mutex_unlock(&v->flusher_lock);
 
 		int rc = 0;
@@ -179,14 +220,15 @@ static void *flusher_main(void *arg)
 			 * that the next sync still has work to do. */
 			flushed = true;
 			/* Most of the data sync happens here, outside the index
-			 * lock; the hook then only syncs what was written since. */
-			rc = trk_pool_sync_data(v->pool);
-			if (rc == 0)
-				rc = idx_env_flush(v->idx);
+			 * lock; the hook then only syncs what was written since,
+			 * and undoes what a failure here lost. */
+			(void)trk_pool_sync_data(v->pool);
+			rc = idx_env_flush(v->idx);
 			if (rc < 0 && last_rc == 0)
 				tfs_err("volume %s: flushing the index failed: %s; retrying",
 					v->meta_dir, tfs_strerror(rc));
 		}
+		vol_lost_notify(v);
 		/* Say when a failure ends, so the log shows how long it lasted. */
 		if (rc == 0 && last_rc < 0)
 			tfs_info("volume %s: background flush works again", v->meta_dir);

@@ -105,7 +105,7 @@ static int run_freed(struct vol *v, struct idx_txn *txn, const struct trk_run *r
 /* vol_extents_cut and vol_extents_unmap: @p freeing says whether the runs
  * unmapped stop being used (else another extent took them over). */
 static int extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
-		       uint64_t b, bool freeing, struct vol_runs *pending)
+		       uint64_t b, bool freeing, struct vol_runs *pending, struct vol_wnote *note)
 {
 	uint32_t cs = v->chunk_size;
 	struct idx_extent e;
@@ -121,6 +121,11 @@ static int extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *ino
 		struct trk_run r = {
 			.disk = e.disk, .track = e.track, .chunk = e.chunk + i0, .count = i1 - i0};
 
+		if (note) {
+			rc = vol_wnote_old(note, &e, lo, i0, i1 - i0, (b - lo) / cs);
+			if (rc < 0)
+				return rc;
+		}
 		if (i1 < e.nchunks) {
 			/* The part after the range lives on under a new key. */
 			struct idx_extent tail = e;
@@ -154,13 +159,19 @@ static int extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *ino
 int vol_extents_cut(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
 		    uint64_t b, struct vol_runs *pending)
 {
-	return extents_cut(v, txn, inode, a, b, true, pending);
+	return extents_cut(v, txn, inode, a, b, true, pending, NULL);
+}
+
+int vol_extents_cut_noted(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
+			  uint64_t b, struct vol_runs *pending, struct vol_wnote *note)
+{
+	return extents_cut(v, txn, inode, a, b, true, pending, note);
 }
 
 int vol_extents_unmap(struct vol *v, struct idx_txn *txn, struct idx_inode *inode, uint64_t a,
 		      uint64_t b)
 {
-	return extents_cut(v, txn, inode, a, b, false, NULL);
+	return extents_cut(v, txn, inode, a, b, false, NULL, NULL);
 }
 
 int vol_extents_free_from(struct vol *v, struct idx_txn *txn, struct idx_inode *inode,
@@ -348,6 +359,8 @@ static int set_size(struct vol *v, uint64_t ino, uint64_t size, bool touch)
 		return rc;
 	}
 	vol_runs_release(v, &pending);
+	/* A lost write cut off with the rest is nothing fsync must report. */
+	vol_lost_clear(v, ino, vol_round_up(size, v->chunk_size), UINT64_MAX);
 	return 0;
 
 out_abort_txn:

@@ -1,0 +1,265 @@
+/* A failing disk (issue 8, point 4): an fdatasync that fails (injected in
+ * core/, as a dying device's would) loses the writes since the track's last
+ * good sync. They are undone before the group commits, the old data reads
+ * back, that file's fsync returns EIO until the range is written again, files
+ * on the healthy disk keep their fsync, new data avoids the failing disk and
+ * the volume is clean and intact after a close. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "core/pool_int.h"
+#include "tests/unit/vol/fixture.h"
+
+static struct fx F;
+
+static void setup(void)
+{
+	fx_setup(&F, 4096);
+}
+
+static void teardown(void)
+{
+	fx_teardown(&F);
+}
+
+TestSuite(vol_failing, .init = setup, .fini = teardown, .timeout = 120);
+
+/* A file whose chunks go to @p disk. */
+static uint64_t create_on(const char *name, int disk)
+{
+	uint64_t ino = fx_create(&F, name);
+	cr_assert_eq(vol_set_disk(F.v, ino, disk), 0);
+	return ino;
+}
+
+/* Every extent of @p ino is on @p disk. */
+static void expect_disk(uint64_t ino, unsigned disk)
+{
+	struct idx_extent e;
+	uint64_t pos = 0;
+	unsigned n = 0;
+
+	while (fx_extent_next(&F, ino, pos, &e) == 0) {
+		cr_assert_eq(e.disk, disk, "inode %" PRIu64 " offset %" PRIu64 " is on disk %u",
+			     ino, e.off, e.disk);
+		pos = e.off + (uint64_t)e.nchunks * F.cs;
+		n++;
+	}
+	cr_assert_gt(n, 0, "inode %" PRIu64 " has no extents", ino);
+}
+
+static void fail_next_sync(unsigned disk)
+{
+	trk_pool_inject_errors(F.v->pool, disk, 1, 0);
+}
+
+static uint64_t lookup(const char *name)
+{
+	struct vol_attr a;
+	cr_assert_eq(vol_lookup(F.v, VOL_ROOT_INO, name, &a), 0, "%s is gone", name);
+	return a.ino;
+}
+
+Test(vol_failing, lost_overwrite_is_undone_and_the_rest_commits)
+{
+	uint64_t a = create_on("a", 0), b = create_on("b", 1);
+
+	fx_fill(&F, a, 'A', 65536, 0);
+	fx_fill(&F, b, 'B', 65536, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+
+	/* The overwrite reaches the page cache, then its fdatasync fails. */
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 65536, 0);
+	fx_fill(&F, b, 'b', 4096, 8192); /* same group, healthy disk */
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "the lost write's fsync must fail");
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "and keep failing");
+	cr_assert_eq(vol_fsync(F.v, b, false), 0, "a healthy disk's file must fsync");
+	fx_expect_bytes(&F, a, 'A', 65536, 0);
+	fx_expect_bytes(&F, b, 'b', 4096, 8192);
+	cr_assert(trk_pool_disk_failing(F.v->pool, 0));
+	cr_assert(!trk_pool_disk_failing(F.v->pool, 1));
+
+	struct vol_info *info = calloc(1, sizeof(*info));
+	cr_assert_not_null(info);
+	cr_assert_eq(vol_info(F.v, info), 0);
+	cr_assert(info->disks[0].failing && info->disks[0].io_errors >= 1);
+	cr_assert(!info->disks[1].failing && info->disks[1].io_errors == 0);
+	free(info);
+
+	/* New files go to the healthy disk, and so do a's new chunks. */
+	uint64_t c = fx_create(&F, "c");
+	fx_fill(&F, c, 'C', 100000, 0);
+	cr_assert_eq(vol_fsync(F.v, c, false), 0);
+	expect_disk(c, 1);
+
+	/* Writing the lost range again ends the EIO. */
+	fx_fill(&F, a, 'R', 32768, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "half of the range is still lost");
+	fx_fill(&F, a, 'R', 32768, 32768);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+
+	fx_close_and_fsck(&F);
+	fx_open(&F);
+	fx_expect_bytes(&F, lookup("a"), 'R', 65536, 0);
+	fx_expect_bytes(&F, lookup("b"), 'B', 8192, 0);
+	fx_expect_bytes(&F, lookup("b"), 'b', 4096, 8192);
+	fx_expect_bytes(&F, lookup("c"), 'C', 100000, 0);
+	cr_assert(!trk_pool_disk_failing(F.v->pool, 0), "the mark lasts until the remount");
+}
+
+Test(vol_failing, lost_append_gives_the_old_size_back)
+{
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 10000, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 50000, 10000);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO);
+	cr_assert_eq(fx_getattr(&F, a).size, 10000);
+	fx_expect_bytes(&F, a, 'A', 10000, 0);
+	fx_extent_count(&F, a); /* blocks match the extents */
+	/* A truncate past the lost range ends the EIO as well. */
+	cr_assert_eq(fx_truncate(&F, a, 8192), 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_close_and_fsck(&F);
+	fx_open(&F);
+	fx_expect_bytes(&F, lookup("a"), 'A', 8192, 0);
+}
+
+Test(vol_failing, two_lost_writes_over_one_range)
+{
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 3 * 4096, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, '1', 2 * 4096, 0);
+	fx_fill(&F, a, '2', 2 * 4096, 4096); /* overlaps the first */
+	fx_fill(&F, a, '3', 100, 5000);	     /* a partial chunk: merged with '2' */
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO);
+	fx_expect_bytes(&F, a, 'A', 3 * 4096, 0);
+	cr_assert_eq(fx_getattr(&F, a).size, 3 * 4096);
+	fx_extent_count(&F, a);
+	fx_close_and_fsck(&F);
+	fx_open(&F);
+	fx_expect_bytes(&F, lookup("a"), 'A', 3 * 4096, 0);
+}
+
+Test(vol_failing, nothing_to_undo_after_truncate_or_unlink)
+{
+	uint64_t a = create_on("a", 0), b = create_on("b", 0);
+	uint64_t keep = create_on("keep", 0);
+
+	fx_fill(&F, a, 'A', 20000, 0);
+	fx_fill(&F, b, 'B', 20000, 0);
+	fx_fill(&F, keep, 'K', 20000, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 20000, 0);
+	fx_fill(&F, b, 'N', 20000, 0);
+	cr_assert_eq(fx_truncate(&F, a, 0), 0);
+	cr_assert_eq(vol_unlink(F.v, VOL_ROOT_INO, "b"), 0);
+	vol_forget(F.v, b, 1);
+	/* The writes that were lost are not in the files any more. */
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	cr_assert_eq(vol_fsync(F.v, keep, false), 0);
+	cr_assert_eq(fx_getattr(&F, a).size, 0);
+	fx_expect_bytes(&F, keep, 'K', 20000, 0);
+	fx_close_and_fsck(&F);
+}
+
+Test(vol_failing, a_write_the_disk_refuses_goes_elsewhere)
+{
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 8192, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	trk_pool_inject_errors(F.v->pool, 0, 0, 1);
+	fx_fill(&F, a, 'N', 8192, 0); /* no error: done again on disk 1 */
+	cr_assert(trk_pool_disk_failing(F.v->pool, 0));
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_expect_bytes(&F, a, 'N', 8192, 0);
+	expect_disk(a, 1);
+	fx_close_and_fsck(&F);
+	fx_open(&F);
+	fx_expect_bytes(&F, lookup("a"), 'N', 8192, 0);
+}
+
+/* Many writers on both disks while syncs of disk 0 fail now and then: every
+ * file whose last fsync succeeded holds what it was given, the others hold
+ * one of the versions they were given (never a mix of chunks that were never
+ * written together at one offset: each chunk is one version). */
+struct writer {
+	int id;
+	int disk;
+	int fsynced_ok; /* the last version whose fsync returned 0, or -1 */
+	int rc;
+};
+
+#define WRITERS 4
+#define VERSIONS 30
+#define WSIZE (5 * 4096)
+
+static void *writer_main(void *arg)
+{
+	struct writer *w = arg;
+	char name[16];
+	snprintf(name, sizeof(name), "w%d", w->id);
+	uint64_t ino = create_on(name, w->disk);
+	uint8_t *buf = malloc(WSIZE);
+
+	w->fsynced_ok = -1;
+	for (int ver = 0; ver < VERSIONS && buf; ver++) {
+		memset(buf, 'a' + ver % 26, WSIZE);
+		if (vol_write(F.v, ino, buf, WSIZE, 0) != WSIZE) {
+			w->rc = -EIO;
+			break;
+		}
+		if (w->id == 0 && ver % 7 == 3)
+			fail_next_sync(0);
+		int rc = vol_fsync(F.v, ino, false);
+		if (rc == 0)
+			w->fsynced_ok = ver;
+		else if (rc != -EIO || w->disk != 0) {
+			w->rc = rc; /* a healthy disk's fsync failed */
+			break;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+Test(vol_failing, concurrent_writers_while_a_disk_fails)
+{
+	struct writer w[WRITERS];
+	pthread_t t[WRITERS];
+
+	for (int i = 0; i < WRITERS; i++) {
+		w[i] = (struct writer){.id = i, .disk = i % 2};
+		cr_assert_eq(pthread_create(&t[i], NULL, writer_main, &w[i]), 0);
+	}
+	for (int i = 0; i < WRITERS; i++) {
+		pthread_join(t[i], NULL);
+		cr_assert_eq(w[i].rc, 0, "writer %d: %d", i, w[i].rc);
+	}
+	for (int i = 1; i < WRITERS; i += 2)
+		cr_assert_eq(w[i].fsynced_ok, VERSIONS - 1, "writer %d on the healthy disk", i);
+	trk_pool_inject_errors(F.v->pool, 0, 0, 0); /* those left over would fail the close */
+	fx_close_and_fsck(&F);
+	fx_open(&F);
+	for (int i = 0; i < WRITERS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "w%d", i);
+		uint64_t ino = lookup(name);
+		uint8_t *b = malloc(WSIZE);
+		cr_assert_eq(vol_read(F.v, ino, b, WSIZE, 0), WSIZE);
+		if (w[i].fsynced_ok == VERSIONS - 1)
+			for (size_t k = 0; k < WSIZE; k++)
+				cr_assert_eq(b[k], 'a' + (VERSIONS - 1) % 26, "w%d byte %zu", i, k);
+		for (size_t k = 0; k < WSIZE; k++)
+			cr_assert(b[k] >= 'a' && b[k] <= 'z', "w%d byte %zu: %#x", i, k, b[k]);
+		free(b);
+	}
+}
