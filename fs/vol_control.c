@@ -58,11 +58,14 @@ static void answer(struct vol *v, int fd)
 				i, d->missing ? 1 : 0, d->tracks, d->chunks_used, d->chunks_free,
 				d->bytes_used, d->bytes_free, d->bytes_on_disk, u, d->path);
 		}
-		/* A line of its own, so that older readers skip it. */
+		/* Lines of their own, so that older readers skip them. */
 		for (unsigned i = 0; i < info->ndisks; i++)
 			if (info->disks[i].stale)
 				fprintf(out, "stale %u %" PRIu64 "\n", i,
 					info->disks[i].stale_chunks);
+		for (unsigned i = 0; i < info->ndisks; i++)
+			fprintf(out, "disk_health %u %d %" PRIu64 "\n", i,
+				info->disks[i].failing ? 1 : 0, info->disks[i].io_errors);
 	}
 	fclose(out);
 	free(info);
@@ -197,6 +200,15 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			if (sscanf(val, "%u %" SCNu64, &idx, &chunks) == 2 && idx < out->ndisks) {
 				out->disks[idx].stale = true;
 				out->disks[idx].stale_chunks = chunks;
+			}
+		} else if (!strcmp(key, "disk_health")) {
+			unsigned idx;
+			int failing;
+			uint64_t errors;
+			if (sscanf(val, "%u %d %" SCNu64, &idx, &failing, &errors) == 3 &&
+			    idx < out->ndisks) {
+				out->disks[idx].failing = failing != 0;
+				out->disks[idx].io_errors = errors;
 			}
 		} else if (!strcmp(key, "disk") && out->ndisks < VOL_MAX_DISKS) {
 			struct vol_disk_info *d = &out->disks[out->ndisks];

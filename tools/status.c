@@ -88,13 +88,21 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 	       "CHUNKS USED", "CHUNKS FREE", "USED", "FREE", "ON DISK", "STATE");
 
 	uint64_t t_tracks = 0, t_cu = 0, t_cf = 0, t_bu = 0, t_bf = 0, t_od = 0;
-	unsigned missing = 0;
+	unsigned missing = 0, failing = 0;
 	for (unsigned i = 0; i < info->ndisks; i++) {
 		const struct vol_disk_info *d = &info->disks[i];
+		char state[48];
+		if (d->missing)
+			snprintf(state, sizeof(state), "MISSING");
+		else if (d->failing)
+			snprintf(state, sizeof(state), "FAILING (%llu I/O error%s)",
+				 (unsigned long long)d->io_errors, d->io_errors == 1 ? "" : "s");
+		else
+			snprintf(state, sizeof(state), "ok");
 		printf("%-4u %-32s %6u %12llu %12llu %10s %10s %10s  %s\n", i, d->path, d->tracks,
 		       (unsigned long long)d->chunks_used, (unsigned long long)d->chunks_free,
-		       B(d->bytes_used, b1), B(d->bytes_free, b2), B(d->bytes_on_disk, b3),
-		       d->missing ? "MISSING" : "ok");
+		       B(d->bytes_used, b1), B(d->bytes_free, b2), B(d->bytes_on_disk, b3), state);
+		failing += !d->missing && d->failing;
 		t_tracks += d->tracks;
 		t_cu += d->chunks_used;
 		t_cf += d->chunks_free;
@@ -103,9 +111,10 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		t_od += d->bytes_on_disk;
 		missing += d->missing;
 	}
+	const char *total = missing ? "DISKS MISSING" : failing ? "DISKS FAILING" : "ok";
 	printf("%-4s %-32s %6llu %12llu %12llu %10s %10s %10s  %s\n", "", "total",
 	       (unsigned long long)t_tracks, (unsigned long long)t_cu, (unsigned long long)t_cf,
-	       B(t_bu, b1), B(t_bf, b2), B(t_od, b3), missing ? "DISKS MISSING" : "ok");
+	       B(t_bu, b1), B(t_bf, b2), B(t_od, b3), total);
 	if (missing)
 		printf("\n%u disk(s) missing: files on them read as I/O errors until the disk is "
 		       "back.\n",
@@ -124,7 +133,14 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 			       "chunks freed meanwhile back on its free lists.\n",
 			       i, (unsigned long long)d->stale_chunks);
 	}
-	return missing ? 1 : 0;
+	if (failing)
+		printf("\n%u disk(s) failing: I/O errors since the mount. New data goes to the "
+		       "other disks; writes that had not reached a failing disk were undone "
+		       "and their files' fsync returns EIO. Check the device (dmesg, smartctl), "
+		       "copy its files elsewhere or replace it; the mark is cleared at the next "
+		       "mount.\n",
+		       failing);
+	return missing || failing ? 1 : 0;
 }
 
 int main(int argc, char **argv)

@@ -173,4 +173,11 @@ int fs_invalidate_entry(struct fs_daemon *d, uint64_t parent, const char *name);
  */
 int fs_invalidate_inode(struct fs_daemon *d, uint64_t ino);
 
+/**
+ * The volume's lost-write callback (vol_set_lost_cb, @p arg the daemon):
+ * writes of @p ino were undone because a disk failed, so the pages the kernel
+ * caches for it hold bytes that are not in the file; they are dropped.
+ */
+void fs_lost_write_cb(void *arg, uint64_t ino);
+
 #endif

@@ -335,6 +335,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		goto out_remove_handlers;
 	}
 	d.se = se;
+	vol_set_lost_cb(d.vol, fs_lost_write_cb, &d);
 	rc = fs_keep_dev_last(se);
 	if (rc < 0)
 		tfs_debug("cannot duplicate /dev/fuse (%s): if killed, the mount may stay behind",
@@ -369,6 +370,8 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	 * session's device, which the unmount closes. */
 	fs_s3_stop(&d, s3);
 out_unmount:
+	/* Its notifications write to the session's device, as the sidecar's. */
+	vol_set_lost_cb(d.vol, NULL, NULL);
 	fuse_session_unmount(se);
 out_remove_handlers:
 	fuse_remove_signal_handlers(se);

@@ -119,3 +119,15 @@ int fs_invalidate_inode(struct fs_daemon *d, uint64_t ino)
 	/* Offset 0, length 0: attributes and every cached page. */
 	return fuse_lowlevel_notify_inval_inode(d->se, ino, 0, 0);
 }
+
+void fs_lost_write_cb(void *arg, uint64_t ino)
+{
+	struct fs_daemon *d = arg;
+	int rc = fs_invalidate_inode(d, ino);
+
+	/* ENOENT: the kernel has nothing cached for it. */
+	if (rc < 0 && rc != -ENOENT && rc != -ENOTCONN && rc != -ENODEV)
+		tfs_warn("fuse: dropping the kernel's cache of inode %" PRIu64 " after a lost "
+			 "write failed: %s; reads may show the lost bytes until it is reopened",
+			 ino, tfs_strerror(rc));
+}
