@@ -66,6 +66,12 @@ int idx_group_commit_locked(struct idx_env *env, const char *why)
 
 	if (!env->group)
 		return 0;
+	if (dirty && env->held_back && !env->precommit) {
+		/* The hook that held this group back is gone (the volume is
+		 * closing): nobody can make what it references durable, so it
+		 * is never committed; close drops it. */
+		return -EIO;
+	}
 	if (dirty && env->precommit) {
 		env->in_precommit = true;
 		rc = env->precommit(env->precommit_arg);
