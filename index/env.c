@@ -151,44 +151,6 @@ int idx_group_prepare_locked(struct idx_env *env)
 	return 0;
 }
 
-/*
- * LMDB maps the whole file and trusts its meta page: a file cut short (a
- * copy that stopped, a filesystem that lost its tail) makes the first read of
- * a page past the end a SIGBUS. Check the file covers every page the last
- * committed transaction uses before anything touches those pages; the meta
- * pages themselves were read with pread by mdb_env_open.
- */
-static int check_file_size(struct idx_env *env, const char *file)
-{
-	MDB_envinfo info;
-	struct stat st;
-	int rc;
-
-	rc = mdb_env_info(env->mdb, &info);
-	if (rc)
-		return idx_errmap(env, rc, "read the meta page");
-	mdb_filehandle_t fd;
-	rc = mdb_env_get_fd(env->mdb, &fd);
-	if (rc)
-		return idx_errmap(env, rc, "get the file descriptor");
-	if (fstat(fd, &st) < 0) {
-		rc = -errno;
-		tfs_err("index: cannot stat %s: %s", file, tfs_strerror(rc));
-		return rc;
-	}
-	uint64_t need = ((uint64_t)info.me_last_pgno + 1) * env->psize;
-	if ((uint64_t)st.st_size < need) {
-		tfs_err("index: %s is %" PRIu64 " bytes but its last transaction uses %" PRIu64
-			" (%" PRIu64 " pages of %u): the file was truncated or damaged; restore "
-			"the metadata directory from a backup, nothing was changed",
-			file, (uint64_t)st.st_size, need, (uint64_t)info.me_last_pgno + 1,
-			env->psize);
-		return -EIO;
-	}
-	return 0;
-}
-
-/* Open (or create) the named tables in one transaction. */
 static int open_tables(struct idx_env *env, bool create)
 {
 	MDB_txn *t;
@@ -306,7 +268,7 @@ int idx_env_open(const char *dir, unsigned flags, struct idx_env **out)
 		goto out_close_env;
 	}
 	env->psize = ms.ms_psize;
-	rc = check_file_size(env, file);
+	rc = idx_check_file_size(env, file);
 	if (rc)
 		goto out_close_env;
 	rc = open_tables(env, !rdonly && (flags & IDX_CREATE));

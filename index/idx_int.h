@@ -84,6 +84,15 @@ struct idx_env {
 	bool in_precommit;   /* the hook is running (idx_txn_begin_precommit) */
 };
 
+/* ---- truncation.c ---- */
+
+/**
+ * After mdb_env_open: refuse (-EIO, with a message naming @p file) a file
+ * shorter than the pages its last transaction uses, unless every missing
+ * page is a free one LMDB never wrote.
+ */
+int idx_check_file_size(struct idx_env *env, const char *file);
+
 /* ---- space.c ---- */
 
 /** At open: find data.mdb's descriptor and what is allocated already. */

@@ -194,6 +194,94 @@ Test(env, truncated_file_is_eio, .init = setup, .fini = teardown)
 	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+/* The highest pages of @p e that LMDB's free list holds, counted down from
+ * the last page the meta page counts. */
+static size_t free_tail_pages(MDB_env *e, size_t *last)
+{
+	static uint8_t isfree[1 << 16];
+	MDB_envinfo in;
+	MDB_cursor *cu;
+	MDB_txn *t;
+	MDB_val k, v;
+	size_t n = 0;
+
+	memset(isfree, 0, sizeof(isfree));
+	cr_assert_eq(mdb_env_info(e, &in), 0);
+	cr_assert_lt(in.me_last_pgno, sizeof(isfree));
+	cr_assert_eq(mdb_txn_begin(e, NULL, MDB_RDONLY, &t), 0);
+	cr_assert_eq(mdb_cursor_open(t, 0, &cu), 0);
+	while (mdb_cursor_get(cu, &k, &v, MDB_NEXT) == 0) {
+		const size_t *ids = v.mv_data;
+		for (size_t i = 1; i <= ids[0]; i++)
+			isfree[ids[i]] = 1;
+	}
+	mdb_cursor_close(cu);
+	mdb_txn_abort(t);
+	for (size_t p = in.me_last_pgno; p > 1 && isfree[p]; p--)
+		n++;
+	*last = in.me_last_pgno;
+	return n;
+}
+
+/*
+ * Pages a transaction allocated and freed again are never written: when they
+ * are the highest ones, the file ends before the meta page's last page (seen
+ * after a kill -9). Such a file is whole and must open; one cut into a page
+ * in use must not. The state is made by churning until the highest pages are
+ * free, then cutting exactly those off.
+ */
+Test(env, unwritten_free_tail_opens, .init = setup, .fini = teardown)
+{
+	static char pad[100];
+	char file[128], key[32];
+	size_t tail = 0, last = 0;
+	MDB_val val = {.mv_size = sizeof(pad), .mv_data = pad};
+	MDB_env *raw;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+
+	put_ino(f.env, 5, 5);
+	cr_assert_eq(idx_env_close(f.env, true), 0);
+	f.env = NULL;
+	cr_assert_eq(mdb_env_create(&raw), 0);
+	cr_assert_eq(mdb_env_set_maxdbs(raw, 16), 0);
+	cr_assert_eq(mdb_env_open(raw, f.dir, MDB_NOLOCK, 0644), 0);
+	srand(1);
+	for (int r = 0; r < 400 && !tail; r++) {
+		cr_assert_eq(mdb_txn_begin(raw, NULL, 0, &txn), 0);
+		cr_assert_eq(mdb_dbi_open(txn, "xattr", 0, &dbi), 0);
+		int base = rand() % 5000, n = rand() % 3000;
+		for (int i = base; i < base + n; i++) {
+			snprintf(key, sizeof(key), "churn%08d", i);
+			MDB_val k = {.mv_size = strlen(key), .mv_data = key};
+			int rc = r % 2 ? mdb_put(txn, dbi, &k, &val, 0)
+				       : mdb_del(txn, dbi, &k, NULL);
+			cr_assert(rc == 0 || rc == MDB_NOTFOUND);
+		}
+		cr_assert_eq(mdb_txn_commit(txn), 0);
+		tail = free_tail_pages(raw, &last);
+	}
+	mdb_env_close(raw);
+	cr_assert_gt(tail, 0, "no state with free pages at the end of the file was made");
+	snprintf(file, sizeof(file), "%s/data.mdb", f.dir);
+	cr_assert_eq(truncate(file, (off_t)(last + 1 - tail) * 4096), 0);
+	int status = open_in_child(f.dir, IDX_RDONLY);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "%zu free pages missing at the end: read-only open gives status %d", tail,
+		  status);
+	status = open_in_child(f.dir, 0);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "open: status %d", status);
+	fx_open(&f, 0);
+	cr_assert_eq(get_ino(f.env, 5, 5), 0);
+	cr_assert_eq(idx_env_close(f.env, false), 0);
+	f.env = NULL;
+	/* One page more, in use: refused. */
+	cr_assert_eq(truncate(file, (off_t)(last - tail) * 4096), 0);
+	status = open_in_child(f.dir, IDX_RDONLY);
+	cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == EIO, "cut into a used page: %d",
+		  status);
+}
+
 Test(env, group_commit_visibility, .init = setup, .fini = teardown)
 {
 	struct idx_env *ro = NULL;
