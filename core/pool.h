@@ -257,8 +257,11 @@ int trk_pool_check_begin(struct trk_pool *pool, trk_problem_cb cb, void *arg);
 /**
  * Record that the index references @p run. @return 0; -EEXIST if a chunk is
  * referenced twice; -EBUSY if a chunk is also on a free list; -ERANGE if the
- * run lies outside its track or above the high-water mark; -ENODEV for a bad
- * disk or track. Problems are also reported through the callback.
+ * run lies outside its track or above the high-water mark; -ENODATA if its
+ * bytes were never written (it lies past the end of the track file, or on a
+ * hole in it);
+ * -ENODEV for a bad disk or track. Problems are also reported through the
+ * callback.
  */
 int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run);
 /**

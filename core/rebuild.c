@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/base/log.h"
 #include "core/pool_int.h"
@@ -256,6 +257,25 @@ int trk_pool_check_begin(struct trk_pool *pool, trk_problem_cb cb, void *arg)
 	return problems;
 }
 
+/* A referenced run must hold written bytes: a hole in the track file there
+ * (SEEK_HOLE; claimed but never written space is a hole too) is a write that
+ * never reached the disk. Filesystems without SEEK_HOLE report none. */
+static int check_written(struct trk_pool *pool, struct trk_track *t, const struct trk_run *run)
+{
+	off_t a = (off_t)trk_chunk_off(pool, run->chunk);
+	off_t b = (off_t)trk_chunk_off(pool, run->chunk + run->count);
+	off_t hole = lseek(t->fd, a, SEEK_HOLE);
+
+	if (hole < 0 || hole >= b)
+		return 0;
+	uint32_t first = run->chunk + (uint32_t)((hole - a) / pool->cfg.chunk_size);
+	problem(pool,
+		"track %s: referenced chunks %u..%u were never written (a hole in the file from "
+		"chunk %u on)",
+		t->path, run->chunk, run->chunk + run->count - 1, first);
+	return -ENODATA;
+}
+
 int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run)
 {
 	if (run->disk >= pool->ndisks) {
@@ -279,7 +299,7 @@ int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run)
 		return -ENODEV;
 	}
 	pthread_mutex_lock(&pool->mu);
-	uint32_t hwm = t->hwm;
+	uint32_t hwm = t->hwm, claimed = t->claimed;
 	pthread_mutex_unlock(&pool->mu);
 	if (!run->count || (uint64_t)run->chunk + run->count > hwm) {
 		problem(pool,
@@ -301,7 +321,20 @@ int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run)
 	if (busy)
 		problem(pool, "track %s: %u of chunks %u..%u are referenced but on the free list",
 			t->path, busy, run->chunk, run->chunk + run->count - 1);
-	return dup ? -EEXIST : busy ? -EBUSY : 0;
+	if (dup)
+		return -EEXIST;
+	if (busy)
+		return -EBUSY;
+	if ((uint64_t)run->chunk + run->count > claimed) {
+		/* Past the end of the track file: nothing was ever written there
+		 * (a write that an older trackfs lost when its disk filled). */
+		problem(pool,
+			"track %s: referenced chunks %u..%u lie past the end of the file (it "
+			"holds %u chunks): their bytes were never written",
+			t->path, run->chunk, run->chunk + run->count - 1, claimed);
+		return -ENODATA;
+	}
+	return check_written(pool, t, run);
 }
 
 int trk_pool_check_end(struct trk_pool *pool, uint64_t *leaked_out)

@@ -2,7 +2,8 @@
  * and in steps, a host filesystem that refuses it (ENOSPC, EIO) sends the
  * allocation to another disk, a smaller claim is tried before giving up,
  * zeros are written where fallocate is missing, disks on one host filesystem
- * count its space once, and a rebuild on a full disk needs no new space. */
+ * count its space once, a rebuild on a full disk needs no new space, and a
+ * check finds referenced chunks that were never written. */
 #include "core_test.h"
 
 #include <fcntl.h>
@@ -296,4 +297,36 @@ Test(claim, sparse_track_is_backed_at_open)
 	cr_expect_geq((uint64_t)track_stat(0, 0).st_blocks * 512, TRK_HDR_SIZE + 20 * CS,
 		      "the holes below the high-water mark got blocks");
 	cr_expect_geq(trk_disk_track(&c.pool->disks[0], 0)->claimed, 20);
+}
+
+Test(claim, check_finds_chunks_never_written)
+{
+	struct trk_run r;
+	char path[256];
+
+	ct_setup(&c, 1, CS, 64 * CS);
+	cr_assert_eq(ct_open(&c), 0);
+	cr_assert_eq(trk_pool_alloc(c.pool, 0, 20, &r), 0);
+	write_chunks(0, 10);
+	ct_close(&c);
+	c.cfg.readonly = true;
+	cr_assert_eq(ct_open(&c), 0);
+	cr_assert_eq(trk_pool_check_begin(c.pool, NULL, NULL), 0);
+	struct trk_run written = {0, 0, 0, 10}, unwritten = {0, 0, 10, 5};
+	cr_expect_eq(trk_pool_check_ref(c.pool, &written), 0);
+	ct_track_path(&c, 0, 0, path, sizeof(path));
+	int fd = open(path, O_RDONLY);
+	cr_assert_geq(fd, 0);
+	off_t hole = lseek(fd, (off_t)TRK_HDR_SIZE + 10 * CS, SEEK_HOLE);
+	close(fd);
+	if (hole == (off_t)TRK_HDR_SIZE + 10 * CS)
+		cr_expect_eq(trk_pool_check_ref(c.pool, &unwritten), -ENODATA,
+			     "claimed, referenced, never written");
+	ct_close(&c);
+
+	cut_track(12);
+	cr_assert_eq(ct_open(&c), 0);
+	cr_assert_eq(trk_pool_check_begin(c.pool, NULL, NULL), 0);
+	struct trk_run past = {0, 0, 8, 6};
+	cr_expect_eq(trk_pool_check_ref(c.pool, &past), -ENODATA, "past the end of the file");
 }
