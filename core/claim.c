@@ -126,6 +126,10 @@ int trk_track_claim(struct trk_pool *pool, struct trk_track *t, uint32_t upto)
 			break;
 		want = from + (want - from) / 2;
 	}
+	/* The device failing under a claim is an I/O error like any other
+	 * (pool.c): the disk gets no new data until the next mount. */
+	if (rc == -EIO)
+		trk_disk_note_error(t->disk, rc);
 	pthread_mutex_lock(&pool->mu);
 	t->claiming = false;
 	if (got > t->claimed) {

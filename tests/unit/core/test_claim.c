@@ -129,6 +129,7 @@ Test(claim, enospc_only_when_no_disk_can_claim)
 	cr_expect_eq(trk_pool_alloc(c.pool, -1, 8, &r), -ENOSPC);
 	fault_errno = EIO;
 	cr_expect_eq(trk_pool_alloc(c.pool, -1, 8, &r), -EIO, "not ENOSPC: the disk failed");
+	cr_expect(trk_pool_disk_failing(c.pool, 0), "an EIO of a claim marks the disk failing");
 	fault_errno = 0;
 	cr_assert_eq(trk_pool_alloc(c.pool, -1, 8, &r), 0, "space came back: the claim works");
 	cr_expect_eq(r.chunk, 0);
