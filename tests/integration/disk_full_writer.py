@@ -8,10 +8,11 @@ close, and logs (outside the mount) only the files all of them accepted.
         smallest size fails) or --max MiB were written. A file that fails is
         removed again. Any error other than ENOSPC fails the run. Prints
         "written BYTES files N enospc K".
-    disk_full_writer.py verify DIR LOG
+    disk_full_writer.py verify DIR LOG [--crashed]
         Every logged file is there, byte for byte; no other PREFIX files are
-        (a failed one was removed). Wrong MiB blocks are counted and named,
-        zero-filled ones separately.
+        (a failed one was removed; after a crash, --crashed, such a file may
+        be back, as its removal was never fsynced). Wrong MiB blocks are
+        counted and named, zero-filled ones separately.
     disk_full_writer.py overwrite DIR LOG NAME SEED
         Overwrite the middle of a logged file on a full volume. Whatever
         write/fsync/close answer, every 4 KiB block must afterwards hold either
@@ -122,7 +123,7 @@ def fill(d, log, prefix, seed, max_mib, sizes):
     print(f"written {written} files {nfiles} enospc {enospc}")
 
 
-def verify(d, log):
+def verify(d, log, crashed):
     files = read_log(log)
     bad = 0
     for name, (seed, size, digest) in sorted(files.items()):
@@ -150,7 +151,7 @@ def verify(d, log):
                     zero += 1
         print(f"FAIL: {path}: {len(got)} bytes, want {size}; {wrong} MiB blocks "
               f"wrong, {zero} of them all zeros", file=sys.stderr)
-    prefixes = {n.rsplit("-", 1)[0] for n in files}
+    prefixes = {n.rsplit("-", 1)[0] for n in files} if not crashed else set()
     for name in os.listdir(d):
         if name.rsplit("-", 1)[0] in prefixes and name not in files:
             print(f"FAIL: {d}/{name} failed to write but is still there", file=sys.stderr)
@@ -228,7 +229,7 @@ def main():
             rest = rest[2:]
         fill(d, log, prefix, int(seed), max_mib, sizes)
     elif cmd == "verify":
-        verify(sys.argv[2], sys.argv[3])
+        verify(sys.argv[2], sys.argv[3], "--crashed" in sys.argv[4:])
     elif cmd == "overwrite":
         overwrite(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     elif cmd == "drop":
