@@ -1,7 +1,10 @@
 /* The chunk allocator: choosing a disk (the hint, else the one with the most
- * free space), taking a run from the head of a track's FIFO or from above a
- * high-water mark, growing a disk by a track, and giving runs back
- * (unalloc at once; deferred frees only after the index is durable). */
+ * free space), taking a run from the head of a track's FIFO, from chunks
+ * claimed above a high-water mark, or claiming more host space (claim.c);
+ * growing a disk by a track, and giving runs back (unalloc at once; deferred
+ * frees only after the index is durable). A run is handed out only once the
+ * host filesystem has given it blocks, so no write into it can fail for
+ * want of space. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +12,9 @@
 #include "core/base/log.h"
 #include "core/pool_int.h"
 
-/* Chunks a disk can still hand out: its free lists plus what the host
- * filesystem can hold above high-water marks. Caller holds mu. */
+/* Chunks a disk can hand out: its free lists, what is claimed above its
+ * high-water marks, and what its host filesystem can still give (shared with
+ * the other disks on it). Caller holds mu. */
 static uint64_t disk_free(struct trk_pool *pool, struct trk_disk *d)
 {
 	uint32_t nt = atomic_load(&d->ntracks);
@@ -20,19 +24,51 @@ static uint64_t disk_free(struct trk_pool *pool, struct trk_disk *d)
 		return 0;
 	for (uint32_t i = 0; i < nt; i++) {
 		struct trk_track *t = trk_disk_track(d, i);
-		if (!t->failed)
-			n += t->fifo.nfree;
+		if (t->failed || t->sparse)
+			continue;
+		n += t->fifo.nfree;
+		if (t->claimed > t->hwm)
+			n += t->claimed - t->hwm;
 	}
-	return n + trk_disk_fs_chunks(pool, d);
+	return n + trk_hostfs_growth(pool, d->fs);
 }
 
-/* The present disk with the most free space, skipping those in @p full (a
- * bit per disk); NULL if none has room. A failing disk only when no healthy
- * one has room. Caller holds mu. */
+/* How much room disk @p d has for a new file, and (*used_out) how much it
+ * holds. On a host filesystem that holds several disks, space one of them
+ * claimed but has not used is the others' as much as its own (it is the same
+ * device), so it counts for all of them; the disk with less data then wins
+ * the tie. Caller holds mu. */
+static uint64_t place_score(struct trk_pool *pool, struct trk_disk *d, uint64_t *used_out)
+{
+	uint64_t n = disk_free(pool, d), used = 0;
+
+	for (unsigned i = 0; i < pool->ndisks; i++) {
+		struct trk_disk *e = &pool->disks[i];
+		uint32_t nt = atomic_load(&e->ntracks);
+
+		if (e->missing || e->fs != d->fs)
+			continue;
+		for (uint32_t k = 0; k < nt; k++) {
+			struct trk_track *t = trk_disk_track(e, k);
+			if (t->failed || t->sparse)
+				continue;
+			if (e == d)
+				used += t->hwm - t->fifo.nfree;
+			else if (t->claimed > t->hwm)
+				n += t->claimed - t->hwm;
+		}
+	}
+	*used_out = used;
+	return n;
+}
+
+/* The present disk with the most free space (place_score), skipping those in
+ * @p full (a bit per disk); NULL if none has room. A failing disk only when
+ * no healthy one has room. Caller holds mu. */
 static struct trk_disk *most_free(struct trk_pool *pool, uint64_t full, bool *any_present)
 {
 	struct trk_disk *d = NULL, *dfail = NULL;
-	uint64_t best = 0, best_fail = 0;
+	uint64_t best = 0, best_used = 0, best_fail = 0;
 
 	*any_present = false;
 	for (unsigned i = 0; i < pool->ndisks; i++) {
@@ -41,10 +77,11 @@ static struct trk_disk *most_free(struct trk_pool *pool, uint64_t full, bool *an
 		*any_present = true;
 		if (full & (1ull << i))
 			continue;
-		uint64_t f = disk_free(pool, &pool->disks[i]);
+		uint64_t used, f = place_score(pool, &pool->disks[i], &used);
 		bool failing = atomic_load(&pool->disks[i].failing);
-		if (!failing && f > best) {
+		if (!failing && (f > best || (f && f == best && used < best_used))) {
 			best = f;
+			best_used = used;
 			d = &pool->disks[i];
 		} else if (failing && f > best_fail) {
 			best_fail = f;
@@ -59,14 +96,39 @@ int trk_pool_pick_disk(struct trk_pool *pool)
 	struct trk_disk *d;
 	bool any_present;
 
-	for (unsigned i = 0; i < pool->ndisks; i++)
-		trk_disk_refresh_fs(pool, &pool->disks[i]);
+	trk_hostfs_refresh(pool, false);
 	pthread_mutex_lock(&pool->mu);
 	d = most_free(pool, 0, &any_present);
 	pthread_mutex_unlock(&pool->mu);
 	if (!d)
 		return any_present ? -ENOSPC : -EIO;
 	return (int)d->index;
+}
+
+/*
+ * Claim more host space for @p t so that at least one more chunk (up to
+ * @p want, rounded up to TRK_CLAIM_STEP) can be handed out. Caller holds mu
+ * (dropped during the claim). @return -EAGAIN when something was claimed
+ * (choose again), -ENOSPC when the host filesystem is full, another -errno.
+ */
+static int claim_more(struct trk_pool *pool, struct trk_disk *d, struct trk_track *t, uint32_t want)
+{
+	uint32_t cs = pool->cfg.chunk_size;
+	uint64_t step = TRK_CLAIM_STEP / cs ? TRK_CLAIM_STEP / cs : 1;
+	uint64_t room = trk_hostfs_avail(d->fs) / cs;
+	uint32_t base = t->hwm > t->claimed ? t->hwm : t->claimed;
+
+	if (want > t->chunk_count - base)
+		want = t->chunk_count - base;
+	uint64_t upto = ((uint64_t)base + want + step - 1) / step * step;
+	if (upto > t->chunk_count)
+		upto = t->chunk_count;
+	if (upto > t->claimed + room)
+		upto = t->claimed + room;
+	if (upto <= base)
+		return -ENOSPC;
+	int rc = trk_track_claim(pool, t, (uint32_t)upto);
+	return rc == 0 ? -EAGAIN : rc;
 }
 
 /*
@@ -83,7 +145,7 @@ static int try_disk(struct trk_pool *pool, struct trk_disk *d, uint32_t want, st
 	/* Reuse first, oldest free run first, lowest track first. */
 	for (uint32_t i = 0; i < nt; i++) {
 		struct trk_track *t = trk_disk_track(d, i);
-		if (t->failed || !t->fifo.len)
+		if (t->failed || t->sparse || !t->fifo.len)
 			continue;
 		if (t->syncing) {
 			/* Its free chunks are being written with records right now. */
@@ -95,25 +157,34 @@ static int try_disk(struct trk_pool *pool, struct trk_disk *d, uint32_t want, st
 		*out = (struct trk_run){(uint16_t)d->index, t->number, chunk, n};
 		return 0;
 	}
-	/* Then never-used chunks: they need room on the host filesystem. */
-	uint64_t room = trk_disk_fs_chunks(pool, d);
-	if (!room)
-		return -ENOSPC;
+	/* Then never-used chunks whose host space is claimed already. */
 	for (uint32_t i = 0; i < nt; i++) {
 		struct trk_track *t = trk_disk_track(d, i);
-		if (t->failed || t->hwm >= t->chunk_count)
+		if (t->failed || t->sparse || t->hwm >= t->claimed)
 			continue;
-		n = t->chunk_count - t->hwm;
+		n = t->claimed - t->hwm;
 		if (n > want)
 			n = want;
-		if (n > room)
-			n = (uint32_t)room;
 		*out = (struct trk_run){(uint16_t)d->index, t->number, t->hwm, n};
 		t->hwm += n;
 		t->hdr_dirty = true;
-		d->fs_reserved += (uint64_t)n * pool->cfg.chunk_size;
 		return 0;
 	}
+	/* Then claim more for a track that has room left. */
+	for (uint32_t i = 0; i < nt; i++) {
+		struct trk_track *t = trk_disk_track(d, i);
+		if (t->failed || t->sparse || t->hwm >= t->chunk_count ||
+		    t->claimed >= t->chunk_count)
+			continue;
+		if (t->claiming) {
+			pthread_cond_wait(&pool->cv, &pool->mu);
+			return -EAGAIN;
+		}
+		return claim_more(pool, d, t, want);
+	}
+	/* Then a new track, if its header and a chunk fit. */
+	if (trk_hostfs_avail(d->fs) < TRK_HDR_SIZE + pool->cfg.chunk_size)
+		return -ENOSPC;
 	rc = trk_disk_grow(pool, d, nt);
 	if (rc < 0) {
 		tfs_warn("disk %s: cannot add track %u (%s); sending new data to other disks",
@@ -126,7 +197,8 @@ static int try_disk(struct trk_pool *pool, struct trk_disk *d, uint32_t want, st
 int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct trk_run *out)
 {
 	uint64_t full = 0; /* bit per disk found full during this call */
-	int rc;
+	bool refreshed = false, any_enospc = false;
+	int rc, other = 0;
 
 	if (!want)
 		return -EINVAL;
@@ -134,8 +206,7 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 		return -EROFS;
 	if (want > pool->track_chunks)
 		want = pool->track_chunks;
-	for (unsigned i = 0; i < pool->ndisks; i++)
-		trk_disk_refresh_fs(pool, &pool->disks[i]);
+	trk_hostfs_refresh(pool, false);
 
 	pthread_mutex_lock(&pool->mu);
 	for (;;) {
@@ -149,16 +220,33 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 			d = &pool->disks[disk_hint];
 		else
 			d = most_free(pool, full, &any_present);
+		if (!d && any_present && !refreshed) {
+			/* Before saying ENOSPC, look again: the cached figures may be
+			 * a second old, or a claim may have failed where space came
+			 * back since. */
+			refreshed = true;
+			full = 0;
+			pthread_mutex_unlock(&pool->mu);
+			trk_hostfs_refresh(pool, true);
+			pthread_mutex_lock(&pool->mu);
+			continue;
+		}
 		if (!d) {
-			rc = any_present ? -ENOSPC : -EIO;
-			if (rc == -EIO)
+			rc = any_present ? (any_enospc || !other ? -ENOSPC : other) : -EIO;
+			if (!any_present)
 				tfs_err("allocate: every disk of the volume is missing");
 			break;
 		}
 		rc = try_disk(pool, d, want, out);
 		if (rc == -EAGAIN)
 			continue;
-		if (rc == -ENOSPC) {
+		if (rc < 0) {
+			/* This disk cannot take it (full, or its claim failed and
+			 * was logged): another one may. */
+			if (rc == -ENOSPC)
+				any_enospc = true;
+			else if (!other)
+				other = rc;
 			full |= 1ull << d->index;
 			continue;
 		}

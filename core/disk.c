@@ -1,6 +1,6 @@
 /* A disk directory: its identity file (which volume and disk it belongs to),
- * formatting it, opening its track files at pool open, growing it by new
- * tracks, and the cached statvfs of the filesystem it lives on. */
+ * formatting it, opening its track files at pool open, and growing it by new
+ * tracks. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/base/fileio.h"
@@ -308,6 +307,8 @@ int trk_disk_grow(struct trk_pool *pool, struct trk_disk *d, uint32_t upto)
 			/* Publish under mu so allocators see a consistent track. */
 			pthread_mutex_lock(&pool->mu);
 			rc = trk_disk_publish(d, t);
+			if (rc == 0 && d->fs)
+				d->fs->claimed += TRK_HDR_SIZE; /* its header */
 			pthread_mutex_unlock(&pool->mu);
 			if (rc < 0)
 				trk_track_destroy(t);
@@ -317,51 +318,4 @@ int trk_disk_grow(struct trk_pool *pool, struct trk_disk *d, uint32_t upto)
 	d->creating = false;
 	pthread_cond_broadcast(&pool->cv);
 	return rc;
-}
-
-void trk_disk_refresh_fs(struct trk_pool *pool, struct trk_disk *d)
-{
-	struct statvfs sv;
-	uint64_t now = trk_now_ms();
-
-	pthread_mutex_lock(&pool->mu);
-	bool stale =
-		!d->fs_override && (!d->fs_stamp_ms || now - d->fs_stamp_ms >= TRK_FS_CACHE_MS);
-	pthread_mutex_unlock(&pool->mu);
-	if (!stale || d->missing)
-		return;
-	if (statvfs(d->path, &sv) < 0) {
-		int rc = -errno;
-		tfs_warn("disk %s: statvfs failed: %s; treating it as full", d->path,
-			 tfs_strerror(rc));
-		sv.f_bavail = 0;
-		sv.f_frsize = 1;
-	}
-	pthread_mutex_lock(&pool->mu);
-	if (!d->fs_override) {
-		d->fs_free = (uint64_t)sv.f_bavail * sv.f_frsize;
-		d->fs_stamp_ms = now ? now : 1;
-		d->fs_reserved = 0;
-	}
-	pthread_mutex_unlock(&pool->mu);
-}
-
-uint64_t trk_disk_fs_chunks(struct trk_pool *pool, struct trk_disk *d)
-{
-	if (d->fs_reserved >= d->fs_free)
-		return 0;
-	return (d->fs_free - d->fs_reserved) / pool->cfg.chunk_size;
-}
-
-void trk_pool_set_fs_free(struct trk_pool *pool, unsigned disk, uint64_t bytes)
-{
-	if (disk >= pool->ndisks)
-		return;
-	struct trk_disk *d = &pool->disks[disk];
-	pthread_mutex_lock(&pool->mu);
-	d->fs_override = bytes != UINT64_MAX;
-	d->fs_free = d->fs_override ? bytes : 0;
-	d->fs_reserved = 0;
-	d->fs_stamp_ms = 0;
-	pthread_mutex_unlock(&pool->mu);
 }

@@ -24,6 +24,8 @@
 #define IO_DIRECT_ALIGN 4096u
 #define IO_BOUNCE_SIZE (1u << 20)
 
+struct trk_sys trk_sys;
+
 static pthread_once_t bounce_once = PTHREAD_ONCE_INIT;
 static pthread_key_t bounce_key;
 static bool bounce_ok;
@@ -131,13 +133,13 @@ static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
 	}
 	off_t off = (off_t)(trk_chunk_off(pool, run->chunk) + io->byte_off);
 	if (io->write) {
-		int rc;
-		if (trk_inject_take(&d->inject_writes))
+		int rc = trk_sys.write_fault ? trk_sys.write_fault(t->path, off, io->len) : 0;
+		if (rc == 0 && trk_inject_take(&d->inject_writes))
 			rc = -EIO;
-		else if (io_direct(t, true, io->buf, io->len, off) == 0)
-			rc = 0;
-		else
-			rc = tfs_pwrite_full(t->fd, io->buf, io->len, off);
+		if (rc == 0)
+			rc = io_direct(t, true, io->buf, io->len, off) == 0
+				     ? 0
+				     : tfs_pwrite_full(t->fd, io->buf, io->len, off);
 		if (rc < 0) {
 			/* Once the disk is failing, its status says it: one line
 			 * per failed request would drown the log. */

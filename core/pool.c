@@ -1,10 +1,9 @@
-/* The pool object: opening and closing the disks of a volume, syncing
- * free lists, headers and data to disk, and per-disk space accounting. */
+/* The pool object: opening and closing the disks of a volume, and syncing
+ * free lists, headers and data to disk. Space accounting is in space.c. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "core/base/log.h"
@@ -26,6 +25,7 @@ static void pool_destroy(struct trk_pool *pool, unsigned nopened)
 	pthread_mutex_destroy(&pool->mu);
 	pthread_cond_destroy(&pool->cv);
 	free(pool->deferred);
+	free(pool->fs);
 	free(pool->disks);
 	free(pool);
 }
@@ -68,7 +68,10 @@ int trk_pool_open(const struct trk_pool_config *cfg, const struct trk_disk_spec 
 	if (!pool)
 		return -ENOMEM;
 	pool->disks = calloc(ndisks, sizeof(*pool->disks));
-	if (!pool->disks) {
+	pool->fs = calloc(ndisks, sizeof(*pool->fs));
+	if (!pool->disks || !pool->fs) {
+		free(pool->disks);
+		free(pool->fs);
 		free(pool);
 		return -ENOMEM;
 	}
@@ -92,6 +95,9 @@ int trk_pool_open(const struct trk_pool_config *cfg, const struct trk_disk_spec 
 		if (rc < 0)
 			goto out_destroy;
 	}
+	rc = trk_hostfs_setup(pool);
+	if (rc < 0)
+		goto out_destroy;
 	for (unsigned i = 0; i < ndisks; i++) {
 		if (pool->disks[i].missing)
 			continue;
@@ -330,61 +336,4 @@ static int pool_sync(struct trk_pool *pool, bool failing_too)
 int trk_pool_sync(struct trk_pool *pool)
 {
 	return pool_sync(pool, false);
-}
-
-int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_stats *out)
-{
-	if (disk >= pool->ndisks)
-		return -ENODEV;
-	struct trk_disk *d = &pool->disks[disk];
-	struct trk_disk_stats s = {.missing = d->missing,
-				   .failing = atomic_load(&d->failing),
-				   .io_errors = atomic_load(&d->io_errors)};
-	uint64_t unused = 0; /* capacity of existing tracks above their hwm */
-
-	if (d->missing) {
-		*out = s;
-		return 0;
-	}
-	struct statvfs sv;
-	if (statvfs(d->path, &sv) == 0)
-		s.fs_bytes_free = (uint64_t)sv.f_bavail * sv.f_frsize;
-	uint32_t nt = atomic_load(&d->ntracks);
-	s.tracks = nt;
-	for (uint32_t i = 0; i < nt; i++) {
-		struct trk_track *t = trk_disk_track(d, i);
-		struct stat st;
-		if (t->fd >= 0 && fstat(t->fd, &st) == 0)
-			s.bytes_on_disk += (uint64_t)st.st_blocks * 512;
-	}
-	pthread_mutex_lock(&pool->mu);
-	uint64_t fs_bytes = s.fs_bytes_free;
-	if (d->fs_override)
-		fs_bytes = d->fs_free > d->fs_reserved ? d->fs_free - d->fs_reserved : 0;
-	if (d->fs_override)
-		s.fs_bytes_free = fs_bytes;
-	for (uint32_t i = 0; i < nt; i++) {
-		struct trk_track *t = trk_disk_track(d, i);
-		s.chunks_total += t->chunk_count;
-		if (t->failed) {
-			/* Unknown contents: count all of it as used, none as free. */
-			s.chunks_used += t->chunk_count;
-			continue;
-		}
-		s.chunks_used += t->hwm - t->fifo.nfree;
-		unused += t->chunk_count - t->hwm;
-	}
-	pthread_mutex_unlock(&pool->mu);
-	/* Host space first fills the unused part of existing (sparse) tracks;
-	 * only what is left beyond that adds capacity. */
-	uint64_t fs_chunks = fs_bytes / pool->cfg.chunk_size;
-	if (fs_chunks > unused)
-		s.chunks_total += fs_chunks - unused;
-	else
-		s.chunks_total -= unused - fs_chunks;
-	if (s.chunks_total < s.chunks_used)
-		s.chunks_total = s.chunks_used;
-	s.chunks_free = s.chunks_total - s.chunks_used;
-	*out = s;
-	return 0;
 }

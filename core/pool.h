@@ -3,7 +3,9 @@
  * files behind it are named for their concern (track.c: the on-disk track
  * header and file; freelist.c: the FIFO of free runs; disk.c: a disk
  * directory and its identity file; alloc.c: choosing a disk and a run;
- * io.c: per-disk worker threads; checksum.c: xxh3 over chunks).
+ * claim.c: claiming host space for tracks; space.c: host filesystems and
+ * free-space figures; io.c: per-disk worker threads; checksum.c: xxh3 over
+ * chunks).
  *
  * core/ knows nothing of LMDB, FUSE or files-as-users-see-them: it hands out
  * runs of chunks and moves bytes in and out of them.
@@ -110,13 +112,24 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
  * else from never-used chunks above the high-water mark; a new track is
  * created when all tracks of the disk are full. The run may be shorter than
  * @p want; call again for the rest.
+ * Every chunk handed out has its blocks on the host filesystem already: a
+ * track's space is claimed with fallocate (TRK_CLAIM_STEP at a time, mode 0,
+ * so the file's size marks the claim) before the high-water mark passes it.
+ * Where the host filesystem has no fallocate (EOPNOTSUPP), zeros are written
+ * and fdatasync'ed instead. On a copy-on-write filesystem (btrfs, ZFS) a
+ * claim cannot promise the blocks of later overwrites: put tracks on one
+ * without copy-on-write (chattr +C on the tracks folder for btrfs).
  * @p disk_hint: a disk index to prefer (the file's disk), or -1 to choose the
- * disk with the most free space. A full or missing disk sends the
- * allocation to another disk, and so does a failing one (an I/O error was
- * seen on it) unless no other disk has room; *out->disk says where it went.
- * @return 0; -ENOSPC when every disk is full (deferred frees are not counted:
- * the caller may make the index durable, call trk_pool_release_deferred and
- * try again); -EIO when no usable disk remains.
+ * disk with the most free space. A full or missing disk, or one whose host
+ * filesystem refuses the claim, sends the allocation to another disk, and so
+ * does a failing one (an I/O error was seen on it) unless no other disk has
+ * room; *out->disk says where it went. Free space is the host filesystem's
+ * f_bavail (the root reserve of ext4 is left alone), counted once per host
+ * filesystem.
+ * @return 0; -ENOSPC when no disk can hold a chunk (deferred frees are not
+ * counted: the caller may make the index durable, call
+ * trk_pool_release_deferred and try again); -EIO when no usable disk remains
+ * (or every claim failed with it).
  */
 int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct trk_run *out);
 
@@ -244,8 +257,11 @@ int trk_pool_check_begin(struct trk_pool *pool, trk_problem_cb cb, void *arg);
 /**
  * Record that the index references @p run. @return 0; -EEXIST if a chunk is
  * referenced twice; -EBUSY if a chunk is also on a free list; -ERANGE if the
- * run lies outside its track or above the high-water mark; -ENODEV for a bad
- * disk or track. Problems are also reported through the callback.
+ * run lies outside its track or above the high-water mark; -ENODATA if its
+ * bytes were never written (it lies past the end of the track file, or on a
+ * hole in it);
+ * -ENODEV for a bad disk or track. Problems are also reported through the
+ * callback.
  */
 int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run);
 /**
@@ -259,11 +275,16 @@ int trk_pool_check_end(struct trk_pool *pool, uint64_t *leaked_out);
 
 struct trk_disk_stats {
 	uint32_t tracks;
-	uint64_t chunks_total; /* capacity of existing tracks plus what the disk could still hold */
+	uint64_t chunks_total; /* chunks_used + chunks_free */
 	uint64_t chunks_used;  /* below high-water marks and not free */
-	uint64_t chunks_free;  /* chunks_total - chunks_used */
-	uint64_t bytes_on_disk; /* st_blocks*512 of all track files */
-	uint64_t fs_bytes_free; /* statvfs of the disk's filesystem */
+	uint64_t chunks_free;  /* chunks_free_tracks + fs_chunks_free: what this disk could take */
+	uint64_t chunks_free_tracks; /* in its tracks: on free lists, or claimed and never used */
+	uint64_t fs_chunks_free;     /* what its host filesystem can still give, new tracks' headers
+				      * paid: shared by every disk on that filesystem */
+	unsigned fs_first;	     /* the first disk on the same host filesystem (this one's own
+				      * index when no disk before it shares it) */
+	uint64_t bytes_on_disk;	     /* st_blocks*512 of all track files */
+	uint64_t fs_bytes_free; /* the host filesystem's free bytes (f_bavail), less claims since */
 	bool missing;
 	bool failing;	    /* an I/O error was seen since open (trk_pool_disk_failing) */
 	uint64_t io_errors; /* failed reads, writes and fdatasyncs since open */
@@ -271,6 +292,14 @@ struct trk_disk_stats {
 
 /** @return 0 or -ENODEV for a bad disk index. */
 int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_stats *out);
+
+/**
+ * The chunks in use and free over the present disks, each host filesystem
+ * counted once (two disk directories on one filesystem share its free
+ * space), a new track's header counted as the space it takes.
+ * @return 0.
+ */
+int trk_pool_space(struct trk_pool *pool, uint64_t *used_out, uint64_t *free_out);
 
 /* ---- I/O ----------------------------------------------------------------- */
 

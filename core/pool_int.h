@@ -13,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "core/pool.h"
 #include "core/track_int.h"
@@ -21,6 +22,9 @@
 #define TRK_LEAF_TRACKS 1024u
 #define TRK_LEAVES ((TRK_MAX_TRACKS + TRK_LEAF_TRACKS - 1) / TRK_LEAF_TRACKS)
 #define TRK_FS_CACHE_MS 1000 /* how long a statvfs result is trusted */
+/* Host space is claimed (fallocate) for this many bytes of chunks at a time,
+ * so that a sequential write costs one fallocate per 8 MiB, not per chunk. */
+#define TRK_CLAIM_STEP (8u << 20)
 #define TRK_IDENTITY_FILE "trackfs-disk"
 #define TRK_IDENTITY_FORMAT "trackfs-disk-1"
 
@@ -50,6 +54,23 @@ struct trk_fifo {
 
 struct trk_disk;
 
+/*
+ * One host filesystem holding one or more disks (same st_dev): its free space
+ * is counted once, however many disks share it. The figures are an estimate
+ * that routes allocations; fallocate decides (claim.c).
+ */
+struct trk_hostfs {
+	dev_t dev;
+	const char *path; /* the first disk on it, for messages */
+	/* mu: */
+	uint64_t fs_free;     /* bytes free (statvfs f_bavail) when last read, or the override */
+	uint64_t fs_stamp_ms; /* when fs_free was read; 0 = never */
+	uint64_t claimed;     /* bytes claimed (tracks' headers and chunks) since then */
+	bool override;	      /* tests: fs_free is fixed and shrinks as space is claimed */
+	bool no_fallocate;    /* fallocate said EOPNOTSUPP: claim by writing zeros */
+	bool full;	      /* the last claim failed (logged once until one succeeds) */
+};
+
 struct trk_track {
 	struct trk_disk *disk;
 	uint32_t number;
@@ -58,6 +79,10 @@ struct trk_track {
 	int dfd;		/* the same file opened O_DIRECT for large writes, or -1 */
 	bool failed;		/* unusable (bad header, missing file): I/O -EIO, never allocated
 				 * from, never rewritten; set before the track is published */
+	bool sparse;		/* an older trackfs left holes below its high-water mark that
+				 * the host filesystem could not back at open: never allocated
+				 * from, and a rebuild lists only free runs whose record lands
+				 * on written blocks (claim.c); set before it is published */
 	atomic_bool data_dirty; /* written since the last fdatasync; set after the write */
 	atomic_int sync_err;	/* a failed fdatasync's -errno: sticky until trk_pool_sync_repair */
 	_Atomic uint64_t synced; /* the epoch of the last sync pass that left it durable */
@@ -66,6 +91,10 @@ struct trk_track {
 	/* mu: */
 	uint32_t chunk_count; /* capacity in chunks */
 	uint32_t hwm;	      /* chunks below it were handed out at least once */
+	uint32_t claimed;     /* chunks below it have space on the host filesystem
+			       * (fallocate'd; the file's size ends there); normally
+			       * hwm <= claimed, see claim.c */
+	bool claiming;	      /* a thread is claiming space for it (without mu) */
 	struct trk_fifo fifo; /* free runs */
 	bool hdr_dirty;	      /* the header on disk is stale */
 	bool syncing;	      /* trk_pool_sync is writing records into free chunks:
@@ -93,12 +122,10 @@ struct trk_disk {
 	struct trk_track **leaves[TRK_LEAVES];
 	_Atomic uint32_t ntracks;
 
+	struct trk_hostfs *fs; /* its host filesystem; set at open (NULL when missing) */
+
 	/* mu: */
-	bool creating;	      /* a thread is creating track files (without mu) */
-	uint64_t fs_free;     /* host filesystem bytes free, from statvfs or the override */
-	uint64_t fs_stamp_ms; /* when fs_free was read; 0 = never */
-	uint64_t fs_reserved; /* bytes promised to hwm growth since fs_free was read */
-	bool fs_override;     /* tests: fs_free is fixed and shrinks as hwm grows */
+	bool creating; /* a thread is creating track files (without mu) */
 
 	/* The I/O queue: qmu guards qhead, qtail, stop and every queued io's done. */
 	pthread_mutex_t qmu;
@@ -115,6 +142,8 @@ struct trk_pool {
 	uint32_t track_chunks; /* capacity of a new track */
 	unsigned ndisks;
 	struct trk_disk *disks;
+	struct trk_hostfs *fs; /* ndisks slots, the first nfs used */
+	unsigned nfs;
 
 	pthread_mutex_t sync_mu; /* serializes sync passes and trk_pool_sync_repair */
 	_Atomic uint64_t epoch;	 /* sync passes begun, from 1 (see trk_pool_epoch) */
@@ -199,15 +228,61 @@ void trk_disk_close(struct trk_disk *d);
 /** Create tracks until track @p upto exists. Caller holds mu; it is dropped
  * while the files are created. @return 0 or -errno. */
 int trk_disk_grow(struct trk_pool *pool, struct trk_disk *d, uint32_t upto);
-/** Refresh the cached statvfs of @p d if older than TRK_FS_CACHE_MS. Call
- * without mu. */
-void trk_disk_refresh_fs(struct trk_pool *pool, struct trk_disk *d);
-/** Chunks the host filesystem can still take for hwm growth. Caller holds mu. */
-uint64_t trk_disk_fs_chunks(struct trk_pool *pool, struct trk_disk *d);
 
-/** Tests: pretend the host filesystem of @p disk has @p bytes free (they are
- * used up as high-water marks rise); UINT64_MAX returns to statvfs. */
+/* ---- host filesystems (space.c) and claimed space (claim.c) ---- */
+
+/** Group the present disks by host filesystem (st_dev) and read each one's
+ * free space. Called once by trk_pool_open. @return 0 or -EINVAL (a disk
+ * that cannot be stat'ed, logged). */
+int trk_hostfs_setup(struct trk_pool *pool);
+/** Re-read the free space of every host filesystem whose figure is older than
+ * TRK_FS_CACHE_MS (all of them when @p force). Call without mu. */
+void trk_hostfs_refresh(struct trk_pool *pool, bool force);
+/** Bytes the host filesystem @p fs can still give, by the estimate. Caller holds mu. */
+uint64_t trk_hostfs_avail(const struct trk_hostfs *fs);
+/** Chunks that new claims on @p fs could still add, counted once for all the
+ * disks on it: the unclaimed rest of their tracks first, then new tracks,
+ * each costing its header. Caller holds mu. */
+uint64_t trk_hostfs_growth(struct trk_pool *pool, const struct trk_hostfs *fs);
+/** Set t->claimed from the track file's size when it is opened; on a pool
+ * opened for writing, also claim what an older trackfs left sparse below the
+ * high-water mark (when the host filesystem cannot, t->sparse is set and it
+ * is logged). No lock needed (the track is not yet published). */
+void trk_track_claim_init(struct trk_pool *pool, struct trk_track *t);
+/** The first chunk in [@p from, @p to) of a sparse track whose first bytes
+ * lie on written blocks (SEEK_DATA), so that a free-run record there needs no
+ * new space; @p to if none. */
+uint32_t trk_track_next_written(struct trk_pool *pool, struct trk_track *t, uint32_t from,
+				uint32_t to);
+/**
+ * Claim host space for chunks [t->claimed, @p upto) of @p t, or as much of it
+ * as the host filesystem can give (a shorter claim is tried when the whole
+ * cannot be had). Caller holds mu and has checked that t->claiming is false;
+ * mu is dropped during the system calls.
+ * @return 0 (t->claimed grew), -ENOSPC (the host filesystem is full: nothing
+ * was claimed, and the estimate says so until the next refresh) or another
+ * -errno (logged with the track's path).
+ */
+int trk_track_claim(struct trk_pool *pool, struct trk_track *t, uint32_t upto);
+
+/** Tests: pretend @p disk has a host filesystem of its own with @p bytes free
+ * (used up as space is claimed); UINT64_MAX returns to statvfs. */
 void trk_pool_set_fs_free(struct trk_pool *pool, unsigned disk, uint64_t bytes);
+/** Tests: make @p disk count the host filesystem of disk @p with as its own. */
+void trk_pool_share_fs(struct trk_pool *pool, unsigned disk, unsigned with);
+
+/* ---- system calls through a table, for tests (io.c) ---- */
+
+/* Tests set these to inject failures (SQLite's idea of an OS table, in
+ * small). Process-wide; a NULL member means the real system call. */
+struct trk_sys {
+	/* fallocate(2) as claims use it: 0, or -1 with errno set */
+	int (*fallocate)(int fd, int mode, off_t off, off_t len);
+	/* asked before each chunk write of io.c: 0 lets it happen, -errno makes
+	 * it fail as the write would (-ENOSPC, -EIO) */
+	int (*write_fault)(const char *track_path, off_t off, size_t len);
+};
+extern struct trk_sys trk_sys;
 
 /** Count an I/O error of @p d (@p what: "write track X at ...", already
  * logged by the caller until the disk is failing) and mark the disk failing

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/base/log.h"
 #include "core/pool_int.h"
@@ -86,6 +87,68 @@ out_unlock:
 	return rc;
 }
 
+/* One past the highest marked chunk of @p t below its hwm (0: none). */
+static uint32_t mark_top(const struct trk_track *t)
+{
+	if (!t->mark)
+		return 0;
+	for (uint32_t c = t->hwm; c > 0; c--)
+		if (trk_bit_get(t->mark, c - 1))
+			return c;
+	return 0;
+}
+
+/*
+ * The free runs of @p t after a rebuild: every unmarked chunk below the hwm.
+ * Their records are written into the runs themselves, so a run must lie in
+ * claimed space (claim.c): recovery on a full disk must never need space it
+ * has not claimed before. A hwm above the claimed mark (a track an older
+ * trackfs left sparse, or one whose file is shorter than its references)
+ * comes down to the last referenced chunk, or to the claimed mark; space up
+ * to that chunk is claimed if the host filesystem has it, and unreferenced
+ * chunks left past the claimed mark stay off the list (logged). On a sparse
+ * track (claim.c) a run starts only where its record lands on written
+ * blocks. Caller holds mu (dropped while claiming).
+ */
+static int rebuild_track(struct trk_pool *pool, struct trk_track *t)
+{
+	uint32_t top = mark_top(t), lost = 0, c = 0;
+	int rc = 0;
+
+	if (t->hwm > t->claimed) {
+		t->hwm = top > t->claimed ? top : t->claimed;
+		if (top > t->claimed)
+			(void)trk_track_claim(pool, t, top); /* logged; what it gets is used */
+	}
+	trk_fifo_clear(&t->fifo);
+	while (c < t->hwm && rc == 0) {
+		if (t->mark && trk_bit_get(t->mark, c)) {
+			c++;
+			continue;
+		}
+		uint32_t start = c;
+		while (c < t->hwm && !(t->mark && trk_bit_get(t->mark, c)))
+			c++;
+		uint32_t end = c < t->claimed ? c : t->claimed, keep = start;
+		if (t->sparse && start < end)
+			keep = trk_track_next_written(pool, t, start, end);
+		if (end > keep)
+			rc = trk_fifo_push(&t->fifo, keep, end - keep);
+		lost += (c - start) - (end > keep ? end - keep : 0);
+	}
+	if (lost)
+		tfs_warn("track %s: %u free chunks lie where the host filesystem gave no space "
+			 "(past the end of the file, or on holes an older trackfs left); they stay "
+			 "unused until a rebuild with space (fsck.trackfs --repair) and are "
+			 "counted as leaked meanwhile",
+			 t->path, lost);
+	trk_fifo_dirty_all(&t->fifo);
+	t->hdr_dirty = true;
+	free(t->mark);
+	t->mark = NULL;
+	return rc;
+}
+
 int trk_pool_rebuild_end(struct trk_pool *pool)
 {
 	int rc = 0;
@@ -96,24 +159,8 @@ int trk_pool_rebuild_end(struct trk_pool *pool)
 		uint32_t nt = atomic_load(&d->ntracks);
 		for (uint32_t i = 0; i < nt && rc == 0; i++) {
 			struct trk_track *t = trk_disk_track(d, i);
-			if (t->failed)
-				continue;
-			trk_fifo_clear(&t->fifo);
-			uint32_t c = 0;
-			while (c < t->hwm && rc == 0) {
-				if (t->mark && trk_bit_get(t->mark, c)) {
-					c++;
-					continue;
-				}
-				uint32_t start = c;
-				while (c < t->hwm && !(t->mark && trk_bit_get(t->mark, c)))
-					c++;
-				rc = trk_fifo_push(&t->fifo, start, c - start);
-			}
-			trk_fifo_dirty_all(&t->fifo);
-			t->hdr_dirty = true;
-			free(t->mark);
-			t->mark = NULL;
+			if (!t->failed)
+				rc = rebuild_track(pool, t);
 		}
 	}
 	pool->rebuilding = false;
@@ -210,6 +257,25 @@ int trk_pool_check_begin(struct trk_pool *pool, trk_problem_cb cb, void *arg)
 	return problems;
 }
 
+/* A referenced run must hold written bytes: a hole in the track file there
+ * (SEEK_HOLE; claimed but never written space is a hole too) is a write that
+ * never reached the disk. Filesystems without SEEK_HOLE report none. */
+static int check_written(struct trk_pool *pool, struct trk_track *t, const struct trk_run *run)
+{
+	off_t a = (off_t)trk_chunk_off(pool, run->chunk);
+	off_t b = (off_t)trk_chunk_off(pool, run->chunk + run->count);
+	off_t hole = lseek(t->fd, a, SEEK_HOLE);
+
+	if (hole < 0 || hole >= b)
+		return 0;
+	uint32_t first = run->chunk + (uint32_t)((hole - a) / pool->cfg.chunk_size);
+	problem(pool,
+		"track %s: referenced chunks %u..%u were never written (a hole in the file from "
+		"chunk %u on)",
+		t->path, run->chunk, run->chunk + run->count - 1, first);
+	return -ENODATA;
+}
+
 int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run)
 {
 	if (run->disk >= pool->ndisks) {
@@ -233,7 +299,7 @@ int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run)
 		return -ENODEV;
 	}
 	pthread_mutex_lock(&pool->mu);
-	uint32_t hwm = t->hwm;
+	uint32_t hwm = t->hwm, claimed = t->claimed;
 	pthread_mutex_unlock(&pool->mu);
 	if (!run->count || (uint64_t)run->chunk + run->count > hwm) {
 		problem(pool,
@@ -255,7 +321,20 @@ int trk_pool_check_ref(struct trk_pool *pool, const struct trk_run *run)
 	if (busy)
 		problem(pool, "track %s: %u of chunks %u..%u are referenced but on the free list",
 			t->path, busy, run->chunk, run->chunk + run->count - 1);
-	return dup ? -EEXIST : busy ? -EBUSY : 0;
+	if (dup)
+		return -EEXIST;
+	if (busy)
+		return -EBUSY;
+	if ((uint64_t)run->chunk + run->count > claimed) {
+		/* Past the end of the track file: nothing was ever written there
+		 * (a write that an older trackfs lost when its disk filled). */
+		problem(pool,
+			"track %s: referenced chunks %u..%u lie past the end of the file (it "
+			"holds %u chunks): their bytes were never written",
+			t->path, run->chunk, run->chunk + run->count - 1, claimed);
+		return -ENODATA;
+	}
+	return check_written(pool, t, run);
 }
 
 int trk_pool_check_end(struct trk_pool *pool, uint64_t *leaked_out)

@@ -300,6 +300,7 @@ int trk_track_open(struct trk_pool *pool, struct trk_disk *d, uint32_t n, struct
 	t->compat = h.compat;
 	t->chunk_count = h.chunk_count;
 	t->hwm = h.hwm;
+	trk_track_claim_init(pool, t);
 	rc = trk_freelist_walk(pool, t, &h, &t->fifo, NULL, report_log, NULL);
 	if (rc < 0)
 		return rc;

@@ -273,13 +273,15 @@ struct vol_disk_info {
 	struct tfs_uuid uuid;
 	bool missing;
 	uint32_t tracks;
-	uint64_t chunks_used, chunks_free;
-	uint64_t bytes_used, bytes_free; /* chunk bytes */
-	uint64_t bytes_on_disk;		 /* what the track files occupy on the host */
-	bool stale;			 /* free lists lag: frees made while it was missing */
-	uint64_t stale_chunks;		 /* chunks freed while it was missing */
-	bool failing;			 /* I/O errors since open: new data goes elsewhere */
-	uint64_t io_errors;		 /* failed reads, writes and syncs since open */
+	uint64_t chunks_used, chunks_free; /* chunks_free: what this disk alone could take */
+	uint64_t bytes_used, bytes_free;   /* chunk bytes */
+	uint64_t bytes_on_disk;		   /* what the track files occupy on the host */
+	bool stale;			   /* free lists lag: frees made while it was missing */
+	uint64_t stale_chunks;		   /* chunks freed while it was missing */
+	bool failing;			   /* I/O errors since open: new data goes elsewhere */
+	uint64_t io_errors;		   /* failed reads, writes and syncs since open */
+	int shares_fs_with; /* the first disk on the same host filesystem, or -1: the free
+			     * space of that filesystem is in both disks' figures */
 };
 struct vol_info {
 	struct tfs_uuid uuid;
@@ -288,6 +290,8 @@ struct vol_info {
 	unsigned ndisks;
 	uint64_t inodes;
 	uint64_t index_bytes;
+	/* Over all present disks, each host filesystem counted once (as statfs). */
+	uint64_t chunks_used, chunks_free;
 	struct vol_disk_info disks[VOL_MAX_DISKS];
 };
 int vol_info(struct vol *v, struct vol_info *out);

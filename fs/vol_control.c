@@ -1,7 +1,9 @@
 /* The volume's status socket: while a process holds a volume open for
  * writing (the FUSE daemon, trackfs-s3), `trackfs status` cannot open it, so
  * the holder answers on an abstract Unix socket named after the volume UUID
- * with the figures vol_info() gives, one "key value" line each. */
+ * with the figures vol_info() gives, one "key value" line each ("disk_fs I J":
+ * disk I shares its host filesystem with disk J; "space USED FREE": chunks
+ * over the volume, each host filesystem counted once). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -49,6 +51,8 @@ static void answer(struct vol *v, int fd)
 			"\nindex_bytes %" PRIu64 "\nunclean %d\n",
 			u, info->label, info->chunk_size, info->inodes, info->index_bytes,
 			vol_was_unclean(v) ? 1 : 0);
+		fprintf(out, "space %" PRIu64 " %" PRIu64 "\n", info->chunks_used,
+			info->chunks_free);
 		for (unsigned i = 0; i < info->ndisks; i++) {
 			struct vol_disk_info *d = &info->disks[i];
 			tfs_uuid_format(&d->uuid, u);
@@ -66,6 +70,9 @@ static void answer(struct vol *v, int fd)
 		for (unsigned i = 0; i < info->ndisks; i++)
 			fprintf(out, "disk_health %u %d %" PRIu64 "\n", i,
 				info->disks[i].failing ? 1 : 0, info->disks[i].io_errors);
+		for (unsigned i = 0; i < info->ndisks; i++)
+			if (info->disks[i].shares_fs_with >= 0)
+				fprintf(out, "disk_fs %u %d\n", i, info->disks[i].shares_fs_with);
 	}
 	fclose(out);
 	free(info);
@@ -175,6 +182,9 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 		goto out_free;
 	}
 	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
+		out->disks[i].shares_fs_with = -1;
+	bool have_space = false;
 	rc = -EPROTO;
 	while (fgets(line, sizeof(line), in)) {
 		char key[32], u[TFS_UUID_STRLEN];
@@ -210,6 +220,15 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 				out->disks[idx].failing = failing != 0;
 				out->disks[idx].io_errors = errors;
 			}
+		} else if (!strcmp(key, "space")) {
+			have_space = sscanf(val, "%" SCNu64 " %" SCNu64, &out->chunks_used,
+					    &out->chunks_free) == 2;
+		} else if (!strcmp(key, "disk_fs")) {
+			unsigned idx;
+			int with;
+			if (sscanf(val, "%u %d", &idx, &with) == 2 && idx < out->ndisks &&
+			    with >= -1 && with < (int)idx)
+				out->disks[idx].shares_fs_with = with;
 		} else if (!strcmp(key, "disk") && out->ndisks < VOL_MAX_DISKS) {
 			struct vol_disk_info *d = &out->disks[out->ndisks];
 			unsigned idx;
@@ -228,6 +247,13 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 		}
 	}
 	fclose(in);
+	if (!have_space) {
+		/* A daemon from before the "space" line: sum its disks. */
+		for (unsigned i = 0; i < out->ndisks; i++) {
+			out->chunks_used += out->disks[i].chunks_used;
+			out->chunks_free += out->disks[i].chunks_free;
+		}
+	}
 out_free:
 	free(vf);
 	return rc;

@@ -1,5 +1,6 @@
-/* Space and identity of a volume: statfs (chunks summed over the disks) and
- * vol_info (per-disk figures for `trackfs status`). */
+/* Space and identity of a volume: statfs (chunks summed over the disks, a
+ * host filesystem that holds several counted once) and vol_info (per-disk
+ * figures for `trackfs status`). */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,18 +15,15 @@ int vol_statfs(struct vol *v, struct vol_statfs *out)
 {
 	struct idx_env_stats es;
 	struct vol_statfs s = {.bsize = v->chunk_size, .namemax = IDX_NAME_MAX};
+	uint64_t used;
 	int rc;
 
-	for (unsigned i = 0; i < trk_pool_ndisks(v->pool); i++) {
-		struct trk_disk_stats ds;
-		rc = trk_pool_disk_stats(v->pool, i, &ds);
-		if (rc < 0)
-			return rc;
-		if (ds.missing)
-			continue; /* its space is not usable; its files still count */
-		s.blocks += ds.chunks_total;
-		s.bfree += ds.chunks_free;
-	}
+	/* Missing disks are left out (their space is not usable); disks on one
+	 * host filesystem share its free space, counted once. */
+	rc = trk_pool_space(v->pool, &used, &s.bfree);
+	if (rc < 0)
+		return rc;
+	s.blocks = used + s.bfree;
 	rc = idx_env_stats(v->idx, &es);
 	if (rc < 0)
 		return rc;
@@ -74,6 +72,9 @@ int vol_info(struct vol *v, struct vol_info *out)
 		return rc;
 	out->inodes = es.entries;
 	out->index_bytes = es.used_bytes;
+	rc = trk_pool_space(v->pool, &out->chunks_used, &out->chunks_free);
+	if (rc < 0)
+		return rc;
 	for (unsigned i = 0; i < v->vf.ndisks; i++) {
 		struct vol_disk_info *d = &out->disks[i];
 		struct trk_disk_stats ds;
@@ -91,6 +92,7 @@ int vol_info(struct vol *v, struct vol_info *out)
 		d->bytes_on_disk = ds.bytes_on_disk;
 		d->failing = ds.failing;
 		d->io_errors = ds.io_errors;
+		d->shares_fs_with = ds.missing || ds.fs_first == i ? -1 : (int)ds.fs_first;
 	}
 	return stale_info(v, out);
 }

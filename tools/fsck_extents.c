@@ -195,6 +195,14 @@ static int extent_cb(void *arg, uint64_t ino, const struct idx_extent *e)
 			 e->chunk + e->nchunks - 1, e->disk, e->track);
 		allocator_problem(f, s->buf);
 		break;
+	case -ENODATA:
+		/* The extent is right, its bytes are not there: the file is
+		 * damaged there (reads fail their checksum), not the index. */
+		fsck_path(f, ino, path, sizeof(path));
+		fsck_problem(f, false,
+			     "file %s (inode %llu) offset %llu: %s; restore the file from a copy",
+			     path, (unsigned long long)ino, (unsigned long long)e->off, s->ref_msg);
+		return 0;
 	case -ENODEV:
 		/* The track is missing or its header is bad: the data may still be
 		 * there, so the extent is kept and the error left for a person. */

@@ -87,8 +87,8 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 	printf("\n%-4s %-32s %6s %12s %12s %10s %10s %10s  %s\n", "DISK", "PATH", "TRACKS",
 	       "CHUNKS USED", "CHUNKS FREE", "USED", "FREE", "ON DISK", "STATE");
 
-	uint64_t t_tracks = 0, t_cu = 0, t_cf = 0, t_bu = 0, t_bf = 0, t_od = 0;
-	unsigned missing = 0, failing = 0;
+	uint64_t t_tracks = 0, t_od = 0;
+	unsigned missing = 0, failing = 0, shared = 0;
 	for (unsigned i = 0; i < info->ndisks; i++) {
 		const struct vol_disk_info *d = &info->disks[i];
 		char state[48];
@@ -97,6 +97,8 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		else if (d->failing)
 			snprintf(state, sizeof(state), "FAILING (%llu I/O error%s)",
 				 (unsigned long long)d->io_errors, d->io_errors == 1 ? "" : "s");
+		else if (d->shares_fs_with >= 0)
+			snprintf(state, sizeof(state), "ok (shares fs with %d)", d->shares_fs_with);
 		else
 			snprintf(state, sizeof(state), "ok");
 		printf("%-4u %-32s %6u %12llu %12llu %10s %10s %10s  %s\n", i, d->path, d->tracks,
@@ -104,17 +106,19 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		       B(d->bytes_used, b1), B(d->bytes_free, b2), B(d->bytes_on_disk, b3), state);
 		failing += !d->missing && d->failing;
 		t_tracks += d->tracks;
-		t_cu += d->chunks_used;
-		t_cf += d->chunks_free;
-		t_bu += d->bytes_used;
-		t_bf += d->bytes_free;
 		t_od += d->bytes_on_disk;
 		missing += d->missing;
+		shared += !d->missing && d->shares_fs_with >= 0;
 	}
+	/* The totals count a host filesystem that holds several disks once. */
 	const char *total = missing ? "DISKS MISSING" : failing ? "DISKS FAILING" : "ok";
 	printf("%-4s %-32s %6llu %12llu %12llu %10s %10s %10s  %s\n", "", "total",
-	       (unsigned long long)t_tracks, (unsigned long long)t_cu, (unsigned long long)t_cf,
-	       B(t_bu, b1), B(t_bf, b2), B(t_od, b3), total);
+	       (unsigned long long)t_tracks, (unsigned long long)info->chunks_used,
+	       (unsigned long long)info->chunks_free, B(info->chunks_used * info->chunk_size, b1),
+	       B(info->chunks_free * info->chunk_size, b2), B(t_od, b3), total);
+	if (shared)
+		printf("\nDisks that share a host filesystem each show its free space; the total "
+		       "counts it once.\n");
 	if (missing)
 		printf("\n%u disk(s) missing: files on them read as I/O errors until the disk is "
 		       "back.\n",

@@ -80,6 +80,20 @@ static inline void ct_teardown(struct ct *c)
 	ct_rmrf(c->root);
 }
 
+/* Write a pattern into every chunk of @p run: a check (fsck) reports
+ * referenced chunks that were never written. */
+static inline void ct_fill_run(struct ct *c, const struct trk_run *run)
+{
+	uint32_t cs = trk_pool_chunk_size(c->pool);
+	void *buf = malloc(cs);
+
+	cr_assert_not_null(buf);
+	memset(buf, 0x5a, cs);
+	for (uint32_t i = 0; i < run->count; i++)
+		cr_assert_eq(trk_io_write(c->pool, run, (uint64_t)i * cs, buf, cs), 0);
+	free(buf);
+}
+
 static inline void ct_track_path(struct ct *c, unsigned disk, uint32_t track, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/tracks/track-%06u.trk", c->paths[disk], track);

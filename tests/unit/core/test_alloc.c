@@ -33,7 +33,9 @@ Test(alloc, most_free_disk_chosen, .fini = teardown)
 	cr_expect_eq(r.disk, 1);
 	cr_expect_eq(r.count, 8);
 
-	/* Free space on a free list counts too. */
+	/* Free space on a free list counts too, and so does space claimed
+	 * on the host filesystem but not handed out yet (the claim covered
+	 * the whole 16-chunk track). */
 	trk_pool_set_fs_free(c.pool, 1, 0);
 	trk_pool_set_fs_free(c.pool, 2, CHUNKS(5));
 	trk_pool_set_fs_free(c.pool, 0, CHUNKS(7));
@@ -42,6 +44,10 @@ Test(alloc, most_free_disk_chosen, .fini = teardown)
 	cr_assert_eq(trk_pool_alloc(c.pool, -1, 8, &s), 0);
 	cr_expect_eq(s.disk, 1);
 	cr_expect_eq(s.chunk, r.chunk);
+	cr_assert_eq(trk_pool_alloc(c.pool, -1, 8, &s), 0);
+	cr_expect_eq(s.disk, 1);
+	cr_expect_eq(s.chunk, 8, "claimed, never used");
+	/* Disk 0 can make a track of 6 chunks (7 less its header), disk 2 of 4. */
 	cr_assert_eq(trk_pool_alloc(c.pool, -1, 1, &s), 0);
 	cr_expect_eq(s.disk, 0);
 }
@@ -118,7 +124,7 @@ Test(alloc, full_disk_spills_over, .fini = teardown)
 	cr_expect_eq(r.disk, 0);
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 10, &r), 0);
 	cr_expect_eq(r.disk, 0);
-	cr_expect_eq(r.count, 2, "bounded by the host filesystem's space");
+	cr_expect_eq(r.count, 1, "bounded by the host filesystem's space, the header included");
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 10, &r), 0);
 	cr_expect_eq(r.disk, 1, "disk 0 is full: the allocation goes elsewhere");
 }
@@ -133,10 +139,19 @@ Test(alloc, enospc_when_all_full, .fini = teardown)
 	trk_pool_set_fs_free(c.pool, 0, CHUNKS(20));
 	trk_pool_set_fs_free(c.pool, 1, CHUNKS(5));
 	trk_pool_set_fs_free(c.pool, 2, CHUNKS(40));
+	/* Tracks of 16 chunks, each with a one-chunk header: 16 + 2 on disk 0,
+	 * 4 on disk 1, 16 + 16 + 5 on disk 2. */
+	uint64_t used, free0;
+	cr_assert_eq(trk_pool_space(c.pool, &used, &free0), 0);
+	cr_expect_eq(used, 0);
+	cr_expect_eq(free0, 59, "free space is counted exactly, headers included");
 	while ((rc = trk_pool_alloc(c.pool, -1, 7, &r)) == 0)
 		got += r.count;
 	cr_expect_eq(rc, -ENOSPC);
-	cr_expect_eq(got, 65);
+	cr_expect_eq(got, 59);
+	cr_assert_eq(trk_pool_space(c.pool, &used, &free0), 0);
+	cr_expect_eq(used, 59);
+	cr_expect_eq(free0, 0);
 }
 
 Test(alloc, deferred_not_reused_until_released, .fini = teardown)
@@ -145,7 +160,7 @@ Test(alloc, deferred_not_reused_until_released, .fini = teardown)
 
 	ct_setup(&c, 1, 4096, 16 * 4096);
 	cr_assert_eq(ct_open(&c), 0);
-	trk_pool_set_fs_free(c.pool, 0, CHUNKS(16));
+	trk_pool_set_fs_free(c.pool, 0, CHUNKS(17)); /* a track and its header */
 	cr_assert_eq(trk_pool_alloc(c.pool, -1, 16, &a), 0);
 	cr_assert_eq(a.count, 16);
 	cr_assert_eq(trk_pool_alloc(c.pool, -1, 1, &r), -ENOSPC);

@@ -125,6 +125,7 @@ Test(rebuild, check_finds_double_free_ref_and_leaks)
 	uint64_t leaked = 99;
 
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 30, &r), 0);
+	ct_fill_run(&c, &r);
 	struct trk_run back = {0, 0, 20, 10};
 	trk_pool_unalloc(c.pool, &back);
 	ct_close(&c);
@@ -157,6 +158,7 @@ Test(rebuild, check_clean_volume)
 
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 30, &a), 0);
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 30, &b), 0);
+	ct_fill_run(&c, &b);
 	trk_pool_unalloc(c.pool, &a);
 	ct_close(&c);
 	cr_assert_eq(ct_open(&c), 0);
@@ -175,6 +177,7 @@ Test(rebuild, check_reports_corrupt_list)
 
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 10, &a), 0);
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 10, &b), 0);
+	ct_fill_run(&c, &b);
 	trk_pool_unalloc(c.pool, &a);
 	ct_close(&c);
 	ct_track_path(&c, 0, 0, path, sizeof(path));

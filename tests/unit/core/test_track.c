@@ -105,6 +105,7 @@ static void damaged_track(enum damage how)
 	memset(data, 0x5a, sizeof(data));
 	cr_assert_eq(trk_pool_alloc(c.pool, 0, 4, &r), 0);
 	cr_assert_eq(trk_pool_alloc(c.pool, 1, 4, &r2), 0);
+	ct_fill_run(&c, &r2);
 	cr_assert_eq(trk_io_write(c.pool, &r, 0, data, sizeof(data)), 0);
 	cr_assert_eq(trk_io_write(c.pool, &r2, 0, data, sizeof(data)), 0);
 	ct_close(&c);

@@ -1,15 +1,19 @@
 /* fsck.trackfs against index damage made by hand: wrong link and block
  * counts, a dangling entry, an inode in no directory, a directory cycle, an
  * extent of a missing inode, chunks used twice, an orphan left on a clean
- * volume, frees made while a disk was missing. Each must be found (exit 4), repaired (exit 1) and
- * then be clean (exit 0), with the files' data intact where it can be. */
+ * volume, frees made while a disk was missing. Each must be found (exit 4),
+ * repaired (exit 1) and then be clean (exit 0), with the files' data intact
+ * where it can be. And chunks whose bytes never reached the track file (a
+ * hole, or past its end): found without --scrub, left for a person (exit 4). */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fs/vol.h"
 #include "fs/volfile.h"
@@ -312,4 +316,43 @@ Test(fsck, frees_while_a_disk_was_missing)
 	txn = idx_begin(&env);
 	cr_assert_eq(idx_disk_stale_get(txn, 1, &st), -ENOENT, "the record stayed");
 	idx_end(env, txn);
+}
+
+/* The track file holding /f's chunk @p idx, and that chunk's offset in it. */
+static void f_chunk(uint32_t idx, char *path, size_t len, off_t *off)
+{
+	struct idx_env *env;
+	struct idx_txn *txn = idx_begin(&env);
+	struct idx_extent e;
+
+	cr_assert_eq(idx_extent_seek(txn, ino_f, 0, &e), 0);
+	cr_assert_gt(e.nchunks, idx);
+	idx_end(env, txn);
+	snprintf(path, len, "%s/tracks/track-%06u.trk", tv.disk[e.disk], e.track);
+	*off = 4096 + (off_t)(e.chunk + idx) * 4096; /* after the 4 KiB track header */
+}
+
+Test(fsck, chunks_never_written)
+{
+	char path[PATH_MAX];
+	off_t off;
+
+	/* What a write lost at writeback leaves: /f's second chunk is a hole. */
+	f_chunk(1, path, sizeof(path), &off);
+	int fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off, 4096), 0);
+	close(fd);
+	cr_assert_eq(tmpvol_fsck(&tv, ""), 4, "a referenced hole must be reported");
+	cr_assert_eq(tmpvol_fsck(&tv, "--repair"), 4, "nothing can bring the bytes back");
+}
+
+Test(fsck, chunks_past_the_end_of_the_track)
+{
+	char path[PATH_MAX];
+	off_t off;
+
+	f_chunk(1, path, sizeof(path), &off);
+	cr_assert_eq(truncate(path, off), 0);
+	cr_assert_eq(tmpvol_fsck(&tv, ""), 4, "chunks past the end must be reported");
 }

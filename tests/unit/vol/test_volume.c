@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -471,6 +472,32 @@ Test(volume, info_and_statfs)
 	cr_assert_eq(after.files, 2);
 	cr_assert_eq(after.bsize, 4096);
 	cr_assert_eq(fx_used(&f), 10);
+	free(info);
+	fx_teardown(&f);
+}
+
+/* The test's two disks are directories on one host filesystem (/tmp): its
+ * free space is counted once in statfs and vol_info, not once per disk. */
+Test(volume, shared_host_filesystem_counted_once)
+{
+	struct fx f;
+	struct vol_info *info = malloc(sizeof(*info));
+	struct vol_statfs st;
+	struct statvfs sv;
+
+	cr_assert_not_null(info);
+	fx_setup(&f, 0);
+	cr_assert_eq(vol_statfs(f.v, &st), 0);
+	cr_assert_eq(statvfs(f.tv.disk[0], &sv), 0);
+	double host = (double)sv.f_bavail * sv.f_frsize, got = (double)st.bfree * st.bsize;
+	cr_expect(got <= host * 1.25 + (1 << 20) && got >= host * 0.75,
+		  "statfs: %.0f bytes free, the host filesystem has %.0f", got, host);
+	cr_assert_eq(vol_info(f.v, info), 0);
+	cr_expect_eq(info->disks[0].shares_fs_with, -1);
+	cr_expect_eq(info->disks[1].shares_fs_with, 0);
+	double total = (double)info->chunks_free * info->chunk_size;
+	cr_expect(total <= host * 1.25 + (1 << 20) && total >= host * 0.75,
+		  "vol_info: %.0f bytes free, the host filesystem has %.0f", total, host);
 	free(info);
 	fx_teardown(&f);
 }
