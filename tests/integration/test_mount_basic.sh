@@ -382,10 +382,18 @@ PY
 
 step "flock and fcntl locks are exclusive between processes"
 touch "$M/lockfile"
-flock -x "$M/lockfile" -c "sleep 3" &
+rm -f "$TFS_TMP/held" "$TFS_TMP/release"
+# The holder says when it has the lock and keeps it until told (no sleeps:
+# on a loaded machine a fixed delay let the check run before the lock).
+flock -x "$M/lockfile" -c "touch '$TFS_TMP/held'; while [ ! -e '$TFS_TMP/release' ]; do sleep 0.05; done" &
 holder=$!
-sleep 0.5
+for _ in $(seq 600); do
+	[ -e "$TFS_TMP/held" ] && break
+	sleep 0.05
+done
+[ -e "$TFS_TMP/held" ] || fail "the lock holder did not get the lock within 30 s"
 expect_fail "flock -n while another process holds the lock" flock -n -x "$M/lockfile" -c true
+touch "$TFS_TMP/release"
 wait "$holder"
 flock -n -x "$M/lockfile" -c true || fail "flock -n after the holder exited"
 python3 - "$M/lockfile" <<'PY' || fail "fcntl locks"
