@@ -75,7 +75,7 @@ static struct trk_disk *most_free(struct trk_pool *pool, uint64_t full, bool *an
 		if (pool->disks[i].missing)
 			continue;
 		*any_present = true;
-		if (full & (1ull << i))
+		if ((full & (1ull << i)) || atomic_load(&pool->disks[i].draining))
 			continue;
 		uint64_t used, f = place_score(pool, &pool->disks[i], &used);
 		bool failing = atomic_load(&pool->disks[i].failing);
@@ -216,6 +216,7 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 		if (disk_hint >= 0 && (unsigned)disk_hint < pool->ndisks &&
 		    !(full & (1ull << disk_hint)) &&
 		    !atomic_load(&pool->disks[disk_hint].failing) &&
+		    !atomic_load(&pool->disks[disk_hint].draining) &&
 		    disk_free(pool, &pool->disks[disk_hint]) > 0)
 			d = &pool->disks[disk_hint];
 		else

@@ -163,6 +163,19 @@ bool trk_pool_disk_failing(const struct trk_pool *pool, unsigned disk)
 	return disk < pool->ndisks && atomic_load(&pool->disks[disk].failing);
 }
 
+bool trk_pool_disk_draining(const struct trk_pool *pool, unsigned disk)
+{
+	return disk < pool->ndisks && atomic_load(&pool->disks[disk].draining);
+}
+
+int trk_pool_set_draining(struct trk_pool *pool, unsigned disk, bool draining)
+{
+	if (disk >= pool->ndisks)
+		return -ENODEV;
+	atomic_store(&pool->disks[disk].draining, draining);
+	return 0;
+}
+
 bool trk_disk_note_error(struct trk_disk *d, int err)
 {
 	if (err == -ENOSPC)

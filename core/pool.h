@@ -224,6 +224,15 @@ int trk_pool_sync_repair(struct trk_pool *pool, int (*cb)(void *arg), void *arg)
  * gets new chunks only when no other disk can take them. */
 bool trk_pool_disk_failing(const struct trk_pool *pool, unsigned disk);
 
+/**
+ * Mark @p disk as draining (or no longer): trk_pool_alloc and
+ * trk_pool_pick_disk never choose it, not even as a last resort or when it
+ * is the hint; a pool with room only there gives -ENOSPC. Chunks it holds
+ * stay readable and are freed as usual. @return 0 or -ENODEV.
+ */
+int trk_pool_set_draining(struct trk_pool *pool, unsigned disk, bool draining);
+bool trk_pool_disk_draining(const struct trk_pool *pool, unsigned disk);
+
 /* ---- rebuilding the allocator from the index (unclean open, fsck) -------- */
 
 /** Start a rebuild: forget all free lists; every chunk is considered unused. */

@@ -114,6 +114,7 @@ struct trk_disk {
 	bool missing; /* directory absent or unreadable at open; set before workers start */
 	atomic_uint_fast64_t io_errors; /* failed reads, writes and syncs since open */
 	atomic_bool failing;		/* an I/O error was seen: allocate elsewhere (pool.c) */
+	atomic_bool draining;		/* being drained: never given new chunks (pool.c) */
 	atomic_int inject_syncs;	/* tests: fail this many more fdatasyncs */
 	atomic_int inject_writes;	/* tests: fail this many more writes */
 
