@@ -126,19 +126,22 @@ int idx_extent_del(struct idx_txn *txn, uint64_t ino, uint64_t off)
 	return idx_db_del(txn, IDX_DB_EXTENT, &key);
 }
 
-int idx_extent_iter_all(struct idx_txn *txn,
-			int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext), void *arg)
+static int extent_iter(struct idx_txn *txn, bool from, uint64_t ino0, uint64_t off0,
+		       int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext), void *arg)
 {
 	struct idx_extent ext;
 	MDB_cursor *cur;
 	MDB_val key, val;
-	MDB_cursor_op op = MDB_FIRST;
+	MDB_cursor_op op = from ? MDB_SET_RANGE : MDB_FIRST;
+	uint8_t kb[16];
 	uint64_t ino;
 	int rc;
 
 	rc = idx_cursor_open(txn, IDX_DB_EXTENT, &cur);
 	if (rc)
 		return rc;
+	if (from)
+		idx_key128(kb, &key, ino0, off0);
 	for (;; op = MDB_NEXT) {
 		rc = idx_cursor_get(txn, cur, &key, &val, op);
 		if (rc == -ENOENT) {
@@ -156,4 +159,17 @@ int idx_extent_iter_all(struct idx_txn *txn,
 	}
 	mdb_cursor_close(cur);
 	return rc;
+}
+
+int idx_extent_iter_from(struct idx_txn *txn, uint64_t ino, uint64_t off,
+			 int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext),
+			 void *arg)
+{
+	return extent_iter(txn, true, ino, off, cb, arg);
+}
+
+int idx_extent_iter_all(struct idx_txn *txn,
+			int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext), void *arg)
+{
+	return extent_iter(txn, false, 0, 0, cb, arg);
 }

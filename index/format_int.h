@@ -72,6 +72,20 @@ enum {
 	IDX_STALE_LEN = 12
 };
 
+/* Drain record, key "drain" disk(2, big-endian) in the volume table
+ * (idx_disk_drain_*): the disk is being drained, or was. */
+#define IDX_DRAIN_KEY "drain"
+#define IDX_DRAIN_KEYLEN 7 /* the prefix and the disk */
+enum {
+	IDX_DRAIN_STATE = 0,  /* u32: IDX_DRAIN_* (index.h) */
+	IDX_DRAIN_PASSES = 4, /* u32: full scans begun */
+	IDX_DRAIN_INO = 8,    /* u64: cursor inode */
+	IDX_DRAIN_OFF = 16,   /* u64: cursor file offset */
+	IDX_DRAIN_DONE = 24,  /* u64: bytes moved */
+	IDX_DRAIN_TOTAL = 32, /* u64: bytes to move, estimated at the start */
+	IDX_DRAIN_LEN = 40
+};
+
 /* Xattr (key ino(8) name), inline (key ino(8)) and orphan (key ino(8))
  * values are raw bytes: the xattr value, the inline data, nothing. */
 

@@ -187,6 +187,33 @@ int idx_disk_stale_add(struct idx_txn *txn, uint16_t disk, uint64_t chunks, uint
 /** Remove the disk's record (its free lists were rebuilt). @return 0 or -ENOENT. */
 int idx_disk_stale_clear(struct idx_txn *txn, uint16_t disk);
 
+/* ---- disks being drained -------------------------------------------------------- */
+
+/*
+ * A disk whose chunks are being moved onto the other disks (fs/vol_drain.c)
+ * has a drain record in the volume table. The record is updated in the same
+ * transactions that move the chunks, so after a crash the durable cursor
+ * says exactly which chunks were moved: everything in extents with keys
+ * below (ino, off) whose move was committed.
+ */
+enum {
+	IDX_DRAIN_DRAINING = 1, /* chunks are being moved off; no new chunks go there */
+	IDX_DRAIN_DRAINED = 2,	/* it holds no chunk the index references */
+};
+struct idx_disk_drain {
+	uint32_t state;	      /* IDX_DRAIN_* */
+	uint32_t passes;      /* full scans begun (the last one found nothing: drained) */
+	uint64_t ino, off;    /* cursor: the next extent key to look at */
+	uint64_t bytes_done;  /* chunk bytes moved so far */
+	uint64_t bytes_total; /* chunk bytes on the disk when the drain began (an estimate) */
+};
+/** @return 0, -ENOENT (the disk is not being drained), -EIO (malformed). */
+int idx_disk_drain_get(struct idx_txn *txn, uint16_t disk, struct idx_disk_drain *out);
+/** Write the disk's drain record. @return 0, -EINVAL (bad state), or an index error. */
+int idx_disk_drain_put(struct idx_txn *txn, uint16_t disk, const struct idx_disk_drain *d);
+/** Remove it (the disk is in use again, or was removed). @return 0 or -ENOENT. */
+int idx_disk_drain_del(struct idx_txn *txn, uint16_t disk);
+
 /* ---- inodes -------------------------------------------------------------------- */
 
 struct idx_inode {
@@ -289,6 +316,14 @@ int idx_extent_seek(struct idx_txn *txn, uint64_t ino, uint64_t off, struct idx_
 int idx_extent_put(struct idx_txn *txn, uint64_t ino, const struct idx_extent *ext);
 /** Delete the extent starting exactly at @p off. @return 0 or -ENOENT. */
 int idx_extent_del(struct idx_txn *txn, uint64_t ino, uint64_t off);
+/**
+ * Every extent whose key is at or above (@p ino, @p off), in key order (ino
+ * ascending, then offset), until @p cb returns non-zero (that value is
+ * returned). An extent of @p ino that starts below @p off is not included.
+ */
+int idx_extent_iter_from(struct idx_txn *txn, uint64_t ino, uint64_t off,
+			 int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext),
+			 void *arg);
 /** Every extent of every inode (ino ascending, then offset); for rebuild and fsck. */
 int idx_extent_iter_all(struct idx_txn *txn,
 			int (*cb)(void *arg, uint64_t ino, const struct idx_extent *ext),
