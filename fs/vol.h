@@ -24,6 +24,7 @@
 #ifndef VOL_VOL_H
 #define VOL_VOL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -301,5 +302,64 @@ int vol_info(struct vol *v, struct vol_info *out);
  * @return 0; -ECONNREFUSED / -ENOENT when no process answers for it; -EPROTO.
  */
 int vol_info_remote(const char *meta_dir, struct vol_info *out);
+
+/* ---- draining a disk (vol_drain.c) ---------------------------------------------- */
+
+enum vol_drain_state {
+	VOL_DRAIN_NONE = 0,	/* in normal use */
+	VOL_DRAIN_DRAINING = 1, /* chunks are being moved off; no new chunks go there */
+	VOL_DRAIN_DRAINED = 2,	/* holds no chunk the index references; still no new ones */
+};
+
+struct vol_drain_status {
+	enum vol_drain_state state;
+	uint64_t bytes_done;  /* chunk bytes moved off so far */
+	uint64_t bytes_total; /* estimate, >= bytes_done */
+	uint64_t ino, off;    /* where the drain goes on from (extent key order) */
+};
+
+struct vol_drain_opts {
+	uint64_t rate; /* bytes per second at most; 0: as fast as the disks go */
+	/* Called after every piece moved (from the draining thread, no lock
+	 * held); may be NULL. */
+	void (*progress_cb)(void *arg, uint64_t done, uint64_t total);
+	/* Called for each chunk left on the disk because it failed its
+	 * checksum (never copied as good); @p path may be NULL when the file
+	 * has no name (an unlinked open file). May be NULL: logged anyway. */
+	void (*bad_cb)(void *arg, uint64_t ino, const char *path, uint64_t off);
+	void *arg;
+	atomic_bool *stop; /* set by another thread to stop after the current piece */
+};
+
+/**
+ * Move every chunk off disk @p disk onto the others while files stay
+ * readable and writable. The disk is marked draining first (persisted in the
+ * index; from then on, and at every later open, new chunks never go to it).
+ * Files are moved in pieces of at most 4 MiB, each under the file's data lock
+ * only for its read and for its switch: chunks are read and their checksums
+ * verified, written elsewhere, and the new extents published in one index
+ * transaction, together with the drain's cursor, only if the file still maps
+ * the same chunks there (else the piece is done again). The old chunks are
+ * freed once that state is durable. Resumable: calling it again after a
+ * stop, a close or a crash goes on from the durable cursor; nothing is moved
+ * twice or lost. When the disk holds no referenced chunk, its state becomes
+ * VOL_DRAIN_DRAINED (persisted) and this returns 0; a drained disk returns 0
+ * at once.
+ * @return 0; -EINTR (stopped through @p o->stop; call again to go on);
+ * -EIO (chunks that failed their checksums stay on the disk: each was
+ * reported by path and offset; the state stays draining); -ENOSPC (the other
+ * disks are full); -EBUSY (a drain of that disk is running already);
+ * -ENODEV (no such disk), -ENXIO (the disk is missing: use replace), -EROFS,
+ * or an index error.
+ */
+int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o);
+/** The drain state of @p disk, from the index. @return 0, -ENODEV, or an index error. */
+int vol_disk_drain_state(struct vol *v, unsigned disk, struct vol_drain_status *out);
+/**
+ * Put a draining or drained disk back into use: its drain record goes and new
+ * chunks may go to it again. Chunks already moved stay where they are.
+ * @return 0, -EBUSY (a drain of it is running), -ENODEV, -EROFS, or an index error.
+ */
+int vol_disk_undrain(struct vol *v, unsigned disk);
 
 #endif

@@ -184,6 +184,8 @@ struct vol_wnote {
 	size_t cap_old, nsums;
 	bool merged; /* its extents are in the group (wnote_mu) */
 	bool lost;   /* undone before it was merged: the write must fail (wnote_mu) */
+	bool move;   /* a drain's move (vol_drain.c): undoing it maps the same bytes again,
+		      * so the file's fsync is not made to fail; set before it is merged */
 	size_t nruns;
 	struct trk_run *runs;
 	size_t nold;

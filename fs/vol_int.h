@@ -85,6 +85,8 @@ struct vol {
 	vol_lost_cb lost_cb;
 	void *lost_cb_arg;
 
+	_Atomic uint64_t drains_running; /* bit per disk a vol_disk_drain is moving */
+
 	/* The status socket (vol_control.c), while open for writing. */
 	int control_fd;
 	int control_stop[2];
@@ -178,6 +180,11 @@ void vol_lost_notify(struct vol *v);
 /* vol_control.c: answers `trackfs status` while the volume is held open */
 int vol_control_start(struct vol *v);
 void vol_control_stop(struct vol *v);
+
+/* vol_drain.c */
+/** Mark the disks whose drain record says draining or drained, so that the
+ * allocator keeps new chunks off them (at open). @return 0 or an index error. */
+int vol_drain_load(struct vol *v);
 
 /* vol_attr.c */
 void vol_attr_from_inode(const struct vol *v, const struct idx_inode *in, struct vol_attr *out);

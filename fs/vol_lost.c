@@ -303,12 +303,15 @@ static int undo_range(struct repair *r, struct vol_wnote *n, struct idx_inode *i
 			return rc;
 		inode->blocks += cnt;
 	}
+	r->chunks += (hi - lo) / cs;
+	/* A move undone gives the file the very bytes it had: nothing lost. */
+	if (n->move)
+		return 0;
 	struct vol_lost *m = malloc(sizeof(*m));
 	if (!m)
 		return -ENOMEM;
 	*m = (struct vol_lost){.ino = inode->ino, .a = lo, .b = hi, .next = r->marks};
 	r->marks = m;
-	r->chunks += (hi - lo) / cs;
 	return 0;
 }
 

@@ -434,6 +434,9 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 	rc = open_pool(v);
 	if (rc < 0)
 		goto out_close_idx;
+	rc = vol_drain_load(v);
+	if (rc < 0)
+		goto out_close_pool;
 	if (!v->rdonly)
 		idx_env_set_precommit(v->idx, vol_precommit, v);
 
