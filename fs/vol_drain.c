@@ -85,7 +85,9 @@ static bool map_same(const struct mv_map *x, const struct mv_map *y)
 		return false;
 	for (size_t i = 0; i < x->nseg; i++) {
 		const struct mv_seg *p = &x->seg[i], *q = &y->seg[i];
-		if (p->off != q->off || memcmp(&p->run, &q->run, sizeof(p->run)) != 0)
+		if (p->off != q->off || p->run.disk != q->run.disk ||
+		    p->run.track != q->run.track || p->run.chunk != q->run.chunk ||
+		    p->run.count != q->run.count)
 			return false;
 	}
 	return memcmp(x->sums, y->sums, x->n * sizeof(*x->sums)) == 0;
