@@ -298,6 +298,7 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 	struct idx_inode inode;
 	struct idx_txn *txn;
 	uint8_t *buf = NULL, *bad = NULL;
+	uint64_t *gsums = NULL; /* the good chunks' checksums, compacted */
 	size_t nruns = 0, ngrp = 0;
 	uint32_t ngood = 0;
 	int rc;
@@ -320,7 +321,8 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 	runs = malloc(m.n * sizeof(*runs));
 	sub = malloc(m.n * sizeof(*sub));
 	grp = calloc(m.n, sizeof(*grp));
-	if (!buf || !bad || !ios || !runs || !sub || !grp) {
+	gsums = malloc(m.n * sizeof(*gsums));
+	if (!buf || !bad || !ios || !runs || !sub || !grp || !gsums) {
 		pthread_rwlock_unlock(lk);
 		rc = -ENOMEM;
 		goto out_free;
@@ -365,7 +367,7 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 				grp[ngrp - 1].n++;
 			else
 				grp[ngrp++] = (struct mv_group){.off = off, .k0 = ngood, .n = 1};
-			m.sums[ngood] = m.sums[k];
+			gsums[ngood] = m.sums[k];
 			ngood++;
 		}
 	}
@@ -425,7 +427,7 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 		grp[g].note->size_before = inode.size;
 		rc = vol_extents_cut_noted(v, txn, &inode, grp[g].off, end, &pending, grp[g].note);
 		if (rc == 0)
-			rc = put_group(v, txn, ino, &grp[g], sub, ns, &m.sums[grp[g].k0]);
+			rc = put_group(v, txn, ino, &grp[g], sub, ns, &gsums[grp[g].k0]);
 		inode.blocks += grp[g].n;
 	}
 	if (rc == 0 && inode.disk == d->disk)
@@ -473,6 +475,7 @@ out_unalloc:
 	for (size_t i = 0; i < nruns; i++)
 		trk_pool_unalloc(v->pool, &runs[i]);
 out_free:
+	free(gsums);
 	free(grp);
 	free(sub);
 	free(runs);

@@ -396,3 +396,70 @@ Test(drain, killed_mid_drain_resumes)
 	fx_close_and_fsck(&f);
 	fx_teardown(&f);
 }
+
+/* ---- a chunk that fails its checksum ---------------------------------------- */
+
+struct bad_seen {
+	unsigned n;
+	uint64_t ino, off;
+	char path[256];
+};
+
+static void bad_cb(void *arg, uint64_t ino, const char *path, uint64_t off)
+{
+	struct bad_seen *b = arg;
+	b->n++;
+	b->ino = ino;
+	b->off = off;
+	snprintf(b->path, sizeof(b->path), "%s", path ? path : "");
+}
+
+Test(drain, bad_chunk_reported_never_copied)
+{
+	struct fx f;
+	fx_setup(&f, 4096);
+	populate(&f, main_files, NMAIN);
+	struct vol_attr d;
+	struct vol_cred cred = {.uid = 0, .gid = 0};
+	cr_assert_eq(vol_mkdir(f.v, VOL_ROOT_INO, "dir", S_IFDIR | 0755, &cred, &d), 0);
+	struct vol_attr a;
+	cr_assert_eq(vol_create(f.v, d.ino, "victim", S_IFREG | 0644, &cred, &a), 0);
+	cr_assert_eq(vol_set_disk(f.v, a.ino, (int)DISK), 0);
+	write_pattern(&f, a.ino, 77, 0, 10 * f.cs);
+	/* Chunk 4 is bad on the disk. */
+	struct idx_extent e;
+	cr_assert_eq(fx_extent_at(&f, a.ino, 4 * f.cs, &e), 0);
+	struct trk_run r = {.disk = e.disk,
+			    .track = e.track,
+			    .chunk = e.chunk + (uint32_t)((4 * f.cs - e.off) / f.cs),
+			    .count = 1};
+	uint8_t *junk = malloc(f.cs);
+	cr_assert_eq(trk_io_read(f.v->pool, &r, 0, junk, f.cs), 0);
+	junk[5] ^= 0x10;
+	cr_assert_eq(trk_io_write(f.v->pool, &r, 0, junk, f.cs), 0);
+	free(junk);
+
+	struct bad_seen b = {0};
+	struct vol_drain_opts o = {.bad_cb = bad_cb, .arg = &b};
+	cr_assert_eq(vol_disk_drain(f.v, DISK, &o), -EIO);
+	cr_assert_geq(b.n, 1);
+	cr_assert_eq(b.ino, a.ino);
+	cr_assert_eq(b.off, 4 * f.cs);
+	cr_assert_str_eq(b.path, "/dir/victim");
+	cr_assert_eq(chunks_on(&f, DISK), 1, "only the bad chunk stays");
+	struct vol_drain_status st;
+	cr_assert_eq(vol_disk_drain_state(f.v, DISK, &st), 0);
+	cr_assert_eq(st.state, VOL_DRAIN_DRAINING);
+	/* The rest of the file moved and reads; the bad chunk still reads EIO. */
+	expect_pattern(&f, a.ino, 77, 0, 4 * f.cs);
+	expect_pattern(&f, a.ino, 77, 5 * f.cs, 5 * f.cs);
+	uint8_t buf[16];
+	cr_assert_eq(vol_read(f.v, a.ino, buf, sizeof(buf), (off_t)(4 * f.cs)), -EIO);
+	expect_files(&f, main_files, NMAIN);
+	/* Rewriting the bad chunk lets the drain finish. */
+	write_pattern(&f, a.ino, 77, 4 * f.cs, f.cs);
+	drain_ok(&f, NULL);
+	expect_pattern(&f, a.ino, 77, 0, 10 * f.cs);
+	fx_close_and_fsck(&f);
+	fx_teardown(&f);
+}
