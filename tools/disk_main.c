@@ -157,10 +157,16 @@ static int cmd_add(const char *meta, const char *arg)
 	int shares = -1, rc;
 
 	if (!realpath(arg, path)) {
+		/* A directory not made yet is created by the format. */
+		char cwd[PATH_MAX];
 		rc = -errno;
-		cli_msg("add disk %s: %s; create the directory (or mount the device) first", arg,
-			tfs_strerror(rc));
-		return 1;
+		if (rc != -ENOENT || (arg[0] != '/' && !getcwd(cwd, sizeof(cwd))) ||
+		    (size_t)snprintf(path, sizeof(path), "%s%s%s", arg[0] == '/' ? "" : cwd,
+				     arg[0] == '/' ? "" : "/", arg) >= sizeof(path)) {
+			cli_msg("add disk %s: %s; give the path of an empty directory", arg,
+				tfs_strerror(rc));
+			return 1;
+		}
 	}
 	snprintf(req, sizeof(req), "disk-add %s", path);
 	rc = remote(meta, req, rep, sizeof(rep));
