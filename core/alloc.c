@@ -1,5 +1,5 @@
-/* The chunk allocator: choosing a disk (the hint, else the one with the most
- * free space), taking a run from the head of a track's FIFO, from chunks
+/* The chunk allocator: choosing a disk (the hint, else by the placement
+ * policy, place.c), taking a run from the head of a track's FIFO, from chunks
  * claimed above a high-water mark, or claiming more host space (claim.c);
  * growing a disk by a track, and giving runs back (unalloc at once; deferred
  * frees only after the index is durable). A run is handed out only once the
@@ -12,85 +12,6 @@
 #include "core/base/log.h"
 #include "core/pool_int.h"
 
-/* Chunks a disk can hand out: its free lists, what is claimed above its
- * high-water marks, and what its host filesystem can still give (shared with
- * the other disks on it). Caller holds mu. */
-static uint64_t disk_free(struct trk_pool *pool, struct trk_disk *d)
-{
-	uint32_t nt = atomic_load(&d->ntracks);
-	uint64_t n = 0;
-
-	if (d->missing)
-		return 0;
-	for (uint32_t i = 0; i < nt; i++) {
-		struct trk_track *t = trk_disk_track(d, i);
-		if (t->failed || t->sparse)
-			continue;
-		n += t->fifo.nfree;
-		if (t->claimed > t->hwm)
-			n += t->claimed - t->hwm;
-	}
-	return n + trk_hostfs_growth(pool, d->fs);
-}
-
-/* How much room disk @p d has for a new file, and (*used_out) how much it
- * holds. On a host filesystem that holds several disks, space one of them
- * claimed but has not used is the others' as much as its own (it is the same
- * device), so it counts for all of them; the disk with less data then wins
- * the tie. Caller holds mu. */
-static uint64_t place_score(struct trk_pool *pool, struct trk_disk *d, uint64_t *used_out)
-{
-	uint64_t n = disk_free(pool, d), used = 0;
-
-	for (unsigned i = 0; i < pool->ndisks; i++) {
-		struct trk_disk *e = &pool->disks[i];
-		uint32_t nt = atomic_load(&e->ntracks);
-
-		if (e->missing || e->fs != d->fs)
-			continue;
-		for (uint32_t k = 0; k < nt; k++) {
-			struct trk_track *t = trk_disk_track(e, k);
-			if (t->failed || t->sparse)
-				continue;
-			if (e == d)
-				used += t->hwm - t->fifo.nfree;
-			else if (t->claimed > t->hwm)
-				n += t->claimed - t->hwm;
-		}
-	}
-	*used_out = used;
-	return n;
-}
-
-/* The present disk with the most free space (place_score), skipping those in
- * @p full (a bit per disk); NULL if none has room. A failing disk only when
- * no healthy one has room. Caller holds mu. */
-static struct trk_disk *most_free(struct trk_pool *pool, uint64_t full, bool *any_present)
-{
-	struct trk_disk *d = NULL, *dfail = NULL;
-	uint64_t best = 0, best_used = 0, best_fail = 0;
-
-	*any_present = false;
-	for (unsigned i = 0; i < pool->ndisks; i++) {
-		if (pool->disks[i].missing)
-			continue;
-		*any_present = true;
-		if ((full & (1ull << i)) || atomic_load(&pool->disks[i].draining))
-			continue;
-		uint64_t used, f = place_score(pool, &pool->disks[i], &used);
-		bool failing = atomic_load(&pool->disks[i].failing);
-		if (!failing && (f > best || (f && f == best && used < best_used))) {
-			best = f;
-			best_used = used;
-			d = &pool->disks[i];
-		} else if (failing && f > best_fail) {
-			best_fail = f;
-			dfail = &pool->disks[i];
-		}
-	}
-	return d ? d : dfail;
-}
-
 int trk_pool_pick_disk(struct trk_pool *pool)
 {
 	struct trk_disk *d;
@@ -98,7 +19,7 @@ int trk_pool_pick_disk(struct trk_pool *pool)
 
 	trk_hostfs_refresh(pool, false);
 	pthread_mutex_lock(&pool->mu);
-	d = most_free(pool, 0, &any_present);
+	d = trk_choose_disk(pool, 0, false, &any_present);
 	pthread_mutex_unlock(&pool->mu);
 	if (!d)
 		return any_present ? -ENOSPC : -EIO;
@@ -214,13 +135,20 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 		bool any_present = false;
 
 		if (disk_hint >= 0 && (unsigned)disk_hint < pool->ndisks &&
-		    !(full & (1ull << disk_hint)) &&
+		    !(full & (1ull << disk_hint)) && !pool->disks[disk_hint].missing &&
 		    !atomic_load(&pool->disks[disk_hint].failing) &&
-		    !atomic_load(&pool->disks[disk_hint].draining) &&
-		    disk_free(pool, &pool->disks[disk_hint]) > 0)
-			d = &pool->disks[disk_hint];
-		else
-			d = most_free(pool, full, &any_present);
+		    !atomic_load(&pool->disks[disk_hint].draining)) {
+			/* The file stays on its disk until that disk is at its
+			 * reserve, and then too if no other disk is above its own. */
+			struct trk_disk *h = &pool->disks[disk_hint];
+			uint64_t used, room = trk_disk_room(pool, h, &used);
+			if (room > trk_disk_reserve_chunks(pool, h))
+				d = h;
+			else if (room > 0 && !(d = trk_choose_disk(pool, full, true, &any_present)))
+				d = h;
+		}
+		if (!d)
+			d = trk_choose_disk(pool, full, false, &any_present);
 		if (!d && any_present && !refreshed) {
 			/* Before saying ENOSPC, look again: the cached figures may be
 			 * a second old, or a claim may have failed where space came

@@ -245,10 +245,23 @@ int trk_disk_open(struct trk_pool *pool, struct trk_disk *d, const struct trk_di
 		return 0;
 	}
 	rc = identity_read(d->path, &id, why, sizeof(why));
+	if (rc == -ENOENT) {
+		/* What a disk that was not mounted at boot looks like: the empty
+		 * mount point. Never written to (not even tracks/), so that the
+		 * device mounted there later finds it as it was. */
+		tfs_warn("disk %u (%s) is missing: the directory exists but has no %s identity "
+			 "file, so the device that holds this disk is probably not mounted "
+			 "there. The volume runs without it: its files return EIO, nothing is "
+			 "written into that directory, and its data is safe once it is back "
+			 "(mount the device at %s, then remount the volume)",
+			 index, d->path, TRK_IDENTITY_FILE, d->path);
+		d->missing = true;
+		return 0;
+	}
 	if (rc < 0) {
-		tfs_err("disk %s: not a usable trackfs disk (%s); check the path or run "
-			"mkfs.trackfs",
-			d->path, why);
+		tfs_err("disk %u (%s): not a usable trackfs disk (%s); check the path and the "
+			"file, or restore it from a copy: do not format a disk that holds data",
+			index, d->path, why);
 		return rc == -ENOMEM ? rc : -EINVAL;
 	}
 	if (!tfs_uuid_equal(&id.volume, &pool->cfg.volume_uuid)) {

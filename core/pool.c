@@ -67,8 +67,8 @@ int trk_pool_open(const struct trk_pool_config *cfg, const struct trk_disk_spec 
 	struct trk_pool *pool = calloc(1, sizeof(*pool));
 	if (!pool)
 		return -ENOMEM;
-	pool->disks = calloc(ndisks, sizeof(*pool->disks));
-	pool->fs = calloc(ndisks, sizeof(*pool->fs));
+	pool->disks = calloc(TRK_MAX_DISKS, sizeof(*pool->disks));
+	pool->fs = calloc(TRK_FS_SLOTS, sizeof(*pool->fs));
 	if (!pool->disks || !pool->fs) {
 		free(pool->disks);
 		free(pool->fs);
@@ -78,6 +78,7 @@ int trk_pool_open(const struct trk_pool_config *cfg, const struct trk_disk_spec 
 	pool->cfg = *cfg;
 	pool->track_chunks = (uint32_t)chunks;
 	pool->ndisks = ndisks;
+	pool->rnd = (trk_now_ms() << 20) ^ (uint64_t)getpid() ^ 0x9e3779b97f4a7c15ull;
 	pthread_mutex_init(&pool->sync_mu, NULL);
 	pthread_mutex_init(&pool->mu, NULL);
 	pthread_cond_init(&pool->cv, NULL);
@@ -110,6 +111,68 @@ int trk_pool_open(const struct trk_pool_config *cfg, const struct trk_disk_spec 
 
 out_destroy:
 	pool_destroy(pool, opened);
+	return rc;
+}
+
+int trk_pool_add_disk(struct trk_pool *pool, const struct trk_disk_spec *spec, unsigned *index_out)
+{
+	int rc;
+
+	if (pool->cfg.readonly)
+		return -EROFS;
+	/* One add at a time, and no sync pass meanwhile: they walk the disks. */
+	pthread_mutex_lock(&pool->sync_mu);
+	unsigned n = pool->ndisks;
+	if (n >= TRK_MAX_DISKS) {
+		tfs_err("add disk %s: the volume has %u disks already, the most it can have",
+			spec->path, n);
+		rc = -ENOSPC;
+		goto out_unlock;
+	}
+	struct trk_disk *d = &pool->disks[n];
+	memset(d, 0, sizeof(*d));
+	pthread_mutex_init(&d->qmu, NULL);
+	pthread_cond_init(&d->qcv, NULL);
+	pthread_cond_init(&d->donecv, NULL);
+	atomic_init(&d->ntracks, 0);
+	rc = trk_disk_open(pool, d, spec, n);
+	if (rc == 0 && d->missing)
+		rc = -ENOENT;
+	if (rc < 0)
+		goto out_close;
+	pthread_mutex_lock(&pool->mu);
+	rc = trk_hostfs_attach(pool, d);
+	pthread_mutex_unlock(&pool->mu);
+	if (rc < 0)
+		goto out_close;
+	trk_hostfs_refresh(pool, true);
+	rc = trk_io_start(pool, d);
+	if (rc < 0)
+		goto out_close;
+	pool->ndisks = n + 1; /* published: allocations may choose it from now on */
+	*index_out = n;
+	pthread_mutex_unlock(&pool->sync_mu);
+	return 0;
+
+out_close:
+	if (d->nthreads)
+		trk_io_stop(d);
+	trk_disk_close(d);
+	pthread_mutex_lock(&pool->mu);
+	if (d->fs && pool->nfs && d->fs == &pool->fs[pool->nfs - 1]) {
+		bool other = false;
+		for (unsigned i = 0; i < n; i++)
+			other |= pool->disks[i].fs == d->fs;
+		if (!other)
+			pool->nfs--;
+	}
+	pthread_mutex_unlock(&pool->mu);
+	pthread_mutex_destroy(&d->qmu);
+	pthread_cond_destroy(&d->qcv);
+	pthread_cond_destroy(&d->donecv);
+	memset(d, 0, sizeof(*d));
+out_unlock:
+	pthread_mutex_unlock(&pool->sync_mu);
 	return rc;
 }
 

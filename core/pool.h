@@ -45,12 +45,34 @@ struct trk_disk_spec {
 	struct tfs_uuid uuid; /* the disk's UUID as the volume file names it */
 };
 
+/** How a new file's disk is chosen (mergerfs's create policies). */
+enum trk_placement {
+	TRK_PLACE_MFS = 0, /* most free space (the default) */
+	TRK_PLACE_LUS = 1, /* least used space: the disk holding the fewest chunks */
+	TRK_PLACE_FF = 2,  /* first found: the lowest-numbered disk with room */
+	TRK_PLACE_RAND = 3 /* random, weighted by free space */
+};
+#define TRK_PLACE_COUNT 4
+
+/* The reserve: a disk whose free space is at or below it gets no new files,
+ * and a file on it continues on another disk. TRK_RESERVE_AUTO is
+ * min(TRK_RESERVE_AUTO_MAX, 5% of the disk's host filesystem). */
+#define TRK_RESERVE_AUTO UINT64_MAX
+#define TRK_RESERVE_AUTO_MAX (4ull << 30)
+
+/** "mfs", "lus", "ff", "rand" -> the policy. @return 0 or -EINVAL. */
+int trk_placement_parse(const char *name, enum trk_placement *out);
+/** The policy's name ("mfs" ...), "?" for an unknown value. */
+const char *trk_placement_name(enum trk_placement p);
+
 struct trk_pool_config {
 	struct tfs_uuid volume_uuid;
-	uint32_t chunk_size;	  /* power of two, TRK_MIN_CHUNK_SIZE..TRK_MAX_CHUNK_SIZE */
-	uint64_t max_track_bytes; /* chunk data per track; 0 = TRK_DEFAULT_TRACK_SIZE */
-	unsigned io_threads;	  /* workers per disk; 0 = 2 */
-	bool readonly;		  /* open tracks O_RDONLY (fsck without --repair, status) */
+	enum trk_placement placement; /* how new files choose a disk */
+	uint64_t reserve;	      /* bytes kept free on each disk (see above); 0 = none, AUTO */
+	uint32_t chunk_size;	      /* power of two, TRK_MIN_CHUNK_SIZE..TRK_MAX_CHUNK_SIZE */
+	uint64_t max_track_bytes;     /* chunk data per track; 0 = TRK_DEFAULT_TRACK_SIZE */
+	unsigned io_threads;	      /* workers per disk; 0 = 2 */
+	bool readonly;		      /* open tracks O_RDONLY (fsck without --repair, status) */
 };
 
 struct trk_pool;
@@ -100,6 +122,22 @@ int trk_pool_close(struct trk_pool *pool);
 bool trk_pool_needs_rebuild(const struct trk_pool *pool);
 
 unsigned trk_pool_ndisks(const struct trk_pool *pool);
+
+/**
+ * Add a disk to an open pool (trk_disk_format'ed with the next index,
+ * trk_pool_ndisks()): its tracks are opened, its host filesystem grouped
+ * with the others' and its workers started before it is published, so
+ * allocations may choose it as soon as this returns. Serialized with sync
+ * passes; concurrent I/O on other disks goes on.
+ * @return 0 with *@p index_out set; -ENOSPC (TRK_MAX_DISKS reached), -ENOENT
+ * (the directory or its identity file is absent), -EINVAL (foreign disk),
+ * -EROFS, -ENOMEM.
+ */
+int trk_pool_add_disk(struct trk_pool *pool, const struct trk_disk_spec *spec, unsigned *index_out);
+/** Change the placement policy and the reserve (bytes, TRK_RESERVE_AUTO). */
+void trk_pool_set_placement(struct trk_pool *pool, enum trk_placement p, uint64_t reserve);
+/** The placement policy in force. */
+enum trk_placement trk_pool_placement(struct trk_pool *pool);
 uint32_t trk_pool_chunk_size(const struct trk_pool *pool);
 bool trk_pool_disk_missing(const struct trk_pool *pool, unsigned disk);
 const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
@@ -119,8 +157,10 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
  * and fdatasync'ed instead. On a copy-on-write filesystem (btrfs, ZFS) a
  * claim cannot promise the blocks of later overwrites: put tracks on one
  * without copy-on-write (chattr +C on the tracks folder for btrfs).
- * @p disk_hint: a disk index to prefer (the file's disk), or -1 to choose the
- * disk with the most free space. A full or missing disk, or one whose host
+ * @p disk_hint: a disk index to prefer (the file's disk), or -1 to choose one
+ * by the placement policy (trk_pool_pick_disk). The hinted disk is left only
+ * when it is at its reserve and another disk is above its own, or when it is
+ * full, missing or failing. A full or missing disk, or one whose host
  * filesystem refuses the claim, sends the allocation to another disk, and so
  * does a failing one (an I/O error was seen on it) unless no other disk has
  * room; *out->disk says where it went. Free space is the host filesystem's
@@ -133,8 +173,9 @@ const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
  */
 int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct trk_run *out);
 
-/** The disk that trk_pool_alloc would choose without a hint: the present one
- * with the most free space (a failing one only if no other has room).
+/** The disk that trk_pool_alloc would choose without a hint: by the
+ * placement policy among the present, healthy disks above their reserve, else
+ * among those with any room, else a failing one.
  * @return its index, -ENOSPC or -EIO. */
 int trk_pool_pick_disk(struct trk_pool *pool);
 
@@ -294,6 +335,8 @@ struct trk_disk_stats {
 				      * index when no disk before it shares it) */
 	uint64_t bytes_on_disk;	     /* st_blocks*512 of all track files */
 	uint64_t fs_bytes_free; /* the host filesystem's free bytes (f_bavail), less claims since */
+	uint64_t reserve_bytes; /* its reserve as it applies now */
+	bool at_reserve;	/* free space at or below the reserve: no new files */
 	bool missing;
 	bool failing;	    /* an I/O error was seen since open (trk_pool_disk_failing) */
 	uint64_t io_errors; /* failed reads, writes and fdatasyncs since open */

@@ -25,6 +25,7 @@
 /* Host space is claimed (fallocate) for this many bytes of chunks at a time,
  * so that a sequential write costs one fallocate per 8 MiB, not per chunk. */
 #define TRK_CLAIM_STEP (8u << 20)
+#define TRK_FS_SLOTS (2 * TRK_MAX_DISKS) /* host filesystems, tests' overrides included */
 #define TRK_IDENTITY_FILE "trackfs-disk"
 #define TRK_IDENTITY_FORMAT "trackfs-disk-1"
 
@@ -64,6 +65,7 @@ struct trk_hostfs {
 	const char *path; /* the first disk on it, for messages */
 	/* mu: */
 	uint64_t fs_free;     /* bytes free (statvfs f_bavail) when last read, or the override */
+	uint64_t fs_size;     /* bytes in the filesystem (f_blocks), for the automatic reserve */
 	uint64_t fs_stamp_ms; /* when fs_free was read; 0 = never */
 	uint64_t claimed;     /* bytes claimed (tracks' headers and chunks) since then */
 	bool override;	      /* tests: fs_free is fixed and shrinks as space is claimed */
@@ -141,10 +143,15 @@ struct trk_disk {
 struct trk_pool {
 	struct trk_pool_config cfg;
 	uint32_t track_chunks; /* capacity of a new track */
-	unsigned ndisks;
+	/* disks has TRK_MAX_DISKS slots, so that trk_pool_add_disk never moves
+	 * it under a reader: a new disk is set up whole, then ndisks is raised
+	 * (readers use only disks below it, without a lock). */
+	_Atomic unsigned ndisks;
 	struct trk_disk *disks;
-	struct trk_hostfs *fs; /* ndisks slots, the first nfs used */
-	unsigned nfs;
+	struct trk_hostfs *fs; /* TRK_FS_SLOTS slots, the first nfs used (raised under mu) */
+	_Atomic unsigned nfs;
+	/* mu: cfg.placement and cfg.reserve (trk_pool_set_placement) */
+	uint64_t rnd; /* mu: xorshift state for TRK_PLACE_RAND */
 
 	pthread_mutex_t sync_mu; /* serializes sync passes and trk_pool_sync_repair */
 	_Atomic uint64_t epoch;	 /* sync passes begun, from 1 (see trk_pool_epoch) */
@@ -230,12 +237,46 @@ void trk_disk_close(struct trk_disk *d);
  * while the files are created. @return 0 or -errno. */
 int trk_disk_grow(struct trk_pool *pool, struct trk_disk *d, uint32_t upto);
 
+/* ---- placement (place.c) ---- */
+
+/** One disk as the placement policy sees it. */
+struct trk_place_cand {
+	uint64_t free; /* chunks it could take (> 0) */
+	uint64_t used; /* chunks it holds */
+};
+/**
+ * The policy's choice among @p n candidates (each with room): mfs the most
+ * free (ties: the less used), lus the least used (ties: the more free), ff
+ * the first, rand one at random weighted by free chunks, from @p rnd.
+ * @return an index into @p c, or -1 when @p n is 0. Pure, for unit tests.
+ */
+int trk_place_choose(enum trk_placement p, const struct trk_place_cand *c, unsigned n,
+		     uint64_t rnd);
+/** Chunks disk @p d could take for a file (its free chunks; on a shared host
+ * filesystem, space the others claimed and did not use too); *@p used_out
+ * gets the chunks it holds. Caller holds mu. */
+uint64_t trk_disk_room(struct trk_pool *pool, struct trk_disk *d, uint64_t *used_out);
+/** Chunks a disk's reserve keeps free. Caller holds mu. */
+uint64_t trk_disk_reserve_chunks(struct trk_pool *pool, const struct trk_disk *d);
+/**
+ * Choose a disk for new chunks, skipping disks in @p full (a bit per disk):
+ * by the policy among present healthy disks above their reserve; if none,
+ * among present healthy disks with room; if none, the failing disk with most
+ * room. With @p above_only, only the first tier. NULL if none; *any_present
+ * says whether any disk is present. Caller holds mu.
+ */
+struct trk_disk *trk_choose_disk(struct trk_pool *pool, uint64_t full, bool above_only,
+				 bool *any_present);
+
 /* ---- host filesystems (space.c) and claimed space (claim.c) ---- */
 
 /** Group the present disks by host filesystem (st_dev) and read each one's
  * free space. Called once by trk_pool_open. @return 0 or -EINVAL (a disk
  * that cannot be stat'ed, logged). */
 int trk_hostfs_setup(struct trk_pool *pool);
+/** Put disk @p d (present) with the host filesystem it lies on, a new one if
+ * no other disk is on it. Caller holds mu. @return 0 or -EINVAL (logged). */
+int trk_hostfs_attach(struct trk_pool *pool, struct trk_disk *d);
 /** Re-read the free space of every host filesystem whose figure is older than
  * TRK_FS_CACHE_MS (all of them when @p force). Call without mu. */
 void trk_hostfs_refresh(struct trk_pool *pool, bool force);

@@ -10,32 +10,42 @@
 #include "core/base/log.h"
 #include "core/pool_int.h"
 
+int trk_hostfs_attach(struct trk_pool *pool, struct trk_disk *d)
+{
+	struct stat st;
+
+	if (stat(d->path, &st) < 0) {
+		int rc = -errno;
+		tfs_err("disk %s: cannot stat it: %s", d->path, tfs_strerror(rc));
+		return -EINVAL;
+	}
+	for (unsigned k = 0; k < pool->nfs && !d->fs; k++)
+		if (pool->fs[k].dev == st.st_dev && !pool->fs[k].override)
+			d->fs = &pool->fs[k];
+	if (d->fs) {
+		tfs_debug("disk %s shares its host filesystem with disk %s: its free space "
+			  "is counted once",
+			  d->path, d->fs->path);
+		return 0;
+	}
+	if (pool->nfs >= TRK_FS_SLOTS)
+		return -ENOSPC;
+	struct trk_hostfs *fs = &pool->fs[pool->nfs];
+	*fs = (struct trk_hostfs){.dev = st.st_dev, .path = d->path};
+	d->fs = fs;
+	pool->nfs++; /* published after the slot is whole */
+	return 0;
+}
+
 int trk_hostfs_setup(struct trk_pool *pool)
 {
 	pool->nfs = 0;
 	for (unsigned i = 0; i < pool->ndisks; i++) {
-		struct trk_disk *d = &pool->disks[i];
-		struct stat st;
-
-		if (d->missing)
+		if (pool->disks[i].missing)
 			continue;
-		if (stat(d->path, &st) < 0) {
-			int rc = -errno;
-			tfs_err("disk %s: cannot stat it: %s", d->path, tfs_strerror(rc));
+		int rc = trk_hostfs_attach(pool, &pool->disks[i]);
+		if (rc < 0)
 			return -EINVAL;
-		}
-		for (unsigned k = 0; k < pool->nfs && !d->fs; k++)
-			if (pool->fs[k].dev == st.st_dev)
-				d->fs = &pool->fs[k];
-		if (d->fs) {
-			tfs_debug("disk %s shares its host filesystem with disk %s: its free space "
-				  "is counted once",
-				  d->path, d->fs->path);
-			continue;
-		}
-		d->fs = &pool->fs[pool->nfs++];
-		d->fs->dev = st.st_dev;
-		d->fs->path = d->path;
 	}
 	trk_hostfs_refresh(pool, true);
 	return 0;
@@ -68,6 +78,7 @@ void trk_hostfs_refresh(struct trk_pool *pool, bool force)
 		pthread_mutex_lock(&pool->mu);
 		if (!fs->override) {
 			fs->fs_free = (uint64_t)sv.f_bavail * sv.f_frsize;
+			fs->fs_size = (uint64_t)sv.f_blocks * sv.f_frsize;
 			fs->fs_stamp_ms = now ? now : 1;
 			fs->claimed = 0;
 		}
@@ -178,6 +189,10 @@ int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_st
 	disk_tracks(d, &s);
 	s.fs_bytes_free = trk_hostfs_avail(d->fs);
 	s.fs_chunks_free = trk_hostfs_growth(pool, d->fs);
+	uint64_t used, room = trk_disk_room(pool, d, &used),
+		       resv = trk_disk_reserve_chunks(pool, d);
+	s.reserve_bytes = resv * pool->cfg.chunk_size;
+	s.at_reserve = room <= resv;
 	pthread_mutex_unlock(&pool->mu);
 	s.chunks_free = s.chunks_free_tracks + s.fs_chunks_free;
 	s.chunks_total = s.chunks_used + s.chunks_free;
@@ -217,7 +232,7 @@ void trk_pool_set_fs_free(struct trk_pool *pool, unsigned disk, uint64_t bytes)
 			shared = true;
 	if (shared && bytes != UINT64_MAX) {
 		/* A host filesystem of its own: a slot no disk uses (there are
-		 * ndisks slots, so one is always left). */
+		 * TRK_FS_SLOTS slots, so one is always left). */
 		unsigned k = 0;
 		for (; k < pool->nfs; k++) {
 			bool used = false;

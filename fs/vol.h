@@ -47,6 +47,9 @@ struct vol_mkfs_opts {
 	uint32_t chunk_size;	  /* 0: default (4 KiB) */
 	uint64_t max_track_bytes; /* 0: default (4 GiB) */
 	const char *label;	  /* may be NULL */
+	const char *placement;	  /* "mfs" (NULL: default), "lus", "ff", "rand" */
+	uint64_t reserve;	  /* bytes kept free per disk; 0: automatic */
+	bool reserve_set;	  /* @p reserve was given (0 then means none) */
 	bool force;		  /* reuse non-empty directories / foreign disks */
 };
 
@@ -281,8 +284,10 @@ struct vol_disk_info {
 	uint64_t stale_chunks;		   /* chunks freed while it was missing */
 	bool failing;			   /* I/O errors since open: new data goes elsewhere */
 	uint64_t io_errors;		   /* failed reads, writes and syncs since open */
-	int shares_fs_with; /* the first disk on the same host filesystem, or -1: the free
-			     * space of that filesystem is in both disks' figures */
+	int shares_fs_with;	/* the first disk on the same host filesystem, or -1: the free
+				 * space of that filesystem is in both disks' figures */
+	uint64_t reserve_bytes; /* kept free: new files go elsewhere once at it */
+	bool at_reserve;	/* free space at or below the reserve */
 };
 struct vol_info {
 	struct tfs_uuid uuid;
@@ -293,9 +298,36 @@ struct vol_info {
 	uint64_t index_bytes;
 	/* Over all present disks, each host filesystem counted once (as statfs). */
 	uint64_t chunks_used, chunks_free;
+	char placement[8]; /* "mfs", "lus", "ff", "rand" */
+	uint64_t reserve;  /* the setting: bytes, or UINT64_MAX for automatic */
 	struct vol_disk_info disks[VOL_MAX_DISKS];
 };
 int vol_info(struct vol *v, struct vol_info *out);
+
+/* ---- disks ------------------------------------------------------------------------------- */
+
+/**
+ * Add the empty directory @p path (absolute) as a new disk of the open
+ * volume: identity file written, volume.conf and the index updated, and the
+ * pool uses it at once. *@p shares_out gets the first disk that lies on the
+ * same host filesystem, or -1.
+ * @return 0; -EROFS, -EINVAL (relative path), -EEXIST (a disk already, or it
+ * belongs to a volume), -ENOTEMPTY, -ENOSPC (VOL_MAX_DISKS), -errno.
+ */
+int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shares_out);
+/**
+ * Change the placement policy (@p policy, NULL to keep it) and, with
+ * @p set_reserve, the reserve (bytes; UINT64_MAX: automatic). Written to
+ * volume.conf and in force at once. @return 0, -EINVAL, -EROFS, -errno.
+ */
+int vol_set_placement(struct vol *v, const char *policy, bool set_reserve, uint64_t reserve);
+/**
+ * Send one request line to the process that holds the volume open (its
+ * control socket) and read its one-line reply into @p reply.
+ * @return 0; -ECONNREFUSED / -ENOENT when no process answers; -errno.
+ */
+int vol_control_request(const char *meta_dir, const char *req, char *reply, size_t len);
+
 /**
  * vol_info of a volume that another process holds open (the mounted daemon or
  * trackfs-s3), asked over the volume's status socket.

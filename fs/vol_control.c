@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdarg.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -73,9 +75,102 @@ static void answer(struct vol *v, int fd)
 		for (unsigned i = 0; i < info->ndisks; i++)
 			if (info->disks[i].shares_fs_with >= 0)
 				fprintf(out, "disk_fs %u %d\n", i, info->disks[i].shares_fs_with);
+		fprintf(out, "placement %s %" PRIu64 "\n", info->placement, info->reserve);
+		for (unsigned i = 0; i < info->ndisks; i++)
+			fprintf(out, "disk_reserve %u %" PRIu64 " %d\n", i,
+				info->disks[i].reserve_bytes, info->disks[i].at_reserve ? 1 : 0);
 	}
 	fclose(out);
 	free(info);
+}
+
+/* Changes are for root, the user the daemon runs as and the owner of the
+ * metadata directory (SO_PEERCRED: the kernel's word, not the client's). */
+static bool may_change(struct vol *v, int fd)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+	struct stat st;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	return stat(v->meta_dir, &st) == 0 && st.st_uid == cr.uid;
+}
+
+static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(int fd, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0 && write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
+		tfs_debug("control socket: the client went away: %s", tfs_strerror(-errno));
+}
+
+/* One request line: "info" (or nothing: older clients), "disk-add PATH",
+ * "placement POLICY", "reserve BYTES|auto". Changes reply "ok ..." or
+ * "err ERRNO". */
+static void serve(struct vol *v, int fd)
+{
+	char line[PATH_MAX + 64];
+	size_t len = 0;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	while (len < sizeof(line) - 1 && poll(&p, 1, 2000) > 0) {
+		ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (memchr(line, '\n', len))
+			break;
+	}
+	line[len] = '\0';
+	line[strcspn(line, "\n")] = '\0';
+	if (!*line || !strcmp(line, "info")) {
+		answer(v, fd);
+		return;
+	}
+	if (!may_change(v, fd)) {
+		reply(fd, "err %d\n", EPERM);
+		close(fd);
+		return;
+	}
+	int rc = -EINVAL;
+	if (!strncmp(line, "disk-add ", 9)) {
+		unsigned idx = 0;
+		int shares = -1;
+		rc = vol_disk_add(v, line + 9, &idx, &shares);
+		if (rc == 0)
+			reply(fd, "ok %u %d\n", idx, shares);
+	} else if (!strncmp(line, "placement ", 10)) {
+		rc = vol_set_placement(v, line + 10, false, 0);
+		if (rc == 0)
+			reply(fd, "ok\n");
+	} else if (!strncmp(line, "reserve ", 8)) {
+		uint64_t r = UINT64_MAX;
+		char *end = NULL;
+		if (strcmp(line + 8, "auto") != 0) {
+			r = strtoull(line + 8, &end, 10);
+			if (!end || *end || line[8] == '-' || r == UINT64_MAX)
+				r = 0, rc = -EINVAL;
+			else
+				rc = 0;
+		} else {
+			rc = 0;
+		}
+		if (rc == 0)
+			rc = vol_set_placement(v, NULL, true, r);
+		if (rc == 0)
+			reply(fd, "ok\n");
+	}
+	if (rc < 0)
+		reply(fd, "err %d\n", -rc);
+	close(fd);
 }
 
 static void *control_main(void *arg)
@@ -94,7 +189,7 @@ static void *control_main(void *arg)
 			break;
 		int c = accept4(v->control_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c >= 0)
-			answer(v, c);
+			serve(v, c);
 	}
 	return NULL;
 }
@@ -175,6 +270,11 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 		close(fd);
 		goto out_free;
 	}
+	if (write(fd, "info\n", 5) != 5 || shutdown(fd, SHUT_WR) < 0) {
+		rc = -errno;
+		close(fd);
+		goto out_free;
+	}
 	in = fdopen(fd, "r");
 	if (!in) {
 		rc = -errno;
@@ -220,6 +320,22 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 				out->disks[idx].failing = failing != 0;
 				out->disks[idx].io_errors = errors;
 			}
+		} else if (!strcmp(key, "placement")) {
+			char name[8];
+			uint64_t r;
+			if (sscanf(val, "%7s %" SCNu64, name, &r) == 2) {
+				snprintf(out->placement, sizeof(out->placement), "%s", name);
+				out->reserve = r;
+			}
+		} else if (!strcmp(key, "disk_reserve")) {
+			unsigned idx;
+			uint64_t r;
+			int at;
+			if (sscanf(val, "%u %" SCNu64 " %d", &idx, &r, &at) == 3 &&
+			    idx < out->ndisks) {
+				out->disks[idx].reserve_bytes = r;
+				out->disks[idx].at_reserve = at != 0;
+			}
 		} else if (!strcmp(key, "space")) {
 			have_space = sscanf(val, "%" SCNu64 " %" SCNu64, &out->chunks_used,
 					    &out->chunks_free) == 2;
@@ -254,6 +370,53 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			out->chunks_free += out->disks[i].chunks_free;
 		}
 	}
+out_free:
+	free(vf);
+	return rc;
+}
+
+int vol_control_request(const char *meta_dir, const char *req, char *reply_buf, size_t len)
+{
+	struct vol_volfile *vf = malloc(sizeof(*vf));
+	struct sockaddr_un sa;
+	char meta[PATH_MAX];
+	size_t got = 0;
+	int rc, fd;
+
+	if (!vf)
+		return -ENOMEM;
+	rc = vol_meta_resolve(meta_dir, meta);
+	if (rc == 0)
+		rc = vol_volfile_read(meta, vf);
+	if (rc < 0)
+		goto out_free;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		rc = -errno;
+		goto out_free;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, control_addr(&vf->uuid, &sa)) < 0) {
+		rc = -errno;
+		goto out_close;
+	}
+	size_t rl = strlen(req);
+	if (write(fd, req, rl) != (ssize_t)rl || write(fd, "\n", 1) != 1) {
+		rc = -errno;
+		goto out_close;
+	}
+	while (got < len - 1) {
+		ssize_t n = read(fd, reply_buf + got, len - 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	reply_buf[got] = '\0';
+	reply_buf[strcspn(reply_buf, "\n")] = '\0';
+	rc = got ? 0 : -EPROTO;
+out_close:
+	close(fd);
 out_free:
 	free(vf);
 	return rc;

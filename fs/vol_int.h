@@ -27,6 +27,9 @@ struct vol_ref {
 
 struct vol {
 	char meta_dir[PATH_MAX];
+	/* disks_mu guards vf's disk list, placement and reserve once the
+	 * volume is open (vol_disks.c adds disks and changes the policy). */
+	pthread_mutex_t disks_mu;
 	struct vol_volfile vf;
 	struct idx_env *idx;
 	struct trk_pool *pool;
@@ -176,6 +179,9 @@ void vol_lost_clear(struct vol *v, uint64_t ino, uint64_t a, uint64_t b);
 /** Tell the front end (lost_cb) about inodes whose writes were undone. Call
  * holding no lock of the volume (the flusher does). */
 void vol_lost_notify(struct vol *v);
+
+/* vol_disks.c: the disk count the index records, checked at open */
+int vol_disks_check(struct vol *v);
 
 /* vol_control.c: answers `trackfs status` while the volume is held open */
 int vol_control_start(struct vol *v);

@@ -142,6 +142,8 @@ static int make_index(const char *meta, const struct vol_volfile *vf)
 	};
 	snprintf(rec.label, sizeof(rec.label), "%s", vf->label);
 	rc = idx_volume_put(txn, &rec);
+	if (rc == 0)
+		rc = idx_ndisks_put(txn, vf->ndisks);
 	if (rc < 0)
 		goto out_abort_txn;
 
@@ -215,6 +217,15 @@ int vol_mkfs(const struct vol_mkfs_opts *o, struct tfs_uuid *uuid_out)
 		goto out_free;
 	}
 	snprintf(vf->label, sizeof(vf->label), "%s", o->label ? o->label : "");
+	enum trk_placement pl = TRK_PLACE_MFS;
+	if (o->placement && trk_placement_parse(o->placement, &pl) < 0) {
+		tfs_err("mkfs: unknown placement policy \"%s\": use mfs, lus, ff or rand",
+			o->placement);
+		rc = -EINVAL;
+		goto out_free;
+	}
+	vf->placement = (unsigned)pl;
+	vf->reserve = o->reserve_set ? o->reserve : VOL_RESERVE_AUTO;
 	rc = resolve_disks(o, vf);
 	if (rc < 0)
 		goto out_free;

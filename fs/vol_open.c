@@ -209,6 +209,7 @@ static int locks_init(struct vol *v)
 			return rc;
 		}
 	}
+	pthread_mutex_init(&v->disks_mu, NULL);
 	vol_lost_init(v);
 	pthread_mutex_init(&v->sync_lock, NULL);
 	pthread_cond_init(&v->sync_cond, NULL);
@@ -236,6 +237,7 @@ static void locks_fini(struct vol *v)
 	pthread_cond_destroy(&v->sync_cond);
 	pthread_mutex_destroy(&v->sync_lock);
 	vol_lost_fini(v);
+	pthread_mutex_destroy(&v->disks_mu);
 	for (unsigned i = 0; i < VOL_ILOCKS; i++)
 		pthread_rwlock_destroy(&v->ilocks[i]);
 }
@@ -283,6 +285,8 @@ static int open_pool(struct vol *v)
 		.chunk_size = v->vf.chunk_size,
 		.max_track_bytes = v->vf.max_track_bytes,
 		.readonly = v->rdonly,
+		.placement = (enum trk_placement)v->vf.placement,
+		.reserve = v->vf.reserve == VOL_RESERVE_AUTO ? TRK_RESERVE_AUTO : v->vf.reserve,
 	};
 
 	for (unsigned i = 0; i < v->vf.ndisks; i++) {
@@ -431,6 +435,9 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 	if (rc < 0)
 		goto out_close_idx;
 	v->generation = rec.generation + (v->rdonly ? 0 : 1);
+	rc = vol_disks_check(v);
+	if (rc < 0)
+		goto out_close_idx;
 	rc = open_pool(v);
 	if (rc < 0)
 		goto out_close_idx;

@@ -57,13 +57,28 @@ static int stale_info(struct vol *v, struct vol_info *out)
 	return rc;
 }
 
+static int info_locked(struct vol *v, struct vol_info *out);
+
 int vol_info(struct vol *v, struct vol_info *out)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&v->disks_mu);
+	rc = info_locked(v, out);
+	pthread_mutex_unlock(&v->disks_mu);
+	return rc;
+}
+
+static int info_locked(struct vol *v, struct vol_info *out)
 {
 	struct idx_env_stats es;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
 	out->uuid = v->vf.uuid;
+	snprintf(out->placement, sizeof(out->placement), "%s",
+		 trk_placement_name((enum trk_placement)v->vf.placement));
+	out->reserve = v->vf.reserve;
 	snprintf(out->label, sizeof(out->label), "%s", v->vf.label);
 	out->chunk_size = v->chunk_size;
 	out->ndisks = v->vf.ndisks;
@@ -93,6 +108,8 @@ int vol_info(struct vol *v, struct vol_info *out)
 		d->failing = ds.failing;
 		d->io_errors = ds.io_errors;
 		d->shares_fs_with = ds.missing || ds.fs_first == i ? -1 : (int)ds.fs_first;
+		d->reserve_bytes = ds.reserve_bytes;
+		d->at_reserve = !ds.missing && ds.at_reserve;
 	}
 	return stale_info(v, out);
 }

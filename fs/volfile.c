@@ -16,6 +16,7 @@
 
 #include "core/base/fileio.h"
 #include "core/base/log.h"
+#include "core/pool.h"
 
 #define VOLFILE_FORMAT 1
 #define VOLFILE_MAX_BYTES (1u << 20)
@@ -165,6 +166,22 @@ static int parse_line(char *line, struct vol_volfile *vf, bool *have_uuid, const
 			return -EINVAL;
 		}
 		vf->max_track_bytes = x;
+	} else if (strcmp(key, "placement") == 0) {
+		enum trk_placement pl;
+		if (trk_placement_parse(val, &pl) < 0) {
+			*why = "placement must be mfs, lus, ff or rand";
+			return -EINVAL;
+		}
+		vf->placement = (unsigned)pl;
+	} else if (strcmp(key, "reserve") == 0) {
+		if (strcmp(val, "auto") == 0) {
+			vf->reserve = VOL_RESERVE_AUTO;
+		} else if (parse_u64(val, &x) < 0 || x == VOL_RESERVE_AUTO) {
+			*why = "reserve must be `auto` or a number of bytes";
+			return -EINVAL;
+		} else {
+			vf->reserve = x;
+		}
 	} else if (strcmp(key, "disk") == 0) {
 		if (vf->ndisks >= VOL_MAX_DISKS) {
 			*why = "too many disks";
@@ -197,6 +214,7 @@ int vol_volfile_read(const char *meta_dir, struct vol_volfile *out)
 		free(text);
 		return -ENOMEM;
 	}
+	vf->reserve = VOL_RESERVE_AUTO;
 	unsigned lineno = 0;
 	char *save = NULL;
 	/* strtok_r would skip empty lines and so miscount; walk by hand. */
@@ -259,6 +277,19 @@ int vol_volfile_write(const char *meta_dir, const struct vol_volfile *vf)
 				"format = %d\nuuid = %s\nlabel = %s\nchunk_size = %" PRIu32
 				"\nmax_track_bytes = %" PRIu64 "\n",
 				VOLFILE_FORMAT, u, vf->label, vf->chunk_size, vf->max_track_bytes);
+	len += (size_t)snprintf(
+		buf + len, cap - len,
+		"# placement of new files: mfs (most free space), lus (least used\n"
+		"# space), ff (first found), rand (random, weighted by free space)\n"
+		"placement = %s\n",
+		trk_placement_name((enum trk_placement)vf->placement));
+	if (vf->reserve == VOL_RESERVE_AUTO)
+		len += (size_t)snprintf(buf + len, cap - len,
+					"# bytes kept free on each disk; auto = min(4 GiB, 5%%)\n"
+					"reserve = auto\n");
+	else
+		len += (size_t)snprintf(buf + len, cap - len, "reserve = %" PRIu64 "\n",
+					vf->reserve);
 	for (unsigned i = 0; i < vf->ndisks; i++) {
 		tfs_uuid_format(&vf->disks[i].uuid, u);
 		len += (size_t)snprintf(buf + len, cap - len, "disk = %u %s %s\n", i, u,

@@ -12,12 +12,15 @@
 #define VOL_VOLFILE_NAME "volume.conf"
 #define VOL_LOCK_NAME "lock"
 #define VOL_INDEX_DIR "index"
+#define VOL_RESERVE_AUTO UINT64_MAX /* min(4 GiB, 5% of the disk's filesystem) */
 
 struct vol_volfile {
 	struct tfs_uuid uuid;
 	uint32_t chunk_size;
 	uint64_t max_track_bytes;
 	char label[65];
+	unsigned placement; /* enum trk_placement: how new files choose a disk */
+	uint64_t reserve;   /* bytes kept free on each disk, VOL_RESERVE_AUTO */
 	unsigned ndisks;
 	struct {
 		struct tfs_uuid uuid;

@@ -164,6 +164,18 @@ int idx_volume_put(struct idx_txn *txn, const struct idx_volume *vol);
 /** Hand out the next inode number (persisted in the volume record). */
 int idx_ino_alloc(struct idx_txn *txn, uint64_t *ino_out);
 
+/* ---- the number of disks -------------------------------------------------------- */
+
+/*
+ * Extents name disks by number; the index keeps how many disks the volume
+ * has (written by mkfs and when a disk is added), so that a volume file
+ * whose disk line was deleted by hand is refused instead of turning that
+ * disk's files into EIO. An index made before it has no record (-ENOENT).
+ */
+/** @return 0, -ENOENT (no record yet), -EIO (malformed). */
+int idx_ndisks_get(struct idx_txn *txn, uint32_t *out);
+int idx_ndisks_put(struct idx_txn *txn, uint32_t ndisks);
+
 /* ---- disks with stale free lists ----------------------------------------------- */
 
 /*

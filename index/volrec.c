@@ -125,3 +125,28 @@ int idx_chunk_size(struct idx_txn *txn, uint32_t *out)
 	*out = txn->env->chunk_size;
 	return 0;
 }
+
+static const char ndisks_key[] = "ndisks";
+
+int idx_ndisks_get(struct idx_txn *txn, uint32_t *out)
+{
+	MDB_val key = {.mv_size = sizeof(ndisks_key) - 1, .mv_data = (void *)ndisks_key}, val;
+	int rc = idx_db_get(txn, IDX_DB_VOLUME, &key, &val);
+
+	if (rc)
+		return rc;
+	if (val.mv_size != 4)
+		return idx_corrupt(txn, "disk-count record has a bad length", 0);
+	*out = tfs_get_le32(val.mv_data);
+	return 0;
+}
+
+int idx_ndisks_put(struct idx_txn *txn, uint32_t ndisks)
+{
+	uint8_t buf[4];
+	MDB_val key = {.mv_size = sizeof(ndisks_key) - 1, .mv_data = (void *)ndisks_key};
+	MDB_val val = {.mv_size = sizeof(buf), .mv_data = buf};
+
+	tfs_put_le32(buf, ndisks);
+	return idx_db_put(txn, IDX_DB_VOLUME, &key, &val, 0);
+}

@@ -34,6 +34,12 @@ static void usage(FILE *out)
 		"                            (default 4K)\n"
 		"  -t, --max-track-size SIZE chunk data per track file (default 4G)\n"
 		"  -L, --label NAME          a name for the volume (up to %d characters)\n"
+		"  -p, --placement POLICY    how new files choose a disk: mfs (most free space,\n"
+		"                            the default), lus (least used space), ff (first\n"
+		"                            found), rand (random, weighted by free space)\n"
+		"  -r, --reserve SIZE        space kept free on each disk: new files go to\n"
+		"                            other disks once a disk is down to it (default:\n"
+		"                            the smaller of 4G and 5%% of the disk)\n"
 		"  -f, --force               reuse non-empty directories and disks of another\n"
 		"                            volume (their trackfs data is lost)\n"
 		"  -h, --help                show this help\n"
@@ -105,6 +111,10 @@ static void print_summary(const char *meta)
 	       cli_fmt_bytes(vf->chunk_size, b1, sizeof(b1)),
 	       cli_fmt_bytes(vf->max_track_bytes ? vf->max_track_bytes : TRK_DEFAULT_TRACK_SIZE, b2,
 			     sizeof(b2)));
+	printf("  placement   %s, reserve %s per disk\n",
+	       trk_placement_name((enum trk_placement)vf->placement),
+	       vf->reserve == VOL_RESERVE_AUTO ? "min(4 GiB, 5%)"
+					       : cli_fmt_bytes(vf->reserve, b1, sizeof(b1)));
 	printf("  metadata    %s\n", meta);
 	printf("  disks       %u\n", vf->ndisks);
 	for (unsigned i = 0; i < vf->ndisks; i++) {
@@ -170,6 +180,8 @@ int main(int argc, char **argv)
 		{"chunk-size", required_argument, NULL, 'c'},
 		{"max-track-size", required_argument, NULL, 't'},
 		{"label", required_argument, NULL, 'L'},
+		{"placement", required_argument, NULL, 'p'},
+		{"reserve", required_argument, NULL, 'r'},
 		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -179,13 +191,14 @@ int main(int argc, char **argv)
 	char meta[PATH_MAX] = "";
 	unsigned ndisks = 0;
 	uint64_t chunk = TRK_DEFAULT_CHUNK_SIZE, track = 0;
-	const char *label = NULL;
-	bool force = false;
+	const char *label = NULL, *placement = NULL;
+	uint64_t reserve = 0;
+	bool force = false, reserve_set = false;
 	struct tfs_uuid uuid;
 	int c, rc;
 
 	cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "d:m:c:t:L:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:m:c:t:L:p:r:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (ndisks == VOL_MAX_DISKS) {
@@ -233,6 +246,26 @@ int main(int argc, char **argv)
 			}
 			label = optarg;
 			break;
+		case 'p': {
+			enum trk_placement pl;
+			if (trk_placement_parse(optarg, &pl) < 0) {
+				cli_msg("bad placement policy '%s': use mfs, lus, ff or rand",
+					optarg);
+				return 1;
+			}
+			placement = optarg;
+			break;
+		}
+		case 'r':
+			if (strcmp(optarg, "auto") == 0) {
+				reserve_set = false;
+			} else if (cli_parse_size(optarg, &reserve) < 0 || reserve == UINT64_MAX) {
+				cli_msg("bad reserve '%s' (e.g. 0, 512M, 4G, auto)", optarg);
+				return 1;
+			} else {
+				reserve_set = true;
+			}
+			break;
 		case 'f':
 			force = true;
 			break;
@@ -271,6 +304,9 @@ int main(int argc, char **argv)
 		.chunk_size = (uint32_t)chunk,
 		.max_track_bytes = track,
 		.label = label,
+		.placement = placement,
+		.reserve = reserve,
+		.reserve_set = reserve_set,
 		.force = force,
 	};
 	rc = vol_mkfs(&o, &uuid);
