@@ -61,6 +61,9 @@ int vol_mkfs(const struct vol_mkfs_opts *opts, struct tfs_uuid *uuid_out);
 enum {
 	VOL_RDONLY = 1 << 0,	 /* no writes; no lock-taking rebuild (fsck, status) */
 	VOL_NO_RECOVER = 1 << 1, /* do not rebuild after an unclean shutdown (fsck) */
+	/* Go on with an interrupted drain (a disk whose drain record says
+	 * draining) on the volume's own thread; the daemons set it. */
+	VOL_DRAIN_RESUME = 1 << 2,
 };
 
 struct vol_open_opts {
@@ -288,6 +291,8 @@ struct vol_disk_info {
 				 * space of that filesystem is in both disks' figures */
 	uint64_t reserve_bytes; /* kept free: new files go elsewhere once at it */
 	bool at_reserve;	/* free space at or below the reserve */
+	int drain_state;	/* enum vol_drain_state */
+	uint64_t drain_done, drain_total; /* bytes moved off, of about this many */
 };
 struct vol_info {
 	struct tfs_uuid uuid;

@@ -79,6 +79,11 @@ static void answer(struct vol *v, int fd)
 		for (unsigned i = 0; i < info->ndisks; i++)
 			fprintf(out, "disk_reserve %u %" PRIu64 " %d\n", i,
 				info->disks[i].reserve_bytes, info->disks[i].at_reserve ? 1 : 0);
+		for (unsigned i = 0; i < info->ndisks; i++)
+			if (info->disks[i].drain_state)
+				fprintf(out, "disk_drain %u %d %" PRIu64 " %" PRIu64 "\n", i,
+					info->disks[i].drain_state, info->disks[i].drain_done,
+					info->disks[i].drain_total);
 	}
 	fclose(out);
 	free(info);
@@ -112,9 +117,52 @@ static void reply(int fd, const char *fmt, ...)
 		tfs_debug("control socket: the client went away: %s", tfs_strerror(-errno));
 }
 
+/* "drain-start DISK RATE", "drain-stop DISK|all", "drain-status DISK"
+ * (vol_drain_thread.c does the work). @return 1 when @p line is none of them. */
+static int serve_drain(struct vol *v, int fd, const char *line)
+{
+	unsigned disk;
+	uint64_t rate;
+	int rc;
+
+	if (sscanf(line, "drain-start %u %" SCNu64, &disk, &rate) == 2) {
+		rc = vol_drainer_start(v, disk, rate);
+	} else if (!strcmp(line, "drain-stop all")) {
+		rc = vol_drainer_stop(v, -1);
+	} else if (sscanf(line, "drain-stop %u", &disk) == 1) {
+		rc = disk < VOL_MAX_DISKS ? vol_drainer_stop(v, (int)disk) : -ENODEV;
+	} else {
+		return 1;
+	}
+	if (rc == 0)
+		reply(fd, "ok\n");
+	return rc;
+}
+
+/* The state of one disk's drain, for a client that shows its progress:
+ * "ok RUNNING STATE DONE TOTAL LAST_RC" (LAST_RC 1: no drain on the thread
+ * since open). */
+static void serve_drain_status(struct vol *v, int fd, const char *arg)
+{
+	struct vol_drain_status st;
+	unsigned disk;
+	bool running;
+	int last, rc = -EINVAL;
+
+	if (sscanf(arg, "%u", &disk) == 1)
+		rc = vol_disk_drain_state(v, disk, &st);
+	if (rc < 0) {
+		reply(fd, "err %d\n", -rc);
+		return;
+	}
+	vol_drainer_query(v, disk, &running, &last);
+	reply(fd, "ok %d %d %" PRIu64 " %" PRIu64 " %d\n", running ? 1 : 0, (int)st.state,
+	      st.bytes_done, st.bytes_total, last);
+}
+
 /* One request line: "info" (or nothing: older clients), "disk-add PATH",
- * "placement POLICY", "reserve BYTES|auto". Changes reply "ok ..." or
- * "err ERRNO". */
+ * "placement POLICY", "reserve BYTES|auto", the drain requests above.
+ * Changes reply "ok ..." or "err ERRNO". */
 static void serve(struct vol *v, int fd)
 {
 	char line[PATH_MAX + 64];
@@ -135,13 +183,22 @@ static void serve(struct vol *v, int fd)
 		answer(v, fd);
 		return;
 	}
+	if (!strncmp(line, "drain-status ", 13)) {
+		serve_drain_status(v, fd, line + 13);
+		close(fd);
+		return;
+	}
 	if (!may_change(v, fd)) {
 		reply(fd, "err %d\n", EPERM);
 		close(fd);
 		return;
 	}
 	int rc = -EINVAL;
-	if (!strncmp(line, "disk-add ", 9)) {
+	if (!strncmp(line, "drain-", 6)) {
+		rc = serve_drain(v, fd, line);
+		if (rc == 1)
+			rc = -EINVAL;
+	} else if (!strncmp(line, "disk-add ", 9)) {
 		unsigned idx = 0;
 		int shares = -1;
 		rc = vol_disk_add(v, line + 9, &idx, &shares);
@@ -335,6 +392,17 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			    idx < out->ndisks) {
 				out->disks[idx].reserve_bytes = r;
 				out->disks[idx].at_reserve = at != 0;
+			}
+		} else if (!strcmp(key, "disk_drain")) {
+			unsigned idx;
+			int st;
+			uint64_t done, total;
+			if (sscanf(val, "%u %d %" SCNu64 " %" SCNu64, &idx, &st, &done, &total) ==
+				    4 &&
+			    idx < out->ndisks) {
+				out->disks[idx].drain_state = st;
+				out->disks[idx].drain_done = done;
+				out->disks[idx].drain_total = total;
 			}
 		} else if (!strcmp(key, "space")) {
 			have_space = sscanf(val, "%" SCNu64 " %" SCNu64, &out->chunks_used,

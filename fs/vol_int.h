@@ -90,6 +90,23 @@ struct vol {
 
 	_Atomic uint64_t drains_running; /* bit per disk a vol_disk_drain is moving */
 
+	/* The volume's own drain thread (vol_drain_thread.c), while open for
+	 * writing: drains asked for over the control socket, and those found
+	 * interrupted at open. */
+	struct vol_drainer {
+		pthread_mutex_t mu; /* guards the fields below */
+		bool inited;	    /* mu exists (opened for writing) */
+		bool running;	    /* the thread has not finished its work */
+		bool joinable;	    /* a thread was started and not joined */
+		bool closing;	    /* vol_close: take no more work */
+		pthread_t thread;
+		uint64_t pending;	    /* disks still to drain, a bit each */
+		int current;		    /* the disk being drained, or -1 */
+		uint64_t rate;		    /* bytes/s for the next disk it starts; 0: no limit */
+		int last_rc[VOL_MAX_DISKS]; /* result of each disk's last drain; 1: none */
+		atomic_bool stop;	    /* set to stop the current drain */
+	} drainer;
+
 	/* The status socket (vol_control.c), while open for writing. */
 	int control_fd;
 	int control_stop[2];
@@ -191,6 +208,25 @@ void vol_control_stop(struct vol *v);
 /** Mark the disks whose drain record says draining or drained, so that the
  * allocator keeps new chunks off them (at open). @return 0 or an index error. */
 int vol_drain_load(struct vol *v);
+
+/* vol_drain_thread.c: drains on the volume's own thread */
+/** Ready the drain thread's state (before the control socket answers). */
+int vol_drainer_init(struct vol *v);
+/** Queue every disk whose drain record says draining (an interrupted drain)
+ * on the drain thread. A missing disk waits for the next open. */
+void vol_drainer_resume(struct vol *v);
+/** Stop the drain thread (its drain keeps its cursor) and free its state. */
+void vol_drainer_fini(struct vol *v);
+/** Drain @p disk on the drain thread at @p rate bytes/s (0: no limit); a
+ * disk queued or draining already returns 0 too.
+ * @return 0, -ENODEV, -ENXIO (missing), -EROFS, -ESHUTDOWN (closing), -errno. */
+int vol_drainer_start(struct vol *v, unsigned disk, uint64_t rate);
+/** Stop the drain of @p disk (-1: every drain) after its current piece.
+ * @return 0, -ESRCH (no drain of it runs or waits). */
+int vol_drainer_stop(struct vol *v, int disk);
+/** Whether @p disk is being drained or waits to be (*@p running), and the
+ * result of its last drain on the thread (*@p last_rc, 1 when none). */
+void vol_drainer_query(struct vol *v, unsigned disk, bool *running, int *last_rc);
 
 /* vol_attr.c */
 void vol_attr_from_inode(const struct vol *v, const struct idx_inode *in, struct vol_attr *out);

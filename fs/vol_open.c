@@ -488,7 +488,14 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 		rc = vol_flusher_start(v);
 		if (rc < 0)
 			goto out_close_pool;
+		rc = vol_drainer_init(v);
+		if (rc < 0)
+			tfs_warn("volume %s: no drain thread (%s): drains run only from an "
+				 "unmounted volume",
+				 v->meta_dir, tfs_strerror(rc));
 		vol_control_start(v); /* optional: it logs why if it cannot */
+		if (opts->flags & VOL_DRAIN_RESUME)
+			vol_drainer_resume(v);
 	}
 	*out = v;
 	return 0;
@@ -517,6 +524,7 @@ int vol_close(struct vol *v)
 		return 0;
 	if (!v->rdonly) {
 		vol_control_stop(v);
+		vol_drainer_fini(v); /* its drain keeps its cursor for the next open */
 		vol_flusher_stop(v);
 		/* Every reference is gone at close, so every orphan can go now. */
 		vol_refs_fini(v);

@@ -110,6 +110,12 @@ static int info_locked(struct vol *v, struct vol_info *out)
 		d->shares_fs_with = ds.missing || ds.fs_first == i ? -1 : (int)ds.fs_first;
 		d->reserve_bytes = ds.reserve_bytes;
 		d->at_reserve = !ds.missing && ds.at_reserve;
+		struct vol_drain_status dst;
+		if (vol_disk_drain_state(v, i, &dst) == 0) {
+			d->drain_state = (int)dst.state;
+			d->drain_done = dst.bytes_done;
+			d->drain_total = dst.bytes_total;
+		}
 	}
 	return stale_info(v, out);
 }

@@ -2,6 +2,8 @@
  * byte formatting. */
 #include "tools/cli_common.h"
 
+#include "fs/vol.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -102,4 +104,12 @@ double cli_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+unsigned cli_drain_pct(const struct vol_disk_info *d)
+{
+	if (d->drain_state == VOL_DRAIN_DRAINED || d->drain_total == 0)
+		return d->drain_state == VOL_DRAIN_DRAINED ? 100 : 0;
+	uint64_t done = d->drain_done < d->drain_total ? d->drain_done : d->drain_total;
+	return (unsigned)(done * 100 / d->drain_total);
 }

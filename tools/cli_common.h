@@ -29,4 +29,8 @@ char *cli_fmt_bytes(uint64_t bytes, char *buf, size_t size);
 /** Monotonic clock in seconds, for the benchmark and progress. */
 double cli_now(void);
 
+struct vol_disk_info;
+/** How far a disk's drain is, in percent (0-100), from its info. */
+unsigned cli_drain_pct(const struct vol_disk_info *d);
+
 #endif

@@ -15,6 +15,7 @@
 #include "fs/vol.h"
 #include "fs/volfile.h"
 #include "tools/cli_common.h"
+#include "tools/disk.h"
 
 #ifndef TRACKFS_VERSION
 #define TRACKFS_VERSION "unknown"
@@ -26,6 +27,8 @@ static void usage(FILE *out)
 		     "       trackfs disk add VOLUME PATH\n"
 		     "       trackfs disk policy VOLUME mfs|lus|ff|rand\n"
 		     "       trackfs disk reserve VOLUME SIZE|auto\n"
+		     "       trackfs disk drain VOLUME DISK [--rate SIZE/s]\n"
+		     "       trackfs disk drain --stop VOLUME [DISK]\n"
 		     "The disks of a trackfs volume (VOLUME is its metadata directory, or a disk\n"
 		     "directory holding meta/), mounted or not.\n"
 		     "\n"
@@ -39,6 +42,11 @@ static void usage(FILE *out)
 		     "  reserve  space kept free on each disk (e.g. 10G; auto: the smaller of 4G\n"
 		     "           and 5%% of the disk): new files avoid a disk down to it, and a\n"
 		     "           file on it continues on another disk\n"
+		     "  drain    move every file's data off DISK (its number or path) onto the\n"
+		     "           others while files stay in use; new files avoid it from the\n"
+		     "           start. A mounted volume's daemon drains (Ctrl-C here leaves it\n"
+		     "           going; --stop stops it; an interrupted drain goes on at the next\n"
+		     "           mount); a progress bar shows on a terminal\n"
 		     "\n"
 		     "Exit status: 0 done (list: every disk ok), 1 failed (list: a disk needs\n"
 		     "attention), 2 bad usage.\n");
@@ -48,7 +56,7 @@ static void usage(FILE *out)
 
 static int list(const struct vol_info *info, bool live)
 {
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], b4[32], b5[32];
 	int bad = 0;
 
 	printf("Placement %s, reserve %s per disk%s\n",
@@ -68,13 +76,20 @@ static int list(const struct vol_info *info, bool live)
 		else if (d->failing)
 			snprintf(state, sizeof(state), "failing (%llu I/O errors)%s",
 				 (unsigned long long)d->io_errors, shares);
+		else if (d->drain_state == VOL_DRAIN_DRAINED)
+			snprintf(state, sizeof(state), "drained%s", shares);
+		else if (d->drain_state == VOL_DRAIN_DRAINING)
+			snprintf(state, sizeof(state), "draining %u%% (%s of %s)%s",
+				 cli_drain_pct(d), B(d->drain_done, b4), B(d->drain_total, b5),
+				 shares);
 		else if (!d->chunks_free)
 			snprintf(state, sizeof(state), "full%s", shares);
 		else if (d->at_reserve)
 			snprintf(state, sizeof(state), "at reserve%s", shares);
 		else
 			snprintf(state, sizeof(state), "ok%s", shares);
-		bad |= d->missing || d->failing || !d->chunks_free || d->at_reserve;
+		bad |= d->missing || d->failing ||
+		       (!d->drain_state && (!d->chunks_free || d->at_reserve));
 		printf("%-4u %-36s %10s %10s %10s  %s\n", i, d->path, B(d->bytes_used, b1),
 		       B(d->bytes_free, b2), B(d->reserve_bytes, b3), state);
 	}
@@ -261,13 +276,18 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	if (!strcmp(cmd, "drain")) {
+		int rc = cli_disk_drain(argc - 2, argv + 2);
+		if (rc == 2)
+			usage(stderr);
+		return rc;
+	}
 	int want = !strcmp(cmd, "list") ? 3 : 4;
 	if (strcmp(cmd, "list") && strcmp(cmd, "add") && strcmp(cmd, "policy") &&
 	    strcmp(cmd, "reserve")) {
 		cli_msg("unknown subcommand '%s'%s", cmd,
-			!strcmp(cmd, "drain") || !strcmp(cmd, "remove") || !strcmp(cmd, "replace")
-				? " (not in this version)"
-				: "");
+			!strcmp(cmd, "remove") || !strcmp(cmd, "replace") ? " (not in this version)"
+									  : "");
 		usage(stderr);
 		return 2;
 	}

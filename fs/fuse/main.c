@@ -300,7 +300,8 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	/* A read-only mount opens the volume read-only: the kernel refuses
 	 * writes through the mount, the volume refuses them from S3 (EROFS:
 	 * AccessDenied) and from everything else in this process. */
-	struct vol_open_opts vopts = {.owner = copts->mountpoint, .flags = o->ro ? VOL_RDONLY : 0};
+	struct vol_open_opts vopts = {.owner = copts->mountpoint,
+				      .flags = o->ro ? VOL_RDONLY : VOL_DRAIN_RESUME};
 	struct fuse_lowlevel_ops ops;
 	struct s3_server *s3 = NULL;
 	struct fuse_session *se;

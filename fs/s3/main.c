@@ -106,6 +106,7 @@ int main(int argc, char **argv)
 	}
 
 	vo.owner = "trackfs-s3";
+	vo.flags |= VOL_DRAIN_RESUME;
 	rc = vol_open(argv[optind], &vo, &v);
 	if (rc == -EBUSY) {
 		fprintf(stderr,

@@ -1,0 +1,14 @@
+/* The subcommands of trackfs-disk that live in files of their own. Each takes
+ * the arguments after its name and returns the exit status (0 done, 1 failed,
+ * 2 bad usage). */
+#ifndef TOOLS_DISK_H
+#define TOOLS_DISK_H
+
+/** `trackfs disk drain VOLUME DISK [--rate SIZE/s]`, `drain --stop VOLUME [DISK]`. */
+int cli_disk_drain(int argc, char **argv);
+
+/** Resolve @p arg (a disk's number or path) to its index in @p meta's
+ * volume file; names the problem when it is none. @return 0, -ENODEV, -errno. */
+int cli_disk_resolve(const char *meta, const char *arg, unsigned *disk);
+
+#endif
