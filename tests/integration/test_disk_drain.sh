@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# `trackfs disk drain` under load (issue 9): a volume over three disks, files
+# with checksums; writers (new files, appends, overwrites, each read back) and
+# readers run while disk 1 drains through the daemon at a limited rate; the
+# daemon is killed (-9) mid-drain, and the next mount goes on with the drain
+# by itself until the disk is drained. Every byte is verified, no chunk is
+# left on the drained disk, files made during the drain never went to it,
+# `disk list` and `status` show the states, --stop and a piped CLI behave,
+# and fsck is clean.
+source "$(dirname "$0")/lib.sh"
+tfs_setup python3 sha256sum
+DISK="$TRACKFS_BIN_DIR/tools/trackfs-disk"
+DEBUG="$TRACKFS_BIN_DIR/tools/trackfs-debug"
+STATUS="$TRACKFS_BIN_DIR/tools/trackfs-status"
+LOAD="$(dirname "$0")/drain_load.py"
+T=$TFS_TMP
+
+# The volume of lib.sh has two disks; this one needs three.
+rm -rf "$T/disk1" "$T/disk2"
+mkdir -p "$T/disk0" "$T/disk1" "$T/disk2"
+TFS_META="$T/disk0/meta"
+"$TFS_MKFS" --disk "$T/disk0" --disk "$T/disk1" --disk "$T/disk2" --reserve 0 \
+	>"$T/mkfs3.log" 2>&1 || fail "mkfs.trackfs over three disks"
+
+# disk_of PATH OFFSET: the disk holding that byte of PATH (unmounted volume).
+disk_of() {
+	"$DEBUG" locate "$TFS_META" "$1" "$2" | awk '$1 == "disk" { print $2 }'
+}
+# disk1_state: "draining NN% (X of Y)" or "drained" for disk 1, from `disk list`.
+disk1_state() {
+	"$DISK" list "$TFS_META" | grep -E '^1 ' | grep -oE 'draining [0-9]+% \([^)]*\)|drained'
+}
+# load_start TAG: two writers and a reader of the base files, in the background.
+load_start() {
+	rm -f "$T/stop"
+	LOAD_PIDS=()
+	for w in 1 2; do
+		python3 "$LOAD" writer "$TFS_MNT/load" "$1$w" "$T/stop" "$T/man.$1$w" \
+			>"$T/writer.$1$w.log" 2>&1 &
+		LOAD_PIDS+=($!)
+	done
+	python3 "$LOAD" reader "$TFS_MNT" "$T/base.sha" "$T/stop" >"$T/reader.$1.log" 2>&1 &
+	LOAD_PIDS+=($!)
+}
+load_stop() {
+	touch "$T/stop"
+	for p in "${LOAD_PIDS[@]}"; do
+		wait "$p" || {
+			cat "$T"/writer.*.log "$T"/reader.*.log >&2
+			fail "a writer or reader saw wrong bytes during the drain (logs above)"
+		}
+	done
+}
+
+step "base files: 48 files of 1 MiB spread over the three disks"
+tfs_mount
+mkdir "$TFS_MNT/load"
+for i in $(seq -w 1 48); do
+	head -c $((1 << 20)) /dev/urandom >"$TFS_MNT/base$i"
+done
+sync
+(cd "$TFS_MNT" && sha256sum base*) >"$T/base.sha"
+tfs_umount
+on1=0
+for i in $(seq -w 1 48); do
+	[ "$(disk_of "/base$i" 0)" = 1 ] && on1=$((on1 + 1))
+done
+echo "base files on disk 1: $on1"
+[ "$on1" -ge 4 ] || fail "too few base files on disk 1 ($on1) for a drain to test"
+
+step "drain disk 1 through the daemon at 2 MiB/s, under load; kill -9 mid-drain"
+tfs_mount
+load_start a
+"$DISK" drain "$TFS_META" 1 --rate 2M/s >"$T/drain1.out" 2>"$T/drain1.err" &
+DRAIN_CLI=$!
+seen=""
+for _ in $(seq 100); do
+	s=$(disk1_state)
+	case "$s" in draining*) seen=$s ;; esac
+	pct=$(echo "$s" | sed -n 's/^draining \([0-9]*\)%.*/\1/p')
+	[ -n "$pct" ] && [ "$pct" -ge 15 ] && break
+	sleep 0.1
+done
+echo "disk 1: $s"
+[ -n "$seen" ] || fail "disk list never showed disk 1 draining (last: $s)"
+case "$s" in draining*) ;; *) fail "disk 1 is no longer draining before the kill: $s" ;; esac
+"$STATUS" "$TFS_META" | grep -E '^1 .*draining [0-9]+% \(' ||
+	fail "trackfs status does not show disk 1 draining"
+sleep 1
+load_stop
+# Files made while disk 1 drains must not be on it (checked once unmounted).
+ls "$TFS_MNT/load" >"$T/made-during"
+case "$(disk1_state)" in draining*) ;; *) fail "the drain finished before the kill; lower the rate" ;; esac
+kill -9 "$TFS_PID"
+wait "$TFS_PID" 2>/dev/null || true
+TFS_PID=""
+fusermount3 -uz "$TFS_MNT" 2>/dev/null
+rc=0
+wait "$DRAIN_CLI" || rc=$?
+check_eq "$rc" 1 "exit status of the drain CLI whose daemon died"
+if [ -s "$T/drain1.out" ]; then
+	fail "the piped drain CLI printed on stdout: $(cat "$T/drain1.out")"
+fi
+if grep -q '\[#*\.*\]' "$T/drain1.err"; then
+	fail "the drain CLI drew a progress bar into a pipe"
+fi
+grep -q "lost touch with the daemon" "$T/drain1.err" ||
+	fail "the drain CLI did not say it lost the daemon: $(cat "$T/drain1.err")"
+while read -r f; do
+	if [ "$(disk_of "/load/$f" 0)" = 1 ]; then
+		fail "/load/$f, made during the drain, is on disk 1"
+	fi
+done <"$T/made-during"
+echo "$(wc -l <"$T/made-during") files made during the drain, none on disk 1"
+
+step "remount: the daemon goes on with the drain by itself, under load"
+tfs_mount
+load_start b
+for _ in $(seq 600); do
+	s=$(disk1_state)
+	case "$s" in drained*) break ;; esac
+	sleep 0.1
+done
+echo "disk 1: $s"
+case "$s" in drained*) ;; *) fail "the resumed drain did not finish in 60 s: $s" ;; esac
+grep -q "going on with the interrupted drain" "$TFS_LOG" ||
+	fail "the daemon's log does not say it resumed the drain"
+sleep 0.5
+load_stop
+"$STATUS" "$TFS_META" | grep -E '^1 .*drained' || fail "trackfs status does not show disk 1 drained"
+step "every byte: base files, and everything the writers made, after a remount"
+tfs_umount
+tfs_mount
+(cd "$TFS_MNT" && sha256sum -c --quiet "$T/base.sha") || fail "base files read back wrong"
+for m in "$T"/man.*; do
+	(cd "$TFS_MNT/load" && sha256sum -c --quiet "$m") || fail "files of $m read back wrong"
+done
+
+step "a drained disk drains at once; --stop with nothing to stop"
+"$DISK" drain "$TFS_META" 1 >"$T/drain2.out" || fail "drain of a drained disk"
+grep -q "is drained" "$T/drain2.out" || fail "drain of a drained disk: $(cat "$T/drain2.out")"
+expect_fail "drain --stop when no drain runs" "$DISK" drain --stop "$TFS_META" 1
+expect_fail "drain of a disk that does not exist" "$DISK" drain "$TFS_META" 7
+rc=0
+"$DISK" drain "$TFS_META" >/dev/null 2>&1 || rc=$?
+check_eq "$rc" 2 "exit status of drain without a disk"
+tfs_umount
+
+step "disk 1 holds no chunk; fsck clean"
+"$STATUS" "$TFS_META" | awk '$1 == "1" { print; if ($4 != 0) exit 1 }' ||
+	fail "disk 1 still has chunks in use"
+for f in $(cd "$T" && awk '{ print $2 }' base.sha); do
+	if [ "$(disk_of "/$f" 0)" = 1 ]; then
+		fail "/$f is still on disk 1"
+	fi
+done
+tfs_fsck
