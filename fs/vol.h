@@ -327,6 +327,17 @@ int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shar
  */
 int vol_set_placement(struct vol *v, const char *policy, bool set_reserve, uint64_t reserve);
 /**
+ * Take drained disk @p disk out of the volume: its drain record goes, the
+ * index's disk count is lowered and its line leaves volume.conf. The disk's
+ * directory is left as it is (its data is no file's). Only the last disk:
+ * extents name disks by number. Meant for a volume opened by the tool (the
+ * pool keeps the disk until vol_close).
+ * @return 0; -EBUSY (not drained, or an extent still refers to it),
+ * -ENOTSUP (not the last disk), -EINVAL (the only disk), -ENODEV, -EROFS,
+ * -errno.
+ */
+int vol_disk_remove(struct vol *v, unsigned disk);
+/**
  * Send one request line to the process that holds the volume open (its
  * control socket) and read its one-line reply into @p reply.
  * @return 0; -ECONNREFUSED / -ENOENT when no process answers; -errno.

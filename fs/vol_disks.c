@@ -188,3 +188,111 @@ out_unlock:
 	free(nvf);
 	return rc;
 }
+
+struct on_disk {
+	uint16_t disk;
+	uint64_t ino; /* the first inode found with a chunk there */
+	bool found;
+};
+
+static int on_disk_cb(void *arg, uint64_t ino, const struct idx_extent *e)
+{
+	struct on_disk *f = arg;
+
+	if (e->disk != f->disk)
+		return 0;
+	f->ino = ino;
+	f->found = true;
+	return 1;
+}
+
+int vol_disk_remove(struct vol *v, unsigned disk)
+{
+	struct vol_volfile *nvf;
+	struct idx_disk_drain rec;
+	struct on_disk f = {.disk = (uint16_t)disk};
+	struct idx_txn *txn;
+	int rc;
+
+	if (v->rdonly)
+		return -EROFS;
+	nvf = malloc(sizeof(*nvf));
+	if (!nvf)
+		return -ENOMEM;
+	pthread_mutex_lock(&v->disks_mu);
+	*nvf = v->vf;
+	const char *path = v->vf.disks[disk < nvf->ndisks ? disk : 0].path;
+	if (disk >= nvf->ndisks) {
+		rc = -ENODEV;
+		goto out_unlock;
+	}
+	if (nvf->ndisks == 1) {
+		tfs_err("remove disk %u (%s): it is the volume's only disk", disk, path);
+		rc = -EINVAL;
+		goto out_unlock;
+	}
+	if (disk != nvf->ndisks - 1) {
+		/* Extents name disks by number: taking out a middle disk would
+		 * renumber the ones after it. */
+		tfs_err("remove disk %u (%s): only the last disk (%u) can be removed in this "
+			"version, since files name disks by number; a drained disk takes no new "
+			"data and may stay in the volume",
+			disk, path, nvf->ndisks - 1);
+		rc = -ENOTSUP;
+		goto out_unlock;
+	}
+	rc = idx_txn_begin(v->idx, &txn);
+	if (rc < 0)
+		goto out_unlock;
+	rc = idx_disk_drain_get(txn, (uint16_t)disk, &rec);
+	if (rc == -ENOENT || (rc == 0 && rec.state != IDX_DRAIN_DRAINED)) {
+		tfs_err("remove disk %u (%s): it is not drained; run `trackfs disk drain %s %u` "
+			"first",
+			disk, path, v->meta_dir, disk);
+		rc = -EBUSY;
+		goto out_abort;
+	}
+	if (rc < 0)
+		goto out_abort;
+	/* The drain's word, checked against every extent. */
+	rc = idx_extent_iter_from(txn, 0, 0, on_disk_cb, &f);
+	if (rc < 0)
+		goto out_abort;
+	if (f.found) {
+		tfs_err("remove disk %u (%s): inode %" PRIu64 " still has data on it although "
+			"it is marked drained; run fsck.trackfs, then drain it again",
+			disk, path, f.ino);
+		rc = -EBUSY;
+		goto out_abort;
+	}
+	/* The index first: a crash before volume.conf is rewritten leaves a
+	 * line that the next open records again (vol_disks_check), an empty
+	 * disk back in use; the other order would be refused at open. */
+	rc = idx_disk_drain_del(txn, (uint16_t)disk);
+	if (rc == 0)
+		rc = idx_ndisks_put(txn, nvf->ndisks - 1);
+	if (rc < 0)
+		goto out_abort;
+	rc = idx_txn_commit(txn);
+	if (rc < 0)
+		goto out_unlock;
+	nvf->ndisks--;
+	rc = vol_volfile_write(v->meta_dir, nvf);
+	if (rc < 0) {
+		tfs_err("remove disk %u (%s): the index no longer counts it but %s could not be "
+			"rewritten (%s); the next open takes the disk back, empty",
+			disk, path, VOL_VOLFILE_NAME, tfs_strerror(rc));
+		goto out_unlock;
+	}
+	tfs_info("volume %s: disk %u (%s) removed", v->meta_dir, disk, path);
+	/* The pool keeps the disk until close; nothing refers to it. */
+	v->vf.ndisks = nvf->ndisks;
+	goto out_unlock;
+
+out_abort:
+	idx_txn_abort(txn);
+out_unlock:
+	pthread_mutex_unlock(&v->disks_mu);
+	free(nvf);
+	return rc;
+}

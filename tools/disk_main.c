@@ -29,6 +29,7 @@ static void usage(FILE *out)
 		     "       trackfs disk reserve VOLUME SIZE|auto\n"
 		     "       trackfs disk drain VOLUME DISK [--rate SIZE/s]\n"
 		     "       trackfs disk drain --stop VOLUME [DISK]\n"
+		     "       trackfs disk remove VOLUME DISK\n"
 		     "The disks of a trackfs volume (VOLUME is its metadata directory, or a disk\n"
 		     "directory holding meta/), mounted or not.\n"
 		     "\n"
@@ -47,6 +48,8 @@ static void usage(FILE *out)
 		     "           start. A mounted volume's daemon drains (Ctrl-C here leaves it\n"
 		     "           going; --stop stops it; an interrupted drain goes on at the next\n"
 		     "           mount); a progress bar shows on a terminal\n"
+		     "  remove   take a drained disk out of an unmounted volume (the last disk\n"
+		     "           only: files name disks by number)\n"
 		     "\n"
 		     "Exit status: 0 done (list: every disk ok), 1 failed (list: a disk needs\n"
 		     "attention), 2 bad usage.\n");
@@ -276,8 +279,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "drain")) {
-		int rc = cli_disk_drain(argc - 2, argv + 2);
+	if (!strcmp(cmd, "drain") || !strcmp(cmd, "remove")) {
+		int rc = !strcmp(cmd, "drain") ? cli_disk_drain(argc - 2, argv + 2)
+					       : cli_disk_remove(argc - 2, argv + 2);
 		if (rc == 2)
 			usage(stderr);
 		return rc;
@@ -286,8 +290,7 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "list") && strcmp(cmd, "add") && strcmp(cmd, "policy") &&
 	    strcmp(cmd, "reserve")) {
 		cli_msg("unknown subcommand '%s'%s", cmd,
-			!strcmp(cmd, "remove") || !strcmp(cmd, "replace") ? " (not in this version)"
-									  : "");
+			!strcmp(cmd, "replace") ? " (not in this version)" : "");
 		usage(stderr);
 		return 2;
 	}

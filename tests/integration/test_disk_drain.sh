@@ -155,3 +155,27 @@ for f in $(cd "$T" && awk '{ print $2 }' base.sha); do
 	fi
 done
 tfs_fsck
+
+step "disk remove: refused for a middle disk, an undrained one, a mounted volume"
+expect_fail "remove of disk 1 (not the last disk)" "$DISK" remove "$TFS_META" 1
+expect_fail "remove of disk 2 (not drained)" "$DISK" remove "$TFS_META" 2
+expect_fail "remove --force (not in this version)" "$DISK" remove "$TFS_META" 2 --force
+tfs_mount
+expect_fail "remove on a mounted volume" "$DISK" remove "$TFS_META" 2
+tfs_umount
+
+step "drain disk 2 of the unmounted volume from the CLI, remove it, remount"
+"$DISK" drain "$TFS_META" "$T/disk2" >"$T/drain3.out" 2>"$T/drain3.err" ||
+	fail "drain of disk 2 (unmounted): $(cat "$T/drain3.err")"
+grep -q "Disk 2 is drained" "$T/drain3.out" || fail "drain of disk 2: $(cat "$T/drain3.out")"
+"$DISK" remove "$TFS_META" 2 || fail "remove of the drained disk 2"
+if grep -q "^disk = 2 " "$TFS_META/volume.conf"; then fail "disk 2 is still in volume.conf"; fi
+tfs_fsck
+tfs_mount
+check_eq "$("$DISK" list "$TFS_META" | grep -cE '^[0-9]+ ')" 2 "disks listed after the remove"
+(cd "$TFS_MNT" && sha256sum -c --quiet "$T/base.sha") || fail "base files read back wrong"
+for m in "$T"/man.*; do
+	(cd "$TFS_MNT/load" && sha256sum -c --quiet "$m") || fail "files of $m read back wrong"
+done
+tfs_umount
+tfs_fsck
