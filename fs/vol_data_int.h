@@ -143,6 +143,11 @@ struct vol_cow {
 	bool touch;	   /* set mtime and ctime */
 	bool clear_suid;   /* clear S_ISUID, and S_ISGID when S_IXGRP is set */
 	int disk;	   /* in: disk to allocate on (-1: any); out: disk used */
+	/* The bytes [ua, ub) of the file that the caller supplies (a write's);
+	 * empty (ua == ub) for zeroing and preallocation, which supply none.
+	 * Only these are marked lost if the write is undone, and only these
+	 * stop being lost once it is merged. */
+	uint64_t ua, ub;
 };
 
 /**
@@ -181,6 +186,7 @@ struct vol_wnote {
 	uint64_t off;  /* file offset of runs[0]'s first chunk; the runs follow in order */
 	uint64_t done; /* trk_pool_epoch after the data was written; UINT64_MAX before */
 	uint64_t size_before, size_after; /* the file's size before and after the write */
+	uint64_t ua, ub;		  /* the bytes the caller supplied (vol_cow) */
 	size_t cap_old, nsums;
 	bool merged; /* its extents are in the group (wnote_mu) */
 	bool lost;   /* undone before it was merged: the write must fail (wnote_mu) */
@@ -193,10 +199,12 @@ struct vol_wnote {
 	uint64_t *sums;
 };
 
-/** Take a note of a write of @p runs at file offset @p off of @p ino, before
- * the data is written. @return the note, or NULL (out of memory). */
+/** Take a note of a write of @p runs at file offset @p off of @p ino, which
+ * supplies the file's bytes [@p ua, @p ub), before the data is written.
+ * @return the note, or NULL (out of memory). */
 struct vol_wnote *vol_wnote_begin(struct vol *v, uint64_t ino, uint64_t off,
-				  const struct trk_run *runs, size_t nruns);
+				  const struct trk_run *runs, size_t nruns, uint64_t ua,
+				  uint64_t ub);
 /** The data of @p n is on the tracks (trk_io_run returned 0). */
 void vol_wnote_written(struct vol *v, struct vol_wnote *n);
 /**

@@ -389,7 +389,8 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 	 * again) instead of publishing chunks that are not there. */
 	for (size_t g = 0; g < ngrp; g++) {
 		size_t ns = sub_runs(runs, nruns, grp[g].k0, grp[g].n, sub);
-		grp[g].note = vol_wnote_begin(v, ino, grp[g].off, sub, ns);
+		/* A move gives none of the file's bytes: no range to mark. */
+		grp[g].note = vol_wnote_begin(v, ino, grp[g].off, sub, ns, 0, 0);
 		if (!grp[g].note) {
 			rc = -ENOMEM;
 			goto out_unalloc;

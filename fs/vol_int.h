@@ -189,9 +189,11 @@ int vol_wnotes_repair(void *arg);
 void vol_wnotes_prune(struct vol *v);
 /** True when @p ino has a write not yet known durable. */
 bool vol_wnotes_pending(struct vol *v, uint64_t ino);
-/** True when a write of @p ino in [a, b) was lost (b: UINT64_MAX for all). */
+/** True when bytes a write gave @p ino in [a, b) were lost (b: UINT64_MAX for
+ * all). The marks are in bytes: the bytes the writes supplied (vol_cow). */
 bool vol_lost_has(struct vol *v, uint64_t ino, uint64_t a, uint64_t b);
-/** [a, b) of @p ino was written again, truncated away or freed: no longer lost. */
+/** Bytes [a, b) of @p ino were given again by a write, truncated away or
+ * freed: no longer lost. Zeroing and preallocation give no bytes. */
 void vol_lost_clear(struct vol *v, uint64_t ino, uint64_t a, uint64_t b);
 /** Tell the front end (lost_cb) about inodes whose writes were undone. Call
  * holding no lock of the volume (the flusher does). */

@@ -13,7 +13,7 @@
 #include "core/base/log.h"
 #include "fs/vol_data_int.h"
 
-/* A range of a file whose write was lost. */
+/* Bytes [a, b) of a file that a lost write had supplied. */
 struct vol_lost {
 	uint64_t ino;
 	uint64_t a, b;
@@ -75,7 +75,8 @@ void vol_lost_fini(struct vol *v)
 /* ---- the notes ------------------------------------------------------------ */
 
 struct vol_wnote *vol_wnote_begin(struct vol *v, uint64_t ino, uint64_t off,
-				  const struct trk_run *runs, size_t nruns)
+				  const struct trk_run *runs, size_t nruns, uint64_t ua,
+				  uint64_t ub)
 {
 	struct vol_wnote *n = calloc(1, sizeof(*n) + nruns * sizeof(*runs));
 
@@ -83,6 +84,8 @@ struct vol_wnote *vol_wnote_begin(struct vol *v, uint64_t ino, uint64_t off,
 		return NULL;
 	n->ino = ino;
 	n->off = off;
+	n->ua = ua;
+	n->ub = ub;
 	n->done = UINT64_MAX;
 	n->nruns = nruns;
 	n->runs = (struct trk_run *)(n + 1);
@@ -304,13 +307,19 @@ static int undo_range(struct repair *r, struct vol_wnote *n, struct idx_inode *i
 		inode->blocks += cnt;
 	}
 	r->chunks += (hi - lo) / cs;
-	/* A move undone gives the file the very bytes it had: nothing lost. */
+	/* A move undone gives the file the very bytes it had: nothing lost.
+	 * Otherwise only what the caller gave is lost: the rest of the chunks
+	 * held older bytes, which the undo maps again, or zeros (the EOF rule,
+	 * preallocation), which a hole reads as too. */
 	if (n->move)
+		return 0;
+	uint64_t ma = n->ua > lo ? n->ua : lo, mb = n->ub < hi ? n->ub : hi;
+	if (ma >= mb)
 		return 0;
 	struct vol_lost *m = malloc(sizeof(*m));
 	if (!m)
 		return -ENOMEM;
-	*m = (struct vol_lost){.ino = inode->ino, .a = lo, .b = hi, .next = r->marks};
+	*m = (struct vol_lost){.ino = inode->ino, .a = ma, .b = mb, .next = r->marks};
 	r->marks = m;
 	return 0;
 }

@@ -105,7 +105,7 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 		if (rc < 0)
 			goto out_unlock;
 	}
-	if (vol_lost_has(v, src, vol_round_down(src_off, cs), vol_round_up(src_off + len, cs))) {
+	if (vol_lost_has(v, src, src_off, src_off + len)) {
 		rc = -EIO;
 		goto out_unlock;
 	}

@@ -214,7 +214,10 @@ static int cow_switch(struct vol *v, uint64_t ino, struct vol_cow *c, uint32_t n
 	if (rc == 0) {
 		vol_runs_release(v, &pending);
 		vol_wnote_merged(v, note, inode.size);
-		vol_lost_clear(v, ino, c->start, end);
+		/* Only the bytes the caller gave are written again: the rest
+		 * of the chunks is what the file held, or zeros. */
+		if (c->ua < c->ub)
+			vol_lost_clear(v, ino, c->ua, c->ub);
 		c->disk = inode.disk;
 	} else {
 		vol_runs_fini(&pending);
@@ -264,7 +267,7 @@ int vol_cow_locked(struct vol *v, uint64_t ino, struct vol_cow *c)
 					 ino);
 			goto out_free;
 		}
-		note = vol_wnote_begin(v, ino, c->start, runs, nruns);
+		note = vol_wnote_begin(v, ino, c->start, runs, nruns, c->ua, c->ub);
 		rc = note ? cow_write(v, c, runs, nruns) : -ENOMEM;
 		if (rc == 0) {
 			vol_wnote_written(v, note);
@@ -543,8 +546,13 @@ static int write_piece(struct vol *v, uint64_t ino, const uint8_t *src, uint64_t
 		if (!bounce)
 			return -ENOMEM;
 	}
-	struct vol_cow c = {
-		.start = c0, .new_size = pend, .touch = true, .clear_suid = true, .disk = *disk};
+	struct vol_cow c = {.start = c0,
+			    .new_size = pend,
+			    .touch = true,
+			    .clear_suid = true,
+			    .disk = *disk,
+			    .ua = poff,
+			    .ub = pend};
 	uint64_t mid = c0, mid_end = cend;
 	if (head_b) {
 		uint64_t end = c0 + cs < pend ? c0 + cs : pend;

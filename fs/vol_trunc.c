@@ -360,7 +360,7 @@ static int set_size(struct vol *v, uint64_t ino, uint64_t size, bool touch)
 	}
 	vol_runs_release(v, &pending);
 	/* A lost write cut off with the rest is nothing fsync must report. */
-	vol_lost_clear(v, ino, vol_round_up(size, v->chunk_size), UINT64_MAX);
+	vol_lost_clear(v, ino, size, UINT64_MAX);
 	return 0;
 
 out_abort_txn:

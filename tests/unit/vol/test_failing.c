@@ -263,3 +263,71 @@ Test(vol_failing, concurrent_writers_while_a_disk_fails)
 		free(b);
 	}
 }
+
+/* A log appender's record was lost: the undo gives the file its old size
+ * back. The next record is written where the appender thinks the file ends,
+ * so the chunk holding the lost record is rewritten (zeros where it was):
+ * that supplies none of its bytes, and the file's fsync keeps failing until
+ * they are written again. */
+Test(vol_failing, a_lost_append_stays_lost_under_the_next_append)
+{
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 4096, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 100, 4096);
+	cr_assert_eq(vol_sync(F.v), 0, "a group commit undoes the lost record");
+	cr_assert_eq(fx_getattr(&F, a).size, 4096);
+	fx_fill(&F, a, 'M', 100, 4196);
+	cr_assert_eq(fx_getattr(&F, a).size, 4296);
+	fx_expect_bytes(&F, a, 0, 100, 4096);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "100 bytes of the file are zeros");
+	fx_fill(&F, a, 'N', 50, 4096);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "50 of them still are");
+	fx_fill(&F, a, 'N', 50, 4146);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_expect_bytes(&F, a, 'N', 100, 4096);
+	fx_expect_bytes(&F, a, 'M', 100, 4196);
+	fx_close_and_fsck(&F);
+}
+
+/* Preallocating over the range a lost append left supplies no data. */
+Test(vol_failing, preallocating_a_lost_range_does_not_rewrite_it)
+{
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 4096, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 100, 4096);
+	cr_assert_eq(vol_sync(F.v), 0);
+	cr_assert_eq(fx_getattr(&F, a).size, 4096);
+	cr_assert_eq(vol_fallocate(F.v, a, 0, 0, 8192), 0);
+	cr_assert_eq(fx_getattr(&F, a).size, 8192);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO);
+	fx_close_and_fsck(&F);
+}
+
+/* Nor does the EOF rule's zeroing of the last chunk's tail when a truncate
+ * grows the file. */
+Test(vol_failing, growing_a_file_over_a_lost_range_does_not_rewrite_it)
+{
+	uint64_t b = create_on("b", 0);
+
+	/* The chunk keeps the bytes a truncate cut off, so the restored one
+	 * holds them past the end of the file and growing it must zero them. */
+	fx_fill(&F, b, 'B', 4096, 0);
+	cr_assert_eq(fx_truncate(&F, b, 3000), 0);
+	cr_assert_eq(vol_fsync(F.v, b, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, b, 'N', 100, 3000);
+	cr_assert_eq(vol_sync(F.v), 0);
+	cr_assert_eq(fx_getattr(&F, b).size, 3000);
+	cr_assert_eq(fx_truncate(&F, b, 10000), 0);
+	fx_expect_bytes(&F, b, 0, 7000, 3000);
+	cr_assert_eq(vol_fsync(F.v, b, false), -EIO);
+	cr_assert_eq(fx_truncate(&F, b, 3000), 0);
+	cr_assert_eq(vol_fsync(F.v, b, false), 0, "the truncate cut the lost bytes off");
+	fx_close_and_fsck(&F);
+}
