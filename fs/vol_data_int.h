@@ -15,6 +15,13 @@
  * memory and the chunks one transaction switches. */
 #define VOL_PIECE_MAX (4u << 20)
 
+/* How many times a data operation starts over on -EAGAIN: an undo changed
+ * the file under it (vol_cow.gen), or the index asks for the transaction to
+ * be retried whole (a map that must grow). Undos come from failed syncs and
+ * a failing disk gets no new chunks, so a few suffice; the bound only keeps
+ * an index that cannot grow from looping. */
+#define VOL_REDO_MAX 16
+
 static inline uint64_t vol_round_down(uint64_t x, uint32_t cs)
 {
 	return x - x % cs;
@@ -148,6 +155,10 @@ struct vol_cow {
 	 * Only these are marked lost if the write is undone, and only these
 	 * stop being lost once it is merged. */
 	uint64_t ua, ub;
+	/* v->undo_gen read before the caller read the size and extents it
+	 * built this from: if an undo ran since, cow_switch returns -EAGAIN
+	 * and the caller starts over. */
+	uint64_t gen;
 };
 
 /**
@@ -156,7 +167,9 @@ struct vol_cow {
  * the deferred list after the commit (DESIGN.md invariants 2 and 3). On any
  * failure the new chunks are given back and the file is exactly as before.
  * Caller holds the inode's ilock exclusively and no txn.
- * @return 0, -ENOSPC, -EIO, -ENOMEM, -ENOENT (inode gone) or an index error.
+ * @return 0, -EAGAIN (an undo changed the file since @p c->gen, or the index
+ * asks for a retry: nothing changed, start over from reading the inode),
+ * -ENOSPC, -EIO, -ENOMEM, -ENOENT (inode gone) or an index error.
  */
 int vol_cow_locked(struct vol *v, uint64_t ino, struct vol_cow *c);
 
@@ -228,16 +241,21 @@ void vol_wnote_drop(struct vol *v, struct vol_wnote *n);
 /**
  * Make bytes [@p from, @p to) of the chunk at file offset @p coff zero by
  * copy-on-write, if that chunk is allocated and they are not zero already.
- * ctime/mtime are not changed. Caller holds the ilock exclusively.
- * @return 0, -EIO (the old chunk failed its checksum), -ENOSPC, -errno.
+ * ctime/mtime are not changed. Caller holds the ilock exclusively. @p gen is
+ * v->undo_gen read before the caller decided on this (vol_cow.gen).
+ * @return 0, -EAGAIN (start over), -EIO (the old chunk failed its checksum),
+ * -ENOSPC, -errno.
  */
-int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t from, uint32_t to);
+int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t from, uint32_t to,
+			  uint64_t gen);
 
 /**
  * The EOF rule: before the size of a file grows from @p size, bytes
  * [size, end of its chunk) must be zero on disk. Does that when size is not
- * chunk-aligned and its chunk is allocated. Caller holds the ilock exclusively.
+ * chunk-aligned and its chunk is allocated. Caller holds the ilock exclusively;
+ * @p gen as for vol_chunk_zero_locked, and the caller's own commit of the new
+ * size must check it as well (an undo may come after the zeroing).
  */
-int vol_zero_tail_locked(struct vol *v, uint64_t ino, uint64_t size);
+int vol_zero_tail_locked(struct vol *v, uint64_t ino, uint64_t size, uint64_t gen);
 
 #endif

@@ -13,9 +13,10 @@
 
 /* One transaction that ends a fallocate: unmap the whole chunks in
  * [cut_a, cut_b), grow the size to @p new_size if larger, set ctime (and
- * mtime when @p mtime or the size changed). */
+ * mtime when @p mtime or the size changed). -EAGAIN when an undo ran since
+ * @p gen: the tail zeroed and the edges written may not fit the file now. */
 static int falloc_finish(struct vol *v, uint64_t ino, uint64_t cut_a, uint64_t cut_b,
-			 uint64_t new_size, bool mtime)
+			 uint64_t new_size, bool mtime, uint64_t gen)
 {
 	struct vol_runs pending = {0};
 	struct idx_inode inode;
@@ -25,6 +26,10 @@ static int falloc_finish(struct vol *v, uint64_t ino, uint64_t cut_a, uint64_t c
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		return rc;
+	if (atomic_load(&v->undo_gen) != gen) {
+		rc = -EAGAIN;
+		goto out_abort_txn;
+	}
 	rc = idx_inode_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
@@ -89,7 +94,7 @@ out_abort_txn:
 
 /* Mode 0 / KEEP_SIZE: every hole chunk in the range gets a zero-filled chunk. */
 static int falloc_alloc(struct vol *v, uint64_t ino, const struct idx_inode *inode, uint64_t off,
-			uint64_t end, bool keep)
+			uint64_t end, bool keep, uint64_t gen)
 {
 	uint32_t cs = v->chunk_size;
 	uint64_t pos = vol_round_down(off, cs), b = vol_round_up(end, cs);
@@ -100,7 +105,7 @@ static int falloc_alloc(struct vol *v, uint64_t ino, const struct idx_inode *ino
 	int rc;
 
 	if (!keep && end > inode->size) {
-		rc = vol_zero_tail_locked(v, ino, inode->size);
+		rc = vol_zero_tail_locked(v, ino, inode->size, gen);
 		if (rc < 0)
 			return rc;
 	}
@@ -114,7 +119,8 @@ static int falloc_alloc(struct vol *v, uint64_t ino, const struct idx_inode *ino
 		struct vol_cow c = {.start = hs,
 				    .nseg = 1,
 				    .seg = {{.buf = zero, .nchunks = (uint32_t)(n / cs)}},
-				    .disk = disk};
+				    .disk = disk,
+				    .gen = gen};
 		rc = vol_cow_locked(v, ino, &c);
 		if (rc < 0)
 			goto out_free;
@@ -123,7 +129,7 @@ static int falloc_alloc(struct vol *v, uint64_t ino, const struct idx_inode *ino
 	}
 	if (rc < 0)
 		goto out_free;
-	rc = falloc_finish(v, ino, 0, 0, keep ? 0 : end, false);
+	rc = falloc_finish(v, ino, 0, 0, keep ? 0 : end, false, gen);
 
 out_free:
 	free(zero);
@@ -133,31 +139,32 @@ out_free:
 /* PUNCH_HOLE and ZERO_RANGE: zero the partial chunks at the edges by
  * copy-on-write, unmap the whole chunks inside. */
 static int falloc_zero(struct vol *v, uint64_t ino, const struct idx_inode *inode, uint64_t off,
-		       uint64_t end, bool grow)
+		       uint64_t end, bool grow, uint64_t gen)
 {
 	uint32_t cs = v->chunk_size;
 	uint64_t a = vol_round_up(off, cs), b = vol_round_down(end, cs);
 	int rc;
 
 	if (grow && end > inode->size) {
-		rc = vol_zero_tail_locked(v, ino, inode->size);
+		rc = vol_zero_tail_locked(v, ino, inode->size, gen);
 		if (rc < 0)
 			return rc;
 	}
 	if (a > b) {
 		/* Both ends inside one chunk. */
 		uint64_t c0 = vol_round_down(off, cs);
-		rc = vol_chunk_zero_locked(v, ino, c0, (uint32_t)(off - c0), (uint32_t)(end - c0));
+		rc = vol_chunk_zero_locked(v, ino, c0, (uint32_t)(off - c0), (uint32_t)(end - c0),
+					   gen);
 	} else {
 		rc = 0;
 		if (off % cs)
-			rc = vol_chunk_zero_locked(v, ino, a - cs, (uint32_t)(off % cs), cs);
+			rc = vol_chunk_zero_locked(v, ino, a - cs, (uint32_t)(off % cs), cs, gen);
 		if (rc == 0 && end % cs)
-			rc = vol_chunk_zero_locked(v, ino, b, 0, (uint32_t)(end % cs));
+			rc = vol_chunk_zero_locked(v, ino, b, 0, (uint32_t)(end % cs), gen);
 	}
 	if (rc < 0)
 		return rc;
-	return falloc_finish(v, ino, a, b, grow ? end : 0, true);
+	return falloc_finish(v, ino, a, b, grow ? end : 0, true, gen);
 }
 
 int vol_fallocate(struct vol *v, uint64_t ino, unsigned mode, off_t off, off_t len)
@@ -184,19 +191,26 @@ int vol_fallocate(struct vol *v, uint64_t ino, unsigned mode, off_t off, off_t l
 	uint64_t end = (uint64_t)off + (uint64_t)len;
 
 	pthread_rwlock_wrlock(lk);
-	rc = vol_inode_read(v, ino, &inode);
-	if (rc < 0)
-		goto out_unlock;
-	if (!S_ISREG(inode.mode)) {
-		rc = S_ISDIR(inode.mode) ? -EISDIR : -ENODEV;
-		goto out_unlock;
+	for (int redo = 0;; redo++) {
+		/* Before the size: every step below is done again from the
+		 * file as an undo left it (vol_cow.gen); each is idempotent. */
+		uint64_t gen = atomic_load(&v->undo_gen);
+		rc = vol_inode_read(v, ino, &inode);
+		if (rc < 0)
+			goto out_unlock;
+		if (!S_ISREG(inode.mode)) {
+			rc = S_ISDIR(inode.mode) ? -EISDIR : -ENODEV;
+			goto out_unlock;
+		}
+		if (mode & VOL_FALLOC_PUNCH_HOLE)
+			rc = falloc_zero(v, ino, &inode, (uint64_t)off, end, false, gen);
+		else if (mode & VOL_FALLOC_ZERO_RANGE)
+			rc = falloc_zero(v, ino, &inode, (uint64_t)off, end, !keep, gen);
+		else
+			rc = falloc_alloc(v, ino, &inode, (uint64_t)off, end, keep, gen);
+		if (rc != -EAGAIN || redo == VOL_REDO_MAX)
+			break;
 	}
-	if (mode & VOL_FALLOC_PUNCH_HOLE)
-		rc = falloc_zero(v, ino, &inode, (uint64_t)off, end, false);
-	else if (mode & VOL_FALLOC_ZERO_RANGE)
-		rc = falloc_zero(v, ino, &inode, (uint64_t)off, end, !keep);
-	else
-		rc = falloc_alloc(v, ino, &inode, (uint64_t)off, end, keep);
 
 out_unlock:
 	pthread_rwlock_unlock(lk);

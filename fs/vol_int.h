@@ -87,6 +87,12 @@ struct vol {
 	pthread_mutex_t lost_cb_mu; /* held while lost_cb runs; guards the two below */
 	vol_lost_cb lost_cb;
 	void *lost_cb_arg;
+	/* Bumped by every undo that changed the index (vol_wnotes_repair, under
+	 * the index lock). A data operation reads it before it reads the size
+	 * and extents it decides from; its copy-on-write finds it changed
+	 * (vol_cow.gen) and the operation starts over from the file as the
+	 * undo left it. */
+	_Atomic uint64_t undo_gen;
 
 	_Atomic uint64_t drains_running; /* bit per disk a vol_disk_drain is moving */
 

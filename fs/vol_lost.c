@@ -27,6 +27,7 @@ void vol_lost_init(struct vol *v)
 	v->wnotes = v->wnotes_tail = NULL;
 	v->lost = NULL;
 	atomic_init(&v->nlost, 0);
+	atomic_init(&v->undo_gen, 0);
 	v->lost_queue = NULL;
 	v->nqueue = v->cap_queue = 0;
 	v->lost_cb = NULL;
@@ -452,6 +453,11 @@ int vol_wnotes_repair(void *arg)
 			v->meta_dir, tfs_strerror(rc));
 		goto out_unlock;
 	}
+	/* Sizes and extents read before are stale now: a data operation
+	 * that read them starts over (vol_cow.gen). The index lock is held,
+	 * so none merges between the undo and this. */
+	if (r.writes)
+		atomic_fetch_add(&v->undo_gen, 1);
 	/* The undone chunks never became durable, but a read that began
 	 * before may still be reading them: deferred, not reused at once. */
 	vol_runs_release(v, &r.freed);

@@ -86,6 +86,8 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 	struct idx_txn *txn;
 	bool zeroed = false;
 	uint16_t disk;
+	uint64_t gen;
+	int redo = 0;
 	int rc;
 
 	if (v->rdonly)
@@ -109,10 +111,23 @@ int vol_move_range(struct vol *v, uint64_t src, uint64_t src_off, uint64_t len, 
 		rc = -EIO;
 		goto out_unlock;
 	}
+	/* Before dst's size is read: an undo of one of dst's writes after it
+	 * (src has none left, see above) makes this start over. */
+	gen = atomic_load(&v->undo_gen);
 again:
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		goto out_unlock;
+	if (zeroed && atomic_load(&v->undo_gen) != gen) {
+		/* The tail zeroed for the size read before may not be dst's. */
+		idx_txn_abort(txn);
+		zeroed = false;
+		rc = -EAGAIN;
+		if (redo++ == VOL_REDO_MAX)
+			goto out_unlock;
+		gen = atomic_load(&v->undo_gen);
+		goto again;
+	}
 	rc = vol_file_get(txn, src, &si);
 	if (rc == 0)
 		rc = vol_file_get(txn, dst, &di);
@@ -137,7 +152,11 @@ again:
 	 * may be held), so it comes once the move is known to be possible. */
 	if (dst_off > di.size && di.size % cs && !zeroed) {
 		idx_txn_abort(txn);
-		rc = vol_zero_tail_locked(v, dst, di.size);
+		rc = vol_zero_tail_locked(v, dst, di.size, gen);
+		if (rc == -EAGAIN && redo++ < VOL_REDO_MAX) {
+			gen = atomic_load(&v->undo_gen);
+			goto again;
+		}
 		if (rc < 0)
 			goto out_unlock;
 		zeroed = true;

@@ -161,7 +161,8 @@ static int cow_put_extents(struct vol *v, struct idx_txn *txn, uint64_t ino, uin
 }
 
 /* -ESTALE from cow_switch: a failed sync undid the write before it was
- * merged (its chunks may not be on the disk); it can be done again elsewhere. */
+ * merged (its chunks may not be on the disk); it can be done again elsewhere.
+ * -EAGAIN: an undo changed the file since the caller read it (c->gen). */
 static int cow_switch(struct vol *v, uint64_t ino, struct vol_cow *c, uint32_t n,
 		      const struct trk_run *runs, size_t nruns, const uint64_t *sums,
 		      struct vol_wnote *note)
@@ -175,6 +176,13 @@ static int cow_switch(struct vol *v, uint64_t ino, struct vol_cow *c, uint32_t n
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc < 0)
 		return rc;
+	/* Under the index lock, which every undo holds: the size and chunks
+	 * the caller built this write from are the file's, or it starts over
+	 * (its begin may have run a group commit and so the hook). */
+	if (atomic_load(&v->undo_gen) != c->gen) {
+		rc = -EAGAIN;
+		goto out_abort_txn;
+	}
 	rc = vol_file_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
@@ -522,8 +530,9 @@ static int edge_fill(struct vol *v, uint64_t ino, uint64_t coff, uint64_t size, 
 	return 0;
 }
 
+/* One piece of a write; @p gen is v->undo_gen as of reading *size. */
 static int write_piece(struct vol *v, uint64_t ino, const uint8_t *src, uint64_t poff,
-		       uint64_t pend, uint64_t *size, int *disk)
+		       uint64_t pend, uint64_t *size, int *disk, uint64_t gen)
 {
 	uint32_t cs = v->chunk_size;
 	uint64_t c0 = vol_round_down(poff, cs), cend = vol_round_up(pend, cs);
@@ -537,7 +546,7 @@ static int write_piece(struct vol *v, uint64_t ino, const uint8_t *src, uint64_t
 	 * disk; zero them before the size grows past them, unless this piece
 	 * rewrites that chunk itself (edge_fill then zeroes them). */
 	if (pend > *size && *size % cs && vol_round_down(*size, cs) < c0) {
-		rc = vol_zero_tail_locked(v, ino, *size);
+		rc = vol_zero_tail_locked(v, ino, *size, gen);
 		if (rc < 0)
 			return rc;
 	}
@@ -552,7 +561,8 @@ static int write_piece(struct vol *v, uint64_t ino, const uint8_t *src, uint64_t
 			    .clear_suid = true,
 			    .disk = *disk,
 			    .ua = poff,
-			    .ub = pend};
+			    .ub = pend,
+			    .gen = gen};
 	uint64_t mid = c0, mid_end = cend;
 	if (head_b) {
 		uint64_t end = c0 + cs < pend ? c0 + cs : pend;
@@ -604,20 +614,28 @@ ssize_t vol_write(struct vol *v, uint64_t ino, const void *buf, size_t size, off
 	if ((uint64_t)off > VOL_MAX_FILE_SIZE || size > VOL_MAX_FILE_SIZE - (uint64_t)off)
 		return -EFBIG;
 	pthread_rwlock_wrlock(lk);
-	rc = vol_file_read(v, ino, &inode);
-	if (rc < 0)
-		goto out_unlock;
-	uint64_t fsize = inode.size;
-	int disk = inode.disk == IDX_NO_DISK ? -1 : inode.disk;
-	while (done < size) {
-		uint64_t poff = (uint64_t)off + done;
-		uint64_t pend = vol_round_down(poff + VOL_PIECE_MAX, cs);
-		if (pend > (uint64_t)off + size)
-			pend = (uint64_t)off + size;
-		rc = write_piece(v, ino, (const uint8_t *)buf + done, poff, pend, &fsize, &disk);
+	for (int redo = 0;; redo++) {
+		/* Before the size: an undo after this read makes the piece
+		 * start over from here (vol_cow.gen). */
+		uint64_t gen = atomic_load(&v->undo_gen);
+		rc = vol_file_read(v, ino, &inode);
 		if (rc < 0)
+			goto out_unlock;
+		uint64_t fsize = inode.size;
+		int disk = inode.disk == IDX_NO_DISK ? -1 : inode.disk;
+		while (done < size) {
+			uint64_t poff = (uint64_t)off + done;
+			uint64_t pend = vol_round_down(poff + VOL_PIECE_MAX, cs);
+			if (pend > (uint64_t)off + size)
+				pend = (uint64_t)off + size;
+			rc = write_piece(v, ino, (const uint8_t *)buf + done, poff, pend, &fsize,
+					 &disk, gen);
+			if (rc < 0)
+				break;
+			done += pend - poff;
+		}
+		if (rc != -EAGAIN || redo == VOL_REDO_MAX)
 			break;
-		done += pend - poff;
 	}
 
 out_unlock:

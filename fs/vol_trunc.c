@@ -274,7 +274,8 @@ static bool all_zero(const uint8_t *p, size_t len)
 	return true;
 }
 
-int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t from, uint32_t to)
+int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t from, uint32_t to,
+			  uint64_t gen)
 {
 	uint32_t cs = v->chunk_size;
 	struct idx_extent e;
@@ -306,7 +307,8 @@ int vol_chunk_zero_locked(struct vol *v, uint64_t ino, uint64_t coff, uint32_t f
 	struct vol_cow c = {.start = coff,
 			    .nseg = 1,
 			    .seg = {{.buf = buf, .nchunks = 1}},
-			    .disk = inode.disk == IDX_NO_DISK ? -1 : inode.disk};
+			    .disk = inode.disk == IDX_NO_DISK ? -1 : inode.disk,
+			    .gen = gen};
 	rc = vol_cow_locked(v, ino, &c);
 
 out_free:
@@ -314,18 +316,20 @@ out_free:
 	return rc;
 }
 
-int vol_zero_tail_locked(struct vol *v, uint64_t ino, uint64_t size)
+int vol_zero_tail_locked(struct vol *v, uint64_t ino, uint64_t size, uint64_t gen)
 {
 	uint32_t cs = v->chunk_size;
 
 	if (size % cs == 0)
 		return 0;
-	return vol_chunk_zero_locked(v, ino, vol_round_down(size, cs), (uint32_t)(size % cs), cs);
+	return vol_chunk_zero_locked(v, ino, vol_round_down(size, cs), (uint32_t)(size % cs), cs,
+				     gen);
 }
 
 /* Write the new size (and times) of @p ino, freeing chunks past it when it
- * shrinks, in one transaction. */
-static int set_size(struct vol *v, uint64_t ino, uint64_t size, bool touch)
+ * shrinks, in one transaction; -EAGAIN when an undo ran since @p gen (the
+ * size the caller zeroed the tail for may not be the file's any more). */
+static int set_size(struct vol *v, uint64_t ino, uint64_t size, bool touch, uint64_t gen)
 {
 	struct vol_runs pending = {0};
 	struct idx_inode inode;
@@ -336,6 +340,10 @@ static int set_size(struct vol *v, uint64_t ino, uint64_t size, bool touch)
 	if (rc < 0)
 		return rc;
 	idx_txn_use_reserve(txn); /* truncating frees space (growing costs little) */
+	if (atomic_load(&v->undo_gen) != gen) {
+		rc = -EAGAIN;
+		goto out_abort_txn;
+	}
 	rc = idx_inode_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
@@ -378,13 +386,15 @@ int vol_truncate_locked(struct vol *v, uint64_t ino, uint64_t size, bool touch)
 		return -EROFS;
 	if (size > VOL_MAX_FILE_SIZE)
 		return -EFBIG;
-	rc = vol_file_read(v, ino, &inode);
-	if (rc < 0)
-		return rc;
-	if (size > inode.size) {
-		rc = vol_zero_tail_locked(v, ino, inode.size);
+	for (int redo = 0;; redo++) {
+		uint64_t gen = atomic_load(&v->undo_gen); /* before the size */
+		rc = vol_file_read(v, ino, &inode);
 		if (rc < 0)
 			return rc;
+		rc = size > inode.size ? vol_zero_tail_locked(v, ino, inode.size, gen) : 0;
+		if (rc == 0)
+			rc = set_size(v, ino, size, touch, gen);
+		if (rc != -EAGAIN || redo == VOL_REDO_MAX)
+			return rc;
 	}
-	return set_size(v, ino, size, touch);
 }

@@ -5,6 +5,7 @@
  * on the healthy disk keep their fsync, new data avoids the failing disk and
  * the volume is clean and intact after a close. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 
 #include "core/pool_int.h"
@@ -19,6 +20,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	trk_sys.write_fault = NULL;
 	fx_teardown(&F);
 }
 
@@ -329,5 +331,147 @@ Test(vol_failing, growing_a_file_over_a_lost_range_does_not_rewrite_it)
 	cr_assert_eq(vol_fsync(F.v, b, false), -EIO);
 	cr_assert_eq(fx_truncate(&F, b, 3000), 0);
 	cr_assert_eq(vol_fsync(F.v, b, false), 0, "the truncate cut the lost bytes off");
+	fx_close_and_fsck(&F);
+}
+
+/* ---- holding a chunk write of disk 0 until the test lets it go ------------ */
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool armed;   /* the next chunk write to disk 0 waits */
+	bool waiting; /* one does */
+	bool go;
+} hold = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, false};
+
+static int hold_fault(const char *track, off_t off, size_t len)
+{
+	size_t n = strlen(F.tv.disk[0]);
+
+	(void)off;
+	(void)len;
+	if (strncmp(track, F.tv.disk[0], n) != 0 || track[n] != '/')
+		return 0;
+	pthread_mutex_lock(&hold.mu);
+	if (hold.armed) {
+		hold.armed = false;
+		hold.waiting = true;
+		pthread_cond_broadcast(&hold.cond);
+		while (!hold.go)
+			pthread_cond_wait(&hold.cond, &hold.mu);
+		hold.waiting = false;
+	}
+	pthread_mutex_unlock(&hold.mu);
+	return 0;
+}
+
+static void hold_arm(void)
+{
+	pthread_mutex_lock(&hold.mu);
+	hold.armed = true;
+	hold.waiting = false;
+	hold.go = false;
+	pthread_mutex_unlock(&hold.mu);
+	trk_sys.write_fault = hold_fault;
+}
+
+static void hold_wait(void)
+{
+	pthread_mutex_lock(&hold.mu);
+	while (!hold.waiting)
+		pthread_cond_wait(&hold.cond, &hold.mu);
+	pthread_mutex_unlock(&hold.mu);
+}
+
+static void hold_release(void)
+{
+	pthread_mutex_lock(&hold.mu);
+	hold.go = true;
+	pthread_cond_broadcast(&hold.cond);
+	pthread_mutex_unlock(&hold.mu);
+}
+
+struct bg_write {
+	uint64_t ino;
+	uint64_t off;
+	size_t len;
+	int byte; /* -1: preallocate the range instead (vol_fallocate) */
+	ssize_t rc;
+};
+
+static void *bg_write_main(void *arg)
+{
+	struct bg_write *w = arg;
+	uint8_t *b = malloc(w->len);
+
+	w->rc = -ENOMEM;
+	if (w->byte < 0) {
+		w->rc = vol_fallocate(F.v, w->ino, 0, (off_t)w->off, (off_t)w->len);
+	} else if (b) {
+		memset(b, w->byte, w->len);
+		w->rc = vol_write(F.v, w->ino, b, w->len, (off_t)w->off);
+	}
+	free(b);
+	return NULL;
+}
+
+/*
+ * A write that read the file's size before a failed sync undid an append
+ * must not go on with that size. The file was truncated from 4096 to 100
+ * bytes (its chunk keeps the old bytes past 100); an append [100, 200) is
+ * lost; a write to the next chunk, which read the size 200, is held in its
+ * chunk write while the undo gives the file its size of 100 back. Had it
+ * gone on with 200, the EOF rule would not zero [100, 4096) of the first
+ * chunk and the bytes cut off by the truncate would be in the file again.
+ */
+Test(vol_failing, a_write_that_read_the_size_before_an_undo_reads_it_again)
+{
+	uint64_t a = create_on("a", 0);
+	pthread_t t;
+
+	fx_fill(&F, a, 'O', 4096, 0);
+	cr_assert_eq(fx_truncate(&F, a, 100), 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_fill(&F, a, 'N', 100, 100);
+	hold_arm();
+	struct bg_write w = {.ino = a, .off = 4096, .len = 100, .byte = 'W'};
+	cr_assert_eq(pthread_create(&t, NULL, bg_write_main, &w), 0);
+	hold_wait();
+	fail_next_sync(0);
+	cr_assert_eq(vol_sync(F.v), 0);
+	hold_release();
+	pthread_join(t, NULL);
+	cr_assert_eq(w.rc, 100);
+	cr_assert_eq(fx_getattr(&F, a).size, 4196);
+	fx_expect_bytes(&F, a, 'O', 100, 0);
+	fx_expect_bytes(&F, a, 0, 3996, 100);
+	fx_expect_bytes(&F, a, 'W', 100, 4096);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "the append was lost");
+	fx_close_and_fsck(&F);
+}
+
+/* The same for a preallocation, whose zero chunks are held while the undo
+ * runs: it must grow the file from the size the undo gave back. */
+Test(vol_failing, a_preallocation_that_read_the_size_before_an_undo_reads_it_again)
+{
+	uint64_t a = create_on("a", 0);
+	pthread_t t;
+
+	fx_fill(&F, a, 'O', 4096, 0);
+	cr_assert_eq(fx_truncate(&F, a, 100), 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_fill(&F, a, 'N', 100, 100);
+	hold_arm();
+	struct bg_write w = {.ino = a, .off = 4096, .len = 4096, .byte = -1};
+	cr_assert_eq(pthread_create(&t, NULL, bg_write_main, &w), 0);
+	hold_wait();
+	fail_next_sync(0);
+	cr_assert_eq(vol_sync(F.v), 0);
+	hold_release();
+	pthread_join(t, NULL);
+	cr_assert_eq(w.rc, 0);
+	cr_assert_eq(fx_getattr(&F, a).size, 8192);
+	fx_expect_bytes(&F, a, 'O', 100, 0);
+	fx_expect_bytes(&F, a, 0, 8092, 100);
 	fx_close_and_fsck(&F);
 }
