@@ -210,11 +210,21 @@ int vol_fsync(struct vol *v, uint64_t ino, bool datasync);
  * Called, with no lock of the volume held and never inside vol_* calls of the
  * caller's own, for each inode whose writes were undone because a disk failed
  * (the front end drops the pages it caches for it: they hold bytes that never
- * reached a disk). From the volume's background thread. @p cb NULL removes it;
- * this waits for a call in progress.
+ * reached a disk). From the volume's background thread. @p cb NULL removes it
+ * and waits for a call in progress to return: @p arg may be freed after.
  */
 typedef void (*vol_lost_cb)(void *arg, uint64_t ino);
 void vol_set_lost_cb(struct vol *v, vol_lost_cb cb, void *arg);
+/**
+ * Remove the callback: no call starts from now on. A call in progress is
+ * waited for @p wait_ms at most, since it may be waiting for something the
+ * caller has yet to end (the FUSE daemon's: the kernel, dropping a file's
+ * pages, may wait for the reply to a write that its session loop, which
+ * ended, will never give; only the unmount ends that). Call
+ * vol_set_lost_cb(v, NULL, NULL) after, to wait for it.
+ * @return true when no call is in progress.
+ */
+bool vol_lost_cb_stop(struct vol *v, unsigned wait_ms);
 /** Make everything durable. */
 int vol_sync(struct vol *v);
 

@@ -84,9 +84,13 @@ struct vol {
 	atomic_uint nlost;     /* entries in lost, read without wnote_mu */
 	uint64_t *lost_queue;  /* inodes whose cached pages the front end drops */
 	size_t nqueue, cap_queue;
-	pthread_mutex_t lost_cb_mu; /* held while lost_cb runs; guards the two below */
+	/* Guards the four below; never held while lost_cb runs (it may wait for
+	 * the kernel, which may wait for the daemon: vol_lost_cb_stop). */
+	pthread_mutex_t lost_cb_mu;
+	pthread_cond_t lost_cb_cond; /* lost_cb_calls fell to 0 */
 	vol_lost_cb lost_cb;
 	void *lost_cb_arg;
+	unsigned lost_cb_calls; /* calls of lost_cb in progress */
 	/* Bumped by every undo that changed the index (vol_wnotes_repair, under
 	 * the index lock). A data operation reads it before it reads the size
 	 * and extents it decides from; its copy-on-write finds it changed

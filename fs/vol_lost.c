@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/base/log.h"
 #include "fs/vol_data_int.h"
@@ -24,6 +25,8 @@ void vol_lost_init(struct vol *v)
 {
 	pthread_mutex_init(&v->wnote_mu, NULL);
 	pthread_mutex_init(&v->lost_cb_mu, NULL);
+	pthread_cond_init(&v->lost_cb_cond, NULL);
+	v->lost_cb_calls = 0;
 	v->wnotes = v->wnotes_tail = NULL;
 	v->lost = NULL;
 	atomic_init(&v->nlost, 0);
@@ -69,6 +72,7 @@ void vol_lost_fini(struct vol *v)
 	}
 	free(v->lost_queue);
 	v->lost_queue = NULL;
+	pthread_cond_destroy(&v->lost_cb_cond);
 	pthread_mutex_destroy(&v->lost_cb_mu);
 	pthread_mutex_destroy(&v->wnote_mu);
 }
@@ -566,7 +570,34 @@ void vol_set_lost_cb(struct vol *v, vol_lost_cb cb, void *arg)
 	pthread_mutex_lock(&v->lost_cb_mu);
 	v->lost_cb = cb;
 	v->lost_cb_arg = arg;
+	while (!cb && v->lost_cb_calls)
+		pthread_cond_wait(&v->lost_cb_cond, &v->lost_cb_mu);
 	pthread_mutex_unlock(&v->lost_cb_mu);
+}
+
+bool vol_lost_cb_stop(struct vol *v, unsigned wait_ms)
+{
+	struct timespec until;
+	int w = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += wait_ms / 1000;
+	until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&v->lost_cb_mu);
+	v->lost_cb = NULL;
+	v->lost_cb_arg = NULL;
+	/* A short wait lets a call that is about to reach the kernel get
+	 * there (the daemon's reads the session's descriptor, which the
+	 * unmount closes); one that stays is waiting for the kernel. */
+	while (v->lost_cb_calls && w != ETIMEDOUT)
+		w = pthread_cond_timedwait(&v->lost_cb_cond, &v->lost_cb_mu, &until);
+	bool idle = v->lost_cb_calls == 0;
+	pthread_mutex_unlock(&v->lost_cb_mu);
+	return idle;
 }
 
 void vol_lost_notify(struct vol *v)
@@ -574,15 +605,28 @@ void vol_lost_notify(struct vol *v)
 	uint64_t *q;
 	size_t n;
 
-	pthread_mutex_lock(&v->lost_cb_mu);
 	pthread_mutex_lock(&v->wnote_mu);
 	q = v->lost_queue;
 	n = v->nqueue;
 	v->lost_queue = NULL;
 	v->nqueue = v->cap_queue = 0;
 	pthread_mutex_unlock(&v->wnote_mu);
-	for (size_t i = 0; v->lost_cb && i < n; i++)
-		v->lost_cb(v->lost_cb_arg, q[i]);
-	pthread_mutex_unlock(&v->lost_cb_mu);
+	for (size_t i = 0; i < n; i++) {
+		/* Each call without the mutex: it may wait for the kernel, and
+		 * whoever stops the callback must not wait for it then. */
+		pthread_mutex_lock(&v->lost_cb_mu);
+		vol_lost_cb cb = v->lost_cb;
+		void *arg = v->lost_cb_arg;
+		if (cb)
+			v->lost_cb_calls++;
+		pthread_mutex_unlock(&v->lost_cb_mu);
+		if (!cb)
+			break; /* stopped: the rest is for nobody */
+		cb(arg, q[i]);
+		pthread_mutex_lock(&v->lost_cb_mu);
+		if (--v->lost_cb_calls == 0)
+			pthread_cond_broadcast(&v->lost_cb_cond);
+		pthread_mutex_unlock(&v->lost_cb_mu);
+	}
 	free(q);
 }

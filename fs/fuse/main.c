@@ -371,9 +371,17 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	 * session's device, which the unmount closes. */
 	fs_s3_stop(&d, s3);
 out_unmount:
-	/* Its notifications write to the session's device, as the sidecar's. */
-	vol_set_lost_cb(d.vol, NULL, NULL);
+	/* Its notifications write to the session's device, as the sidecar's:
+	 * none starts from here on. One in progress may be waiting for the
+	 * kernel, and the kernel (dropping pages of a file with writeback
+	 * cache) for the reply to a write that the loop, which ended, will
+	 * never give: it is waited for only once the unmount has ended that. */
+	if (!vol_lost_cb_stop(d.vol, 1000))
+		tfs_warn("unmounting %s while the kernel has not answered a request to drop "
+			 "a file's cache",
+			 copts->mountpoint);
 	fuse_session_unmount(se);
+	vol_set_lost_cb(d.vol, NULL, NULL);
 out_remove_handlers:
 	fuse_remove_signal_handlers(se);
 out_destroy_session:

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "core/pool_int.h"
 #include "tests/unit/vol/fixture.h"
@@ -473,5 +474,114 @@ Test(vol_failing, a_preallocation_that_read_the_size_before_an_undo_reads_it_aga
 	cr_assert_eq(fx_getattr(&F, a).size, 8192);
 	fx_expect_bytes(&F, a, 'O', 100, 0);
 	fx_expect_bytes(&F, a, 0, 8092, 100);
+	fx_close_and_fsck(&F);
+}
+
+/* ---- the front end's callback --------------------------------------------- */
+
+static struct {
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int calls;
+	bool inside; /* a call is waiting for go */
+	bool go;
+} cbs = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, false, false};
+
+/* As the daemon's, when the kernel waits for a reply to a write that the
+ * session loop, which ended, will never give. */
+static void waiting_cb(void *arg, uint64_t ino)
+{
+	(void)arg;
+	(void)ino;
+	pthread_mutex_lock(&cbs.mu);
+	cbs.calls++;
+	cbs.inside = true;
+	pthread_cond_broadcast(&cbs.cond);
+	while (!cbs.go)
+		pthread_cond_wait(&cbs.cond, &cbs.mu);
+	cbs.inside = false;
+	pthread_mutex_unlock(&cbs.mu);
+}
+
+static void cbs_release(void)
+{
+	pthread_mutex_lock(&cbs.mu);
+	cbs.go = true;
+	pthread_cond_broadcast(&cbs.cond);
+	pthread_mutex_unlock(&cbs.mu);
+}
+
+/* Wait up to @p s seconds for @p flag under cbs.mu. */
+static bool cbs_wait_for(bool *flag, int s)
+{
+	struct timespec until;
+	int w = 0;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += s;
+	pthread_mutex_lock(&cbs.mu);
+	while (!*flag && w != ETIMEDOUT)
+		w = pthread_cond_timedwait(&cbs.cond, &cbs.mu, &until);
+	bool got = *flag;
+	pthread_mutex_unlock(&cbs.mu);
+	return got;
+}
+
+static bool stopped, stop_idle;
+
+static void *stop_main(void *arg)
+{
+	(void)arg;
+	stop_idle = vol_lost_cb_stop(F.v, 100);
+	pthread_mutex_lock(&cbs.mu);
+	stopped = true;
+	pthread_cond_broadcast(&cbs.cond);
+	pthread_mutex_unlock(&cbs.mu);
+	return NULL;
+}
+
+/* The daemon stops the callback before it unmounts and waits for a call in
+ * progress only after: that call may be waiting for the kernel, which may
+ * be waiting for a reply nobody serves any more. */
+Test(vol_failing, stopping_the_callback_does_not_wait_for_a_call_in_progress)
+{
+	uint64_t a = create_on("a", 0);
+	pthread_t t;
+
+	vol_set_lost_cb(F.v, waiting_cb, NULL);
+	fx_fill(&F, a, 'A', 8192, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 8192, 0);
+	/* The EIO has the flusher tell the front end. */
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO);
+	if (!cbs_wait_for(&cbs.inside, 10)) {
+		cbs_release();
+		cr_assert_fail("the flusher did not call the callback");
+	}
+	stopped = false;
+	cr_assert_eq(pthread_create(&t, NULL, stop_main, NULL), 0);
+	bool in_time = cbs_wait_for(&stopped, 5);
+	cbs_release();
+	pthread_join(t, NULL);
+	cr_assert(in_time, "vol_lost_cb_stop waited for the call in progress");
+	cr_assert(!stop_idle, "it says that a call is in progress");
+	/* The wait after the unmount: the call is over when it returns. */
+	vol_set_lost_cb(F.v, NULL, NULL);
+	pthread_mutex_lock(&cbs.mu);
+	cr_assert(!cbs.inside);
+	cr_assert_eq(cbs.calls, 1);
+	pthread_mutex_unlock(&cbs.mu);
+	/* Nothing is called once stopped. */
+	uint64_t b = create_on("b", 1);
+	fx_fill(&F, b, 'B', 4096, 0);
+	cr_assert_eq(vol_fsync(F.v, b, false), 0);
+	trk_pool_inject_errors(F.v->pool, 1, 1, 0);
+	fx_fill(&F, b, 'N', 4096, 0);
+	cr_assert_eq(vol_fsync(F.v, b, false), -EIO);
+	vol_lost_notify(F.v);
+	pthread_mutex_lock(&cbs.mu);
+	cr_assert_eq(cbs.calls, 1);
+	pthread_mutex_unlock(&cbs.mu);
 	fx_close_and_fsck(&F);
 }
