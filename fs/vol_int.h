@@ -80,9 +80,12 @@ struct vol {
 	pthread_mutex_t wnote_mu;
 	struct vol_wnote *wnotes; /* oldest first (doubly linked) */
 	struct vol_wnote *wnotes_tail;
-	struct vol_lost *lost; /* ranges whose writes were lost: fsync gives EIO */
-	atomic_uint nlost;     /* entries in lost, read without wnote_mu */
-	uint64_t *lost_queue;  /* inodes whose cached pages the front end drops */
+	/* Files whose writes were lost (fsync gives EIO): a hash table of
+	 * lost_buckets chains (NULL until the first), lost_files entries. */
+	struct vol_lost_file **lost;
+	size_t lost_buckets, lost_files;
+	atomic_uint nlost;    /* ranges in lost, read without wnote_mu */
+	uint64_t *lost_queue; /* inodes whose cached pages the front end drops */
 	size_t nqueue, cap_queue;
 	/* Guards the four below; never held while lost_cb runs (it may wait for
 	 * the kernel, which may wait for the daemon: vol_lost_cb_stop). */

@@ -15,11 +15,28 @@
 #include "fs/vol_data_int.h"
 
 /* Bytes [a, b) of a file that a lost write had supplied. */
-struct vol_lost {
+struct vol_range {
+	uint64_t a, b;
+};
+
+/* The lost bytes of one file: sorted, disjoint and never touching (merged
+ * as they are added), so that a lookup is a binary search. In v->lost, a
+ * hash table by inode number; all under wnote_mu. */
+struct vol_lost_file {
+	struct vol_lost_file *next; /* the bucket's chain */
+	uint64_t ino;
+	size_t n, cap;
+	size_t want; /* while a repair reserves room: ranges it may add */
+	struct vol_range *r;
+};
+
+/* A range a repair marks once its transaction committed. */
+struct vol_mark {
 	uint64_t ino;
 	uint64_t a, b;
-	struct vol_lost *next;
 };
+
+#define LOST_BUCKETS_MIN 64
 
 void vol_lost_init(struct vol *v)
 {
@@ -29,6 +46,7 @@ void vol_lost_init(struct vol *v)
 	v->lost_cb_calls = 0;
 	v->wnotes = v->wnotes_tail = NULL;
 	v->lost = NULL;
+	v->lost_buckets = v->lost_files = 0;
 	atomic_init(&v->nlost, 0);
 	atomic_init(&v->undo_gen, 0);
 	v->lost_queue = NULL;
@@ -65,11 +83,18 @@ void vol_lost_fini(struct vol *v)
 		note_unlink(v, n);
 		note_free(n);
 	}
-	while (v->lost) {
-		struct vol_lost *l = v->lost;
-		v->lost = l->next;
-		free(l);
+	for (size_t i = 0; i < v->lost_buckets; i++) {
+		while (v->lost[i]) {
+			struct vol_lost_file *f = v->lost[i];
+			v->lost[i] = f->next;
+			free(f->r);
+			free(f);
+		}
 	}
+	free(v->lost);
+	v->lost = NULL;
+	v->lost_buckets = v->lost_files = 0;
+	atomic_store(&v->nlost, 0);
 	free(v->lost_queue);
 	v->lost_queue = NULL;
 	pthread_cond_destroy(&v->lost_cb_cond);
@@ -215,6 +240,229 @@ bool vol_wnotes_pending(struct vol *v, uint64_t ino)
 	return found;
 }
 
+/* ---- the marks' table (wnote_mu held) ----------------------------------------- */
+
+static size_t lost_bucket(uint64_t ino, size_t nbuckets)
+{
+	return (size_t)((ino * 0x9E3779B97F4A7C15ull) >> 32) & (nbuckets - 1);
+}
+
+static struct vol_lost_file *lost_find(struct vol *v, uint64_t ino)
+{
+	if (!v->lost)
+		return NULL;
+	for (struct vol_lost_file *f = v->lost[lost_bucket(ino, v->lost_buckets)]; f; f = f->next)
+		if (f->ino == ino)
+			return f;
+	return NULL;
+}
+
+/* Twice as many buckets; on failure the chains only grow longer. */
+static void lost_grow(struct vol *v)
+{
+	size_t nb = 2 * v->lost_buckets;
+	struct vol_lost_file **t = calloc(nb, sizeof(*t));
+
+	if (!t)
+		return;
+	for (size_t i = 0; i < v->lost_buckets; i++) {
+		while (v->lost[i]) {
+			struct vol_lost_file *f = v->lost[i];
+			v->lost[i] = f->next;
+			f->next = t[lost_bucket(f->ino, nb)];
+			t[lost_bucket(f->ino, nb)] = f;
+		}
+	}
+	free(v->lost);
+	v->lost = t;
+	v->lost_buckets = nb;
+}
+
+/* @p ino's entry, created empty if it has none. NULL: out of memory. */
+static struct vol_lost_file *lost_get(struct vol *v, uint64_t ino)
+{
+	struct vol_lost_file *f = lost_find(v, ino);
+
+	if (f)
+		return f;
+	if (!v->lost) {
+		v->lost = calloc(LOST_BUCKETS_MIN, sizeof(*v->lost));
+		if (!v->lost)
+			return NULL;
+		v->lost_buckets = LOST_BUCKETS_MIN;
+	} else if (v->lost_files >= 2 * v->lost_buckets) {
+		lost_grow(v);
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->ino = ino;
+	size_t b = lost_bucket(ino, v->lost_buckets);
+	f->next = v->lost[b];
+	v->lost[b] = f;
+	v->lost_files++;
+	return f;
+}
+
+/* Forget @p f, which has no range left. */
+static void lost_drop(struct vol *v, struct vol_lost_file *f)
+{
+	struct vol_lost_file **pf = &v->lost[lost_bucket(f->ino, v->lost_buckets)];
+
+	while (*pf != f)
+		pf = &(*pf)->next;
+	*pf = f->next;
+	v->lost_files--;
+	free(f->r);
+	free(f);
+}
+
+/* Room for @p n ranges. @return 0 or -ENOMEM. */
+static int lost_room(struct vol_lost_file *f, size_t n)
+{
+	if (n <= f->cap)
+		return 0;
+	size_t cap = f->cap ? 2 * f->cap : 4;
+	while (cap < n)
+		cap *= 2;
+	struct vol_range *nr = realloc(f->r, cap * sizeof(*nr));
+	if (!nr)
+		return -ENOMEM;
+	f->r = nr;
+	f->cap = cap;
+	return 0;
+}
+
+/* The first range of @p f that ends at or after @p x (f->n if none). */
+static size_t end_from(const struct vol_lost_file *f, uint64_t x)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->r[mid].b < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The first range of @p f that starts after @p x (f->n if none). */
+static size_t start_past(const struct vol_lost_file *f, uint64_t x)
+{
+	size_t lo = 0, hi = f->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (f->r[mid].a <= x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Add [a, b) (a < b), merging it with the ranges it overlaps or touches.
+ * Needs room for one more range (lost_room). */
+static void lost_add(struct vol *v, struct vol_lost_file *f, uint64_t a, uint64_t b)
+{
+	size_t i = end_from(f, a), j = start_past(f, b);
+
+	if (i < j) {
+		/* [i, j) overlap or touch [a, b): one range takes their place. */
+		if (f->r[i].a < a)
+			a = f->r[i].a;
+		if (f->r[j - 1].b > b)
+			b = f->r[j - 1].b;
+	}
+	size_t gone = j - i; /* ranges merged into the new one */
+	if (gone == 0)
+		memmove(&f->r[i + 1], &f->r[i], (f->n - i) * sizeof(f->r[0]));
+	else if (gone > 1)
+		memmove(&f->r[i + 1], &f->r[j], (f->n - j) * sizeof(f->r[0]));
+	f->r[i] = (struct vol_range){a, b};
+	f->n = f->n + 1 - gone;
+	if (gone == 0)
+		atomic_fetch_add(&v->nlost, 1);
+	else if (gone > 1)
+		atomic_fetch_sub(&v->nlost, (unsigned)(gone - 1));
+}
+
+/* Remove [a, b) (a < b) from @p f's ranges; @p f is dropped once empty. */
+static void lost_cut(struct vol *v, struct vol_lost_file *f, uint64_t a, uint64_t b)
+{
+	size_t i = end_from(f, a + 1), j = start_past(f, b - 1);
+
+	if (i >= j)
+		return; /* none overlaps */
+	if (j - i == 1 && f->r[i].a < a && b < f->r[i].b) {
+		/* The middle was written again: two ranges stay. Without the
+		 * room, the range stays whole (fsync fails too often). */
+		if (lost_room(f, f->n + 1) < 0)
+			return;
+		memmove(&f->r[i + 1], &f->r[i], (f->n - i) * sizeof(f->r[0]));
+		f->r[i].b = a;
+		f->r[i + 1].a = b;
+		f->n++;
+		atomic_fetch_add(&v->nlost, 1);
+		return;
+	}
+	size_t lo = i, hi = j; /* [lo, hi) go */
+	if (f->r[i].a < a) {
+		f->r[i].b = a;
+		lo = i + 1;
+	}
+	if (b < f->r[j - 1].b) {
+		f->r[j - 1].a = b;
+		hi = j - 1;
+	}
+	if (lo < hi) {
+		memmove(&f->r[lo], &f->r[hi], (f->n - hi) * sizeof(f->r[0]));
+		f->n -= hi - lo;
+		atomic_fetch_sub(&v->nlost, (unsigned)(hi - lo));
+	}
+	if (f->n == 0)
+		lost_drop(v, f);
+}
+
+/*
+ * Before a repair commits: an entry for every file it marks, with room for
+ * every range it may add, so that marking cannot fail once the undo is in
+ * the index. @return 0 or -ENOMEM (lost_unreserve undoes what it did).
+ */
+static int lost_reserve(struct vol *v, const struct vol_mark *m, size_t n)
+{
+	int rc = 0;
+
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct vol_lost_file *f = lost_get(v, m[i].ino);
+		if (f)
+			f->want++;
+		else
+			rc = -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct vol_lost_file *f = lost_find(v, m[i].ino);
+		if (f && f->want) {
+			if (rc == 0)
+				rc = lost_room(f, f->n + f->want);
+			f->want = 0;
+		}
+	}
+	return rc;
+}
+
+/* The repair failed: forget the entries lost_reserve made for it. */
+static void lost_unreserve(struct vol *v, const struct vol_mark *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vol_lost_file *f = lost_find(v, m[i].ino);
+		if (f && f->n == 0)
+			lost_drop(v, f);
+	}
+}
+
 /* ---- undoing lost writes ---------------------------------------------------- */
 
 struct repair {
@@ -222,8 +470,9 @@ struct repair {
 	struct idx_txn *txn;
 	struct vol_runs freed;	    /* chunks of the undone writes: deferred once committed */
 	struct vol_runs undeferred; /* the chunks they had replaced, the files' again */
-	struct vol_lost *marks;	    /* ranges to mark once committed */
-	uint64_t *inos;		    /* files changed, for the front end */
+	struct vol_mark *marks;	    /* ranges to mark once committed */
+	size_t nmarks, cap_marks;
+	uint64_t *inos; /* files changed, for the front end */
 	size_t ninos, cap_inos;
 	unsigned writes;
 	uint64_t chunks;
@@ -321,11 +570,20 @@ static int undo_range(struct repair *r, struct vol_wnote *n, struct idx_inode *i
 	uint64_t ma = n->ua > lo ? n->ua : lo, mb = n->ub < hi ? n->ub : hi;
 	if (ma >= mb)
 		return 0;
-	struct vol_lost *m = malloc(sizeof(*m));
-	if (!m)
-		return -ENOMEM;
-	*m = (struct vol_lost){.ino = inode->ino, .a = ma, .b = mb, .next = r->marks};
-	r->marks = m;
+	if (r->nmarks && r->marks[r->nmarks - 1].ino == inode->ino &&
+	    r->marks[r->nmarks - 1].a == mb) {
+		r->marks[r->nmarks - 1].a = ma; /* newest first: the write before */
+		return 0;
+	}
+	if (r->nmarks == r->cap_marks) {
+		size_t cap = r->cap_marks ? 2 * r->cap_marks : 16;
+		struct vol_mark *nm = realloc(r->marks, cap * sizeof(*nm));
+		if (!nm)
+			return -ENOMEM;
+		r->marks = nm;
+		r->cap_marks = cap;
+	}
+	r->marks[r->nmarks++] = (struct vol_mark){.ino = inode->ino, .a = ma, .b = mb};
 	return 0;
 }
 
@@ -399,11 +657,7 @@ static int undo_note(struct repair *r, struct vol_wnote *n)
 
 static void repair_free(struct repair *r)
 {
-	while (r->marks) {
-		struct vol_lost *m = r->marks;
-		r->marks = m->next;
-		free(m);
-	}
+	free(r->marks);
 	vol_runs_fini(&r->freed);
 	vol_runs_fini(&r->undeferred);
 	free(r->inos);
@@ -439,11 +693,15 @@ int vol_wnotes_repair(void *arg)
 	for (struct vol_wnote *n = v->wnotes_tail; n && rc == 0; n = n->prev)
 		if (n->merged && note_lost(v, n))
 			rc = undo_note(&r, n);
+	/* Marking must not fail once the undo is in the index. */
+	if (rc == 0)
+		rc = lost_reserve(v, r.marks, r.nmarks);
 	if (rc < 0)
 		idx_txn_abort(r.txn);
 	else
 		rc = idx_txn_commit(r.txn);
 	if (rc < 0) {
+		lost_unreserve(v, r.marks, r.nmarks);
 		/* Nothing changed in the index: the replaced chunks are free
 		 * once more as they were (no release can run: we hold the
 		 * index). */
@@ -479,15 +737,8 @@ int vol_wnotes_repair(void *arg)
 			note_free(n);
 		}
 	}
-	unsigned nmarks = 0;
-	while (r.marks) {
-		struct vol_lost *m = r.marks;
-		r.marks = m->next;
-		m->next = v->lost;
-		v->lost = m;
-		nmarks++;
-	}
-	atomic_fetch_add(&v->nlost, nmarks);
+	for (size_t i = 0; i < r.nmarks; i++)
+		lost_add(v, lost_find(v, r.marks[i].ino), r.marks[i].a, r.marks[i].b);
 	for (size_t i = 0; i < r.ninos; i++) {
 		if (v->nqueue == v->cap_queue) {
 			size_t cap = v->cap_queue ? 2 * v->cap_queue : 16;
@@ -518,50 +769,27 @@ bool vol_lost_has(struct vol *v, uint64_t ino, uint64_t a, uint64_t b)
 {
 	bool found = false;
 
-	if (atomic_load(&v->nlost) == 0)
+	/* The write path's check, without the lock: no mark anywhere. */
+	if (atomic_load(&v->nlost) == 0 || a >= b)
 		return false;
 	pthread_mutex_lock(&v->wnote_mu);
-	for (struct vol_lost *l = v->lost; l && !found; l = l->next)
-		found = l->ino == ino && l->a < b && a < l->b;
+	struct vol_lost_file *f = lost_find(v, ino);
+	if (f) {
+		size_t i = end_from(f, a + 1);
+		found = i < f->n && f->r[i].a < b;
+	}
 	pthread_mutex_unlock(&v->wnote_mu);
 	return found;
 }
 
 void vol_lost_clear(struct vol *v, uint64_t ino, uint64_t a, uint64_t b)
 {
-	if (atomic_load(&v->nlost) == 0)
+	if (atomic_load(&v->nlost) == 0 || a >= b)
 		return;
 	pthread_mutex_lock(&v->wnote_mu);
-	for (struct vol_lost **pl = &v->lost; *pl;) {
-		struct vol_lost *l = *pl;
-		if (l->ino != ino || l->b <= a || b <= l->a) {
-			pl = &l->next;
-			continue;
-		}
-		if (l->a < a && b < l->b) {
-			/* The middle was written again: two ranges stay. */
-			struct vol_lost *t = malloc(sizeof(*t));
-			if (!t) {
-				pl = &l->next; /* keeps it whole: fsync fails too often */
-				continue;
-			}
-			*t = (struct vol_lost){.ino = ino, .a = b, .b = l->b, .next = l->next};
-			l->b = a;
-			l->next = t;
-			atomic_fetch_add(&v->nlost, 1);
-			pl = &t->next;
-		} else if (l->a < a) {
-			l->b = a;
-			pl = &l->next;
-		} else if (b < l->b) {
-			l->a = b;
-			pl = &l->next;
-		} else {
-			*pl = l->next;
-			free(l);
-			atomic_fetch_sub(&v->nlost, 1);
-		}
-	}
+	struct vol_lost_file *f = lost_find(v, ino);
+	if (f)
+		lost_cut(v, f, a, b);
 	pthread_mutex_unlock(&v->wnote_mu);
 }
 

@@ -585,3 +585,101 @@ Test(vol_failing, stopping_the_callback_does_not_wait_for_a_call_in_progress)
 	pthread_mutex_unlock(&cbs.mu);
 	fx_close_and_fsck(&F);
 }
+
+/* ---- the marks ------------------------------------------------------------ */
+
+/* After a large failure the marks stay few: a file's lost ranges are kept
+ * merged (64 lost appends are one range), per file, so that the merge and
+ * the fsync that look them up under the index lock do not scan them all. */
+Test(vol_failing, the_marks_of_many_lost_writes_are_merged_per_file)
+{
+	enum { FILES = 300, APPENDS = 64 };
+	uint64_t a = create_on("a", 0), h = create_on("h", 1);
+	uint64_t *ino = malloc(FILES * sizeof(*ino));
+
+	cr_assert_not_null(ino);
+	fx_fill(&F, h, 'H', 4096, 0);
+	for (int i = 0; i < FILES; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "f%d", i);
+		ino[i] = create_on(name, 0);
+	}
+	cr_assert_eq(vol_sync(F.v), 0);
+	fail_next_sync(0);
+	for (int k = 0; k < APPENDS; k++)
+		fx_fill(&F, a, 'N', 4096, (uint64_t)k * 4096);
+	for (int i = 0; i < FILES; i++)
+		fx_fill(&F, ino[i], 'N', 100, 1000);
+	cr_assert_eq(vol_sync(F.v), 0);
+	cr_assert_eq(fx_getattr(&F, a).size, 0);
+	/* An automatic group commit (a space claim, a full group) may have
+	 * come in the middle: the files written after it went to disk 1. */
+	unsigned marked = 0;
+	for (int i = 0; i < FILES; i++) {
+		if (!vol_lost_has(F.v, ino[i], 0, UINT64_MAX)) {
+			fx_expect_bytes(&F, ino[i], 'N', 100, 1000);
+			continue;
+		}
+		marked++;
+		cr_assert(vol_lost_has(F.v, ino[i], 1099, 1100));
+		cr_assert(!vol_lost_has(F.v, ino[i], 0, 1000));
+		cr_assert(!vol_lost_has(F.v, ino[i], 1100, UINT64_MAX));
+	}
+	cr_assert_gt(marked, 0);
+	cr_assert_eq(atomic_load(&F.v->nlost), 1 + marked, "one range per file: %u for %u files",
+		     atomic_load(&F.v->nlost), 1 + marked);
+	cr_assert(vol_lost_has(F.v, a, 0, 1));
+	cr_assert(vol_lost_has(F.v, a, APPENDS * 4096 - 1, APPENDS * 4096));
+	cr_assert(!vol_lost_has(F.v, a, APPENDS * 4096, UINT64_MAX));
+	cr_assert(!vol_lost_has(F.v, h, 0, UINT64_MAX));
+	cr_assert_eq(vol_fsync(F.v, h, false), 0);
+
+	/* Writing the middle again splits a's range, the ends shrink it. */
+	fx_fill(&F, a, 'R', 4096, 10 * 4096);
+	cr_assert_eq(atomic_load(&F.v->nlost), 2 + marked);
+	cr_assert(!vol_lost_has(F.v, a, 10 * 4096, 11 * 4096));
+	cr_assert(vol_lost_has(F.v, a, 10 * 4096 - 1, 11 * 4096 + 1));
+	fx_fill(&F, a, 'R', 10 * 4096, 0);
+	fx_fill(&F, a, 'R', 4096, (APPENDS - 1) * 4096);
+	cr_assert_eq(atomic_load(&F.v->nlost), 1 + marked);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO);
+	fx_fill(&F, a, 'R', (APPENDS - 12) * 4096, 11 * 4096);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	for (int i = 0; i < FILES; i++)
+		cr_assert_eq(fx_truncate(&F, ino[i], 1000), 0);
+	cr_assert_eq(atomic_load(&F.v->nlost), 0);
+	for (int i = 0; i < FILES; i++)
+		cr_assert(!vol_lost_has(F.v, ino[i], 0, UINT64_MAX));
+	free(ino);
+	fx_close_and_fsck(&F);
+}
+
+/* A write over several lost ranges takes what it covers off all of them. */
+Test(vol_failing, a_write_over_several_lost_ranges)
+{
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 4096, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, '1', 100, 0);
+	fx_fill(&F, a, '2', 100, 1000);
+	fx_fill(&F, a, '3', 100, 2000);
+	cr_assert_eq(vol_sync(F.v), 0);
+	fx_expect_bytes(&F, a, 'A', 4096, 0);
+	cr_assert_eq(atomic_load(&F.v->nlost), 3);
+	cr_assert(!vol_lost_has(F.v, a, 100, 1000));
+	cr_assert(!vol_lost_has(F.v, a, 1100, 2000));
+	fx_fill(&F, a, 'R', 2000, 50);
+	cr_assert_eq(atomic_load(&F.v->nlost), 2);
+	cr_assert(vol_lost_has(F.v, a, 49, 50));
+	cr_assert(!vol_lost_has(F.v, a, 50, 2050));
+	cr_assert(vol_lost_has(F.v, a, 2050, 2051));
+	cr_assert(!vol_lost_has(F.v, a, 2100, UINT64_MAX));
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO);
+	fx_fill(&F, a, 'R', 50, 0);
+	fx_fill(&F, a, 'R', 50, 2050);
+	cr_assert_eq(atomic_load(&F.v->nlost), 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_close_and_fsck(&F);
+}
