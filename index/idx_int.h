@@ -82,7 +82,13 @@ struct idx_env {
 	bool free_valid;     /* ... counted since that commit */
 	bool space_short;    /* the last claim failed (said once) */
 	bool in_precommit;   /* the hook is running (idx_txn_begin_precommit) */
+	int inject_commits;  /* tests: fail this many more commits of writing children */
 };
+
+/** Tests: make the next @p n commits of transactions that wrote fail with
+ * -EIO, as a commit that LMDB refused (the transaction is aborted; the group
+ * is intact). */
+void idx_env_inject_commit_errors(struct idx_env *env, int n);
 
 /* ---- truncation.c ---- */
 

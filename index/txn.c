@@ -95,6 +95,13 @@ int idx_txn_begin_read(struct idx_env *env, struct idx_txn **out)
 	return 0;
 }
 
+void idx_env_inject_commit_errors(struct idx_env *env, int n)
+{
+	pthread_mutex_lock(&env->lock);
+	env->inject_commits = n;
+	pthread_mutex_unlock(&env->lock);
+}
+
 /* idx_txn_commit without releasing the lock. */
 static int commit_locked(struct idx_txn *txn)
 {
@@ -107,6 +114,10 @@ static int commit_locked(struct idx_txn *txn)
 		return 0;
 	}
 
+	if (!txn->failed && txn->wrote && env->inject_commits > 0) {
+		env->inject_commits--;
+		txn->failed = -EIO;
+	}
 	if (txn->failed) {
 		rc = txn->failed;
 		mdb_txn_abort(txn->mdb);
