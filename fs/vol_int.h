@@ -147,12 +147,14 @@ uint64_t vol_ref_count(struct vol *v, uint64_t ino);
  * inside @p txn, and collect its chunks in @p pending: the caller hands them
  * to the pool (vol_runs_release) only after @p txn committed, or forgets them
  * (vol_runs_fini) if it aborts, so an aborted unlink never frees a chunk the
- * index still references. The caller holds the inode's ilock exclusively
- * when the inode may have data.
+ * index still references. *@p freed (when not NULL) says whether the inode
+ * was freed rather than orphaned: after the commit, the caller forgets its
+ * lost marks (vol_lost_clear). The caller holds the inode's ilock
+ * exclusively when the inode may have data.
  */
 struct vol_runs;
 int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino,
-			  struct vol_runs *pending);
+			  struct vol_runs *pending, bool *freed);
 /** Reclaim an orphan now (own ilock and txn). */
 int vol_orphan_reclaim(struct vol *v, uint64_t ino);
 

@@ -398,6 +398,7 @@ int vol_unlink(struct vol *v, uint64_t parent, const char *name)
 	struct idx_dirent de;
 	struct idx_txn *txn;
 	struct timespec now;
+	bool freed = false;
 	uint64_t ino;
 	size_t len;
 	int rc;
@@ -456,13 +457,16 @@ retry:
 	if (rc < 0)
 		goto out_abort_txn;
 	if (inode.nlink == 0) {
-		rc = vol_inode_drop_locked(v, txn, ino, &pending);
+		rc = vol_inode_drop_locked(v, txn, ino, &pending, &freed);
 		if (rc < 0)
 			goto out_abort_txn;
 	}
 	rc = idx_txn_commit(txn);
-	if (rc == 0)
+	if (rc == 0) {
 		vol_runs_release(v, &pending);
+		if (freed)
+			vol_lost_clear(v, ino, 0, UINT64_MAX);
+	}
 	vol_runs_fini(&pending);
 	goto out_unlock;
 
@@ -532,7 +536,7 @@ int vol_rmdir(struct vol *v, uint64_t parent, const char *name)
 	rc = idx_inode_put(txn, &dir);
 	if (rc < 0)
 		goto out_abort_txn;
-	rc = vol_inode_drop_locked(v, txn, de.ino, &pending);
+	rc = vol_inode_drop_locked(v, txn, de.ino, &pending, NULL); /* no data, no marks */
 	if (rc < 0)
 		goto out_abort_txn;
 	rc = idx_txn_commit(txn);

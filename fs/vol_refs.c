@@ -157,18 +157,19 @@ static int inode_free(struct vol *v, struct idx_txn *txn, struct idx_inode *inod
 	rc = idx_inline_del(txn, inode->ino);
 	if (rc < 0 && rc != -ENOENT)
 		return rc;
-	rc = idx_inode_del(txn, inode->ino);
-	if (rc == 0)
-		vol_lost_clear(v, inode->ino, 0, UINT64_MAX);
-	return rc;
+	/* Its lost marks go once this commits (the callers): until then the
+	 * file may yet stay as it was. */
+	return idx_inode_del(txn, inode->ino);
 }
 
 int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino,
-			  struct vol_runs *pending)
+			  struct vol_runs *pending, bool *freed)
 {
 	struct idx_inode inode;
 	int rc;
 
+	if (freed)
+		*freed = false;
 	rc = idx_inode_get(txn, ino, &inode);
 	if (rc < 0)
 		return rc == -ENOENT ? -EIO : rc;
@@ -182,6 +183,8 @@ int vol_inode_drop_locked(struct vol *v, struct idx_txn *txn, uint64_t ino,
 	if (rc < 0)
 		tfs_err("volume %s: freeing inode %" PRIu64 " failed: %s", v->meta_dir, ino,
 			tfs_strerror(rc));
+	else if (freed)
+		*freed = true;
 	return rc;
 }
 
@@ -223,6 +226,7 @@ int vol_orphan_reclaim(struct vol *v, uint64_t ino)
 	rc = idx_txn_commit(txn);
 	if (rc == 0) {
 		vol_runs_release(v, &pending);
+		vol_lost_clear(v, ino, 0, UINT64_MAX);
 		goto out_unlock;
 	}
 	vol_runs_fini(&pending);

@@ -122,8 +122,9 @@ static int do_exchange(struct vol *v, struct idx_txn *txn, struct side *a, struc
 	return rc;
 }
 
+/* *@p freed: the replaced inode was freed (vol_inode_drop_locked). */
 static int do_rename(struct vol *v, struct idx_txn *txn, struct side *a, struct side *b,
-		     struct vol_runs *pending, unsigned flags)
+		     struct vol_runs *pending, unsigned flags, bool *freed)
 {
 	struct idx_inode *bdir = a->dir_ino == b->dir_ino ? &a->dir : &b->dir;
 	bool a_dir = S_ISDIR(a->inode.mode);
@@ -182,7 +183,7 @@ static int do_rename(struct vol *v, struct idx_txn *txn, struct side *a, struct 
 	if (rc == 0)
 		rc = put_parents(txn, a, b, &now);
 	if (rc == 0 && b->exists && b->inode.nlink == 0)
-		rc = vol_inode_drop_locked(v, txn, b->inode.ino, pending);
+		rc = vol_inode_drop_locked(v, txn, b->inode.ino, pending, freed);
 	return rc;
 }
 
@@ -211,6 +212,7 @@ int vol_rename(struct vol *v, uint64_t parent, const char *name, uint64_t newpar
 	struct vol_runs pending = {0};
 	pthread_rwlock_t *il = NULL;
 	struct idx_txn *txn;
+	bool freed = false;
 	uint64_t victim;
 	int rc;
 
@@ -270,12 +272,14 @@ retry:
 	if (flags & VOL_RENAME_EXCHANGE)
 		rc = do_exchange(v, txn, &a, &b);
 	else
-		rc = do_rename(v, txn, &a, &b, &pending, flags);
+		rc = do_rename(v, txn, &a, &b, &pending, flags, &freed);
 	if (rc < 0)
 		goto out_abort_txn;
 	rc = idx_txn_commit(txn);
 	if (rc == 0)
 		vol_runs_release(v, &pending);
+	if (rc == 0 && freed)
+		vol_lost_clear(v, b.inode.ino, 0, UINT64_MAX);
 	vol_runs_fini(&pending);
 	goto out_unlock;
 

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "core/pool_int.h"
+#include "index/idx_int.h"
 #include "tests/unit/vol/fixture.h"
 
 static struct fx F;
@@ -681,5 +682,37 @@ Test(vol_failing, a_write_over_several_lost_ranges)
 	fx_fill(&F, a, 'R', 50, 2050);
 	cr_assert_eq(atomic_load(&F.v->nlost), 0);
 	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_close_and_fsck(&F);
+}
+
+/* An unlink whose transaction fails leaves the file as it was, its lost
+ * bytes included: only a free that committed forgets them. */
+Test(vol_failing, an_unlink_that_fails_keeps_the_mark)
+{
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 8192, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 8192, 0);
+	cr_assert_eq(vol_sync(F.v), 0);
+	vol_forget(F.v, a, 1); /* not open: the unlink frees it */
+	idx_env_inject_commit_errors(F.v->idx, 1);
+	cr_assert_eq(vol_unlink(F.v, VOL_ROOT_INO, "a"), -EIO);
+	cr_assert_eq(lookup("a"), a);
+	fx_expect_bytes(&F, a, 'A', 8192, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "the lost write is still lost");
+	/* The same for a rename over it. */
+	uint64_t c = create_on("c", 1);
+	vol_forget(F.v, a, 1);
+	idx_env_inject_commit_errors(F.v->idx, 1);
+	cr_assert_eq(vol_rename(F.v, VOL_ROOT_INO, "c", VOL_ROOT_INO, "a", 0), -EIO);
+	cr_assert_eq(lookup("a"), a);
+	cr_assert_eq(lookup("c"), c);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "the lost write is still lost");
+	/* And one that commits forgets them. */
+	vol_forget(F.v, a, 1);
+	cr_assert_eq(vol_unlink(F.v, VOL_ROOT_INO, "a"), 0);
+	cr_assert_eq(atomic_load(&F.v->nlost), 0);
 	fx_close_and_fsck(&F);
 }
