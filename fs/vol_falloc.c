@@ -13,10 +13,13 @@
 
 /* One transaction that ends a fallocate: unmap the whole chunks in
  * [cut_a, cut_b), grow the size to @p new_size if larger, set ctime (and
- * mtime when @p mtime or the size changed). -EAGAIN when an undo ran since
- * @p gen: the tail zeroed and the edges written may not fit the file now. */
+ * mtime when @p mtime or the size changed); bytes [zero_a, zero_b) now read
+ * as zeros, as the caller asked, and are not lost any more. -EAGAIN when an
+ * undo ran since @p gen: the tail zeroed and the edges written may not fit
+ * the file now. */
 static int falloc_finish(struct vol *v, uint64_t ino, uint64_t cut_a, uint64_t cut_b,
-			 uint64_t new_size, bool mtime, uint64_t gen)
+			 uint64_t zero_a, uint64_t zero_b, uint64_t new_size, bool mtime,
+			 uint64_t gen)
 {
 	struct vol_runs pending = {0};
 	struct idx_inode inode;
@@ -54,6 +57,7 @@ static int falloc_finish(struct vol *v, uint64_t ino, uint64_t cut_a, uint64_t c
 		return rc;
 	}
 	vol_runs_release(v, &pending);
+	vol_lost_clear(v, ino, zero_a, zero_b);
 	return 0;
 
 out_abort_txn:
@@ -129,7 +133,8 @@ static int falloc_alloc(struct vol *v, uint64_t ino, const struct idx_inode *ino
 	}
 	if (rc < 0)
 		goto out_free;
-	rc = falloc_finish(v, ino, 0, 0, keep ? 0 : end, false, gen);
+	/* Preallocation gives no bytes: lost ones stay lost. */
+	rc = falloc_finish(v, ino, 0, 0, 0, 0, keep ? 0 : end, false, gen);
 
 out_free:
 	free(zero);
@@ -164,7 +169,7 @@ static int falloc_zero(struct vol *v, uint64_t ino, const struct idx_inode *inod
 	}
 	if (rc < 0)
 		return rc;
-	return falloc_finish(v, ino, a, b, grow ? end : 0, true, gen);
+	return falloc_finish(v, ino, a, b, off, end, grow ? end : 0, true, gen);
 }
 
 int vol_fallocate(struct vol *v, uint64_t ino, unsigned mode, off_t off, off_t len)

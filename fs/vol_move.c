@@ -184,6 +184,9 @@ again:
 	if (rc < 0)
 		goto out_abort_txn;
 	rc = idx_txn_commit(txn);
+	/* dst's bytes there are src's now, given by the caller. */
+	if (rc == 0)
+		vol_lost_clear(v, dst, dst_off, dst_off + len);
 	goto out_unlock;
 
 out_abort_txn:

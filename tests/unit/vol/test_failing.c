@@ -716,3 +716,47 @@ Test(vol_failing, an_unlink_that_fails_keeps_the_mark)
 	cr_assert_eq(atomic_load(&F.v->nlost), 0);
 	fx_close_and_fsck(&F);
 }
+
+/* A hole punched or a range zeroed over lost bytes replaces them with what
+ * the caller asked for: they are not lost any more. */
+Test(vol_failing, punching_or_zeroing_a_lost_range_ends_the_eio)
+{
+	const unsigned punch = VOL_FALLOC_PUNCH_HOLE | VOL_FALLOC_KEEP_SIZE;
+	uint64_t a = create_on("a", 0);
+
+	fx_fill(&F, a, 'A', 16384, 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, a, 'N', 8192, 0);
+	cr_assert_eq(vol_sync(F.v), 0);
+	cr_assert_eq(vol_fallocate(F.v, a, punch, 100, 4900), 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), -EIO, "[0, 100) and [5000, 8192) are lost");
+	cr_assert(!vol_lost_has(F.v, a, 100, 5000));
+	cr_assert_eq(vol_fallocate(F.v, a, VOL_FALLOC_ZERO_RANGE, 5000, 3192), 0);
+	cr_assert_eq(vol_fallocate(F.v, a, punch, 0, 100), 0);
+	cr_assert_eq(vol_fsync(F.v, a, false), 0);
+	fx_expect_bytes(&F, a, 0, 8192, 0);
+	fx_expect_bytes(&F, a, 'A', 8192, 8192);
+	fx_close_and_fsck(&F);
+}
+
+/* Chunks moved into a file where its lost append was are bytes the caller
+ * gave it there. */
+Test(vol_failing, moving_chunks_over_a_lost_range_ends_the_eio)
+{
+	uint64_t src = create_on("src", 0), dst = create_on("dst", 0);
+
+	fx_fill(&F, src, 'S', 4096, 0);
+	fx_fill(&F, dst, 'D', 4096, 0);
+	cr_assert_eq(vol_fsync(F.v, dst, false), 0);
+	fail_next_sync(0);
+	fx_fill(&F, dst, 'N', 100, 4096);
+	cr_assert_eq(vol_sync(F.v), 0);
+	cr_assert_eq(fx_getattr(&F, dst).size, 4096);
+	cr_assert_eq(vol_fsync(F.v, dst, false), -EIO);
+	cr_assert_eq(vol_move_range(F.v, src, 0, 4096, dst, 4096), 0);
+	cr_assert_eq(vol_fsync(F.v, dst, false), 0);
+	fx_expect_bytes(&F, dst, 'D', 4096, 0);
+	fx_expect_bytes(&F, dst, 'S', 4096, 4096);
+	fx_close_and_fsck(&F);
+}
