@@ -270,7 +270,9 @@ static int track_fdatasync(struct trk_pool *pool, struct trk_disk *d, struct trk
 
 	if (trk_inject_take(&d->inject_syncs))
 		e = -EIO;
-	else if (fdatasync(t->fd) < 0)
+	else if (trk_sys.sync_fault)
+		e = trk_sys.sync_fault(t->path);
+	if (e == 0 && fdatasync(t->fd) < 0)
 		e = -errno;
 	if (e == 0)
 		return 0;

@@ -323,6 +323,8 @@ struct trk_sys {
 	/* asked before each chunk write of io.c: 0 lets it happen, -errno makes
 	 * it fail as the write would (-ENOSPC, -EIO) */
 	int (*write_fault)(const char *track_path, off_t off, size_t len);
+	/* asked before each fdatasync of a track's data (pool.c), likewise */
+	int (*sync_fault)(const char *track_path);
 };
 extern struct trk_sys trk_sys;
 
