@@ -100,6 +100,9 @@ struct vol {
 	 * (vol_cow.gen) and the operation starts over from the file as the
 	 * undo left it. */
 	_Atomic uint64_t undo_gen;
+	/* Writes the last vol_wnotes_repair undid (the hook's, under the index
+	 * lock): none means the group references nothing a failed sync lost. */
+	unsigned repair_undone;
 
 	_Atomic uint64_t drains_running; /* bit per disk a vol_disk_drain is moving */
 

@@ -670,6 +670,7 @@ int vol_wnotes_repair(void *arg)
 	bool any = false;
 	int rc = 0;
 
+	v->repair_undone = 0;
 	pthread_mutex_lock(&v->wnote_mu);
 	for (struct vol_wnote *n = v->wnotes; n; n = n->next) {
 		if (!note_lost(v, n))
@@ -720,6 +721,7 @@ int vol_wnotes_repair(void *arg)
 	 * so none merges between the undo and this. */
 	if (r.writes)
 		atomic_fetch_add(&v->undo_gen, 1);
+	v->repair_undone = r.writes;
 	/* The undone chunks never became durable, but a read that began
 	 * before may still be reading them: deferred, not reused at once. */
 	vol_runs_release(v, &r.freed);

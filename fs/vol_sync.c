@@ -57,8 +57,15 @@ static int release_deferred(struct vol *v)
  * A track whose fdatasync failed may have lost any write since its last
  * good sync: those writes are undone in the group (vol_wnotes_repair), and
  * then the group commits with everything else, so one failing disk never
- * stops the volume. A few rounds at most: each one undoes what the failures
- * seen so far lost.
+ * stops the volume.
+ *
+ * A pass syncs every healthy track even when another one fails, so once a
+ * repair found nothing of the group to undo, everything the group
+ * references is durable: it commits, although the pass failed. What fails
+ * then are writes still in flight to the failing disk (they are not in the
+ * group; the repair tells them to be done again elsewhere), and they may
+ * make every further pass fail. A pass after a repair that did undo
+ * something checks the tracks once more; a few rounds at most.
  */
 int vol_precommit(void *arg)
 {
@@ -74,6 +81,11 @@ int vol_precommit(void *arg)
 		int r = trk_pool_sync_repair(v->pool, vol_wnotes_repair, v);
 		if (r < 0)
 			return r;
+		if (v->repair_undone == 0) {
+			/* The healthy tracks were synced by this pass. */
+			vol_wnotes_prune(v);
+			return 0;
+		}
 	}
 	return rc;
 }
