@@ -203,8 +203,9 @@ ssize_t vol_write(struct vol *v, uint64_t ino, const void *buf, size_t size, off
 /** Make this inode's data and the metadata before it durable (currently the
  * whole volume). @return 0; -EIO when a write of this file was lost (a disk
  * failed before it was durable: the file holds what it held before that
- * write) and that range was not written again or truncated since; another
- * -errno when the volume could not be synced. */
+ * write) and the bytes it gave were not all written again, truncated away,
+ * punched out or zeroed since (preallocating them or growing the file over
+ * them does not count); another -errno when the volume could not be synced. */
 int vol_fsync(struct vol *v, uint64_t ino, bool datasync);
 /**
  * Called, with no lock of the volume held and never inside vol_* calls of the
