@@ -388,6 +388,12 @@ struct vol_drain_opts {
 	void (*bad_cb)(void *arg, uint64_t ino, const char *path, uint64_t off);
 	void *arg;
 	atomic_bool *stop; /* set by another thread to stop after the current piece */
+	/* A replace: every chunk goes to disk @c target only (-ENOSPC when it
+	 * is full), and a chunk that cannot be read (EIO, or the disk is
+	 * missing) is reported through bad_cb and left, like a bad checksum,
+	 * instead of stopping the drain. */
+	bool targeted;
+	unsigned target;
 };
 
 /**
@@ -420,5 +426,31 @@ int vol_disk_drain_state(struct vol *v, unsigned disk, struct vol_drain_status *
  * @return 0, -EBUSY (a drain of it is running), -ENODEV, -EROFS, or an index error.
  */
 int vol_disk_undrain(struct vol *v, unsigned disk);
+
+/* ---- replacing a disk (vol_replace.c) ------------------------------------------- */
+
+/**
+ * Replace disk @p old by the empty directory @p new_path: it becomes a disk
+ * (as vol_disk_add, index in *@p new_out), then @p old is drained onto it
+ * alone (vol_disk_drain with @c targeted); what cannot be read stays on
+ * @p old, reported through @p o's bad_cb, and vol_disk_lost_write lists it.
+ * @p old may be missing (then nothing is readable). @p o may be NULL.
+ * @return 0 (everything copied: @p old is drained), -EIO (some chunks could
+ * not be read or fail their checksums: listed), the errors of vol_disk_add
+ * and vol_disk_drain.
+ */
+int vol_disk_replace(struct vol *v, unsigned old, const char *new_path, unsigned *new_out,
+		     const struct vol_drain_opts *o);
+
+/**
+ * Write the list of what disk @p disk still holds (path, offset, length
+ * per extent: after a replace, what could not be read) to the file
+ * META/disk-DISK-lost.txt, named in @p path; *@p count the extents listed.
+ * @return 0, -ENOMEM, an I/O or index error.
+ */
+int vol_disk_lost_write(struct vol *v, unsigned disk, char *path, size_t size, uint64_t *count);
+
+/** The name of that list for @p meta_dir and @p disk, into @p buf. */
+void vol_disk_lost_name(const char *meta_dir, unsigned disk, char *buf, size_t size);
 
 #endif

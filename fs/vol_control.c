@@ -204,6 +204,8 @@ static void serve(struct vol *v, int fd)
 		rc = vol_disk_add(v, line + 9, &idx, &shares);
 		if (rc == 0)
 			reply(fd, "ok %u %d\n", idx, shares);
+	} else if (!strncmp(line, "replace-start ", 14)) {
+		rc = vol_replace_serve(v, fd, line + 14);
 	} else if (!strncmp(line, "placement ", 10)) {
 		rc = vol_set_placement(v, line + 10, false, 0);
 		if (rc == 0)

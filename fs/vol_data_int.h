@@ -74,6 +74,10 @@ void vol_runs_fini(struct vol_runs *rs);
  */
 void vol_runs_release(struct vol *v, struct vol_runs *rs);
 
+/** One path of @p ino into @p buf (slow: for reports of lost or bad chunks).
+ * @return 0, -ENOENT (no name: an unlinked open file), or an index error. */
+int vol_ino_path(struct vol *v, uint64_t ino, char *buf, size_t size);
+
 /**
  * The first extent of @p ino that overlaps [@p a, @p b), checked for sanity
  * (a malformed one is logged, naming the inode). @return 1 (*e set), 0 (no

@@ -115,7 +115,7 @@ static int name_find_cb(void *arg, uint64_t parent, const struct idx_dirent *d)
 
 /* One path of @p ino (a scan of every entry per level: only for reports of
  * bad chunks). @return 0, -ENOENT (no name: an unlinked open file). */
-static int path_of(struct vol *v, uint64_t ino, char *buf, size_t size)
+int vol_ino_path(struct vol *v, uint64_t ino, char *buf, size_t size)
 {
 	char tmp[PATH_MAX];
 	struct idx_txn *txn;
@@ -157,18 +157,18 @@ struct drain {
 	struct timespec t0;
 };
 
-static void report_bad(struct drain *d, uint64_t ino, uint64_t off, const struct trk_run *r)
+static void report_bad(struct drain *d, uint64_t ino, uint64_t off, const struct trk_run *r,
+		       bool unreadable)
 {
 	struct vol *v = d->v;
 	char path[PATH_MAX];
-	bool named = path_of(v, ino, path, sizeof(path)) == 0;
+	bool named = vol_ino_path(v, ino, path, sizeof(path)) == 0;
 
 	tfs_err("drain disk %s: %s (inode %" PRIu64 ") offset %" PRIu64 ": chunk %" PRIu32
-		" of track %" PRIu32
-		" fails its checksum; left on the disk, not copied: restore that file from a "
+		" of track %" PRIu32 " %s; left on the disk, not copied: restore that file from a "
 		"backup or run fsck.trackfs --scrub",
 		trk_pool_disk_path(v->pool, d->disk), named ? path : "(no name)", ino, off,
-		r->chunk, r->track);
+		r->chunk, r->track, unreadable ? "cannot be read" : "fails its checksum");
 	if (d->o && d->o->bad_cb)
 		d->o->bad_cb(d->o->arg, ino, named ? path : NULL, off);
 }
@@ -185,6 +185,8 @@ static int piece_alloc(struct drain *d, uint32_t n, struct trk_run *runs, size_t
 	while (got < n) {
 		struct trk_run r;
 
+		if (d->o && d->o->targeted)
+			d->hint = (int)d->o->target;
 		rc = trk_pool_alloc(v->pool, d->hint, n - got, &r);
 		if (rc == -ENOSPC && !retried) {
 			retried = true;
@@ -193,6 +195,12 @@ static int piece_alloc(struct drain *d, uint32_t n, struct trk_run *runs, size_t
 		}
 		if (rc < 0)
 			goto out_unalloc;
+		if (d->o && d->o->targeted && r.disk != d->o->target) {
+			/* The replacement is at its reserve or full. */
+			trk_pool_unalloc(v->pool, &r);
+			rc = -ENOSPC;
+			goto out_unalloc;
+		}
 		if (r.disk == d->disk || r.count == 0 || r.count > n - got) {
 			tfs_err("drain: allocator returned %u chunks on disk %u for %u wanted off "
 				"disk %u; this is a bug in core/",
@@ -212,6 +220,41 @@ out_unalloc:
 	while (nr > 0)
 		trk_pool_unalloc(v->pool, &runs[--nr]);
 	return rc;
+}
+
+static bool salvaging(const struct drain *d)
+{
+	return d->o && d->o->targeted;
+}
+
+/* Read @p n segments for a replace: what reads is kept; a chunk that cannot
+ * be read (EIO, a missing disk) is marked in @p bad (chunk order) instead of
+ * failing the piece. @return 0 or -ENOMEM. */
+static int read_salvage(struct drain *d, struct trk_io *ios, size_t n, uint8_t *bad)
+{
+	struct vol *v = d->v;
+	uint32_t cs = v->chunk_size;
+	bool missing = trk_pool_disk_missing(v->pool, d->disk);
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint32_t cnt = ios[i].run.count;
+		if (!missing && trk_io_run(v->pool, &ios[i], 1) == 0) {
+			k += cnt;
+			continue;
+		}
+		/* Chunk by chunk, to keep every one that reads. */
+		for (uint32_t j = 0; j < cnt; j++, k++) {
+			struct trk_io one = ios[i];
+			one.run.chunk += j;
+			one.run.count = 1;
+			one.buf = (uint8_t *)ios[i].buf + (size_t)j * cs;
+			one.len = cs;
+			if (missing || trk_io_run(v->pool, &one, 1) < 0)
+				bad[k] = 1;
+		}
+	}
+	return 0;
 }
 
 /* A group: good chunks of consecutive file offsets; they become one note. */
@@ -334,7 +377,10 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 					 .len = (size_t)m.seg[i].run.count * cs};
 		k += m.seg[i].run.count;
 	}
-	rc = trk_io_run(v->pool, ios, m.nseg);
+	if (salvaging(d))
+		rc = read_salvage(d, ios, m.nseg, bad);
+	else
+		rc = trk_io_run(v->pool, ios, m.nseg);
 	pthread_rwlock_unlock(lk);
 	if (rc < 0) {
 		tfs_err("drain disk %s: reading inode %" PRIu64 " at offset %" PRIu64
@@ -349,13 +395,14 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 		const struct mv_seg *s = &m.seg[i];
 		for (uint32_t j = 0; j < s->run.count; j++, k++) {
 			uint64_t off = s->off + (uint64_t)j * cs;
-			if (trk_checksum(buf + (size_t)k * cs, cs) != m.sums[k]) {
+			if (bad[k] || trk_checksum(buf + (size_t)k * cs, cs) != m.sums[k]) {
+				bool unreadable = bad[k];
 				struct trk_run r = s->run;
 				r.chunk += j;
 				r.count = 1;
 				bad[k] = 1;
 				d->bad++;
-				report_bad(d, ino, off, &r);
+				report_bad(d, ino, off, &r, unreadable);
 				continue;
 			}
 			if (ngood != k)
@@ -678,7 +725,9 @@ int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 		return -EROFS;
 	if (disk >= trk_pool_ndisks(v->pool))
 		return -ENODEV;
-	if (trk_pool_disk_missing(v->pool, disk)) {
+	if (o && o->targeted && (o->target >= trk_pool_ndisks(v->pool) || o->target == disk))
+		return -EINVAL;
+	if (trk_pool_disk_missing(v->pool, disk) && !(o && o->targeted)) {
 		tfs_err("drain disk %s: it is missing, so its chunks cannot be read; bring it "
 			"back, or replace it",
 			trk_pool_disk_path(v->pool, disk));

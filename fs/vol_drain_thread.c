@@ -21,6 +21,8 @@ int vol_drainer_init(struct vol *v)
 	dr->current = -1;
 	for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
 		dr->last_rc[i] = 1;
+	for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
+		dr->target[i] = -1;
 	atomic_init(&dr->stop, false);
 	return 0;
 }
@@ -34,12 +36,28 @@ static void *drainer_main(void *arg)
 	while (dr->pending && !dr->closing) {
 		unsigned disk = (unsigned)__builtin_ctzll(dr->pending);
 		struct vol_drain_opts o = {.rate = dr->rate, .stop = &dr->stop};
+		int target = dr->target[disk];
 
 		dr->pending &= ~(1ull << disk);
 		dr->current = (int)disk;
+		dr->target[disk] = -1;
 		pthread_mutex_unlock(&dr->mu);
 
+		o.targeted = target >= 0;
+		o.target = target >= 0 ? (unsigned)target : 0;
 		int rc = vol_disk_drain(v, disk, &o);
+		if (o.targeted && (rc == 0 || rc == -EIO)) {
+			char lost[PATH_MAX];
+			uint64_t n = 0;
+			int rc2 = vol_disk_lost_write(v, disk, lost, sizeof(lost), &n);
+			if (rc2 < 0)
+				rc = rc2;
+			else if (n)
+				tfs_err("replace disk %u: %" PRIu64 " stretches of files could "
+					"not be read and stay on it, listed in %s; restore those "
+					"files",
+					disk, n, lost);
+		}
 		const char *path = trk_pool_disk_path(v->pool, disk);
 		if (rc == -EINTR)
 			tfs_info("drain disk %u (%s): paused; it goes on at the next mount or with "
@@ -132,6 +150,40 @@ int vol_drainer_stop(struct vol *v, int disk)
 		atomic_store(&dr->stop, true);
 		rc = 0;
 	}
+	pthread_mutex_unlock(&dr->mu);
+	return rc;
+}
+
+int vol_drainer_replace(struct vol *v, unsigned old, unsigned target, uint64_t rate)
+{
+	struct vol_drainer *dr = &v->drainer;
+	int rc;
+
+	if (v->rdonly || !dr->inited)
+		return -EROFS;
+	if (old >= trk_pool_ndisks(v->pool) || target >= trk_pool_ndisks(v->pool))
+		return -ENODEV;
+	if (old == target)
+		return -EINVAL;
+	pthread_mutex_lock(&dr->mu);
+	if (dr->closing) {
+		rc = -ESHUTDOWN;
+		goto out_unlock;
+	}
+	if (dr->current == (int)old) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
+	dr->rate = rate;
+	dr->target[old] = (int)target;
+	dr->pending |= 1ull << old;
+	dr->last_rc[old] = 1;
+	rc = kick_locked(v);
+	if (rc < 0) {
+		dr->pending &= ~(1ull << old);
+		dr->target[old] = -1;
+	}
+out_unlock:
 	pthread_mutex_unlock(&dr->mu);
 	return rc;
 }

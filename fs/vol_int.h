@@ -120,6 +120,7 @@ struct vol {
 		int current;		    /* the disk being drained, or -1 */
 		uint64_t rate;		    /* bytes/s for the next disk it starts; 0: no limit */
 		int last_rc[VOL_MAX_DISKS]; /* result of each disk's last drain; 1: none */
+		int target[VOL_MAX_DISKS];  /* a replace's new disk for each, or -1 */
 		atomic_bool stop;	    /* set to stop the current drain */
 	} drainer;
 
@@ -244,6 +245,15 @@ int vol_drainer_start(struct vol *v, unsigned disk, uint64_t rate);
 /** Stop the drain of @p disk (-1: every drain) after its current piece.
  * @return 0, -ESRCH (no drain of it runs or waits). */
 int vol_drainer_stop(struct vol *v, int disk);
+/** Queue the replace of disk @p old (present or missing) by disk @p target,
+ * already added: a drain onto @p target only that reads what it can, then
+ * writes the list of what it could not (vol_disk_lost_write).
+ * @return 0, -EROFS, -ENODEV, -EINVAL, -ESHUTDOWN, or a pthread error. */
+int vol_drainer_replace(struct vol *v, unsigned old, unsigned target, uint64_t rate);
+/** The control request "replace-start OLD RATE NEWPATH" (vol_replace.c):
+ * adds NEWPATH, queues the replace, replies "ok NEW" on @p fd.
+ * @return 0 (replied), or -errno (the caller replies the error). */
+int vol_replace_serve(struct vol *v, int fd, const char *args);
 /** Whether @p disk is being drained or waits to be (*@p running), and the
  * result of its last drain on the thread (*@p last_rc, 1 when none). */
 void vol_drainer_query(struct vol *v, unsigned disk, bool *running, int *last_rc);

@@ -4,6 +4,9 @@
 #ifndef TOOLS_DISK_H
 #define TOOLS_DISK_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /** `trackfs disk drain VOLUME DISK [--rate SIZE/s]`, `drain --stop VOLUME [DISK]`. */
 int cli_disk_drain(int argc, char **argv);
 
@@ -14,4 +17,24 @@ int cli_disk_remove(int argc, char **argv);
  * volume file; names the problem when it is none. @return 0, -ENODEV, -errno. */
 int cli_disk_resolve(const char *meta, const char *arg, unsigned *disk);
 
+/** `trackfs disk replace VOLUME OLD NEW [--rate SIZE/s]`. */
+int cli_disk_replace(int argc, char **argv);
+
+/* The drain's progress bar (bytes, rate, ETA) on a terminal's stderr,
+ * nothing when stderr is not one (disk_drain.c). */
+struct cli_bar {
+	bool on;	 /* stderr is a terminal */
+	double t0, last; /* when it started, when it last drew */
+	uint64_t done0;	 /* bytes done when it started (a resumed drain) */
+	double rate;	 /* bytes/s, smoothed */
+	double rate_t;	 /* when rate was last updated */
+	uint64_t rate_done;
+	bool drawn;
+};
+
+void cli_bar_init(struct cli_bar *b);
+/** Draw at most four times a second unless @p force. */
+void cli_bar_draw(struct cli_bar *b, uint64_t done, uint64_t total, bool force);
+/** End the bar's line, before other messages. */
+void cli_bar_end(struct cli_bar *b);
 #endif

@@ -93,17 +93,7 @@ out:
 
 /* ---- the progress bar --------------------------------------------------------------- */
 
-struct bar {
-	bool on;	 /* stderr is a terminal */
-	double t0, last; /* when it started, when it last drew */
-	uint64_t done0;	 /* bytes done when it started (a resumed drain) */
-	double rate;	 /* bytes/s, smoothed */
-	double rate_t;	 /* when rate was last updated */
-	uint64_t rate_done;
-	bool drawn;
-};
-
-static void bar_init(struct bar *b)
+void cli_bar_init(struct cli_bar *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->on = isatty(STDERR_FILENO);
@@ -111,7 +101,7 @@ static void bar_init(struct bar *b)
 	b->done0 = UINT64_MAX;
 }
 
-static void bar_draw(struct bar *b, uint64_t done, uint64_t total, bool force)
+void cli_bar_draw(struct cli_bar *b, uint64_t done, uint64_t total, bool force)
 {
 	char b1[32], b2[32], b3[32], eta[32] = "--:--";
 	double now = cli_now();
@@ -145,7 +135,7 @@ static void bar_draw(struct bar *b, uint64_t done, uint64_t total, bool force)
 	b->drawn = true;
 }
 
-static void bar_end(struct bar *b)
+void cli_bar_end(struct cli_bar *b)
 {
 	if (b->on && b->drawn)
 		fputc('\n', stderr);
@@ -154,14 +144,14 @@ static void bar_end(struct bar *b)
 
 static void drain_progress_cb(void *arg, uint64_t done, uint64_t total)
 {
-	bar_draw(arg, done, total, false);
+	cli_bar_draw(arg, done, total, false);
 }
 
 static void drain_bad_cb(void *arg, uint64_t ino, const char *path, uint64_t off)
 {
-	struct bar *b = arg;
+	struct cli_bar *b = arg;
 
-	bar_end(b);
+	cli_bar_end(b);
 	cli_msg("a chunk of %s (inode %" PRIu64 ") at offset %" PRIu64
 		" fails its checksum: left on the disk, restore that file",
 		path ? path : "an unlinked open file", ino, off);
@@ -234,13 +224,13 @@ static int drain_live(const char *meta, unsigned disk)
 {
 	int running = 0, state = 0, last = 1, rc;
 	uint64_t done = 0, total = 0;
-	struct bar b;
+	struct cli_bar b;
 
-	bar_init(&b);
+	cli_bar_init(&b);
 	for (;;) {
 		rc = status_remote(meta, disk, &running, &state, &done, &total, &last);
 		if (rc < 0) {
-			bar_end(&b);
+			cli_bar_end(&b);
 			cli_msg("lost touch with the daemon of %s (%s): the drain of disk %u may "
 				"go on; `trackfs disk list %s` shows it",
 				meta, tfs_strerror(rc), disk, meta);
@@ -248,9 +238,9 @@ static int drain_live(const char *meta, unsigned disk)
 		}
 		if (!running)
 			break;
-		bar_draw(&b, done, total, false);
+		cli_bar_draw(&b, done, total, false);
 		if (atomic_load(&interrupted)) {
-			bar_end(&b);
+			cli_bar_end(&b);
 			cli_msg("the daemon goes on draining disk %u; `trackfs disk list %s` shows "
 				"its progress, `trackfs disk drain --stop %s %u` stops it",
 				disk, meta, meta, disk);
@@ -259,8 +249,8 @@ static int drain_live(const char *meta, unsigned disk)
 		struct timespec ts = {0, 200 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
-	bar_draw(&b, done, total, true);
-	bar_end(&b);
+	cli_bar_draw(&b, done, total, true);
+	cli_bar_end(&b);
 	if (last == 1)
 		last = state == VOL_DRAIN_DRAINED ? 0 : -EINTR;
 	return report(meta, disk, last, done, total, true);
@@ -272,7 +262,7 @@ static int drain_here(const char *meta, unsigned disk, uint64_t rate)
 {
 	struct vol_open_opts oo = {.owner = "trackfs disk drain"};
 	struct vol_drain_status st = {0};
-	struct bar b;
+	struct cli_bar b;
 	struct vol *v;
 	int rc, rc2;
 
@@ -281,7 +271,7 @@ static int drain_here(const char *meta, unsigned disk, uint64_t rate)
 		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 		return 1;
 	}
-	bar_init(&b);
+	cli_bar_init(&b);
 	struct vol_drain_opts o = {.rate = rate,
 				   .progress_cb = drain_progress_cb,
 				   .bad_cb = drain_bad_cb,
@@ -289,8 +279,8 @@ static int drain_here(const char *meta, unsigned disk, uint64_t rate)
 				   .stop = &interrupted};
 	rc = vol_disk_drain(v, disk, &o);
 	vol_disk_drain_state(v, disk, &st);
-	bar_draw(&b, st.bytes_done, st.bytes_total, true);
-	bar_end(&b);
+	cli_bar_draw(&b, st.bytes_done, st.bytes_total, true);
+	cli_bar_end(&b);
 	rc2 = vol_close(v);
 	if (rc == 0 && rc2 < 0)
 		rc = rc2;

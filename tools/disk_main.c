@@ -23,36 +23,41 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: trackfs disk list VOLUME\n"
-		     "       trackfs disk add VOLUME PATH\n"
-		     "       trackfs disk policy VOLUME mfs|lus|ff|rand\n"
-		     "       trackfs disk reserve VOLUME SIZE|auto\n"
-		     "       trackfs disk drain VOLUME DISK [--rate SIZE/s]\n"
-		     "       trackfs disk drain --stop VOLUME [DISK]\n"
-		     "       trackfs disk remove VOLUME DISK\n"
-		     "The disks of a trackfs volume (VOLUME is its metadata directory, or a disk\n"
-		     "directory holding meta/), mounted or not.\n"
-		     "\n"
-		     "  list     each disk's state: ok, missing, failing, at reserve, full, and\n"
-		     "           whether it shares a host filesystem with another disk\n"
-		     "  add      format the empty directory PATH as a new disk; a mounted volume\n"
-		     "           puts new files on it at once\n"
-		     "  policy   how new files choose a disk: mfs (most free space), lus (least\n"
-		     "           used space), ff (first found), rand (random, weighted by free\n"
-		     "           space)\n"
-		     "  reserve  space kept free on each disk (e.g. 10G; auto: the smaller of 4G\n"
-		     "           and 5%% of the disk): new files avoid a disk down to it, and a\n"
-		     "           file on it continues on another disk\n"
-		     "  drain    move every file's data off DISK (its number or path) onto the\n"
-		     "           others while files stay in use; new files avoid it from the\n"
-		     "           start. A mounted volume's daemon drains (Ctrl-C here leaves it\n"
-		     "           going; --stop stops it; an interrupted drain goes on at the next\n"
-		     "           mount); a progress bar shows on a terminal\n"
-		     "  remove   take a drained disk out of an unmounted volume (the last disk\n"
-		     "           only: files name disks by number)\n"
-		     "\n"
-		     "Exit status: 0 done (list: every disk ok), 1 failed (list: a disk needs\n"
-		     "attention), 2 bad usage.\n");
+	fprintf(out,
+		"Usage: trackfs disk list VOLUME\n"
+		"       trackfs disk add VOLUME PATH\n"
+		"       trackfs disk policy VOLUME mfs|lus|ff|rand\n"
+		"       trackfs disk reserve VOLUME SIZE|auto\n"
+		"       trackfs disk drain VOLUME DISK [--rate SIZE/s]\n"
+		"       trackfs disk drain --stop VOLUME [DISK]\n"
+		"       trackfs disk remove VOLUME DISK\n"
+		"       trackfs disk replace VOLUME OLD NEW [--rate SIZE/s]\n"
+		"The disks of a trackfs volume (VOLUME is its metadata directory, or a disk\n"
+		"directory holding meta/), mounted or not.\n"
+		"\n"
+		"  list     each disk's state: ok, missing, failing, at reserve, full, and\n"
+		"           whether it shares a host filesystem with another disk\n"
+		"  add      format the empty directory PATH as a new disk; a mounted volume\n"
+		"           puts new files on it at once\n"
+		"  policy   how new files choose a disk: mfs (most free space), lus (least\n"
+		"           used space), ff (first found), rand (random, weighted by free\n"
+		"           space)\n"
+		"  reserve  space kept free on each disk (e.g. 10G; auto: the smaller of 4G\n"
+		"           and 5%% of the disk): new files avoid a disk down to it, and a\n"
+		"           file on it continues on another disk\n"
+		"  drain    move every file's data off DISK (its number or path) onto the\n"
+		"           others while files stay in use; new files avoid it from the\n"
+		"           start. A mounted volume's daemon drains (Ctrl-C here leaves it\n"
+		"           going; --stop stops it; an interrupted drain goes on at the next\n"
+		"           mount); a progress bar shows on a terminal\n"
+		"  remove   take a drained disk out of an unmounted volume (the last disk\n"
+		"           only: files name disks by number)\n"
+		"  replace  make the empty directory NEW a disk and copy everything that\n"
+		"           still reads on disk OLD (failing or missing) onto it; what cannot\n"
+		"           be read is listed by path and offset\n"
+		"\n"
+		"Exit status: 0 done (list: every disk ok), 1 failed (list: a disk needs\n"
+		"attention), 2 bad usage.\n");
 }
 
 #define B(v, buf) cli_fmt_bytes((v), (buf), sizeof(buf))
@@ -279,6 +284,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	if (!strcmp(cmd, "replace")) {
+		int rc = cli_disk_replace(argc - 2, argv + 2);
+		if (rc == 2)
+			usage(stderr);
+		return rc;
+	}
 	if (!strcmp(cmd, "drain") || !strcmp(cmd, "remove")) {
 		int rc = !strcmp(cmd, "drain") ? cli_disk_drain(argc - 2, argv + 2)
 					       : cli_disk_remove(argc - 2, argv + 2);
@@ -289,8 +300,7 @@ int main(int argc, char **argv)
 	int want = !strcmp(cmd, "list") ? 3 : 4;
 	if (strcmp(cmd, "list") && strcmp(cmd, "add") && strcmp(cmd, "policy") &&
 	    strcmp(cmd, "reserve")) {
-		cli_msg("unknown subcommand '%s'%s", cmd,
-			!strcmp(cmd, "replace") ? " (not in this version)" : "");
+		cli_msg("unknown subcommand '%s'", cmd);
 		usage(stderr);
 		return 2;
 	}
