@@ -137,7 +137,8 @@ int trk_pool_alloc(struct trk_pool *pool, int disk_hint, uint32_t want, struct t
 		if (disk_hint >= 0 && (unsigned)disk_hint < pool->ndisks &&
 		    !(full & (1ull << disk_hint)) && !pool->disks[disk_hint].missing &&
 		    !atomic_load(&pool->disks[disk_hint].failing) &&
-		    !atomic_load(&pool->disks[disk_hint].draining)) {
+		    !atomic_load(&pool->disks[disk_hint].draining) &&
+		    !atomic_load(&pool->disks[disk_hint].noalloc)) {
 			/* The file stays on its disk until that disk is at its
 			 * reserve, and then too if no other disk is above its own. */
 			struct trk_disk *h = &pool->disks[disk_hint];

@@ -221,10 +221,40 @@ static int open_tracks(struct trk_pool *pool, struct trk_disk *d)
 	return 0;
 }
 
+/* The identity @p id read from disk @p d's directory must be this disk of
+ * this volume, with its chunk size. @return 0 or -EINVAL (logged). */
+static int identity_check(struct trk_pool *pool, struct trk_disk *d, const struct identity *id,
+			  unsigned index)
+{
+	char a[TFS_UUID_STRLEN], b[TFS_UUID_STRLEN];
+
+	if (!tfs_uuid_equal(&id->volume, &pool->cfg.volume_uuid)) {
+		tfs_uuid_format(&pool->cfg.volume_uuid, a);
+		tfs_uuid_format(&id->volume, b);
+		tfs_err("disk %s: wrong or swapped disk: expected volume %s, found volume %s",
+			d->path, a, b);
+		return -EINVAL;
+	}
+	if (!tfs_uuid_equal(&id->disk, &d->uuid) || id->disk_index != index) {
+		tfs_uuid_format(&d->uuid, a);
+		tfs_uuid_format(&id->disk, b);
+		tfs_err("disk %s: wrong or swapped disk: expected disk %s (index %u), found disk "
+			"%s (index %u)",
+			d->path, a, index, b, id->disk_index);
+		return -EINVAL;
+	}
+	if (id->chunk_size != pool->cfg.chunk_size) {
+		tfs_err("disk %s: chunk size %u does not match the volume's %u", d->path,
+			id->chunk_size, pool->cfg.chunk_size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int trk_disk_open(struct trk_pool *pool, struct trk_disk *d, const struct trk_disk_spec *spec,
 		  unsigned index)
 {
-	char a[TFS_UUID_STRLEN], b[TFS_UUID_STRLEN], why[512];
+	char why[512];
 	struct identity id;
 	struct stat st;
 	int rc;
@@ -264,27 +294,31 @@ int trk_disk_open(struct trk_pool *pool, struct trk_disk *d, const struct trk_di
 			index, d->path, why);
 		return rc == -ENOMEM ? rc : -EINVAL;
 	}
-	if (!tfs_uuid_equal(&id.volume, &pool->cfg.volume_uuid)) {
-		tfs_uuid_format(&pool->cfg.volume_uuid, a);
-		tfs_uuid_format(&id.volume, b);
-		tfs_err("disk %s: wrong or swapped disk: expected volume %s, found volume %s",
-			d->path, a, b);
-		return -EINVAL;
-	}
-	if (!tfs_uuid_equal(&id.disk, &spec->uuid) || id.disk_index != index) {
-		tfs_uuid_format(&spec->uuid, a);
-		tfs_uuid_format(&id.disk, b);
-		tfs_err("disk %s: wrong or swapped disk: expected disk %s (index %u), found disk "
-			"%s (index %u)",
-			d->path, a, index, b, id.disk_index);
-		return -EINVAL;
-	}
-	if (id.chunk_size != pool->cfg.chunk_size) {
-		tfs_err("disk %s: chunk size %u does not match the volume's %u", d->path,
-			id.chunk_size, pool->cfg.chunk_size);
-		return -EINVAL;
-	}
+	rc = identity_check(pool, d, &id, index);
+	if (rc < 0)
+		return rc;
 	return open_tracks(pool, d);
+}
+
+int trk_disk_reopen(struct trk_pool *pool, struct trk_disk *d)
+{
+	struct identity id;
+	char why[512];
+	int rc = identity_read(d->path, &id, why, sizeof(why));
+
+	if (rc == -ENOENT)
+		return 0; /* still the empty mount point, or still absent */
+	if (rc < 0) {
+		tfs_err("disk %u (%s) came back but is not usable (%s); it stays missing: check "
+			"the file, or restore it from a copy",
+			d->index, d->path, why);
+		return rc == -ENOMEM ? rc : -EINVAL;
+	}
+	rc = identity_check(pool, d, &id, d->index);
+	if (rc < 0)
+		return rc;
+	rc = open_tracks(pool, d);
+	return rc < 0 ? rc : 1;
 }
 
 void trk_disk_close(struct trk_disk *d)

@@ -140,7 +140,7 @@ struct trk_disk *trk_choose_disk(struct trk_pool *pool, uint64_t full, bool abov
 			continue;
 		*any_present = true;
 		/* A draining disk gets nothing new, not even as a last resort. */
-		if ((full & (1ull << i)) || atomic_load(&d->draining))
+		if ((full & (1ull << i)) || atomic_load(&d->draining) || atomic_load(&d->noalloc))
 			continue;
 		uint64_t used, f = trk_disk_room(pool, d, &used);
 		if (!f)

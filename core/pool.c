@@ -216,6 +216,46 @@ bool trk_pool_disk_missing(const struct trk_pool *pool, unsigned disk)
 	return disk >= pool->ndisks || pool->disks[disk].missing;
 }
 
+int trk_pool_disk_reopen(struct trk_pool *pool, unsigned disk, bool noalloc)
+{
+	struct trk_disk *d;
+	int rc;
+
+	if (disk >= pool->ndisks || !atomic_load(&pool->disks[disk].missing))
+		return 0;
+	d = &pool->disks[disk];
+	/* No sync pass or disk add meanwhile: they walk the disks. */
+	pthread_mutex_lock(&pool->sync_mu);
+	rc = trk_disk_reopen(pool, d);
+	if (rc <= 0)
+		goto out_unlock;
+	pthread_mutex_lock(&pool->mu);
+	rc = d->fs ? 0 : trk_hostfs_attach(pool, d);
+	pthread_mutex_unlock(&pool->mu);
+	if (rc == 0)
+		rc = trk_io_start(pool, d);
+	if (rc < 0) {
+		tfs_err("disk %u (%s) came back but cannot be taken into use: %s; it stays "
+			"missing until the volume is mounted again",
+			disk, d->path, tfs_strerror(rc));
+		goto out_unlock;
+	}
+	atomic_store(&d->noalloc, noalloc);
+	/* Published last: readers that see it present find its tracks and workers. */
+	atomic_store(&d->missing, false);
+	rc = 1;
+out_unlock:
+	pthread_mutex_unlock(&pool->sync_mu);
+	if (rc == 1)
+		trk_hostfs_refresh(pool, true);
+	return rc;
+}
+
+bool trk_pool_disk_noalloc(const struct trk_pool *pool, unsigned disk)
+{
+	return disk < pool->ndisks && atomic_load(&pool->disks[disk].noalloc);
+}
+
 const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk)
 {
 	return disk < pool->ndisks ? pool->disks[disk].path : NULL;

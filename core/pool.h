@@ -140,6 +140,20 @@ void trk_pool_set_placement(struct trk_pool *pool, enum trk_placement p, uint64_
 enum trk_placement trk_pool_placement(struct trk_pool *pool);
 uint32_t trk_pool_chunk_size(const struct trk_pool *pool);
 bool trk_pool_disk_missing(const struct trk_pool *pool, unsigned disk);
+
+/**
+ * Take missing disk @p disk back once its directory holds its identity file
+ * again (a device mounted late): its tracks are opened and its I/O workers
+ * started, then it is no longer missing, so its files read. With @p noalloc
+ * it gets no new chunks until the pool is opened again (its free lists lack
+ * chunks freed while it was away and need a rebuild from the index).
+ * Call from one thread at a time.
+ * @return 1 (back), 0 (not missing, or no identity file yet), -errno (a wrong
+ * or unusable disk, logged naming it: it stays missing; do not call again).
+ */
+int trk_pool_disk_reopen(struct trk_pool *pool, unsigned disk, bool noalloc);
+/** True while a disk taken back by trk_pool_disk_reopen gets no new chunks. */
+bool trk_pool_disk_noalloc(const struct trk_pool *pool, unsigned disk);
 const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
 
 /* ---- allocation ---------------------------------------------------------- */

@@ -113,7 +113,10 @@ struct trk_disk {
 	char *path;
 	char *tracks_dir;
 	struct tfs_uuid uuid;
-	bool missing; /* directory absent or unreadable at open; set before workers start */
+	/* Directory absent or unreadable at open; set before workers start, and
+	 * cleared (once) by trk_pool_disk_reopen after its tracks and workers are. */
+	atomic_bool missing;
+	atomic_bool noalloc;		/* back while open, free lists not rebuilt: no new chunks */
 	atomic_uint_fast64_t io_errors; /* failed reads, writes and syncs since open */
 	atomic_bool failing;		/* an I/O error was seen: allocate elsewhere (pool.c) */
 	atomic_bool draining;		/* being drained: never given new chunks (pool.c) */
@@ -230,6 +233,10 @@ int trk_track_flush(struct trk_pool *pool, struct trk_track *t);
 
 /** Read and check a disk's identity, open its tracks. -EINVAL for a foreign
  * or unreadable disk; a missing directory marks the disk missing. */
+/** A missing disk's directory again: if it holds this disk's identity file,
+ * open its tracks. @return 1 (opened), 0 (no identity file yet), -errno
+ * (a wrong or unreadable disk, a track that does not open: logged). */
+int trk_disk_reopen(struct trk_pool *pool, struct trk_disk *d);
 int trk_disk_open(struct trk_pool *pool, struct trk_disk *d, const struct trk_disk_spec *spec,
 		  unsigned index);
 void trk_disk_close(struct trk_disk *d);

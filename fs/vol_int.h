@@ -69,6 +69,10 @@ struct vol {
 	pthread_cond_t flusher_cond;
 	bool flusher_stop; /* guarded by flusher_lock */
 	bool flusher_kick; /* guarded by flusher_lock: run vol_lost_notify now */
+	/* The flusher thread only (vol_diskback.c): when it last looked for
+	 * missing disks that came back, and the disks it gave up on. */
+	struct timespec diskback_last;
+	uint64_t diskback_given_up;
 	bool flusher_running;
 	pthread_t flusher;
 	unsigned flush_ms, sync_ms;
@@ -254,6 +258,11 @@ int vol_drainer_replace(struct vol *v, unsigned old, unsigned target, uint64_t r
  * adds NEWPATH, queues the replace, replies "ok NEW" on @p fd.
  * @return 0 (replied), or -errno (the caller replies the error). */
 int vol_replace_serve(struct vol *v, int fd, const char *args);
+
+/** From the flusher, every pass: at most every two seconds, and only while
+ * a disk is missing, take back the missing disks whose identity file is
+ * there again (vol_diskback.c). */
+void vol_disks_recheck(struct vol *v);
 /** Whether @p disk is being drained or waits to be (*@p running), and the
  * result of its last drain on the thread (*@p last_rc, 1 when none). */
 void vol_drainer_query(struct vol *v, unsigned disk, bool *running, int *last_rc);

@@ -219,6 +219,7 @@ static void *flusher_main(void *arg)
 		}
 		pthread_mutex_unlock(&v->flusher_lock);
 
+		vol_disks_recheck(v);
 		int rc = 0;
 		uint64_t now = mono_ms();
 		bool dirty = idx_env_dirty(v->idx);
