@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # `trackfs disk replace` (issue 9): a volume over three disks with files on
 # each. Disk 1 is replaced, unmounted, by a new directory: every byte reads
-# back after a remount, disk 1 is drained, fsck is clean. Then disk 2's
+# back after a remount, disk 1 is drained, fsck is clean. Its replacement is
+# replaced in turn, mounted, with one chunk flipped: that file is listed by
+# path and offset, the rest is copied. Then disk 2's
 # directory is moved away (missing) and it is replaced through the daemon:
 # its files are listed as lost by path and still give EIO (nothing silent),
 # the rest reads back; with the directory back, a drain takes what is left
@@ -67,6 +69,33 @@ tfs_mount
 verify all.sha "the replace of disk 1"
 tfs_umount
 
+step "replace disk 3 (mounted) with a chunk that fails its checksum: listed, the rest copied"
+bad=${on1[0]}
+loc=$("$DEBUG" locate "$TFS_META" "/$bad" 0) || fail "locate /$bad"
+file=$(awk '$1 == "file" { print $2 }' <<<"$loc")
+off=$(awk '$1 == "offset" { print $2 }' <<<"$loc")
+b=$(od -An -tu1 -j $((off + 100)) -N1 "$file" | tr -d ' ')
+printf "\\$(printf '%03o' $((255 - b)))" | dd of="$file" bs=1 seek=$((off + 100)) conv=notrunc status=none
+mkdir "$T/new3"
+tfs_mount
+rc=0
+"$DISK" replace "$TFS_META" 3 "$T/new3" >"$T/rep3.out" 2>"$T/rep3.err" || rc=$?
+cat "$T/rep3.out" "$T/rep3.err"
+[ "$rc" = 1 ] || fail "a replace that met a bad chunk exited $rc, not 1"
+grep -q "lost: /$bad	inode [0-9]*	offset 0	" "$T/rep3.err" || fail "/$bad (bad chunk) is not listed"
+check_eq "$(grep -c 'lost:' "$T/rep3.err")" 1 "stretches listed as lost"
+grep -v "  $bad\$" "$T/all.sha" >"$T/good.sha"
+verify good.sha "the replace of disk 3"
+rm "$TFS_MNT/$bad" "$T/names/$bad"
+mv "$T/good.sha" "$T/all.sha"
+"$DISK" drain "$TFS_META" 3 >"$T/drain3.out" 2>&1 || {
+	cat "$T/drain3.out" >&2
+	fail "drain of disk 3 after its bad file was deleted"
+}
+tfs_umount
+tfs_fsck
+mapfile -t on2 < <(files_on 2)
+
 step "disk 2's directory gone: replace it through the daemon, its files listed as lost"
 mv "$T/disk2" "$T/disk2.away"
 mkdir "$T/new2"
@@ -84,7 +113,7 @@ pat=$(
 	echo "${on2[*]}"
 )
 grep -v -E "  ($pat)\$" "$T/all.sha" >"$T/rest.sha"
-check_eq "$(wc -l <"$T/rest.sha")" $((30 - ${#on2[@]})) "files off the missing disk"
+check_eq "$(wc -l <"$T/rest.sha")" $(($(wc -l <"$T/all.sha") - ${#on2[@]})) "files off the missing disk"
 verify rest.sha "the replace of the missing disk 2"
 head -c 100000 /dev/urandom >"$TFS_MNT/after"
 tfs_umount
