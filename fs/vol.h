@@ -452,5 +452,31 @@ int vol_disk_lost_write(struct vol *v, unsigned disk, char *path, size_t size, u
 
 /** The name of that list for @p meta_dir and @p disk, into @p buf. */
 void vol_disk_lost_name(const char *meta_dir, unsigned disk, char *buf, size_t size);
+/* ---- the files of a disk (vol_disk_files.c) ------------------------------------- */
+
+struct vol_disk_file {
+	uint64_t ino;
+	const char *path;	  /* one name of it ("" for an unlinked open file); valid
+				   * during the callback only */
+	uint64_t bytes_here;	  /* chunk bytes on the disk asked about */
+	uint64_t bytes_elsewhere; /* chunk bytes on other disks: the file spans disks */
+};
+/**
+ * Call @p cb for every file with at least one chunk on @p disk, in inode
+ * order, from one read transaction (a snapshot). A callback's negative return
+ * ends the walk and is returned. Works on a volume opened VOL_RDONLY.
+ * @return 0, -ENODEV (no such disk), -ENOMEM, or an index error.
+ */
+int vol_disk_files(struct vol *v, unsigned disk,
+		   int (*cb)(void *arg, const struct vol_disk_file *f), void *arg);
+/**
+ * The same, asked of the process holding @p meta_dir (resolved) open, over
+ * its control socket. @return 0, -ECONNREFUSED/-ENOENT (nobody holds it),
+ * -EPROTO (the listing was cut short), or the daemon's error.
+ */
+int vol_disk_files_remote(const char *meta_dir, unsigned disk,
+			  int (*cb)(void *arg, const struct vol_disk_file *f), void *arg);
+/** Write @p in with newline and backslash escaped (\n, \\) into @p out. */
+void vol_path_escape(const char *in, char *out, size_t size);
 
 #endif

@@ -193,6 +193,11 @@ static void serve(struct vol *v, int fd)
 		close(fd);
 		return;
 	}
+	/* Paths name files the asker may not be allowed to see: owner only. */
+	if (!strncmp(line, "disk-files ", 11)) {
+		vol_disk_files_serve(v, fd, line + 11);
+		return;
+	}
 	int rc = -EINVAL;
 	if (!strncmp(line, "drain-", 6)) {
 		rc = serve_drain(v, fd, line);

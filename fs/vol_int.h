@@ -228,6 +228,8 @@ int vol_disks_check(struct vol *v);
 /* vol_control.c: answers `trackfs status` while the volume is held open */
 int vol_control_start(struct vol *v);
 void vol_control_stop(struct vol *v);
+/* vol_disk_files.c: answer "disk-files DISK" on @p fd, then close it. */
+void vol_disk_files_serve(struct vol *v, int fd, const char *arg);
 
 /* vol_drain.c */
 /** Mark the disks whose drain record says draining or drained, so that the

@@ -13,6 +13,9 @@ int cli_disk_drain(int argc, char **argv);
 /** `trackfs disk remove VOLUME DISK` (an unmounted volume, a drained disk). */
 int cli_disk_remove(int argc, char **argv);
 
+/** `trackfs disk files VOLUME DISK` (mounted or not). */
+int cli_disk_files(int argc, char **argv);
+
 /** Resolve @p arg (a disk's number or path) to its index in @p meta's
  * volume file; names the problem when it is none. @return 0, -ENODEV, -errno. */
 int cli_disk_resolve(const char *meta, const char *arg, unsigned *disk);

@@ -32,6 +32,7 @@ static void usage(FILE *out)
 		"       trackfs disk drain --stop VOLUME [DISK]\n"
 		"       trackfs disk remove VOLUME DISK\n"
 		"       trackfs disk replace VOLUME OLD NEW [--rate SIZE/s]\n"
+		"       trackfs disk files VOLUME DISK\n"
 		"The disks of a trackfs volume (VOLUME is its metadata directory, or a disk\n"
 		"directory holding meta/), mounted or not.\n"
 		"\n"
@@ -55,6 +56,8 @@ static void usage(FILE *out)
 		"  replace  make the empty directory NEW a disk and copy everything that\n"
 		"           still reads on disk OLD (failing or missing) onto it; what cannot\n"
 		"           be read is listed by path and offset\n"
+		"  files    the files with data on DISK: those only on it (lost with it),\n"
+		"           then those also on other disks (partly lost with it)\n"
 		"\n"
 		"Exit status: 0 done (list: every disk ok), 1 failed (list: a disk needs\n"
 		"attention), 2 bad usage.\n");
@@ -284,6 +287,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	if (!strcmp(cmd, "files")) {
+		int rc = cli_disk_files(argc - 2, argv + 2);
+		if (rc == 2)
+			usage(stderr);
+		return rc;
+	}
 	if (!strcmp(cmd, "replace")) {
 		int rc = cli_disk_replace(argc - 2, argv + 2);
 		if (rc == 2)
