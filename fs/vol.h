@@ -304,6 +304,8 @@ struct vol_disk_info {
 	bool at_reserve;	/* free space at or below the reserve */
 	int drain_state;	/* enum vol_drain_state */
 	uint64_t drain_done, drain_total; /* bytes moved off, of about this many */
+	bool drain_stopped;		  /* draining, stopped by `drain --stop` */
+	uint64_t drain_rate;		  /* bytes/s the drain keeps to; 0: no limit */
 };
 struct vol_info {
 	struct tfs_uuid uuid;
@@ -375,10 +377,14 @@ struct vol_drain_status {
 	uint64_t bytes_done;  /* chunk bytes moved off so far */
 	uint64_t bytes_total; /* estimate, >= bytes_done */
 	uint64_t ino, off;    /* where the drain goes on from (extent key order) */
+	bool stopped;	      /* draining, stopped by `drain --stop`: not resumed at mount */
+	uint64_t rate;	      /* bytes/s at most, kept from the start; 0: no limit */
 };
 
 struct vol_drain_opts {
-	uint64_t rate; /* bytes per second at most; 0: as fast as the disks go */
+	/* Bytes per second at most, kept in the drain record for a resumed
+	 * drain; 0: the rate kept in the record (none: as fast as the disks go). */
+	uint64_t rate;
 	/* Called after every piece moved (from the draining thread, no lock
 	 * held); may be NULL. */
 	void (*progress_cb)(void *arg, uint64_t done, uint64_t total);
@@ -426,6 +432,14 @@ int vol_disk_drain_state(struct vol *v, unsigned disk, struct vol_drain_status *
  * @return 0, -EBUSY (a drain of it is running), -ENODEV, -EROFS, or an index error.
  */
 int vol_disk_undrain(struct vol *v, unsigned disk);
+/**
+ * Mark @p disk's drain stopped by the user (vol_drain_pause.c): the next
+ * open does not go on with it; vol_disk_drain clears the mark. Does not stop
+ * a drain that is running (its stop flag does). The disk still takes no new
+ * data. @return 0 (marked, or already), -ESRCH (no drain of it), -EALREADY
+ * (drained), -ENODEV, -EROFS, or an index error.
+ */
+int vol_disk_drain_pause(struct vol *v, unsigned disk);
 
 /* ---- replacing a disk (vol_replace.c) ------------------------------------------- */
 

@@ -84,6 +84,11 @@ static void answer(struct vol *v, int fd)
 				fprintf(out, "disk_drain %u %d %" PRIu64 " %" PRIu64 "\n", i,
 					info->disks[i].drain_state, info->disks[i].drain_done,
 					info->disks[i].drain_total);
+		for (unsigned i = 0; i < info->ndisks; i++)
+			if (info->disks[i].drain_state)
+				fprintf(out, "disk_drain_ext %u %d %" PRIu64 "\n", i,
+					info->disks[i].drain_stopped ? 1 : 0,
+					info->disks[i].drain_rate);
 	}
 	fclose(out);
 	free(info);
@@ -203,6 +208,11 @@ static void serve(struct vol *v, int fd)
 		rc = serve_drain(v, fd, line);
 		if (rc == 1)
 			rc = -EINVAL;
+	} else if (!strncmp(line, "disk-undrain ", 13)) {
+		unsigned disk;
+		rc = sscanf(line + 13, "%u", &disk) == 1 ? vol_disk_undrain(v, disk) : -EINVAL;
+		if (rc == 0)
+			reply(fd, "ok\n");
 	} else if (!strncmp(line, "disk-add ", 9)) {
 		unsigned idx = 0;
 		int shares = -1;
@@ -410,6 +420,15 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 				out->disks[idx].drain_state = st;
 				out->disks[idx].drain_done = done;
 				out->disks[idx].drain_total = total;
+			}
+		} else if (!strcmp(key, "disk_drain_ext")) {
+			unsigned idx;
+			int stopped;
+			uint64_t rate;
+			if (sscanf(val, "%u %d %" SCNu64, &idx, &stopped, &rate) == 3 &&
+			    idx < out->ndisks) {
+				out->disks[idx].drain_stopped = stopped != 0;
+				out->disks[idx].drain_rate = rate;
 			}
 		} else if (!strcmp(key, "space")) {
 			have_space = sscanf(val, "%" SCNu64 " %" SCNu64, &out->chunks_used,

@@ -154,6 +154,7 @@ struct drain {
 	uint64_t moved, bad; /* this pass */
 	bool pass_here;	     /* this pass began in this call (from the start of the index) */
 	uint64_t bytes_run;  /* moved by this call, for the rate limit */
+	uint64_t rate;	     /* bytes/s at most (asked now, or kept in the record); 0: none */
 	struct timespec t0;
 };
 
@@ -597,12 +598,12 @@ out_abort:
 
 static void rate_wait(struct drain *d)
 {
-	if (!d->o || !d->o->rate)
+	if (!d->rate)
 		return;
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	double el = (double)(now.tv_sec - d->t0.tv_sec) + (now.tv_nsec - d->t0.tv_nsec) / 1e9;
-	double want = (double)d->bytes_run / (double)d->o->rate;
+	double want = (double)d->bytes_run / (double)d->rate;
 	if (want > el) {
 		double s = want - el;
 		struct timespec ts = {.tv_sec = (time_t)s,
@@ -742,9 +743,20 @@ int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 	if (rc == -ENOENT) {
 		trk_pool_disk_stats(v->pool, disk, &st);
 		d.rec = (struct idx_disk_drain){.state = IDX_DRAIN_DRAINING,
-						.bytes_total = st.chunks_used * v->chunk_size};
+						.bytes_total = st.chunks_used * v->chunk_size,
+						.rate = o ? o->rate : 0};
+		rc = idx_disk_drain_put(txn, (uint16_t)disk, &d.rec);
+	} else if (rc == 0 && d.rec.state == IDX_DRAIN_DRAINING &&
+		   ((d.rec.flags & IDX_DRAIN_F_STOPPED) ||
+		    (o && o->rate && o->rate != d.rec.rate))) {
+		/* Asked to drain: a stop is over, and a rate given now is the
+		 * one kept from here on. */
+		d.rec.flags &= ~(uint32_t)IDX_DRAIN_F_STOPPED;
+		if (o && o->rate)
+			d.rec.rate = o->rate;
 		rc = idx_disk_drain_put(txn, (uint16_t)disk, &d.rec);
 	}
+	d.rate = d.rec.rate;
 	if (rc < 0) {
 		idx_txn_abort(txn);
 		goto out_clear;
@@ -792,6 +804,8 @@ int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 		d.pass_here = false;
 	}
 	d.rec.state = IDX_DRAIN_DRAINED;
+	d.rec.flags = 0;
+	d.rec.rate = 0;
 	d.rec.ino = 0;
 	d.rec.off = 0;
 	d.rec.bytes_total = d.rec.bytes_done;
@@ -830,6 +844,8 @@ int vol_disk_drain_state(struct vol *v, unsigned disk, struct vol_drain_status *
 	out->bytes_total = rec.bytes_total > rec.bytes_done ? rec.bytes_total : rec.bytes_done;
 	out->ino = rec.ino;
 	out->off = rec.off;
+	out->stopped = rec.state == IDX_DRAIN_DRAINING && (rec.flags & IDX_DRAIN_F_STOPPED);
+	out->rate = rec.rate;
 	return 0;
 }
 
@@ -878,7 +894,15 @@ int vol_drain_load(struct vol *v)
 		}
 		if (rc == 0) {
 			trk_pool_set_draining(v->pool, i, true);
-			if (rec.state == IDX_DRAIN_DRAINING)
+			if (rec.state == IDX_DRAIN_DRAINING && (rec.flags & IDX_DRAIN_F_STOPPED))
+				tfs_info(
+					"volume %s: disk %s: its drain was stopped (%" PRIu64
+					" bytes moved); new data goes to the other disks; "
+					"`trackfs disk drain` goes on, `trackfs disk undrain` puts "
+					"the disk back into use",
+					v->meta_dir, trk_pool_disk_path(v->pool, i),
+					rec.bytes_done);
+			else if (rec.state == IDX_DRAIN_DRAINING)
 				tfs_info("volume %s: disk %s is being drained (%" PRIu64
 					 " bytes moved); new data goes to the other disks until "
 					 "the drain is run again and finishes",

@@ -35,7 +35,7 @@ static void *drainer_main(void *arg)
 	pthread_mutex_lock(&dr->mu);
 	while (dr->pending && !dr->closing) {
 		unsigned disk = (unsigned)__builtin_ctzll(dr->pending);
-		struct vol_drain_opts o = {.rate = dr->rate, .stop = &dr->stop};
+		struct vol_drain_opts o = {.rate = dr->rate[disk], .stop = &dr->stop};
 		int target = dr->target[disk];
 
 		dr->pending &= ~(1ull << disk);
@@ -59,7 +59,16 @@ static void *drainer_main(void *arg)
 					disk, n, lost);
 		}
 		const char *path = trk_pool_disk_path(v->pool, disk);
-		if (rc == -EINTR)
+		pthread_mutex_lock(&dr->mu);
+		bool user = dr->user_stop & (1ull << disk);
+		dr->user_stop &= ~(1ull << disk);
+		pthread_mutex_unlock(&dr->mu);
+		/* Asked to stop: it stays stopped across mounts. Marked after
+		 * vol_disk_drain wrote its last record, so nothing undoes it
+		 * (vol_disk_drain_pause logs it). */
+		if (user && rc != 0)
+			vol_disk_drain_pause(v, disk);
+		else if (rc == -EINTR)
 			tfs_info("drain disk %u (%s): paused; it goes on at the next mount or with "
 				 "`trackfs disk drain`",
 				 disk, path);
@@ -115,7 +124,8 @@ int vol_drainer_start(struct vol *v, unsigned disk, uint64_t rate)
 		rc = -ESHUTDOWN;
 		goto out_unlock;
 	}
-	dr->rate = rate;
+	dr->rate[disk] = rate;
+	dr->user_stop &= ~(1ull << disk);
 	if (dr->current == (int)disk) {
 		rc = 0;
 		goto out_unlock;
@@ -148,7 +158,19 @@ int vol_drainer_stop(struct vol *v, int disk)
 	}
 	if (dr->current >= 0 && (disk < 0 || dr->current == disk)) {
 		atomic_store(&dr->stop, true);
+		dr->user_stop |= 1ull << dr->current;
 		rc = 0;
+	}
+	/* Every other drain of those disks (pending, failed, or found
+	 * interrupted and not resumed) is marked now. */
+	for (unsigned i = 0; i < trk_pool_ndisks(v->pool); i++) {
+		if (!(bits & (1ull << i)) || dr->current == (int)i)
+			continue;
+		int prc = vol_disk_drain_pause(v, i);
+		if (prc == 0)
+			rc = 0;
+		else if (prc != -ESRCH && prc != -EALREADY && rc == -ESRCH)
+			rc = prc;
 	}
 	pthread_mutex_unlock(&dr->mu);
 	return rc;
@@ -174,7 +196,8 @@ int vol_drainer_replace(struct vol *v, unsigned old, unsigned target, uint64_t r
 		rc = -EBUSY;
 		goto out_unlock;
 	}
-	dr->rate = rate;
+	dr->rate[old] = rate;
+	dr->user_stop &= ~(1ull << old);
 	dr->target[old] = (int)target;
 	dr->pending |= 1ull << old;
 	dr->last_rc[old] = 1;
@@ -213,6 +236,14 @@ void vol_drainer_resume(struct vol *v)
 	for (unsigned i = 0; i < trk_pool_ndisks(v->pool); i++) {
 		if (vol_disk_drain_state(v, i, &st) < 0 || st.state != VOL_DRAIN_DRAINING)
 			continue;
+		if (st.stopped) {
+			tfs_info(
+				"drain disk %u (%s): stopped by `trackfs disk drain --stop`, so it "
+				"is not resumed; `trackfs disk drain` goes on, `trackfs disk "
+				"undrain` puts the disk back into use",
+				i, trk_pool_disk_path(v->pool, i));
+			continue;
+		}
 		if (trk_pool_disk_missing(v->pool, i)) {
 			tfs_warn("drain disk %u (%s): it was being drained but is missing; the "
 				 "drain goes on once it is back and the volume is mounted again "

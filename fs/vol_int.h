@@ -120,12 +120,14 @@ struct vol {
 		bool joinable;	    /* a thread was started and not joined */
 		bool closing;	    /* vol_close: take no more work */
 		pthread_t thread;
-		uint64_t pending;	    /* disks still to drain, a bit each */
-		int current;		    /* the disk being drained, or -1 */
-		uint64_t rate;		    /* bytes/s for the next disk it starts; 0: no limit */
+		uint64_t pending; /* disks still to drain, a bit each */
+		int current;	  /* the disk being drained, or -1 */
+		/* bytes/s asked for each disk's drain; 0: the one in its record */
+		uint64_t rate[VOL_MAX_DISKS];
 		int last_rc[VOL_MAX_DISKS]; /* result of each disk's last drain; 1: none */
 		int target[VOL_MAX_DISKS];  /* a replace's new disk for each, or -1 */
 		atomic_bool stop;	    /* set to stop the current drain */
+		uint64_t user_stop; /* disks whose stop was asked for: mark it in the record */
 	} drainer;
 
 	/* The status socket (vol_control.c), while open for writing. */

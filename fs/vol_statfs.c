@@ -115,6 +115,8 @@ static int info_locked(struct vol *v, struct vol_info *out)
 			d->drain_state = (int)dst.state;
 			d->drain_done = dst.bytes_done;
 			d->drain_total = dst.bytes_total;
+			d->drain_stopped = dst.stopped;
+			d->drain_rate = dst.rate;
 		}
 	}
 	return stale_info(v, out);

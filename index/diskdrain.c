@@ -28,7 +28,7 @@ int idx_disk_drain_get(struct idx_txn *txn, uint16_t disk, struct idx_disk_drain
 	if (rc)
 		return rc;
 	const uint8_t *p = val.mv_data;
-	if (val.mv_size != IDX_DRAIN_LEN)
+	if (val.mv_size != IDX_DRAIN_LEN && val.mv_size != IDX_DRAIN_LEN2)
 		return idx_corrupt(txn, "drain record has a bad length", disk);
 	uint32_t state = tfs_get_le32(p + IDX_DRAIN_STATE);
 	if (state != IDX_DRAIN_DRAINING && state != IDX_DRAIN_DRAINED)
@@ -39,15 +39,24 @@ int idx_disk_drain_get(struct idx_txn *txn, uint16_t disk, struct idx_disk_drain
 	out->off = tfs_get_le64(p + IDX_DRAIN_OFF);
 	out->bytes_done = tfs_get_le64(p + IDX_DRAIN_DONE);
 	out->bytes_total = tfs_get_le64(p + IDX_DRAIN_TOTAL);
+	out->flags = 0;
+	out->rate = 0;
+	if (val.mv_size == IDX_DRAIN_LEN2) {
+		out->flags = tfs_get_le32(p + IDX_DRAIN_FLAGS);
+		out->rate = tfs_get_le64(p + IDX_DRAIN_RATE);
+		if (out->flags & ~(uint32_t)IDX_DRAIN_F_STOPPED)
+			return idx_corrupt(txn, "drain record has an unknown flag", disk);
+	}
 	return 0;
 }
 
 int idx_disk_drain_put(struct idx_txn *txn, uint16_t disk, const struct idx_disk_drain *d)
 {
-	uint8_t kb[IDX_DRAIN_KEYLEN], buf[IDX_DRAIN_LEN];
+	uint8_t kb[IDX_DRAIN_KEYLEN], buf[IDX_DRAIN_LEN2];
 	MDB_val key, val;
 
-	if (d->state != IDX_DRAIN_DRAINING && d->state != IDX_DRAIN_DRAINED)
+	if ((d->state != IDX_DRAIN_DRAINING && d->state != IDX_DRAIN_DRAINED) ||
+	    (d->flags & ~(uint32_t)IDX_DRAIN_F_STOPPED))
 		return -EINVAL;
 	tfs_put_le32(buf + IDX_DRAIN_STATE, d->state);
 	tfs_put_le32(buf + IDX_DRAIN_PASSES, d->passes);
@@ -55,9 +64,12 @@ int idx_disk_drain_put(struct idx_txn *txn, uint16_t disk, const struct idx_disk
 	tfs_put_le64(buf + IDX_DRAIN_OFF, d->off);
 	tfs_put_le64(buf + IDX_DRAIN_DONE, d->bytes_done);
 	tfs_put_le64(buf + IDX_DRAIN_TOTAL, d->bytes_total);
+	tfs_put_le32(buf + IDX_DRAIN_FLAGS, d->flags);
+	tfs_put_le32(buf + IDX_DRAIN_PAD, 0);
+	tfs_put_le64(buf + IDX_DRAIN_RATE, d->rate);
 	drain_key(kb, &key, disk);
 	val.mv_data = buf;
-	val.mv_size = sizeof(buf);
+	val.mv_size = d->flags || d->rate ? IDX_DRAIN_LEN2 : IDX_DRAIN_LEN;
 	return idx_db_put(txn, IDX_DB_VOLUME, &key, &val, 0);
 }
 

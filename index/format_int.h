@@ -83,7 +83,11 @@ enum {
 	IDX_DRAIN_OFF = 16,   /* u64: cursor file offset */
 	IDX_DRAIN_DONE = 24,  /* u64: bytes moved */
 	IDX_DRAIN_TOTAL = 32, /* u64: bytes to move, estimated at the start */
-	IDX_DRAIN_LEN = 40
+	IDX_DRAIN_LEN = 40,   /* a record without the fields below (before --stop persisted) */
+	IDX_DRAIN_FLAGS = 40, /* u32: IDX_DRAIN_F_* (index.h) */
+	IDX_DRAIN_PAD = 44,   /* u32: zero */
+	IDX_DRAIN_RATE = 48,  /* u64: bytes/s the drain was asked to keep to; 0: none */
+	IDX_DRAIN_LEN2 = 56
 };
 
 /* Xattr (key ino(8) name), inline (key ino(8)) and orphan (key ino(8))

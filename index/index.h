@@ -212,16 +212,24 @@ enum {
 	IDX_DRAIN_DRAINING = 1, /* chunks are being moved off; no new chunks go there */
 	IDX_DRAIN_DRAINED = 2,	/* it holds no chunk the index references */
 };
+enum {
+	/* Stopped by the user (`trackfs disk drain --stop`): not resumed at
+	 * mount, only by `trackfs disk drain` again. */
+	IDX_DRAIN_F_STOPPED = 1u << 0,
+};
 struct idx_disk_drain {
 	uint32_t state;	      /* IDX_DRAIN_* */
 	uint32_t passes;      /* full scans begun (the last one found nothing: drained) */
 	uint64_t ino, off;    /* cursor: the next extent key to look at */
 	uint64_t bytes_done;  /* chunk bytes moved so far */
 	uint64_t bytes_total; /* chunk bytes on the disk when the drain began (an estimate) */
+	uint32_t flags;	      /* IDX_DRAIN_F_* */
+	uint64_t rate;	      /* bytes/s at most, as asked when it was started; 0: no limit */
 };
 /** @return 0, -ENOENT (the disk is not being drained), -EIO (malformed). */
 int idx_disk_drain_get(struct idx_txn *txn, uint16_t disk, struct idx_disk_drain *out);
-/** Write the disk's drain record. @return 0, -EINVAL (bad state), or an index error. */
+/** Write the disk's drain record (the short form an older trackfs reads when
+ * flags and rate are 0). @return 0, -EINVAL (bad state), or an index error. */
 int idx_disk_drain_put(struct idx_txn *txn, uint16_t disk, const struct idx_disk_drain *d);
 /** Remove it (the disk is in use again, or was removed). @return 0 or -ENOENT. */
 int idx_disk_drain_del(struct idx_txn *txn, uint16_t disk);

@@ -13,6 +13,9 @@ int cli_disk_drain(int argc, char **argv);
 /** `trackfs disk remove VOLUME DISK` (an unmounted volume, a drained disk). */
 int cli_disk_remove(int argc, char **argv);
 
+/** `trackfs disk undrain VOLUME DISK` (mounted or not). */
+int cli_disk_undrain(int argc, char **argv);
+
 /** `trackfs disk files VOLUME DISK` (mounted or not). */
 int cli_disk_files(int argc, char **argv);
 

@@ -301,19 +301,41 @@ static int drain_stop(const char *meta, const char *arg)
 		snprintf(req, sizeof(req), "drain-stop all");
 	rc = remote(meta, req, rep, sizeof(rep), NULL);
 	if (not_served(rc)) {
-		cli_msg("%s is not mounted, so no daemon drains it (a drain run from the "
-			"command line stops with Ctrl-C)",
-			meta);
-		return 1;
+		/* Unmounted: mark the record, so the next mount leaves it. (A
+		 * drain run by this command line stops with Ctrl-C.) */
+		struct vol_open_opts oo = {.owner = "trackfs disk drain --stop"};
+		struct vol *v;
+		unsigned n = 0;
+		rc = vol_open(meta, &oo, &v);
+		if (rc < 0) {
+			cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+			return 1;
+		}
+		rc = -ESRCH;
+		for (unsigned i = arg ? disk : 0; i < (arg ? disk + 1 : VOL_MAX_DISKS); i++) {
+			int prc = vol_disk_drain_pause(v, i);
+			if (prc == -ENODEV && !arg)
+				break;
+			if (prc == 0)
+				n++;
+			else if (prc != -ESRCH && prc != -EALREADY)
+				rc = prc;
+		}
+		int rc2 = vol_close(v);
+		if (n && rc == -ESRCH)
+			rc = rc2;
 	}
-	if (rc == -ESRCH) {
-		cli_msg("no drain %s%s runs on %s", arg ? "of disk " : "", arg ? arg : "", meta);
+	if (rc == -ESRCH || rc == -EALREADY) {
+		cli_msg("no drain %s%s to stop on %s%s", arg ? "of disk " : "", arg ? arg : "",
+			meta, rc == -EALREADY ? " (the disk is drained)" : "");
 		return 1;
 	}
 	if (rc < 0)
 		return report(meta, disk, rc, 0, 0, true);
-	printf("Stopping the drain%s%s: it stops after the piece it is moving and goes on at the "
-	       "next mount or `trackfs disk drain`.\n",
+	printf("Stopping the drain%s%s: it stops after the piece it is moving, what it moved "
+	       "stays moved, and it stays stopped across "
+	       "mounts until `trackfs disk drain` (go on) or `trackfs disk undrain` (give the "
+	       "disk back to placement).\n",
 	       arg ? " of disk " : "s", arg ? arg : "");
 	return 0;
 }

@@ -30,6 +30,7 @@ static void usage(FILE *out)
 		"       trackfs disk reserve VOLUME SIZE|auto\n"
 		"       trackfs disk drain VOLUME DISK [--rate SIZE/s]\n"
 		"       trackfs disk drain --stop VOLUME [DISK]\n"
+		"       trackfs disk undrain VOLUME DISK\n"
 		"       trackfs disk remove VOLUME DISK\n"
 		"       trackfs disk replace VOLUME OLD NEW [--rate SIZE/s]\n"
 		"       trackfs disk files VOLUME DISK\n"
@@ -49,8 +50,12 @@ static void usage(FILE *out)
 		"  drain    move every file's data off DISK (its number or path) onto the\n"
 		"           others while files stay in use; new files avoid it from the\n"
 		"           start. A mounted volume's daemon drains (Ctrl-C here leaves it\n"
-		"           going; --stop stops it; an interrupted drain goes on at the next\n"
-		"           mount); a progress bar shows on a terminal\n"
+		"           going; --stop stops it, and it stays stopped across mounts until\n"
+		"           drain is run again; one cut by an unmount, kill or power loss\n"
+		"           goes on at the next mount); --rate is kept for a resumed drain;\n"
+		"           a progress bar shows on a terminal\n"
+		"  undrain  give a draining or drained disk back to placement (what was\n"
+		"           moved off stays moved)\n"
 		"  remove   take a drained disk out of an unmounted volume (the last disk\n"
 		"           only: files name disks by number)\n"
 		"  replace  make the empty directory NEW a disk and copy everything that\n"
@@ -78,7 +83,9 @@ static int list(const struct vol_info *info, bool live)
 	       "STATE");
 	for (unsigned i = 0; i < info->ndisks; i++) {
 		const struct vol_disk_info *d = &info->disks[i];
-		char state[96], shares[32] = "";
+		char state[160], shares[32] = "", rate[48] = "";
+		if (d->drain_state == VOL_DRAIN_DRAINING && d->drain_rate)
+			snprintf(rate, sizeof(rate), ", at most %s/s", B(d->drain_rate, b1));
 		if (d->shares_fs_with >= 0)
 			snprintf(shares, sizeof(shares), ", shares fs with disk %d",
 				 d->shares_fs_with);
@@ -90,9 +97,9 @@ static int list(const struct vol_info *info, bool live)
 		else if (d->drain_state == VOL_DRAIN_DRAINED)
 			snprintf(state, sizeof(state), "drained%s", shares);
 		else if (d->drain_state == VOL_DRAIN_DRAINING)
-			snprintf(state, sizeof(state), "draining %u%% (%s of %s)%s",
+			snprintf(state, sizeof(state), "draining %u%% (%s of %s)%s%s%s",
 				 cli_drain_pct(d), B(d->drain_done, b4), B(d->drain_total, b5),
-				 shares);
+				 d->drain_stopped ? ", stopped" : "", rate, shares);
 		else if (!d->chunks_free)
 			snprintf(state, sizeof(state), "full%s", shares);
 		else if (d->at_reserve)
@@ -287,8 +294,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
-	if (!strcmp(cmd, "files")) {
-		int rc = cli_disk_files(argc - 2, argv + 2);
+	if (!strcmp(cmd, "files") || !strcmp(cmd, "undrain")) {
+		int rc = !strcmp(cmd, "files") ? cli_disk_files(argc - 2, argv + 2)
+					       : cli_disk_undrain(argc - 2, argv + 2);
 		if (rc == 2)
 			usage(stderr);
 		return rc;

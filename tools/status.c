@@ -100,8 +100,9 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		else if (d->drain_state == VOL_DRAIN_DRAINED)
 			snprintf(state, sizeof(state), "drained");
 		else if (d->drain_state == VOL_DRAIN_DRAINING)
-			snprintf(state, sizeof(state), "draining %u%% (%s of %s)", cli_drain_pct(d),
-				 B(d->drain_done, b4), B(d->drain_total, b5));
+			snprintf(state, sizeof(state), "draining %u%% (%s of %s)%s",
+				 cli_drain_pct(d), B(d->drain_done, b4), B(d->drain_total, b5),
+				 d->drain_stopped ? ", stopped" : "");
 		else if (d->shares_fs_with >= 0)
 			snprintf(state, sizeof(state), "ok (shares fs with %d)", d->shares_fs_with);
 		else
