@@ -262,6 +262,15 @@ int trk_disk_open(struct trk_pool *pool, struct trk_disk *d, const struct trk_di
 	d->pool = pool;
 	d->index = index;
 	d->uuid = spec->uuid;
+	if (spec->removed) {
+		d->path = strdup("(removed)");
+		d->tracks_dir = d->path ? strdup("(removed)") : NULL;
+		if (!d->tracks_dir)
+			return -ENOMEM;
+		d->missing = true;
+		d->removed = true;
+		return 0;
+	}
 	d->path = strdup(spec->path);
 	if (!d->path || asprintf(&d->tracks_dir, "%s/tracks", spec->path) < 0) {
 		d->tracks_dir = NULL;

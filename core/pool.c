@@ -211,6 +211,11 @@ uint32_t trk_pool_chunk_size(const struct trk_pool *pool)
 	return pool->cfg.chunk_size;
 }
 
+bool trk_pool_disk_removed(const struct trk_pool *pool, unsigned disk)
+{
+	return disk < pool->ndisks && pool->disks[disk].removed;
+}
+
 bool trk_pool_disk_missing(const struct trk_pool *pool, unsigned disk)
 {
 	return disk >= pool->ndisks || pool->disks[disk].missing;
@@ -221,7 +226,9 @@ int trk_pool_disk_reopen(struct trk_pool *pool, unsigned disk, bool noalloc)
 	struct trk_disk *d;
 	int rc;
 
-	if (disk >= pool->ndisks || !atomic_load(&pool->disks[disk].missing))
+	/* A removed disk's slot never comes back: nothing refers to it. */
+	if (disk >= pool->ndisks || !atomic_load(&pool->disks[disk].missing) ||
+	    pool->disks[disk].removed)
 		return 0;
 	d = &pool->disks[disk];
 	/* No sync pass or disk add meanwhile: they walk the disks. */

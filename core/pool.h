@@ -43,6 +43,9 @@ struct trk_run {
 struct trk_disk_spec {
 	const char *path;     /* disk directory */
 	struct tfs_uuid uuid; /* the disk's UUID as the volume file names it */
+	/* A slot kept for a disk taken out of the volume (`disk = N removed`):
+	 * opened as missing, without a word, and never allocated from. */
+	bool removed;
 };
 
 /** How a new file's disk is chosen (mergerfs's create policies). */
@@ -154,6 +157,8 @@ bool trk_pool_disk_missing(const struct trk_pool *pool, unsigned disk);
 int trk_pool_disk_reopen(struct trk_pool *pool, unsigned disk, bool noalloc);
 /** True while a disk taken back by trk_pool_disk_reopen gets no new chunks. */
 bool trk_pool_disk_noalloc(const struct trk_pool *pool, unsigned disk);
+/** True for a slot of a removed disk (missing on purpose: nothing refers to it). */
+bool trk_pool_disk_removed(const struct trk_pool *pool, unsigned disk);
 const char *trk_pool_disk_path(const struct trk_pool *pool, unsigned disk);
 
 /* ---- allocation ---------------------------------------------------------- */

@@ -116,7 +116,8 @@ struct trk_disk {
 	/* Directory absent or unreadable at open; set before workers start, and
 	 * cleared (once) by trk_pool_disk_reopen after its tracks and workers are. */
 	atomic_bool missing;
-	atomic_bool noalloc;		/* back while open, free lists not rebuilt: no new chunks */
+	atomic_bool noalloc; /* back while open, free lists not rebuilt: no new chunks */
+	bool removed; /* a removed disk's slot (missing too, never reopened); fixed at open */
 	atomic_uint_fast64_t io_errors; /* failed reads, writes and syncs since open */
 	atomic_bool failing;		/* an I/O error was seen: allocate elsewhere (pool.c) */
 	atomic_bool draining;		/* being drained: never given new chunks (pool.c) */

@@ -290,6 +290,7 @@ struct vol_disk_info {
 	char path[4096];
 	struct tfs_uuid uuid;
 	bool missing;
+	bool removed; /* a removed disk's slot (`trackfs disk remove`): missing on purpose */
 	uint32_t tracks;
 	uint64_t chunks_used, chunks_free; /* chunks_free: what this disk alone could take */
 	uint64_t bytes_used, bytes_free;   /* chunk bytes */
@@ -340,14 +341,16 @@ int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shar
  */
 int vol_set_placement(struct vol *v, const char *policy, bool set_reserve, uint64_t reserve);
 /**
- * Take drained disk @p disk out of the volume: its drain record goes, the
- * index's disk count is lowered and its line leaves volume.conf. The disk's
- * directory is left as it is (its data is no file's). Only the last disk:
- * extents name disks by number. Meant for a volume opened by the tool (the
- * pool keeps the disk until vol_close).
+ * Take drained disk @p disk out of the volume: its drain record goes. The
+ * last disk's line leaves volume.conf and the index's disk count is lowered
+ * (with any removed slots before it); a middle disk's line becomes
+ * `disk = N removed`, a slot the pool opens as absent on purpose (never
+ * missing, never allocated), since extents name disks by number. The disk's
+ * directory is left as it is (its data is no file's). Meant for a volume
+ * opened by the tool (the pool keeps the disk until vol_close).
  * @return 0; -EBUSY (not drained, or an extent still refers to it),
- * -ENOTSUP (not the last disk), -EINVAL (the only disk), -ENODEV, -EROFS,
- * -errno.
+ * -EINVAL (the only disk), -ENODEV (no such disk, or removed already),
+ * -EROFS, -errno.
  */
 int vol_disk_remove(struct vol *v, unsigned disk);
 /**

@@ -85,6 +85,9 @@ static void answer(struct vol *v, int fd)
 					info->disks[i].drain_state, info->disks[i].drain_done,
 					info->disks[i].drain_total);
 		for (unsigned i = 0; i < info->ndisks; i++)
+			if (info->disks[i].removed)
+				fprintf(out, "disk_removed %u\n", i);
+		for (unsigned i = 0; i < info->ndisks; i++)
 			if (info->disks[i].drain_state)
 				fprintf(out, "disk_drain_ext %u %d %" PRIu64 "\n", i,
 					info->disks[i].drain_stopped ? 1 : 0,
@@ -420,6 +423,12 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 				out->disks[idx].drain_state = st;
 				out->disks[idx].drain_done = done;
 				out->disks[idx].drain_total = total;
+			}
+		} else if (!strcmp(key, "disk_removed")) {
+			unsigned idx;
+			if (sscanf(val, "%u", &idx) == 1 && idx < out->ndisks) {
+				out->disks[idx].removed = true;
+				out->disks[idx].missing = false;
 			}
 		} else if (!strcmp(key, "disk_drain_ext")) {
 			unsigned idx;

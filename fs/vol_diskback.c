@@ -48,7 +48,8 @@ void vol_disks_recheck(struct vol *v)
 	bool any = false;
 
 	for (unsigned i = 0; i < n; i++)
-		any |= trk_pool_disk_missing(v->pool, i) && !(v->diskback_given_up & (1ull << i));
+		any |= trk_pool_disk_missing(v->pool, i) && !trk_pool_disk_removed(v->pool, i) &&
+		       !(v->diskback_given_up & (1ull << i));
 	if (!any || !due(v))
 		return;
 	for (unsigned i = 0; i < n; i++) {
@@ -57,7 +58,8 @@ void vol_disks_recheck(struct vol *v)
 		bool stale = false;
 		int rc;
 
-		if (!trk_pool_disk_missing(v->pool, i) || (v->diskback_given_up & bit))
+		if (!trk_pool_disk_missing(v->pool, i) || trk_pool_disk_removed(v->pool, i) ||
+		    (v->diskback_given_up & bit))
 			continue;
 		rc = stale_of(v, i, &stale, &chunks);
 		if (rc == 0)

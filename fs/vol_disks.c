@@ -64,7 +64,7 @@ static int same_fs(const struct vol_volfile *vf, dev_t dev)
 
 int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shares_out)
 {
-	struct trk_disk_spec spec;
+	struct trk_disk_spec spec = {0};
 	struct vol_volfile *nvf;
 	struct idx_txn *txn;
 	struct stat st;
@@ -222,23 +222,16 @@ int vol_disk_remove(struct vol *v, unsigned disk)
 	pthread_mutex_lock(&v->disks_mu);
 	*nvf = v->vf;
 	const char *path = v->vf.disks[disk < nvf->ndisks ? disk : 0].path;
-	if (disk >= nvf->ndisks) {
+	if (disk >= nvf->ndisks || nvf->disks[disk].removed) {
 		rc = -ENODEV;
 		goto out_unlock;
 	}
-	if (nvf->ndisks == 1) {
+	unsigned in_use = 0;
+	for (unsigned i = 0; i < nvf->ndisks; i++)
+		in_use += !nvf->disks[i].removed;
+	if (in_use == 1) {
 		tfs_err("remove disk %u (%s): it is the volume's only disk", disk, path);
 		rc = -EINVAL;
-		goto out_unlock;
-	}
-	if (disk != nvf->ndisks - 1) {
-		/* Extents name disks by number: taking out a middle disk would
-		 * renumber the ones after it. */
-		tfs_err("remove disk %u (%s): only the last disk (%u) can be removed in this "
-			"version, since files name disks by number; a drained disk takes no new "
-			"data and may stay in the volume",
-			disk, path, nvf->ndisks - 1);
-		rc = -ENOTSUP;
 		goto out_unlock;
 	}
 	rc = idx_txn_begin(v->idx, &txn);
@@ -268,15 +261,23 @@ int vol_disk_remove(struct vol *v, unsigned disk)
 	/* The index first: a crash before volume.conf is rewritten leaves a
 	 * line that the next open records again (vol_disks_check), an empty
 	 * disk back in use; the other order would be refused at open. */
+	/* Extents name disks by number: a middle disk leaves its slot as a
+	 * tombstone ("disk = N removed"), so the disks after it keep theirs;
+	 * the last disk goes, with any tombstones before it. */
+	unsigned n = nvf->ndisks;
+	memset(&nvf->disks[disk], 0, sizeof(nvf->disks[disk]));
+	nvf->disks[disk].removed = true;
+	while (n > 1 && nvf->disks[n - 1].removed)
+		n--;
 	rc = idx_disk_drain_del(txn, (uint16_t)disk);
-	if (rc == 0)
-		rc = idx_ndisks_put(txn, nvf->ndisks - 1);
+	if (rc == 0 && n != nvf->ndisks)
+		rc = idx_ndisks_put(txn, n);
 	if (rc < 0)
 		goto out_abort;
 	rc = idx_txn_commit(txn);
 	if (rc < 0)
 		goto out_unlock;
-	nvf->ndisks--;
+	nvf->ndisks = n;
 	rc = vol_volfile_write(v->meta_dir, nvf);
 	if (rc < 0) {
 		tfs_err("remove disk %u (%s): the index no longer counts it but %s could not be "
@@ -287,6 +288,7 @@ int vol_disk_remove(struct vol *v, unsigned disk)
 	tfs_info("volume %s: disk %u (%s) removed", v->meta_dir, disk, path);
 	/* The pool keeps the disk until close; nothing refers to it. */
 	v->vf.ndisks = nvf->ndisks;
+	v->vf.disks[disk].removed = disk < nvf->ndisks;
 	goto out_unlock;
 
 out_abort:

@@ -63,7 +63,9 @@ static int stale_update(struct vol *v)
 	if (rc < 0)
 		return rc;
 	for (unsigned i = 0; i < n && rc == 0; i++) {
-		if (trk_pool_disk_missing(v->pool, i)) {
+		if (trk_pool_disk_removed(v->pool, i)) {
+			continue;
+		} else if (trk_pool_disk_missing(v->pool, i)) {
 			rc = idx_disk_stale_add(txn, (uint16_t)i, 0, IDX_DISK_STALE_MISSED_REBUILD);
 			if (rc == 0)
 				tfs_warn("volume %s: disk %u (%s) is missing, so its free lists "
@@ -292,6 +294,7 @@ static int open_pool(struct vol *v)
 	for (unsigned i = 0; i < v->vf.ndisks; i++) {
 		specs[i].path = v->vf.disks[i].path;
 		specs[i].uuid = v->vf.disks[i].uuid;
+		specs[i].removed = v->vf.disks[i].removed;
 	}
 	int rc = trk_pool_open(&cfg, specs, v->vf.ndisks, &v->pool);
 	if (rc < 0)

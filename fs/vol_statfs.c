@@ -98,7 +98,8 @@ static int info_locked(struct vol *v, struct vol_info *out)
 		rc = trk_pool_disk_stats(v->pool, i, &ds);
 		if (rc < 0)
 			return rc;
-		d->missing = ds.missing;
+		d->removed = v->vf.disks[i].removed;
+		d->missing = ds.missing && !d->removed;
 		d->tracks = ds.tracks;
 		d->chunks_used = ds.chunks_used;
 		d->chunks_free = ds.chunks_free;

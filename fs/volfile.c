@@ -100,6 +100,16 @@ static int parse_disk(char *val, struct vol_volfile *vf, const char **why)
 		*why = "bad disk index";
 		return -EINVAL;
 	}
+	if (strcmp(trim(sp + 1), "removed") == 0) {
+		if (idx != vf->ndisks) {
+			*why = "disk indexes must be listed in order 0, 1, 2 ...";
+			return -EINVAL;
+		}
+		memset(&vf->disks[idx], 0, sizeof(vf->disks[idx]));
+		vf->disks[idx].removed = true;
+		vf->ndisks++;
+		return 0;
+	}
 	char *u = trim(sp + 1);
 	sp = strchr(u, ' ');
 	if (!sp) {
@@ -121,6 +131,7 @@ static int parse_disk(char *val, struct vol_volfile *vf, const char **why)
 		return -EINVAL;
 	}
 	strcpy(vf->disks[idx].path, path);
+	vf->disks[idx].removed = false;
 	vf->ndisks++;
 	return 0;
 }
@@ -291,6 +302,10 @@ int vol_volfile_write(const char *meta_dir, const struct vol_volfile *vf)
 		len += (size_t)snprintf(buf + len, cap - len, "reserve = %" PRIu64 "\n",
 					vf->reserve);
 	for (unsigned i = 0; i < vf->ndisks; i++) {
+		if (vf->disks[i].removed) {
+			len += (size_t)snprintf(buf + len, cap - len, "disk = %u removed\n", i);
+			continue;
+		}
 		tfs_uuid_format(&vf->disks[i].uuid, u);
 		len += (size_t)snprintf(buf + len, cap - len, "disk = %u %s %s\n", i, u,
 					vf->disks[i].path);

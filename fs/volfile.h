@@ -24,7 +24,10 @@ struct vol_volfile {
 	unsigned ndisks;
 	struct {
 		struct tfs_uuid uuid;
-		char path[PATH_MAX];
+		char path[PATH_MAX]; /* "" when removed */
+		/* "disk = N removed": taken out by `trackfs disk remove` but
+		 * kept as a slot, since extents name disks by number. */
+		bool removed;
 	} disks[VOL_MAX_DISKS];
 };
 

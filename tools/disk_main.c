@@ -56,8 +56,8 @@ static void usage(FILE *out)
 		"           a progress bar shows on a terminal\n"
 		"  undrain  give a draining or drained disk back to placement (what was\n"
 		"           moved off stays moved)\n"
-		"  remove   take a drained disk out of an unmounted volume (the last disk\n"
-		"           only: files name disks by number)\n"
+		"  remove   take a drained disk out of an unmounted volume; a middle disk\n"
+		"           leaves a slot shown as removed (files name disks by number)\n"
 		"  replace  make the empty directory NEW a disk and copy everything that\n"
 		"           still reads on disk OLD (failing or missing) onto it; what cannot\n"
 		"           be read is listed by path and offset\n"
@@ -89,7 +89,9 @@ static int list(const struct vol_info *info, bool live)
 		if (d->shares_fs_with >= 0)
 			snprintf(shares, sizeof(shares), ", shares fs with disk %d",
 				 d->shares_fs_with);
-		if (d->missing)
+		if (d->removed)
+			snprintf(state, sizeof(state), "removed");
+		else if (d->missing)
 			snprintf(state, sizeof(state), "missing");
 		else if (d->failing)
 			snprintf(state, sizeof(state), "failing (%llu I/O errors)%s",
@@ -106,8 +108,8 @@ static int list(const struct vol_info *info, bool live)
 			snprintf(state, sizeof(state), "at reserve%s", shares);
 		else
 			snprintf(state, sizeof(state), "ok%s", shares);
-		bad |= d->missing || d->failing ||
-		       (!d->drain_state && (!d->chunks_free || d->at_reserve));
+		bad |= !d->removed && (d->missing || d->failing ||
+				       (!d->drain_state && (!d->chunks_free || d->at_reserve)));
 		printf("%-4u %-36s %10s %10s %10s  %s\n", i, d->path, B(d->bytes_used, b1),
 		       B(d->bytes_free, b2), B(d->reserve_bytes, b3), state);
 	}

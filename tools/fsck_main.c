@@ -137,6 +137,7 @@ static int fsck_open(struct fsck *f)
 	for (unsigned i = 0; i < f->vf.ndisks; i++) {
 		specs[i].path = f->vf.disks[i].path;
 		specs[i].uuid = f->vf.disks[i].uuid;
+		specs[i].removed = f->vf.disks[i].removed;
 	}
 	rc = trk_pool_open(&cfg, specs, f->vf.ndisks, &f->pool);
 	if (rc < 0) {
@@ -145,7 +146,7 @@ static int fsck_open(struct fsck *f)
 		return FSCK_OPERATIONAL;
 	}
 	for (unsigned i = 0; i < f->vf.ndisks; i++) {
-		if (trk_pool_disk_missing(f->pool, i)) {
+		if (trk_pool_disk_missing(f->pool, i) && !f->vf.disks[i].removed) {
 			f->missing_disk = true;
 			fsck_problem(
 				f, false,

@@ -92,7 +92,9 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 	for (unsigned i = 0; i < info->ndisks; i++) {
 		const struct vol_disk_info *d = &info->disks[i];
 		char state[96];
-		if (d->missing)
+		if (d->removed)
+			snprintf(state, sizeof(state), "removed");
+		else if (d->missing)
 			snprintf(state, sizeof(state), "MISSING");
 		else if (d->failing)
 			snprintf(state, sizeof(state), "FAILING (%llu I/O error%s)",

@@ -156,7 +156,7 @@ Test(place, policies_in_the_pool, .fini = teardown)
 Test(place, added_disk_takes_new_files, .fini = teardown)
 {
 	struct trk_run r;
-	struct trk_disk_spec spec;
+	struct trk_disk_spec spec = {0};
 	char path[160];
 	unsigned idx = 99;
 
