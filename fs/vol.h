@@ -493,6 +493,20 @@ int vol_disk_files(struct vol *v, unsigned disk,
  */
 int vol_disk_files_remote(const char *meta_dir, unsigned disk,
 			  int (*cb)(void *arg, const struct vol_disk_file *f), void *arg);
+/** The xattr naming the byte ranges ("A-B A-B ...") of a file whose data
+ * was given up with its disk (vol_disk_forget); they read as zeros. */
+#define VOL_LOST_XATTR "user.trackfs.lost"
+/**
+ * Give up the data on @p disk (`trackfs disk remove --force`): @p cb is told
+ * of each file with chunks there (as vol_disk_files, before anything of it
+ * changes), then those extents leave the index, the file keeps its size with
+ * holes there and gets VOL_LOST_XATTR listing them, and the disk is marked
+ * drained, ready for vol_disk_remove. On an error some files may be done
+ * already: running it again goes on. For a volume opened by the tool.
+ * @return 0, -EROFS, -ENODEV, a callback's error, or an index error.
+ */
+int vol_disk_forget(struct vol *v, unsigned disk,
+		    int (*cb)(void *arg, const struct vol_disk_file *f), void *arg);
 /** Write @p in with newline and backslash escaped (\n, \\) into @p out. */
 void vol_path_escape(const char *in, char *out, size_t size);
 

@@ -270,6 +270,12 @@ int vol_disk_remove(struct vol *v, unsigned disk)
 	while (n > 1 && nvf->disks[n - 1].removed)
 		n--;
 	rc = idx_disk_drain_del(txn, (uint16_t)disk);
+	if (rc == 0) {
+		/* A missing disk given up with --force has nothing to wait for. */
+		rc = idx_disk_stale_clear(txn, (uint16_t)disk);
+		if (rc == -ENOENT)
+			rc = 0;
+	}
 	if (rc == 0 && n != nvf->ndisks)
 		rc = idx_ndisks_put(txn, n);
 	if (rc < 0)

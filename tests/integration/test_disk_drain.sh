@@ -165,7 +165,6 @@ tfs_fsck
 
 step "disk remove: refused for an undrained disk, a mounted volume"
 expect_fail "remove of disk 2 (not drained)" "$DISK" remove "$TFS_META" 2
-expect_fail "remove --force (not in this version)" "$DISK" remove "$TFS_META" 2 --force
 tfs_mount
 expect_fail "remove on a mounted volume" "$DISK" remove "$TFS_META" 2
 tfs_umount

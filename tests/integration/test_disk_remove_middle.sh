@@ -3,7 +3,9 @@
 # number, so the disk's slot stays as `disk = N removed` in volume.conf. The
 # volume then opens without a word about a missing disk, never puts data in
 # the slot, lists it as "removed" (and is ok), fsck is clean, and removing
-# the last disk later drops the slot too.
+# the last disk later drops the slot too. --force gives up a missing,
+# undrained disk: its files are listed, keep their size, read zeros there and
+# carry user.trackfs.lost.
 source "$(dirname "$0")/lib.sh"
 tfs_require
 DISK="$TRACKFS_BIN_DIR/tools/trackfs-disk"
@@ -72,4 +74,39 @@ tfs_fsck
 tfs_mount
 (cd "$TFS_MNT" && sha256sum -c --quiet "$T/base.sha") || fail "files read back wrong"
 tfs_umount
+
+step "remove --force of a missing, undrained disk: files listed, ranges zeroed and marked"
+TFS_META="$T/meta2"
+"$TFS_MKFS" --disk "$T/e0" --disk "$T/e1" --disk "$T/e2" --meta "$TFS_META" \
+	--placement rand --reserve 0 >"$T/mkfs2.log" 2>&1 || fail "mkfs.trackfs (volume 2)"
+tfs_mount
+for i in $(seq 1 12); do head -c $((MIB / 2)) /dev/urandom >"$TFS_MNT/g$i"; done
+sync
+(cd "$TFS_MNT" && sha256sum g*) >"$T/g.sha"
+tfs_umount
+"$DISK" files "$TFS_META" 1 | awk '$NF ~ /^\/g/ { print $NF }' | sort >"$T/on1"
+[ -s "$T/on1" ] || fail "no file on disk 1 to lose"
+expect_fail "remove of an undrained disk without --force" "$DISK" remove "$TFS_META" 1
+rm -r "$T/e1" # the disk died
+"$DISK" remove "$TFS_META" 1 --force >"$T/force.out" 2>"$T/force.err" || {
+	cat "$T/force.out" "$T/force.err"
+	fail "remove --force"
+}
+cat "$T/force.out"
+awk '$1 == "lost" { print $NF }' "$T/force.out" | sort >"$T/lost"
+check_eq "$(cat "$T/lost")" "$(cat "$T/on1")" "files listed as lost"
+grep -q '^disk = 1 removed$' "$TFS_META/volume.conf" || fail "no tombstone after --force"
+tfs_fsck
+tfs_mount
+while read -r p; do
+	getfattr --only-values -n user.trackfs.lost "$TFS_MNT$p" >"$T/x" 2>/dev/null ||
+		fail "$p has no user.trackfs.lost"
+	grep -qE '^[0-9]+-[0-9]+' "$T/x" || fail "$p: bad lost ranges: $(cat "$T/x")"
+	check_eq "$(stat -c %s "$TFS_MNT$p")" $((MIB / 2)) "size of $p after --force"
+	check_eq "$(tr -d '\0' <"$TFS_MNT$p" | wc -c)" 0 "non-zero bytes of $p (wholly on disk 1)"
+done <"$T/on1"
+(cd "$TFS_MNT" && grep -vwF -f <(sed 's|^/||' "$T/on1") "$T/g.sha" | sha256sum -c --quiet) ||
+	fail "files not on disk 1 read back wrong"
+tfs_umount
+tfs_fsck
 echo PASS
