@@ -73,17 +73,20 @@ cat "$TFS_TMP/list1"
 grep -E '^0 .*at reserve' "$TFS_TMP/list1" || fail "disk list (mounted) does not show disk 0 at reserve"
 grep -E '^1 .* ok$' "$TFS_TMP/list1" || fail "disk list (mounted) does not show disk 1 ok"
 tfs_umount
-# Where the reserve sends f1, f2 and f3 is printed, not asserted: the
-# allocator's view of a disk's room is not exact while frees and claims are in
-# flight, and in about 1 run of 10 a file lands on the other side of the
-# reserve (issue 9, open). The policy itself is unit-tested (core/place.c).
 check_eq "$(disk_at /f1 0)" 0 "first byte of f1 (ff: the first disk)"
-layout=""
-for o in 0 4 8 12 14 16 18 19; do
-	layout="$layout $(disk_at /f2 $((o * MIB)))"
+check_eq "$(disk_at /f1 $((30 * MIB - 1)))" 0 "last byte of f1 (its disk above the reserve)"
+# f2 fills disk 0 down to its reserve (about 14 of its 20 MiB) and continues
+# on disk 1. Which MiB go where is not fixed: the kernel writes a file's
+# cached pages back in parallel at fsync, so chunks are allocated out of
+# offset order. Count them instead.
+on1=0
+for o in $(seq 0 19); do
+	[ "$(disk_at /f2 $((o * MIB)))" = 1 ] && on1=$((on1 + 1))
 done
-echo "f2, disk of each of its MiB 0 4 8 12 14 16 18 19:$layout (want 0 first, 1 past ~14)"
-echo "f3 on disk $(disk_at /f3 0) (want 1)"
+echo "f2: $on1 of its 20 MiB on disk 1 (about 6 expected)"
+[ "$on1" -ge 3 ] && [ "$on1" -le 10 ] ||
+	fail "f2 has $on1 MiB on disk 1: it should fill disk 0 to its reserve (about 14 MiB) and continue there"
+check_eq "$(disk_at /f3 0)" 1 "f3 (a new file avoids the disk at its reserve)"
 tfs_mount
 for f in f1 f2 f3; do
 	cmp "$TFS_MNT/$f" "$TFS_TMP/$f.src" || fail "$f reads back wrong"
