@@ -359,6 +359,9 @@ int vol_disk_remove(struct vol *v, unsigned disk);
  * @return 0; -ECONNREFUSED / -ENOENT when no process answers; -errno.
  */
 int vol_control_request(const char *meta_dir, const char *req, char *reply, size_t len);
+/** Connect to the daemon holding the volume and send the request line @p req:
+ * the descriptor to read its answer from, or -errno. */
+int vol_control_connect(const char *meta_dir, const char *req);
 
 /**
  * vol_info of a volume that another process holds open (the mounted daemon or

@@ -322,41 +322,60 @@ void vol_control_stop(struct vol *v)
 	v->control_running = false;
 }
 
-int vol_info_remote(const char *meta_dir, struct vol_info *out)
+/*
+ * Connect to the daemon holding @p meta_dir's volume and send @p req (one
+ * line, without its newline). @return the connected descriptor, or -errno
+ * (-ECONNREFUSED/-ENOENT: no daemon holds it).
+ */
+int vol_control_connect(const char *meta_dir, const char *req)
 {
 	struct vol_volfile *vf = malloc(sizeof(*vf));
 	struct sockaddr_un sa;
-	char line[PATH_MAX + 256], meta[PATH_MAX];
-	int rc, fd;
-	FILE *in;
+	char meta[PATH_MAX];
+	int rc, fd = -1;
 
 	if (!vf)
 		return -ENOMEM;
 	rc = vol_meta_resolve(meta_dir, meta);
 	if (rc == 0)
 		rc = vol_volfile_read(meta, vf);
-	if (rc < 0)
-		goto out_free;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		goto out_free;
+	if (rc == 0) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		rc = fd < 0 ? -errno : 0;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, control_addr(&vf->uuid, &sa)) < 0) {
+	if (rc == 0 && connect(fd, (struct sockaddr *)&sa, control_addr(&vf->uuid, &sa)) < 0)
+		rc = -errno;
+	size_t rl = strlen(req);
+	if (rc == 0 && (write(fd, req, rl) != (ssize_t)rl || write(fd, "\n", 1) != 1))
+		rc = -errno;
+	free(vf);
+	if (rc < 0) {
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int vol_info_remote(const char *meta_dir, struct vol_info *out)
+{
+	char line[PATH_MAX + 256];
+	int rc, fd;
+	FILE *in;
+
+	fd = vol_control_connect(meta_dir, "info");
+	if (fd < 0)
+		return fd;
+	if (shutdown(fd, SHUT_WR) < 0) {
 		rc = -errno;
 		close(fd);
-		goto out_free;
-	}
-	if (write(fd, "info\n", 5) != 5 || shutdown(fd, SHUT_WR) < 0) {
-		rc = -errno;
-		close(fd);
-		goto out_free;
+		return rc;
 	}
 	in = fdopen(fd, "r");
 	if (!in) {
 		rc = -errno;
 		close(fd);
-		goto out_free;
+		return rc;
 	}
 	memset(out, 0, sizeof(*out));
 	for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
@@ -473,40 +492,16 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			out->chunks_free += out->disks[i].chunks_free;
 		}
 	}
-out_free:
-	free(vf);
 	return rc;
 }
 
 int vol_control_request(const char *meta_dir, const char *req, char *reply_buf, size_t len)
 {
-	struct vol_volfile *vf = malloc(sizeof(*vf));
-	struct sockaddr_un sa;
-	char meta[PATH_MAX];
 	size_t got = 0;
-	int rc, fd;
+	int fd = vol_control_connect(meta_dir, req);
 
-	if (!vf)
-		return -ENOMEM;
-	rc = vol_meta_resolve(meta_dir, meta);
-	if (rc == 0)
-		rc = vol_volfile_read(meta, vf);
-	if (rc < 0)
-		goto out_free;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		rc = -errno;
-		goto out_free;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, control_addr(&vf->uuid, &sa)) < 0) {
-		rc = -errno;
-		goto out_close;
-	}
-	size_t rl = strlen(req);
-	if (write(fd, req, rl) != (ssize_t)rl || write(fd, "\n", 1) != 1) {
-		rc = -errno;
-		goto out_close;
-	}
+	if (fd < 0)
+		return fd;
 	while (got < len - 1) {
 		ssize_t n = read(fd, reply_buf + got, len - 1 - got);
 		if (n < 0 && errno == EINTR)
@@ -515,12 +510,8 @@ int vol_control_request(const char *meta_dir, const char *req, char *reply_buf, 
 			break;
 		got += (size_t)n;
 	}
+	close(fd);
 	reply_buf[got] = '\0';
 	reply_buf[strcspn(reply_buf, "\n")] = '\0';
-	rc = got ? 0 : -EPROTO;
-out_close:
-	close(fd);
-out_free:
-	free(vf);
-	return rc;
+	return got ? 0 : -EPROTO;
 }

@@ -252,49 +252,22 @@ void vol_disk_files_serve(struct vol *v, int fd, const char *arg)
 	fclose(out);
 }
 
-/* Must match control_addr() in vol_control.c: "\0trackfs/<uuid>". */
-static socklen_t df_addr(const struct tfs_uuid *uuid, struct sockaddr_un *sa)
-{
-	char u[TFS_UUID_STRLEN];
-
-	tfs_uuid_format(uuid, u);
-	memset(sa, 0, sizeof(*sa));
-	sa->sun_family = AF_UNIX;
-	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "trackfs/%s", u);
-	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
-}
-
 int vol_disk_files_remote(const char *meta_dir, unsigned disk,
 			  int (*cb)(void *arg, const struct vol_disk_file *f), void *arg)
 {
-	struct vol_volfile *vf = malloc(sizeof(*vf));
 	char *line = malloc(PATH_MAX * 2 + 128), *path = malloc(PATH_MAX);
-	struct sockaddr_un sa;
 	char req[64];
 	FILE *in = NULL;
 	int rc, fd = -1;
 
-	if (!vf || !line || !path) {
+	if (!line || !path) {
 		rc = -ENOMEM;
 		goto out_free;
 	}
-	rc = vol_volfile_read(meta_dir, vf);
-	if (rc < 0)
-		goto out_free;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	snprintf(req, sizeof(req), "disk-files %u", disk);
+	fd = vol_control_connect(meta_dir, req);
 	if (fd < 0) {
-		rc = -errno;
-		goto out_free;
-	}
-	if (connect(fd, (struct sockaddr *)&sa, df_addr(&vf->uuid, &sa)) < 0) {
-		rc = -errno;
-		close(fd);
-		goto out_free;
-	}
-	int n = snprintf(req, sizeof(req), "disk-files %u\n", disk);
-	if (write(fd, req, (size_t)n) != n) {
-		rc = -errno;
-		close(fd);
+		rc = fd;
 		goto out_free;
 	}
 	in = fdopen(fd, "r");
@@ -337,7 +310,6 @@ int vol_disk_files_remote(const char *meta_dir, unsigned disk,
 	}
 	fclose(in);
 out_free:
-	free(vf);
 	free(line);
 	free(path);
 	return rc;
