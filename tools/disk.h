@@ -22,6 +22,8 @@ int cli_disk_files(int argc, char **argv);
 /** Resolve @p arg (a disk's number or path) to its index in @p meta's
  * volume file; names the problem when it is none. @return 0, -ENODEV, -errno. */
 int cli_disk_resolve(const char *meta, const char *arg, unsigned *disk);
+/** A rate ("50M/s", "1G") in bytes per second: 0, or -EINVAL (said). */
+int cli_parse_rate(const char *arg, uint64_t *out);
 
 /** `trackfs disk replace VOLUME OLD NEW [--rate SIZE/s]`. */
 int cli_disk_replace(int argc, char **argv);

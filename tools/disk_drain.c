@@ -53,6 +53,23 @@ static bool not_served(int rc)
 	return rc == -ECONNREFUSED || rc == -ENOENT;
 }
 
+/* "50M/s", "1G" (bytes per second, the "/s" optional) into @p out: 0, or
+ * -EINVAL with a message. */
+int cli_parse_rate(const char *arg, uint64_t *out)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	size_t l = strlen(buf);
+	if (l > 2 && !strcmp(buf + l - 2, "/s"))
+		buf[l - 2] = '\0';
+	if (cli_parse_size(buf, out) < 0 || *out == 0) {
+		cli_msg("bad rate '%s' (e.g. 50M/s, 1G/s)", arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int cli_disk_resolve(const char *meta, const char *arg, unsigned *disk)
 {
 	struct vol_volfile *vf = malloc(sizeof(*vf));
@@ -368,17 +385,8 @@ int cli_disk_drain(int argc, char **argv)
 	}
 	if (npos < (stop ? 1u : 2u))
 		return 2;
-	if (rate_arg) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s", rate_arg);
-		size_t l = strlen(buf);
-		if (l > 2 && !strcmp(buf + l - 2, "/s"))
-			buf[l - 2] = '\0';
-		if (cli_parse_size(buf, &rate) < 0 || rate == 0) {
-			cli_msg("bad rate '%s' (e.g. 50M/s, 1G/s)", rate_arg);
-			return 2;
-		}
-	}
+	if (rate_arg && cli_parse_rate(rate_arg, &rate) < 0)
+		return 2;
 	if (vol_meta_resolve(pos[0], meta) < 0)
 		return 1;
 	if (stop)

@@ -213,17 +213,8 @@ int cli_disk_replace(int argc, char **argv)
 	}
 	if (npos != 3)
 		return 2;
-	if (rate_arg) {
-		char buf[64];
-		snprintf(buf, sizeof(buf), "%s", rate_arg);
-		size_t l = strlen(buf);
-		if (l > 2 && !strcmp(buf + l - 2, "/s"))
-			buf[l - 2] = '\0';
-		if (cli_parse_size(buf, &rate) < 0 || rate == 0) {
-			cli_msg("bad rate '%s' (e.g. 50M/s, 1G/s)", rate_arg);
-			return 2;
-		}
-	}
+	if (rate_arg && cli_parse_rate(rate_arg, &rate) < 0)
+		return 2;
 	if (vol_meta_resolve(pos[0], meta) < 0)
 		return 1;
 	if (cli_disk_resolve(meta, pos[1], &old) < 0)
