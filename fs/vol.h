@@ -307,6 +307,8 @@ struct vol_disk_info {
 	uint64_t drain_done, drain_total; /* bytes moved off, of about this many */
 	bool drain_stopped;		  /* draining, stopped by `drain --stop` */
 	uint64_t drain_rate;		  /* bytes/s the drain keeps to; 0: no limit */
+	int drain_target;		  /* a replace: the new disk; else -1 */
+	bool drain_salvaged;		  /* that replace is done; what is left did not read */
 };
 struct vol_info {
 	struct tfs_uuid uuid;
@@ -384,7 +386,9 @@ struct vol_drain_status {
 	uint64_t bytes_total; /* estimate, >= bytes_done */
 	uint64_t ino, off;    /* where the drain goes on from (extent key order) */
 	bool stopped;	      /* draining, stopped by `drain --stop`: not resumed at mount */
+	bool salvaged;	      /* a replace that copied all that reads; the rest is listed */
 	uint64_t rate;	      /* bytes/s at most, kept from the start; 0: no limit */
+	int replace_target;   /* a replace: the new disk every chunk goes to; else -1 */
 };
 
 struct vol_drain_opts {

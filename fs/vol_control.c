@@ -89,9 +89,10 @@ static void answer(struct vol *v, int fd)
 				fprintf(out, "disk_removed %u\n", i);
 		for (unsigned i = 0; i < info->ndisks; i++)
 			if (info->disks[i].drain_state)
-				fprintf(out, "disk_drain_ext %u %d %" PRIu64 "\n", i,
+				fprintf(out, "disk_drain_ext %u %d %" PRIu64 " %d %d\n", i,
 					info->disks[i].drain_stopped ? 1 : 0,
-					info->disks[i].drain_rate);
+					info->disks[i].drain_rate, info->disks[i].drain_target,
+					info->disks[i].drain_salvaged ? 1 : 0);
 	}
 	fclose(out);
 	free(info);
@@ -378,8 +379,10 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 		return rc;
 	}
 	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
+	for (unsigned i = 0; i < VOL_MAX_DISKS; i++) {
 		out->disks[i].shares_fs_with = -1;
+		out->disks[i].drain_target = -1;
+	}
 	bool have_space = false;
 	rc = -EPROTO;
 	while (fgets(line, sizeof(line), in)) {
@@ -451,12 +454,18 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			}
 		} else if (!strcmp(key, "disk_drain_ext")) {
 			unsigned idx;
-			int stopped;
+			int stopped, target = -1, salvaged = 0;
 			uint64_t rate;
-			if (sscanf(val, "%u %d %" SCNu64, &idx, &stopped, &rate) == 3 &&
-			    idx < out->ndisks) {
+			/* The target and the salvaged mark came later: a line
+			 * without them is no replace. */
+			int n = sscanf(val, "%u %d %" SCNu64 " %d %d", &idx, &stopped, &rate,
+				       &target, &salvaged);
+			if (n >= 3 && idx < out->ndisks) {
 				out->disks[idx].drain_stopped = stopped != 0;
 				out->disks[idx].drain_rate = rate;
+				out->disks[idx].drain_target =
+					target >= 0 && (unsigned)target < out->ndisks ? target : -1;
+				out->disks[idx].drain_salvaged = salvaged != 0;
 			}
 		} else if (!strcmp(key, "space")) {
 			have_space = sscanf(val, "%" SCNu64 " %" SCNu64, &out->chunks_used,

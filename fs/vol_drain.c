@@ -155,6 +155,8 @@ struct drain {
 	bool pass_here;	     /* this pass began in this call (from the start of the index) */
 	uint64_t bytes_run;  /* moved by this call, for the rate limit */
 	uint64_t rate;	     /* bytes/s at most (asked now, or kept in the record); 0: none */
+	uint64_t bad_ino;    /* the highest file reported bad (bad_ino_set) */
+	bool bad_ino_set;
 	struct timespec t0;
 };
 
@@ -163,8 +165,22 @@ static void report_bad(struct drain *d, uint64_t ino, uint64_t off, const struct
 {
 	struct vol *v = d->v;
 	char path[PATH_MAX];
-	bool named = vol_ino_path(v, ino, path, sizeof(path)) == 0;
+	bool missing = trk_pool_disk_missing(v->pool, d->disk);
 
+	/* A missing disk reads nothing: one line per file says it. */
+	if (missing && d->bad_ino_set && ino <= d->bad_ino)
+		return; /* said already, in this pass or the one before */
+	d->bad_ino = ino;
+	d->bad_ino_set = true;
+	bool named = vol_ino_path(v, ino, path, sizeof(path)) == 0;
+	if (missing) {
+		tfs_err("replace disk %s: %s (inode %" PRIu64 ") from offset %" PRIu64
+			" is on the missing disk and is not copied; it is listed as lost",
+			trk_pool_disk_path(v->pool, d->disk), named ? path : "(no name)", ino, off);
+		if (d->o && d->o->bad_cb)
+			d->o->bad_cb(d->o->arg, ino, named ? path : NULL, off);
+		return;
+	}
 	tfs_err("drain disk %s: %s (inode %" PRIu64 ") offset %" PRIu64 ": chunk %" PRIu32
 		" of track %" PRIu32 " %s; left on the disk, not copied: restore that file from a "
 		"backup or run fsck.trackfs --scrub",
@@ -419,6 +435,9 @@ static int move_piece(struct drain *d, uint64_t ino, uint64_t a, uint64_t b)
 			ngood++;
 		}
 	}
+	/* Reading a failing disk is I/O too: the rate limit counts the
+	 * chunks that did not read as well as those moved. */
+	d->bytes_run += (uint64_t)(m.n - ngood) * cs;
 	if (ngood == 0) {
 		rc = 0; /* only bad chunks here: they stay, reported */
 		goto out_free;
@@ -662,10 +681,9 @@ static int drain_run(struct drain *d)
 			 * holds no referenced chunk except bad ones. */
 			bool clean = d->moved == 0 && d->rec.passes > 0 && d->pass_here;
 			if (clean && d->bad) {
-				tfs_err("drain disk %s: %" PRIu64
-					" chunks fail their checksums and "
-					"stay on it (listed above); restore those files, then run "
-					"the drain again",
+				tfs_err("drain disk %s: %" PRIu64 " chunks cannot be read or fail "
+					"their checksums and stay on it (listed above); restore "
+					"those files, then run the drain again",
 					dpath, d->bad);
 				return -EIO;
 			}
@@ -714,9 +732,64 @@ static int drain_run(struct drain *d)
 	}
 }
 
+struct count_disk {
+	unsigned disk;
+	uint64_t chunks;
+};
+
+static int count_cb(void *arg, uint64_t ino, const struct idx_extent *e)
+{
+	struct count_disk *c = arg;
+
+	(void)ino;
+	if (e->disk == c->disk)
+		c->chunks += e->nchunks;
+	return 0;
+}
+
+/* The chunks the index maps on @p disk, into *@p out. */
+static int chunks_indexed(struct idx_txn *txn, unsigned disk, uint64_t *out)
+{
+	struct count_disk c = {.disk = disk};
+	int rc = idx_extent_iter_all(txn, count_cb, &c);
+
+	*out = c.chunks;
+	return rc;
+}
+
+/* In @p v's index transaction: can @p disk be drained as @p o asks? A
+ * missing disk only by a replace (what reads of it, nothing); the new disk of
+ * a replace must be there. @return 0, -ENXIO or -EINVAL, said in the log. */
+static int drain_check_disks(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
+{
+	if (trk_pool_disk_missing(v->pool, disk) && !o->targeted) {
+		tfs_err("drain disk %s: it is missing, so its chunks cannot be read; bring it "
+			"back, or replace it",
+			trk_pool_disk_path(v->pool, disk));
+		return -ENXIO;
+	}
+	if (!o->targeted)
+		return 0;
+	if (o->target >= trk_pool_ndisks(v->pool) || o->target == disk ||
+	    trk_pool_disk_removed(v->pool, o->target)) {
+		tfs_err("replace disk %s: its new disk %u is not a disk of the volume; run "
+			"fsck.trackfs",
+			trk_pool_disk_path(v->pool, disk), o->target);
+		return -EINVAL;
+	}
+	if (trk_pool_disk_missing(v->pool, o->target)) {
+		tfs_err("replace disk %s: its new disk %s is missing; the copy goes on once it is "
+			"back (trackfs disk drain), or undrain and replace again",
+			trk_pool_disk_path(v->pool, disk), trk_pool_disk_path(v->pool, o->target));
+		return -ENXIO;
+	}
+	return 0;
+}
+
 int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 {
-	struct drain d = {.v = v, .disk = disk, .o = o, .hint = -1, .hint_ino = 0};
+	struct vol_drain_opts eo = o ? *o : (struct vol_drain_opts){0};
+	struct drain d = {.v = v, .disk = disk, .o = &eo, .hint = -1, .hint_ino = 0};
 	struct trk_disk_stats st;
 	struct idx_txn *txn;
 	uint64_t bit = 1ull << disk;
@@ -726,14 +799,8 @@ int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 		return -EROFS;
 	if (disk >= trk_pool_ndisks(v->pool))
 		return -ENODEV;
-	if (o && o->targeted && (o->target >= trk_pool_ndisks(v->pool) || o->target == disk))
+	if (eo.targeted && (eo.target >= trk_pool_ndisks(v->pool) || eo.target == disk))
 		return -EINVAL;
-	if (trk_pool_disk_missing(v->pool, disk) && !(o && o->targeted)) {
-		tfs_err("drain disk %s: it is missing, so its chunks cannot be read; bring it "
-			"back, or replace it",
-			trk_pool_disk_path(v->pool, disk));
-		return -ENXIO;
-	}
 	if (atomic_fetch_or(&v->drains_running, bit) & bit)
 		return -EBUSY;
 	rc = idx_txn_begin(v->idx, &txn);
@@ -741,21 +808,44 @@ int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 		goto out_clear;
 	rc = idx_disk_drain_get(txn, (uint16_t)disk, &d.rec);
 	if (rc == -ENOENT) {
+		uint64_t used = 0;
+		rc = 0;
 		trk_pool_disk_stats(v->pool, disk, &st);
+		used = st.chunks_used;
+		/* A missing disk has no free lists to count from: the index
+		 * says what it holds. */
+		if (st.missing)
+			rc = chunks_indexed(txn, disk, &used);
 		d.rec = (struct idx_disk_drain){.state = IDX_DRAIN_DRAINING,
-						.bytes_total = st.chunks_used * v->chunk_size,
-						.rate = o ? o->rate : 0};
-		rc = idx_disk_drain_put(txn, (uint16_t)disk, &d.rec);
-	} else if (rc == 0 && d.rec.state == IDX_DRAIN_DRAINING &&
-		   ((d.rec.flags & IDX_DRAIN_F_STOPPED) ||
-		    (o && o->rate && o->rate != d.rec.rate))) {
-		/* Asked to drain: a stop is over, and a rate given now is the
-		 * one kept from here on. */
-		d.rec.flags &= ~(uint32_t)IDX_DRAIN_F_STOPPED;
-		if (o && o->rate)
-			d.rec.rate = o->rate;
-		rc = idx_disk_drain_put(txn, (uint16_t)disk, &d.rec);
+						.bytes_total = used * v->chunk_size,
+						.rate = eo.rate};
+		if (eo.targeted) {
+			d.rec.flags = IDX_DRAIN_F_REPLACE;
+			d.rec.target = eo.target;
+		}
+		if (rc == 0)
+			rc = idx_disk_drain_put(txn, (uint16_t)disk, &d.rec);
+	} else if (rc == 0 && d.rec.state == IDX_DRAIN_DRAINING) {
+		/* Asked to drain: a stop is over, and a rate or a replacement
+		 * given now is the one kept from here on; a replace that was
+		 * interrupted stays one. */
+		struct idx_disk_drain was = d.rec;
+		d.rec.flags &= ~(uint32_t)(IDX_DRAIN_F_STOPPED | IDX_DRAIN_F_SALVAGED);
+		if (eo.rate)
+			d.rec.rate = eo.rate;
+		if (eo.targeted) {
+			d.rec.flags |= IDX_DRAIN_F_REPLACE;
+			d.rec.target = eo.target;
+		} else if (d.rec.flags & IDX_DRAIN_F_REPLACE) {
+			eo.targeted = true;
+			eo.target = d.rec.target;
+		}
+		if (was.flags != d.rec.flags || was.rate != d.rec.rate ||
+		    was.target != d.rec.target)
+			rc = idx_disk_drain_put(txn, (uint16_t)disk, &d.rec);
 	}
+	if (rc == 0 && d.rec.state == IDX_DRAIN_DRAINING)
+		rc = drain_check_disks(v, disk, &eo);
 	d.rate = d.rec.rate;
 	if (rc < 0) {
 		idx_txn_abort(txn);
@@ -805,6 +895,7 @@ int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 	}
 	d.rec.state = IDX_DRAIN_DRAINED;
 	d.rec.flags = 0;
+	d.rec.target = 0;
 	d.rec.rate = 0;
 	d.rec.ino = 0;
 	d.rec.off = 0;
@@ -816,6 +907,25 @@ int vol_disk_drain(struct vol *v, unsigned disk, const struct vol_drain_opts *o)
 		tfs_info("drain disk %s: drained (%" PRIu64 " bytes moved); it can be removed",
 			 trk_pool_disk_path(v->pool, disk), d.rec.bytes_done);
 out_clear:
+	if (eo.targeted && (rc == 0 || rc == -EIO)) {
+		char lost[PATH_MAX];
+		uint64_t n = 0;
+		int rc2 = 0;
+		if (rc == -EIO) {
+			/* All that reads is copied: the next mount does not try
+			 * the rest again. */
+			d.rec.flags |= IDX_DRAIN_F_SALVAGED;
+			rc2 = rec_put(v, disk, &d.rec);
+		}
+		if (rc2 == 0)
+			rc2 = vol_disk_lost_write(v, disk, lost, sizeof(lost), &n);
+		if (rc2 < 0)
+			rc = rc2;
+		else if (n)
+			tfs_err("replace disk %u: %" PRIu64 " stretches of files could not be read "
+				"and stay on it, listed in %s; restore those files",
+				disk, n, lost);
+	}
 	atomic_fetch_and(&v->drains_running, ~bit);
 	return rc;
 }
@@ -835,6 +945,7 @@ int vol_disk_drain_state(struct vol *v, unsigned disk, struct vol_drain_status *
 	idx_txn_abort(txn);
 	if (rc == -ENOENT) {
 		memset(out, 0, sizeof(*out));
+		out->replace_target = -1;
 		return 0;
 	}
 	if (rc < 0)
@@ -845,7 +956,9 @@ int vol_disk_drain_state(struct vol *v, unsigned disk, struct vol_drain_status *
 	out->ino = rec.ino;
 	out->off = rec.off;
 	out->stopped = rec.state == IDX_DRAIN_DRAINING && (rec.flags & IDX_DRAIN_F_STOPPED);
+	out->salvaged = rec.state == IDX_DRAIN_DRAINING && (rec.flags & IDX_DRAIN_F_SALVAGED);
 	out->rate = rec.rate;
+	out->replace_target = rec.flags & IDX_DRAIN_F_REPLACE ? (int)rec.target : -1;
 	return 0;
 }
 
@@ -902,6 +1015,22 @@ int vol_drain_load(struct vol *v)
 					"the disk back into use",
 					v->meta_dir, trk_pool_disk_path(v->pool, i),
 					rec.bytes_done);
+			else if (rec.state == IDX_DRAIN_DRAINING &&
+				 (rec.flags & IDX_DRAIN_F_SALVAGED))
+				tfs_warn("volume %s: disk %s was replaced by disk %" PRIu32
+					 "; what it still holds could not be read and is listed in "
+					 "%s/disk-%u-lost.txt: restore those files, then `trackfs "
+					 "disk remove --force`, or bring the disk back and run "
+					 "`trackfs disk drain`",
+					 v->meta_dir, trk_pool_disk_path(v->pool, i), rec.target,
+					 v->meta_dir, i);
+			else if (rec.state == IDX_DRAIN_DRAINING &&
+				 (rec.flags & IDX_DRAIN_F_REPLACE))
+				tfs_info("volume %s: disk %s is being replaced by disk %" PRIu32
+					 " (%" PRIu64 " bytes copied); new data goes to the other "
+					 "disks until the copy finishes",
+					 v->meta_dir, trk_pool_disk_path(v->pool, i), rec.target,
+					 rec.bytes_done);
 			else if (rec.state == IDX_DRAIN_DRAINING)
 				tfs_info("volume %s: disk %s is being drained (%" PRIu64
 					 " bytes moved); new data goes to the other disks until "

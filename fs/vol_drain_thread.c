@@ -27,6 +27,14 @@ int vol_drainer_init(struct vol *v)
 	return 0;
 }
 
+/* Whether @p disk's replace is done but for what did not read. */
+static bool salvaged(struct vol *v, unsigned disk)
+{
+	struct vol_drain_status st;
+
+	return vol_disk_drain_state(v, disk, &st) == 0 && st.salvaged;
+}
+
 static void *drainer_main(void *arg)
 {
 	struct vol *v = arg;
@@ -46,18 +54,6 @@ static void *drainer_main(void *arg)
 		o.targeted = target >= 0;
 		o.target = target >= 0 ? (unsigned)target : 0;
 		int rc = vol_disk_drain(v, disk, &o);
-		if (o.targeted && (rc == 0 || rc == -EIO)) {
-			char lost[PATH_MAX];
-			uint64_t n = 0;
-			int rc2 = vol_disk_lost_write(v, disk, lost, sizeof(lost), &n);
-			if (rc2 < 0)
-				rc = rc2;
-			else if (n)
-				tfs_err("replace disk %u: %" PRIu64 " stretches of files could "
-					"not be read and stay on it, listed in %s; restore those "
-					"files",
-					disk, n, lost);
-		}
 		const char *path = trk_pool_disk_path(v->pool, disk);
 		pthread_mutex_lock(&dr->mu);
 		bool user = dr->user_stop & (1ull << disk);
@@ -72,6 +68,8 @@ static void *drainer_main(void *arg)
 			tfs_info("drain disk %u (%s): paused; it goes on at the next mount or with "
 				 "`trackfs disk drain`",
 				 disk, path);
+		else if (rc == -EIO && salvaged(v, disk))
+			; /* a replace: vol_disk_drain listed what did not read */
 		else if (rc < 0)
 			tfs_err("drain disk %u (%s) failed: %s; what it moved stays moved, and "
 				"`trackfs disk drain` goes on from there once the cause is fixed",
@@ -117,8 +115,14 @@ int vol_drainer_start(struct vol *v, unsigned disk, uint64_t rate)
 		return -EROFS;
 	if (disk >= trk_pool_ndisks(v->pool))
 		return -ENODEV;
-	if (trk_pool_disk_missing(v->pool, disk))
-		return -ENXIO;
+	/* A missing disk drains only as a replace (what reads of it: nothing,
+	 * listed); vol_disk_drain says why it refuses. */
+	if (trk_pool_disk_missing(v->pool, disk)) {
+		struct vol_drain_status st;
+		if (vol_disk_drain_state(v, disk, &st) < 0 || st.state != VOL_DRAIN_DRAINING ||
+		    st.replace_target < 0)
+			return -ENXIO;
+	}
 	pthread_mutex_lock(&dr->mu);
 	if (dr->closing) {
 		rc = -ESHUTDOWN;
@@ -244,16 +248,28 @@ void vol_drainer_resume(struct vol *v)
 				i, trk_pool_disk_path(v->pool, i));
 			continue;
 		}
-		if (trk_pool_disk_missing(v->pool, i)) {
+		if (st.salvaged) {
+			tfs_info("replace disk %u (%s): done but for what could not be read; it "
+				 "is not tried again until `trackfs disk drain`",
+				 i, trk_pool_disk_path(v->pool, i));
+			continue;
+		}
+		if (trk_pool_disk_missing(v->pool, i) && st.replace_target < 0) {
 			tfs_warn("drain disk %u (%s): it was being drained but is missing; the "
 				 "drain goes on once it is back and the volume is mounted again "
 				 "(or replace it: trackfs disk replace)",
 				 i, trk_pool_disk_path(v->pool, i));
 			continue;
 		}
-		tfs_info("drain disk %u (%s): going on with the interrupted drain (%" PRIu64
-			 " of about %" PRIu64 " bytes moved)",
-			 i, trk_pool_disk_path(v->pool, i), st.bytes_done, st.bytes_total);
+		if (st.replace_target >= 0)
+			tfs_info("replace disk %u (%s): going on with the interrupted copy onto "
+				 "disk %d (%" PRIu64 " of about %" PRIu64 " bytes copied)",
+				 i, trk_pool_disk_path(v->pool, i), st.replace_target,
+				 st.bytes_done, st.bytes_total);
+		else
+			tfs_info("drain disk %u (%s): going on with the interrupted drain (%" PRIu64
+				 " of about %" PRIu64 " bytes moved)",
+				 i, trk_pool_disk_path(v->pool, i), st.bytes_done, st.bytes_total);
 		dr->pending |= 1ull << i;
 	}
 	if (dr->pending) {

@@ -103,9 +103,7 @@ int vol_disk_replace(struct vol *v, unsigned old, const char *new_path, unsigned
 		     const struct vol_drain_opts *o)
 {
 	struct vol_drain_opts ro = {0};
-	char lost[PATH_MAX];
 	unsigned idx = 0;
-	uint64_t n = 0;
 	int shares = -1, rc;
 
 	if (v->rdonly)
@@ -123,15 +121,6 @@ int vol_disk_replace(struct vol *v, unsigned old, const char *new_path, unsigned
 	ro.target = idx;
 	rc = vol_disk_drain(v, old, &ro);
 	*new_out = idx;
-	if (rc == 0 || rc == -EIO) {
-		int rc2 = vol_disk_lost_write(v, old, lost, sizeof(lost), &n);
-		if (rc2 < 0)
-			return rc2;
-		if (n)
-			tfs_err("replace disk %u: %" PRIu64 " stretches of files could not be "
-				"read and stay on it, listed in %s; restore those files",
-				old, n, lost);
-	}
 	return rc;
 }
 

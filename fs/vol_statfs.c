@@ -112,7 +112,10 @@ static int info_locked(struct vol *v, struct vol_info *out)
 		d->reserve_bytes = ds.reserve_bytes;
 		d->at_reserve = !ds.missing && ds.at_reserve;
 		struct vol_drain_status dst;
+		d->drain_target = -1;
 		if (vol_disk_drain_state(v, i, &dst) == 0) {
+			d->drain_target = dst.replace_target;
+			d->drain_salvaged = dst.salvaged;
 			d->drain_state = (int)dst.state;
 			d->drain_done = dst.bytes_done;
 			d->drain_total = dst.bytes_total;

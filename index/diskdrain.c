@@ -40,12 +40,16 @@ int idx_disk_drain_get(struct idx_txn *txn, uint16_t disk, struct idx_disk_drain
 	out->bytes_done = tfs_get_le64(p + IDX_DRAIN_DONE);
 	out->bytes_total = tfs_get_le64(p + IDX_DRAIN_TOTAL);
 	out->flags = 0;
+	out->target = 0;
 	out->rate = 0;
 	if (val.mv_size == IDX_DRAIN_LEN2) {
 		out->flags = tfs_get_le32(p + IDX_DRAIN_FLAGS);
+		out->target = tfs_get_le32(p + IDX_DRAIN_TARGET);
 		out->rate = tfs_get_le64(p + IDX_DRAIN_RATE);
-		if (out->flags & ~(uint32_t)IDX_DRAIN_F_STOPPED)
+		if (out->flags & ~(uint32_t)IDX_DRAIN_F_ALL)
 			return idx_corrupt(txn, "drain record has an unknown flag", disk);
+		if (!(out->flags & IDX_DRAIN_F_REPLACE) ? out->target != 0 : out->target == disk)
+			return idx_corrupt(txn, "drain record has a bad replace target", disk);
 	}
 	return 0;
 }
@@ -56,7 +60,8 @@ int idx_disk_drain_put(struct idx_txn *txn, uint16_t disk, const struct idx_disk
 	MDB_val key, val;
 
 	if ((d->state != IDX_DRAIN_DRAINING && d->state != IDX_DRAIN_DRAINED) ||
-	    (d->flags & ~(uint32_t)IDX_DRAIN_F_STOPPED))
+	    (d->flags & ~(uint32_t)IDX_DRAIN_F_ALL) ||
+	    ((d->flags & IDX_DRAIN_F_REPLACE) ? d->target == disk : d->target != 0))
 		return -EINVAL;
 	tfs_put_le32(buf + IDX_DRAIN_STATE, d->state);
 	tfs_put_le32(buf + IDX_DRAIN_PASSES, d->passes);
@@ -65,7 +70,7 @@ int idx_disk_drain_put(struct idx_txn *txn, uint16_t disk, const struct idx_disk
 	tfs_put_le64(buf + IDX_DRAIN_DONE, d->bytes_done);
 	tfs_put_le64(buf + IDX_DRAIN_TOTAL, d->bytes_total);
 	tfs_put_le32(buf + IDX_DRAIN_FLAGS, d->flags);
-	tfs_put_le32(buf + IDX_DRAIN_PAD, 0);
+	tfs_put_le32(buf + IDX_DRAIN_TARGET, d->target);
 	tfs_put_le64(buf + IDX_DRAIN_RATE, d->rate);
 	drain_key(kb, &key, disk);
 	val.mv_data = buf;

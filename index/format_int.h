@@ -77,16 +77,16 @@ enum {
 #define IDX_DRAIN_KEY "drain"
 #define IDX_DRAIN_KEYLEN 7 /* the prefix and the disk */
 enum {
-	IDX_DRAIN_STATE = 0,  /* u32: IDX_DRAIN_* (index.h) */
-	IDX_DRAIN_PASSES = 4, /* u32: full scans begun */
-	IDX_DRAIN_INO = 8,    /* u64: cursor inode */
-	IDX_DRAIN_OFF = 16,   /* u64: cursor file offset */
-	IDX_DRAIN_DONE = 24,  /* u64: bytes moved */
-	IDX_DRAIN_TOTAL = 32, /* u64: bytes to move, estimated at the start */
-	IDX_DRAIN_LEN = 40,   /* a record without the fields below (before --stop persisted) */
-	IDX_DRAIN_FLAGS = 40, /* u32: IDX_DRAIN_F_* (index.h) */
-	IDX_DRAIN_PAD = 44,   /* u32: zero */
-	IDX_DRAIN_RATE = 48,  /* u64: bytes/s the drain was asked to keep to; 0: none */
+	IDX_DRAIN_STATE = 0,   /* u32: IDX_DRAIN_* (index.h) */
+	IDX_DRAIN_PASSES = 4,  /* u32: full scans begun */
+	IDX_DRAIN_INO = 8,     /* u64: cursor inode */
+	IDX_DRAIN_OFF = 16,    /* u64: cursor file offset */
+	IDX_DRAIN_DONE = 24,   /* u64: bytes moved */
+	IDX_DRAIN_TOTAL = 32,  /* u64: bytes to move, estimated at the start */
+	IDX_DRAIN_LEN = 40,    /* a record without the fields below (before --stop persisted) */
+	IDX_DRAIN_FLAGS = 40,  /* u32: IDX_DRAIN_F_* (index.h) */
+	IDX_DRAIN_TARGET = 44, /* u32: the new disk of a replace (IDX_DRAIN_F_REPLACE); else 0 */
+	IDX_DRAIN_RATE = 48,   /* u64: bytes/s the drain was asked to keep to; 0: none */
 	IDX_DRAIN_LEN2 = 56
 };
 

@@ -216,6 +216,15 @@ enum {
 	/* Stopped by the user (`trackfs disk drain --stop`): not resumed at
 	 * mount, only by `trackfs disk drain` again. */
 	IDX_DRAIN_F_STOPPED = 1u << 0,
+	/* A replace (`trackfs disk replace`): every chunk goes to disk
+	 * @c target only, and what cannot be read stays, listed by path. A
+	 * resumed drain stays a replace. */
+	IDX_DRAIN_F_REPLACE = 1u << 1,
+	/* A replace that copied everything that reads: what is left could
+	 * not be read and is listed in META/disk-N-lost.txt. Not resumed at
+	 * mount (it would only fail again); `trackfs disk drain` tries again. */
+	IDX_DRAIN_F_SALVAGED = 1u << 2,
+	IDX_DRAIN_F_ALL = IDX_DRAIN_F_STOPPED | IDX_DRAIN_F_REPLACE | IDX_DRAIN_F_SALVAGED,
 };
 struct idx_disk_drain {
 	uint32_t state;	      /* IDX_DRAIN_* */
@@ -224,6 +233,7 @@ struct idx_disk_drain {
 	uint64_t bytes_done;  /* chunk bytes moved so far */
 	uint64_t bytes_total; /* chunk bytes on the disk when the drain began (an estimate) */
 	uint32_t flags;	      /* IDX_DRAIN_F_* */
+	uint32_t target;      /* with IDX_DRAIN_F_REPLACE: the new disk; else 0 */
 	uint64_t rate;	      /* bytes/s at most, as asked when it was started; 0: no limit */
 };
 /** @return 0, -ENOENT (the disk is not being drained), -EIO (malformed). */

@@ -113,3 +113,51 @@ unsigned cli_drain_pct(const struct vol_disk_info *d)
 	uint64_t done = d->drain_done < d->drain_total ? d->drain_done : d->drain_total;
 	return (unsigned)(done * 100 / d->drain_total);
 }
+
+#define B(v, buf) cli_fmt_bytes((v), (buf), sizeof(buf))
+
+char *cli_disk_state(const struct vol_disk_info *d, unsigned disk, bool alarm, char *buf,
+		     size_t size)
+{
+	char b1[32], b2[32], b3[32], shares[32] = "", rate[48] = "";
+
+	if (d->shares_fs_with >= 0)
+		snprintf(shares, sizeof(shares), ", shares fs with disk %d", d->shares_fs_with);
+	if (d->drain_state == VOL_DRAIN_DRAINING && d->drain_rate)
+		snprintf(rate, sizeof(rate), ", at most %s/s", B(d->drain_rate, b1));
+	if (d->removed)
+		snprintf(buf, size, "removed");
+	else if (d->drain_salvaged && d->drain_target >= 0)
+		snprintf(buf, size,
+			 "%sreplaced by disk %d; what did not read stays, listed in "
+			 "META/disk-%u-lost.txt",
+			 d->missing ? (alarm ? "MISSING, " : "missing, ") : "", d->drain_target,
+			 disk);
+	else if (d->missing && d->drain_state == VOL_DRAIN_DRAINING && d->drain_target >= 0)
+		snprintf(buf, size, "%s, being replaced by disk %d", alarm ? "MISSING" : "missing",
+			 d->drain_target);
+	else if (d->missing)
+		snprintf(buf, size, "%s", alarm ? "MISSING" : "missing");
+	else if (d->failing)
+		snprintf(buf, size, "%s (%llu I/O error%s)%s", alarm ? "FAILING" : "failing",
+			 (unsigned long long)d->io_errors, d->io_errors == 1 ? "" : "s", shares);
+	else if (d->drain_state == VOL_DRAIN_DRAINED)
+		snprintf(buf, size, "drained%s", shares);
+	else if (d->drain_state == VOL_DRAIN_DRAINING && d->drain_target >= 0)
+		snprintf(buf, size, "replacing onto disk %d %u%% (%s of %s)%s%s%s", d->drain_target,
+			 cli_drain_pct(d), B(d->drain_done, b2), B(d->drain_total, b3),
+			 d->drain_stopped ? ", stopped" : "", rate, shares);
+	else if (d->drain_state == VOL_DRAIN_DRAINING)
+		snprintf(buf, size, "draining %u%% (%s of %s)%s%s%s", cli_drain_pct(d),
+			 B(d->drain_done, b2), B(d->drain_total, b3),
+			 d->drain_stopped ? ", stopped" : "", rate, shares);
+	else if (d->stale)
+		snprintf(buf, size, "back, reads only until the next mount%s", shares);
+	else if (!d->chunks_free)
+		snprintf(buf, size, "full%s", shares);
+	else if (d->at_reserve)
+		snprintf(buf, size, "at reserve%s", shares);
+	else
+		snprintf(buf, size, "ok%s", shares);
+	return buf;
+}

@@ -33,4 +33,14 @@ struct vol_disk_info;
 /** How far a disk's drain is, in percent (0-100), from its info. */
 unsigned cli_drain_pct(const struct vol_disk_info *d);
 
+/**
+ * The state of a disk in words, as `disk list` and `trackfs status` show it
+ * ("ok", "missing", "draining 40% (4 MiB of 10 MiB), at most 2 MiB/s",
+ * "replacing onto disk 3 ...", "back, reads only until the next mount", ...),
+ * into @p buf. With @p alarm, the states that need a person (missing,
+ * failing) are in capitals. @return buf.
+ */
+char *cli_disk_state(const struct vol_disk_info *d, unsigned disk, bool alarm, char *buf,
+		     size_t size);
+
 #endif

@@ -194,9 +194,10 @@ static int report(const char *meta, unsigned disk, int rc, uint64_t done, uint64
 			live ? " (the daemon also goes on at its next mount)" : "");
 		return 1;
 	case -EIO:
-		cli_msg("disk %u is not drained: chunks that fail their checksums stay on it "
-			"(%s names the files); restore those files, then drain again",
-			disk, log);
+		cli_msg("disk %u is not drained: chunks that cannot be read or fail their "
+			"checksums stay on it (%s names the files; after a replace, so does "
+			"%s/disk-%u-lost.txt); restore those files, then drain again",
+			disk, log, meta, disk);
 		return 1;
 	case -ENOSPC:
 		cli_msg("disk %u is not drained: the other disks are full; add a disk "

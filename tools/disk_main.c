@@ -75,7 +75,7 @@ static void usage(FILE *out)
 
 static int list(const struct vol_info *info, bool live)
 {
-	char b1[32], b2[32], b3[32], b4[32], b5[32];
+	char b1[32], b2[32], b3[32];
 	int bad = 0;
 
 	printf("Placement %s, reserve %s per disk%s\n",
@@ -86,31 +86,8 @@ static int list(const struct vol_info *info, bool live)
 	       "STATE");
 	for (unsigned i = 0; i < info->ndisks; i++) {
 		const struct vol_disk_info *d = &info->disks[i];
-		char state[160], shares[32] = "", rate[48] = "";
-		if (d->drain_state == VOL_DRAIN_DRAINING && d->drain_rate)
-			snprintf(rate, sizeof(rate), ", at most %s/s", B(d->drain_rate, b1));
-		if (d->shares_fs_with >= 0)
-			snprintf(shares, sizeof(shares), ", shares fs with disk %d",
-				 d->shares_fs_with);
-		if (d->removed)
-			snprintf(state, sizeof(state), "removed");
-		else if (d->missing)
-			snprintf(state, sizeof(state), "missing");
-		else if (d->failing)
-			snprintf(state, sizeof(state), "failing (%llu I/O errors)%s",
-				 (unsigned long long)d->io_errors, shares);
-		else if (d->drain_state == VOL_DRAIN_DRAINED)
-			snprintf(state, sizeof(state), "drained%s", shares);
-		else if (d->drain_state == VOL_DRAIN_DRAINING)
-			snprintf(state, sizeof(state), "draining %u%% (%s of %s)%s%s%s",
-				 cli_drain_pct(d), B(d->drain_done, b4), B(d->drain_total, b5),
-				 d->drain_stopped ? ", stopped" : "", rate, shares);
-		else if (!d->chunks_free)
-			snprintf(state, sizeof(state), "full%s", shares);
-		else if (d->at_reserve)
-			snprintf(state, sizeof(state), "at reserve%s", shares);
-		else
-			snprintf(state, sizeof(state), "ok%s", shares);
+		char state[192];
+		cli_disk_state(d, i, false, state, sizeof(state));
 		bad |= !d->removed && (d->missing || d->failing ||
 				       (!d->drain_state && (!d->chunks_free || d->at_reserve)));
 		printf("%-4u %-36s %10s %10s %10s  %s\n", i, d->path, B(d->bytes_used, b1),

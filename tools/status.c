@@ -65,7 +65,7 @@ static int print_locked(const char *arg)
 /* The report, from a volume opened here or from the daemon that holds it. */
 static int print_info(const struct vol_info *info, const char *meta, bool unclean, bool live)
 {
-	char uuid[TFS_UUID_STRLEN], b1[32], b2[32], b3[32], b4[32], b5[32];
+	char uuid[TFS_UUID_STRLEN], b1[32], b2[32], b3[32];
 
 	tfs_uuid_format(&info->uuid, uuid);
 	printf("Volume      %s%s%s\n", info->label[0] ? "\"" : "",
@@ -91,24 +91,8 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 	unsigned missing = 0, failing = 0, shared = 0;
 	for (unsigned i = 0; i < info->ndisks; i++) {
 		const struct vol_disk_info *d = &info->disks[i];
-		char state[96];
-		if (d->removed)
-			snprintf(state, sizeof(state), "removed");
-		else if (d->missing)
-			snprintf(state, sizeof(state), "MISSING");
-		else if (d->failing)
-			snprintf(state, sizeof(state), "FAILING (%llu I/O error%s)",
-				 (unsigned long long)d->io_errors, d->io_errors == 1 ? "" : "s");
-		else if (d->drain_state == VOL_DRAIN_DRAINED)
-			snprintf(state, sizeof(state), "drained");
-		else if (d->drain_state == VOL_DRAIN_DRAINING)
-			snprintf(state, sizeof(state), "draining %u%% (%s of %s)%s",
-				 cli_drain_pct(d), B(d->drain_done, b4), B(d->drain_total, b5),
-				 d->drain_stopped ? ", stopped" : "");
-		else if (d->shares_fs_with >= 0)
-			snprintf(state, sizeof(state), "ok (shares fs with %d)", d->shares_fs_with);
-		else
-			snprintf(state, sizeof(state), "ok");
+		char state[192];
+		cli_disk_state(d, i, true, state, sizeof(state));
 		printf("%-4u %-32s %6u %12llu %12llu %10s %10s %10s  %s\n", i, d->path, d->tracks,
 		       (unsigned long long)d->chunks_used, (unsigned long long)d->chunks_free,
 		       B(d->bytes_used, b1), B(d->bytes_free, b2), B(d->bytes_on_disk, b3), state);

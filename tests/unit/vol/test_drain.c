@@ -463,3 +463,60 @@ Test(drain, bad_chunk_reported_never_copied)
 	fx_close_and_fsck(&f);
 	fx_teardown(&f);
 }
+
+/* ---- a replace stays a replace ------------------------------------------------ */
+
+/* Chunks on a disk other than @p a and @p b. */
+static uint64_t chunks_off(struct fx *f, unsigned a, unsigned b)
+{
+	uint64_t n = 0;
+	for (unsigned d = 0; d < trk_pool_ndisks(f->v->pool); d++)
+		if (d != a && d != b)
+			n += chunks_on(f, d);
+	return n;
+}
+
+Test(drain, replace_stopped_resumes_onto_the_new_disk)
+{
+	struct fx f;
+	fx_setup(&f, 4096);
+	populate(&f, main_files, NMAIN);
+	uint64_t before = chunks_on(&f, DISK), others = chunks_off(&f, DISK, DISK);
+	char newdisk[PATH_MAX + 8];
+	snprintf(newdisk, sizeof(newdisk), "%s/new", f.tv.root);
+	cr_assert_eq(mkdir(newdisk, 0755), 0);
+
+	struct stopper s = {.after = 2};
+	struct vol_drain_opts o = {.progress_cb = stop_cb, .arg = &s, .stop = &s.stop};
+	unsigned idx = 0;
+	cr_assert_eq(vol_disk_replace(f.v, DISK, newdisk, &idx, &o), -EINTR);
+	cr_assert_eq(idx, 2);
+	struct vol_drain_status st;
+	cr_assert_eq(vol_disk_drain_state(f.v, DISK, &st), 0);
+	cr_assert_eq(st.state, VOL_DRAIN_DRAINING);
+	cr_assert_eq(st.replace_target, 2, "the replace's new disk is not kept: %d",
+		     st.replace_target);
+	uint64_t moved = chunks_on(&f, 2);
+	cr_assert_gt(moved, 0);
+
+	/* After a reopen, a drain with no target goes on with the replace:
+	 * everything lands on the new disk, nothing on disk 1. */
+	fx_reopen(&f);
+	cr_assert_eq(vol_disk_drain_state(f.v, DISK, &st), 0);
+	cr_assert_eq(st.replace_target, 2);
+	drain_ok(&f, NULL);
+	cr_assert_eq(chunks_on(&f, 2), before, "on the new disk: %llu of %llu",
+		     (unsigned long long)chunks_on(&f, 2), (unsigned long long)before);
+	cr_assert_eq(chunks_off(&f, DISK, 2), others, "a resumed replace put chunks elsewhere");
+	cr_assert_eq(vol_disk_drain_state(f.v, DISK, &st), 0);
+	cr_assert_eq(st.replace_target, -1, "a drained disk keeps no replace target");
+	expect_files(&f, main_files, NMAIN);
+	/* The list of what could not be read is written, and empty. */
+	char lost[PATH_MAX];
+	struct stat sb;
+	vol_disk_lost_name(f.tv.meta, DISK, lost, sizeof(lost));
+	cr_assert_eq(stat(lost, &sb), 0, "no %s after the resumed replace", lost);
+	cr_assert_eq(sb.st_size, 0);
+	fx_close_and_fsck(&f);
+	fx_teardown(&f);
+}
