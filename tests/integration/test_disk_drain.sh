@@ -10,52 +10,16 @@
 # and fsck is clean.
 source "$(dirname "$0")/lib.sh"
 tfs_setup python3 sha256sum
-DISK="$TRACKFS_BIN_DIR/tools/trackfs-disk"
-DEBUG="$TRACKFS_BIN_DIR/tools/trackfs-debug"
-STATUS="$TRACKFS_BIN_DIR/tools/trackfs-status"
-LOAD="$(dirname "$0")/drain_load.py"
+source "$(dirname "$0")/disks.sh"
 T=$TFS_TMP
+disks_mkfs3
 
-# The volume of lib.sh has two disks; this one needs three.
-rm -rf "$T/disk1" "$T/disk2"
-mkdir -p "$T/disk0" "$T/disk1" "$T/disk2"
-TFS_META="$T/disk0/meta"
-"$TFS_MKFS" --disk "$T/disk0" --disk "$T/disk1" --disk "$T/disk2" --reserve 0 \
-	>"$T/mkfs3.log" 2>&1 || fail "mkfs.trackfs over three disks"
-
-# disk_of PATH OFFSET: the disk holding that byte of PATH (unmounted volume).
-disk_of() {
-	"$DEBUG" locate "$TFS_META" "$1" "$2" | awk '$1 == "disk" { print $2 }'
-}
 # disk1_state: "draining NN% (X of Y)" or "drained" for disk 1, from `disk list`.
 disk1_state() {
 	"$DISK" list "$TFS_META" | grep -E '^1 ' | grep -oE 'draining [0-9]+% \([^)]*\)|drained' || true
 }
-# load_start TAG: two writers and a reader of the base files, in the background.
-load_start() {
-	rm -f "$T/stop"
-	LOAD_PIDS=()
-	for w in 1 2; do
-		python3 "$LOAD" writer "$TFS_MNT/load" "$1$w" "$T/stop" "$T/man.$1$w" \
-			>"$T/writer.$1$w.log" 2>&1 &
-		LOAD_PIDS+=($!)
-	done
-	python3 "$LOAD" reader "$TFS_MNT" "$T/base.sha" "$T/stop" >"$T/reader.$1.log" 2>&1 &
-	LOAD_PIDS+=($!)
-}
-load_stop() {
-	touch "$T/stop"
-	for p in "${LOAD_PIDS[@]}"; do
-		wait "$p" || {
-			cat "$T"/writer.*.log "$T"/reader.*.log >&2
-			fail "a writer or reader saw wrong bytes during the drain (logs above)"
-		}
-	done
-}
-
 step "base files: 48 files of 1 MiB spread over the three disks"
 tfs_mount
-mkdir "$TFS_MNT/load"
 for i in $(seq -w 1 48); do
 	head -c $((1 << 20)) /dev/urandom >"$TFS_MNT/base$i"
 done
@@ -71,7 +35,7 @@ echo "base files on disk 1: $on1"
 
 step "drain disk 1 through the daemon at 2 MiB/s, under load; kill -9 mid-drain"
 tfs_mount
-load_start a
+load_start a "$T/base.sha"
 "$DISK" drain "$TFS_META" 1 --rate 2M/s >"$T/drain1.out" 2>"$T/drain1.err" &
 DRAIN_CLI=$!
 seen=""
@@ -103,10 +67,7 @@ load_stop
 # Files made while disk 1 drains must not be on it (checked once unmounted).
 ls "$TFS_MNT/load" >"$T/made-during"
 case "$(disk1_state)" in draining*) ;; *) fail "the drain finished before the kill; lower the rate" ;; esac
-kill -9 "$TFS_PID"
-wait "$TFS_PID" 2>/dev/null || true
-TFS_PID=""
-fusermount3 -uz "$TFS_MNT" 2>/dev/null || true
+kill9
 if [ -s "$T/drain1.out" ]; then
 	fail "the piped drain CLI printed on stdout: $(cat "$T/drain1.out")"
 fi
@@ -122,7 +83,7 @@ echo "$(wc -l <"$T/made-during") files made during the drain, none on disk 1"
 
 step "remount: the daemon goes on with the drain by itself, under load"
 tfs_mount
-load_start b
+load_start b "$T/base.sha"
 for _ in $(seq 600); do
 	s=$(disk1_state)
 	case "$s" in drained*) break ;; esac
@@ -139,9 +100,7 @@ step "every byte: base files, and everything the writers made, after a remount"
 tfs_umount
 tfs_mount
 (cd "$TFS_MNT" && sha256sum -c --quiet "$T/base.sha") || fail "base files read back wrong"
-for m in "$T"/man.*; do
-	(cd "$TFS_MNT/load" && sha256sum -c --quiet "$m") || fail "files of $m read back wrong"
-done
+load_verify
 
 step "a drained disk drains at once; --stop with nothing to stop"
 "$DISK" drain "$TFS_META" 1 >"$T/drain2.out" || fail "drain of a drained disk"
@@ -179,8 +138,6 @@ tfs_fsck
 tfs_mount
 check_eq "$("$DISK" list "$TFS_META" | grep -cE '^[0-9]+ ')" 2 "disks listed after the remove"
 (cd "$TFS_MNT" && sha256sum -c --quiet "$T/base.sha") || fail "base files read back wrong"
-for m in "$T"/man.*; do
-	(cd "$TFS_MNT/load" && sha256sum -c --quiet "$m") || fail "files of $m read back wrong"
-done
+load_verify
 tfs_umount
 tfs_fsck

@@ -10,19 +10,10 @@
 # and every byte verifies.
 source "$(dirname "$0")/lib.sh"
 tfs_setup sha256sum
-DISK="$TRACKFS_BIN_DIR/tools/trackfs-disk"
-DEBUG="$TRACKFS_BIN_DIR/tools/trackfs-debug"
+source "$(dirname "$0")/disks.sh"
 T=$TFS_TMP
+disks_mkfs3
 
-rm -rf "$T/disk1" "$T/disk2"
-mkdir -p "$T/disk0" "$T/disk1" "$T/disk2"
-TFS_META="$T/disk0/meta"
-"$TFS_MKFS" --disk "$T/disk0" --disk "$T/disk1" --disk "$T/disk2" --reserve 0 \
-	>"$T/mkfs3.log" 2>&1 || fail "mkfs.trackfs over three disks"
-
-disk_of() {
-	"$DEBUG" locate "$TFS_META" "$1" "$2" | awk '$1 == "disk" { print $2 }'
-}
 # files_on N: the base files whose first byte is on disk N (unmounted volume).
 files_on() {
 	for f in "$T"/names/*; do
