@@ -91,15 +91,24 @@ int idx_group_commit_locked(struct idx_env *env, const char *why)
 			tfs_info("index at %s: group commits work again", env->path);
 		env->held_back = false;
 	}
-	if (dirty)
-		rc = mdb_txn_commit(env->group);
-	else
+	if (dirty) {
+		/* Every commit that writes carries its sequence number, so that a
+		 * mirror or a snapshot can tell which state it holds. */
+		rc = idx_seq_put(env, env->group, env->seq + 1);
+		if (rc == 0)
+			rc = mdb_txn_commit(env->group);
+		else
+			mdb_txn_abort(env->group);
+	} else {
 		mdb_txn_abort(env->group); /* only reads ran in it */
+	}
 	env->group = NULL;
 	env->children = 0;
 	env->group_bound = 0;
 	env->commit_pending = false;
 	__atomic_store_n(&env->dirty, false, __ATOMIC_RELAXED);
+	if (rc)
+		idx_clog_failed_locked(env);
 	if (rc) {
 		/* The volume's memory (inode numbers, allocator, the kernel's
 		 * caches) is ahead of the index now: no change may be built on
@@ -116,8 +125,10 @@ int idx_group_commit_locked(struct idx_env *env, const char *why)
 	}
 	env->free_valid = false;
 	if (dirty) {
+		env->seq++;
 		env->unsynced = true;
 		refresh_info(env);
+		idx_clog_committed_locked(env);
 	}
 	return 0;
 }
@@ -275,6 +286,9 @@ int idx_env_open(const char *dir, unsigned flags, struct idx_env **out)
 	if (rc)
 		goto out_close_env;
 	refresh_info(env);
+	rc = idx_seq_read(env, NULL, &env->seq);
+	if (rc)
+		goto out_close_env;
 	idx_space_init(env);
 	*out = env;
 	return 0;
@@ -311,6 +325,8 @@ static int flush(struct idx_env *env, bool sync)
 			env->unsynced = false;
 		}
 	}
+	if (!rc && sync)
+		idx_mirror_sync_locked(env);
 	pthread_mutex_unlock(&env->lock);
 	return rc;
 }
@@ -358,6 +374,10 @@ int idx_env_close(struct idx_env *env, bool sync)
 		mdb_txn_abort(env->group);
 		env->group = NULL;
 	}
+	pthread_mutex_lock(&env->lock);
+	idx_mirror_close_locked(env);
+	pthread_mutex_unlock(&env->lock);
+	idx_clog_free(&env->clog);
 	mdb_env_close(env->mdb);
 	pthread_mutex_destroy(&env->lock);
 	free(env->path);
@@ -385,4 +405,19 @@ int idx_env_stats(struct idx_env *env, struct idx_env_stats *out)
 	out->used_bytes = ((uint64_t)info.me_last_pgno + 1) * env->psize;
 	out->entries = st.ms_entries;
 	return 0;
+}
+
+uint64_t idx_env_seq(struct idx_env *env)
+{
+	uint64_t seq;
+
+	pthread_mutex_lock(&env->lock);
+	seq = env->seq;
+	pthread_mutex_unlock(&env->lock);
+	return seq;
+}
+
+const char *idx_table_name(enum idx_db db)
+{
+	return table_names[db];
 }

@@ -12,6 +12,7 @@
 
 #include "core/base/endian.h"
 #include "index/index.h"
+#include "index/snapshot_int.h"
 
 /* The named databases (LMDB "DBIs") and their key layouts (all big-endian). */
 enum idx_db {
@@ -42,14 +43,15 @@ enum idx_db {
 
 struct idx_txn {
 	struct idx_env *env;
-	MDB_txn *mdb;	 /* child of env->group, or a read-only txn */
-	int failed;	 /* 0, or the -errno of the first error LMDB says ends the txn */
-	bool wrote;	 /* a put or delete succeeded */
-	uint64_t bound;	 /* worst-case bytes this txn may have added to the file */
-	bool view;	 /* idx_txn_begin_read: mdb is the group itself, read only */
-	bool reserve_ok; /* idx_txn_use_reserve: frees space, may use the reserve */
-	bool keep_lock;	 /* commit and abort leave env->lock held (precommit hook,
-			  * idx_txn_commit_keep) */
+	MDB_txn *mdb;	  /* child of env->group, or a read-only txn */
+	int failed;	  /* 0, or the -errno of the first error LMDB says ends the txn */
+	bool wrote;	  /* a put or delete succeeded */
+	uint64_t bound;	  /* worst-case bytes this txn may have added to the file */
+	bool view;	  /* idx_txn_begin_read: mdb is the group itself, read only */
+	bool reserve_ok;  /* idx_txn_use_reserve: frees space, may use the reserve */
+	bool keep_lock;	  /* commit and abort leave env->lock held (precommit hook,
+			   * idx_txn_commit_keep) */
+	size_t clog_mark; /* env->clog.len when it began: abort drops what follows */
 };
 
 struct idx_env {
@@ -83,6 +85,13 @@ struct idx_env {
 	bool space_short;    /* the last claim failed (said once) */
 	bool in_precommit;   /* the hook is running (idx_txn_begin_precommit) */
 	int inject_commits;  /* tests: fail this many more commits of writing children */
+	/* changelog.c: the group's changes while a snapshot or the mirror needs them */
+	struct idx_clog clog;
+	struct idx_snap_capture *snap; /* snapshot.c: a snapshot is being taken */
+	struct idx_mirror *mirror;     /* mirror.c: the live mirror, or NULL */
+	char *mirror_dir;	       /* the mirror's directory while one is set */
+	int mirror_error;	       /* why the mirror is not live (-errno) */
+	uint64_t seq;		       /* commit sequence number of the last group commit */
 };
 
 /** Tests: make the next @p n commits of transactions that wrote fail with
@@ -111,6 +120,39 @@ void idx_space_init(struct idx_env *env);
 int idx_space_charge(struct idx_txn *txn);
 /** Before a child begins: true if the group must be committed to make room. */
 bool idx_space_tight(struct idx_env *env);
+
+/* ---- changelog.c ---- */
+
+/** Record a put (@p val) or a delete (@p val NULL) that succeeded in @p txn. */
+void idx_clog_record(struct idx_txn *txn, unsigned op, enum idx_db db, const MDB_val *key,
+		     const MDB_val *val);
+/** Drop what @p txn recorded: it aborted or failed to merge. */
+void idx_clog_undo(struct idx_txn *txn);
+/** The group committed: hand its records to the snapshot and the mirror. */
+void idx_clog_committed_locked(struct idx_env *env);
+/** The group's commit failed: its records go. */
+void idx_clog_failed_locked(struct idx_env *env);
+
+/* ---- mirror.c ---- */
+
+/** After a group commit: apply the change log to the mirror (marks it failed on error). */
+void idx_mirror_apply_locked(struct idx_env *env);
+/** After the index's fsync: fsync the mirror too. */
+void idx_mirror_sync_locked(struct idx_env *env);
+/** At close. */
+void idx_mirror_close_locked(struct idx_env *env);
+
+/* ---- volrec.c: the commit sequence number ---- */
+
+#define IDX_SEQ_KEY "commitseq"
+/** Read the commit sequence number (0 if the index has none yet). */
+int idx_seq_read(struct idx_env *env, MDB_txn *mtxn, uint64_t *out);
+/** Put @p seq into @p mtxn (the group, just before it commits). */
+int idx_seq_put(struct idx_env *env, MDB_txn *mtxn, uint64_t seq);
+
+/* ---- env.c: table names ---- */
+
+const char *idx_table_name(enum idx_db db);
 
 /* ---- errmap.c ---- */
 

@@ -110,6 +110,90 @@ struct idx_env_stats {
 	uint64_t entries;    /* inodes */
 };
 int idx_env_stats(struct idx_env *env, struct idx_env_stats *out);
+/** The commit sequence number: how many group commits that wrote the index has seen. */
+uint64_t idx_env_seq(struct idx_env *env);
+
+/* ---- snapshots (snapshot.c, snapload.c) --------------------------------------- */
+
+/*
+ * A snapshot is a compact, self-checking copy of the whole index in one file
+ * (layout in snapshot_int.h), taken while the index is in use without
+ * holding its lock for more than a slice of records at a time. It holds the
+ * index exactly as of one group commit, whose sequence number it carries.
+ */
+struct idx_snap_info {
+	struct tfs_uuid uuid; /* the volume's */
+	uint64_t generation;  /* the volume record's open generation */
+	uint64_t seq;	      /* the commit sequence number of the state it holds */
+	uint64_t time_ns;     /* when it was completed, ns since the epoch */
+	uint64_t body_len;    /* bytes after the header */
+	uint64_t body_sum;    /* xxh3-64 of the body */
+	uint64_t records;
+	uint64_t attach_len; /* bytes of the attachment (the volume file) */
+};
+
+struct idx_snapshot_opts {
+	const void *attach; /* stored with it and handed back by verify */
+	size_t attach_len;
+	/* Called between slices (no lock held) with records done and the total. */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
+};
+
+/** Header size: a snapshot file is at least this long. */
+#define IDX_SNAPSHOT_HEADER 4096u
+
+/**
+ * Write a snapshot of @p env to @p fd (an empty file; the caller fsyncs and
+ * renames it). Commits the group at its end (a flush). -EBUSY if another
+ * snapshot of @p env is being taken.
+ */
+int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_opts *opts,
+		       struct idx_snap_info *out);
+/** Read and check the header only. -EINVAL (not a snapshot, other version), -EIO (damaged). */
+int idx_snapshot_header(int fd, struct idx_snap_info *out, char *why, size_t whylen);
+/**
+ * Check the whole file: header, record structure and body checksum. With
+ * @p attach, hand back the attachment (malloc'ed, NUL-terminated, or NULL).
+ */
+int idx_snapshot_verify(int fd, struct idx_snap_info *info, void **attach, char *why,
+			size_t whylen);
+/**
+ * Verify the snapshot in @p fd, then build a new index from it in directory
+ * @p dir (which must hold no data.mdb). On failure @p dir may hold a partial
+ * index: restore into a temporary directory and rename it.
+ */
+int idx_snapshot_restore(int fd, const char *dir, const struct idx_snapshot_opts *opts, char *why,
+			 size_t whylen);
+
+/* ---- the mirror (mirror.c) ------------------------------------------------------ */
+
+/*
+ * A mirror is a second index in another directory (on another device) that
+ * every group commit is applied to, right after the index's own commit and
+ * under the same lock, and fsynced whenever the index is. Losing either
+ * loses nothing that was committed. A mirror that fails (full, I/O error) is
+ * detached and reported; idx_mirror_resync makes it an exact copy again.
+ */
+/**
+ * Attach the mirror in @p dir. It must hold the index's commit sequence
+ * number, else -ESTALE (it fell behind: resync it).
+ */
+int idx_mirror_attach(struct idx_env *env, const char *dir);
+/**
+ * Make @p dir an exact copy of the index and attach it. Writers wait for the
+ * copy (LMDB's compacting copy, taken with no write transaction open).
+ */
+int idx_mirror_resync(struct idx_env *env, const char *dir);
+/** Detach (and close) the mirror, if any. */
+void idx_mirror_detach(struct idx_env *env);
+
+struct idx_mirror_status {
+	bool attached; /* a mirror directory is set */
+	int error;     /* 0, or why it stopped being updated (-errno) */
+	uint64_t seq;  /* the commit sequence number it holds */
+};
+void idx_mirror_status(struct idx_env *env, struct idx_mirror_status *out);
 
 /* ---- transactions ------------------------------------------------------------ */
 

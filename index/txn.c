@@ -21,6 +21,7 @@ static struct idx_txn *txn_start(struct idx_env *env, MDB_txn *mdb, bool view)
 	txn->view = view;
 	txn->reserve_ok = false;
 	txn->keep_lock = false;
+	txn->clog_mark = env->clog.len;
 	return txn;
 }
 
@@ -121,6 +122,7 @@ static int commit_locked(struct idx_txn *txn)
 	if (txn->failed) {
 		rc = txn->failed;
 		mdb_txn_abort(txn->mdb);
+		idx_clog_undo(txn);
 		goto out_end;
 	}
 	if (env->rdonly || !txn->wrote) {
@@ -130,6 +132,7 @@ static int commit_locked(struct idx_txn *txn)
 	}
 	rc = mdb_txn_commit(txn->mdb);
 	if (rc) {
+		idx_clog_undo(txn);
 		if (rc == MDB_MAP_FULL || rc == MDB_TXN_FULL) {
 			env->grow_pending |= rc == MDB_MAP_FULL;
 			env->commit_pending = true;
@@ -185,8 +188,10 @@ void idx_txn_abort(struct idx_txn *txn)
 	if (!txn)
 		return;
 	env = txn->env;
-	if (!txn->view)
+	if (!txn->view) {
 		mdb_txn_abort(txn->mdb);
+		idx_clog_undo(txn);
+	}
 	txn->view = false;
 	txn->mdb = NULL;
 	if (!txn->keep_lock)
@@ -248,6 +253,7 @@ int idx_db_put(struct idx_txn *txn, enum idx_db db, MDB_val *key, MDB_val *val, 
 	rc = mdb_put(txn->mdb, txn->env->dbi[db], key, val, flags);
 	if (rc)
 		return db_fail(txn, rc, "put");
+	idx_clog_record(txn, IDX_SNAP_PUT, db, key, val);
 	txn->wrote = true;
 	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize + key->mv_size + val->mv_size;
 	return idx_space_charge(txn);
@@ -262,6 +268,7 @@ int idx_db_del(struct idx_txn *txn, enum idx_db db, MDB_val *key)
 	rc = mdb_del(txn->mdb, txn->env->dbi[db], key, NULL);
 	if (rc)
 		return db_fail(txn, rc, "delete");
+	idx_clog_record(txn, IDX_SNAP_DEL, db, key, NULL);
 	txn->wrote = true;
 	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize;
 	return idx_space_charge(txn);
@@ -288,15 +295,43 @@ int idx_cursor_get(struct idx_txn *txn, MDB_cursor *cur, MDB_val *key, MDB_val *
 	return rc ? db_fail(txn, rc, "cursor get") : 0;
 }
 
+/* Which table @p cur walks. */
+static enum idx_db cursor_db(const struct idx_txn *txn, MDB_cursor *cur)
+{
+	MDB_dbi dbi = mdb_cursor_dbi(cur);
+	int i;
+
+	for (i = 0; i < IDX_DB_COUNT; i++)
+		if (txn->env->dbi[i] == dbi)
+			break;
+	return (enum idx_db)i;
+}
+
 int idx_cursor_del(struct idx_txn *txn, MDB_cursor *cur)
 {
 	int rc = idx_txn_check_write(txn);
 
 	if (rc)
 		return rc;
-	rc = mdb_cursor_del(cur, 0);
-	if (rc)
-		return db_fail(txn, rc, "cursor delete");
+	if (txn->env->snap || txn->env->mirror) {
+		/* The key must be recorded before the delete frees its page. */
+		MDB_val k, v;
+		size_t mark = txn->env->clog.len;
+
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+		if (rc)
+			return db_fail(txn, rc, "cursor get");
+		idx_clog_record(txn, IDX_SNAP_DEL, cursor_db(txn, cur), &k, NULL);
+		rc = mdb_cursor_del(cur, 0);
+		if (rc) {
+			txn->env->clog.len = mark;
+			return db_fail(txn, rc, "cursor delete");
+		}
+	} else {
+		rc = mdb_cursor_del(cur, 0);
+		if (rc)
+			return db_fail(txn, rc, "cursor delete");
+	}
 	txn->wrote = true;
 	txn->bound += (uint64_t)IDX_OP_PAGES * txn->env->psize;
 	return idx_space_charge(txn);

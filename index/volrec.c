@@ -150,3 +150,61 @@ int idx_ndisks_put(struct idx_txn *txn, uint32_t ndisks)
 	tfs_put_le32(buf, ndisks);
 	return idx_db_put(txn, IDX_DB_VOLUME, &key, &val, 0);
 }
+
+/* ---- the commit sequence number ---------------------------------------------- */
+
+static void seq_keyval(MDB_val *key)
+{
+	key->mv_data = (void *)IDX_SEQ_KEY;
+	key->mv_size = sizeof(IDX_SEQ_KEY) - 1;
+}
+
+int idx_seq_read(struct idx_env *env, MDB_txn *mtxn, uint64_t *out)
+{
+	MDB_txn *own = NULL;
+	MDB_val key, val;
+	int rc;
+
+	*out = 0;
+	if (!mtxn) {
+		rc = mdb_txn_begin(env->mdb, NULL, MDB_RDONLY, &own);
+		if (rc)
+			return idx_errmap(env, rc, "read the commit sequence number");
+		mtxn = own;
+	}
+	seq_keyval(&key);
+	rc = mdb_get(mtxn, env->dbi[IDX_DB_VOLUME], &key, &val);
+	if (rc == 0 && val.mv_size == 8) {
+		*out = tfs_get_le64(val.mv_data);
+	} else if (rc == 0) {
+		tfs_err("index at %s: the commit sequence record is %zu bytes, not 8: run "
+			"fsck.trackfs",
+			env->path, val.mv_size);
+		rc = -EIO;
+	} else if (rc == MDB_NOTFOUND) {
+		rc = 0; /* made before sequence numbers: starts at 0 */
+	} else {
+		rc = idx_errmap(env, rc, "read the commit sequence number");
+	}
+	if (own)
+		mdb_txn_abort(own);
+	return rc;
+}
+
+int idx_seq_put(struct idx_env *env, MDB_txn *mtxn, uint64_t seq)
+{
+	uint8_t buf[8];
+	MDB_val key, val;
+	int rc;
+
+	seq_keyval(&key);
+	tfs_put_le64(buf, seq);
+	val.mv_data = buf;
+	val.mv_size = sizeof(buf);
+	rc = mdb_put(mtxn, env->dbi[IDX_DB_VOLUME], &key, &val, 0);
+	if (rc)
+		return idx_errmap(env, rc, "write the commit sequence number");
+	if (env->snap || env->mirror)
+		(void)idx_clog_add(&env->clog, IDX_SNAP_PUT, IDX_DB_VOLUME, &key, &val);
+	return 0;
+}
