@@ -24,6 +24,7 @@
 #ifndef VOL_VOL_H
 #define VOL_VOL_H
 
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -71,6 +72,9 @@ struct vol_open_opts {
 	const char *owner; /* written into the lock file, e.g. the mount point */
 	unsigned flush_ms; /* group commit interval; 0 = 1000 */
 	unsigned sync_ms;  /* fsync interval for the background flusher; 0 = 5000 */
+	/* Seconds between index snapshots while the volume changes; 0 = 300,
+	 * VOL_SNAPSHOT_NEVER: only at close and on demand. */
+	unsigned snapshot_s;
 };
 
 /**
@@ -89,6 +93,64 @@ int vol_close(struct vol *v);
 bool vol_was_unclean(const struct vol *v);
 /** The resolved metadata directory. */
 const char *vol_meta_dir(const struct vol *v);
+
+/* ---- index snapshots and the metadata mirror (vol_snapshot.c, vol_mirror.c) ---- */
+
+#define VOL_SNAPSHOT_DIR "meta-snapshots" /* on every data disk */
+#define VOL_SNAPSHOT_KEEP 3		  /* per disk; older ones are pruned */
+#define VOL_SNAPSHOT_DEFAULT_S 300u
+#define VOL_SNAPSHOT_NEVER UINT32_MAX
+
+struct vol_snapshot_opts {
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
+};
+
+struct vol_snapshot_result {
+	uint64_t seq;	  /* the commit it holds */
+	uint64_t bytes;	  /* file size */
+	uint64_t records; /* index records */
+	unsigned written; /* disks it reached */
+	unsigned failed;  /* disks it did not (each logged) */
+	double seconds;
+};
+
+/**
+ * Take a snapshot of the index now and write it to every present disk (or
+ * the disks in bitmask @p disks). Never holds the index for more than a
+ * slice of records. @return 0 if at least one disk has it, else -errno.
+ */
+int vol_snapshot(struct vol *v, const struct vol_snapshot_opts *opts,
+		 struct vol_snapshot_result *out);
+int vol_snapshot_to(struct vol *v, uint64_t disks, const struct vol_snapshot_opts *opts,
+		    struct vol_snapshot_result *out);
+
+struct vol_snapshot_entry {
+	char path[PATH_MAX];
+	uint64_t file_seq; /* from its name */
+	int rc;		   /* 0: header (and with verify, body) checked */
+	char why[160];	   /* what is wrong with it when rc < 0 */
+	/* from its header, when rc == 0 */
+	struct tfs_uuid uuid; /* the volume's */
+	uint64_t seq;	      /* the commit it holds */
+	uint64_t generation;
+	uint64_t time_ns; /* when it was taken, ns since the epoch */
+	uint64_t bytes;	  /* file size */
+	uint64_t records;
+};
+/**
+ * The snapshots in data disk directory @p disk, newest first (malloc'ed
+ * array in *out). With @p verify, each is checked whole (checksum), else
+ * only its header. A disk without any gives 0 and *n = 0.
+ */
+int vol_snapshot_list(const char *disk, bool verify, struct vol_snapshot_entry **out, size_t *n);
+
+/**
+ * Use @p dir (an absolute path, ideally on another device) as the metadata
+ * mirror from now on: made an exact copy of the index (writers wait for the
+ * copy) and kept current; recorded in the volume file.
+ */
+int vol_mirror_set(struct vol *v, const char *dir);
 
 /* ---- attributes ---------------------------------------------------------------- */
 

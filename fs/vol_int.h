@@ -130,6 +130,18 @@ struct vol {
 		uint64_t user_stop; /* disks whose stop was asked for: mark it in the record */
 	} drainer;
 
+	/* Snapshots (vol_snapshot.c): snap_mu serializes taking them and
+	 * guards snap_seq/snap_last_ns; the snapshot thread waits on
+	 * snapper_cond (snapper_mu guards the flags). */
+	pthread_mutex_t snap_mu;
+	uint64_t snap_seq;     /* commit the last snapshot holds */
+	uint64_t snap_last_ns; /* when it was taken */
+	unsigned snap_interval_s;
+	pthread_mutex_t snapper_mu;
+	pthread_cond_t snapper_cond;
+	bool snapper_inited, snapper_running, snapper_stop, snapper_kick;
+	pthread_t snapper;
+
 	/* The status socket (vol_control.c), while open for writing. */
 	int control_fd;
 	int control_stop[2];
@@ -141,6 +153,16 @@ static inline pthread_rwlock_t *vol_ilock(struct vol *v, uint64_t ino)
 {
 	return &v->ilocks[(ino * 0x9E3779B97F4A7C15ull) >> 54 & (VOL_ILOCKS - 1)];
 }
+
+/* vol_snapshot.c, vol_mirror.c */
+int vol_snapper_start(struct vol *v, unsigned interval_s);
+/** The disks a snapshot goes to now (present, not removed, not failing): a bit each. */
+uint64_t vol_snapshot_disks(struct vol *v);
+void vol_snapper_stop(struct vol *v);
+/** At open: attach the mirror the volume file names (resync it if behind). */
+int vol_mirror_open(struct vol *v);
+/** Retry a mirror that failed or fell behind. */
+void vol_mirror_check(struct vol *v);
 
 /* vol_refs.c */
 int vol_refs_init(struct vol *v);

@@ -212,6 +212,7 @@ static int locks_init(struct vol *v)
 		}
 	}
 	pthread_mutex_init(&v->disks_mu, NULL);
+	pthread_mutex_init(&v->snap_mu, NULL);
 	vol_lost_init(v);
 	pthread_mutex_init(&v->sync_lock, NULL);
 	pthread_cond_init(&v->sync_cond, NULL);
@@ -226,6 +227,7 @@ static int locks_init(struct vol *v)
 		pthread_cond_destroy(&v->sync_cond);
 		pthread_mutex_destroy(&v->sync_lock);
 		vol_lost_fini(v);
+		pthread_mutex_destroy(&v->snap_mu);
 		for (unsigned i = 0; i < VOL_ILOCKS; i++)
 			pthread_rwlock_destroy(&v->ilocks[i]);
 	}
@@ -239,6 +241,7 @@ static void locks_fini(struct vol *v)
 	pthread_cond_destroy(&v->sync_cond);
 	pthread_mutex_destroy(&v->sync_lock);
 	vol_lost_fini(v);
+	pthread_mutex_destroy(&v->snap_mu);
 	pthread_mutex_destroy(&v->disks_mu);
 	for (unsigned i = 0; i < VOL_ILOCKS; i++)
 		pthread_rwlock_destroy(&v->ilocks[i]);
@@ -438,6 +441,8 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 	if (rc < 0)
 		goto out_close_idx;
 	v->generation = rec.generation + (v->rdonly ? 0 : 1);
+	/* Before anything is written: the mirror must see every commit. */
+	vol_mirror_open(v);
 	rc = vol_disks_check(v);
 	if (rc < 0)
 		goto out_close_idx;
@@ -491,6 +496,8 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 		rc = vol_flusher_start(v);
 		if (rc < 0)
 			goto out_close_pool;
+		(void)vol_snapper_start(v, opts->snapshot_s ? opts->snapshot_s
+							    : VOL_SNAPSHOT_DEFAULT_S);
 		rc = vol_drainer_init(v);
 		if (rc < 0)
 			tfs_warn("volume %s: no drain thread (%s): drains run only from an "
@@ -525,8 +532,11 @@ int vol_close(struct vol *v)
 
 	if (!v)
 		return 0;
+	uint64_t snap_disks = 0;
+
 	if (!v->rdonly) {
 		vol_control_stop(v);
+		vol_snapper_stop(v);
 		vol_drainer_fini(v); /* its drain keeps its cursor for the next open */
 		vol_flusher_stop(v);
 		/* Every reference is gone at close, so every orphan can go now. */
@@ -542,6 +552,8 @@ int vol_close(struct vol *v)
 	/* trk_pool_close syncs every track: what commits after it (the clean
 	 * mark) references nothing new, and the pool is gone. */
 	idx_env_set_precommit(v->idx, NULL, NULL);
+	if (!v->rdonly)
+		snap_disks = vol_snapshot_disks(v);
 	r = trk_pool_close(v->pool);
 	if (r < 0 && rc == 0)
 		rc = r;
@@ -554,7 +566,11 @@ int vol_close(struct vol *v)
 				 v->meta_dir);
 		else if (rc == 0)
 			rc = mark_clean(v, true);
-		else
+		/* The index as the clean close left it, on the disks. */
+		if (rc == 0 && snap_disks && idx_env_seq(v->idx) != v->snap_seq) {
+			struct vol_snapshot_result sr;
+			(void)vol_snapshot_to(v, snap_disks, NULL, &sr);
+		} else
 			tfs_err("volume %s: not marked clean (%s): the next open rebuilds",
 				v->meta_dir, tfs_strerror(rc));
 	}

@@ -193,6 +193,12 @@ static int parse_line(char *line, struct vol_volfile *vf, bool *have_uuid, const
 		} else {
 			vf->reserve = x;
 		}
+	} else if (strcmp(key, "meta_mirror") == 0) {
+		if (val[0] != '/' || strlen(val) >= sizeof(vf->meta_mirror)) {
+			*why = "meta_mirror must be an absolute path";
+			return -EINVAL;
+		}
+		snprintf(vf->meta_mirror, sizeof(vf->meta_mirror), "%s", val);
 	} else if (strcmp(key, "disk") == 0) {
 		if (vf->ndisks >= VOL_MAX_DISKS) {
 			*why = "too many disks";
@@ -271,7 +277,7 @@ out_free:
 int vol_volfile_write(const char *meta_dir, const struct vol_volfile *vf)
 {
 	char path[PATH_MAX + 32], u[TFS_UUID_STRLEN];
-	size_t cap = 512 + (size_t)vf->ndisks * (PATH_MAX + 64), len = 0;
+	size_t cap = 512 + PATH_MAX + (size_t)vf->ndisks * (PATH_MAX + 64), len = 0;
 	int rc;
 
 	if (strchr(vf->label, '\n')) {
@@ -301,6 +307,11 @@ int vol_volfile_write(const char *meta_dir, const struct vol_volfile *vf)
 	else
 		len += (size_t)snprintf(buf + len, cap - len, "reserve = %" PRIu64 "\n",
 					vf->reserve);
+	if (vf->meta_mirror[0])
+		len += (size_t)snprintf(buf + len, cap - len,
+					"# a second copy of this directory, kept current\n"
+					"meta_mirror = %s\n",
+					vf->meta_mirror);
 	for (unsigned i = 0; i < vf->ndisks; i++) {
 		if (vf->disks[i].removed) {
 			len += (size_t)snprintf(buf + len, cap - len, "disk = %u removed\n", i);
@@ -314,6 +325,17 @@ int vol_volfile_write(const char *meta_dir, const struct vol_volfile *vf)
 	rc = tfs_write_file_atomic(path, buf, len);
 	if (rc < 0)
 		tfs_err("write volume file %s: %s", path, tfs_strerror(rc));
+	if (rc == 0 && vf->meta_mirror[0] && strcmp(vf->meta_mirror, meta_dir) != 0) {
+		/* The mirror is a whole metadata directory: it gets the volume
+		 * file too. Its failure is the mirror's, not the volume's. */
+		char mpath[PATH_MAX + 32];
+		snprintf(mpath, sizeof(mpath), "%s/%s", vf->meta_mirror, VOL_VOLFILE_NAME);
+		int mrc = tfs_write_file_atomic(mpath, buf, len);
+		if (mrc < 0)
+			tfs_warn("write volume file %s into the metadata mirror: %s; the mirror "
+				 "holds an older copy of it",
+				 mpath, tfs_strerror(mrc));
+	}
 	free(buf);
 	return rc;
 }

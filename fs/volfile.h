@@ -21,6 +21,9 @@ struct vol_volfile {
 	char label[65];
 	unsigned placement; /* enum trk_placement: how new files choose a disk */
 	uint64_t reserve;   /* bytes kept free on each disk, VOL_RESERVE_AUTO */
+	/* "meta_mirror = DIR": a second metadata directory (volume file and
+	 * index) kept current with every group commit (fs/vol_mirror.c). */
+	char meta_mirror[PATH_MAX];
 	unsigned ndisks;
 	struct {
 		struct tfs_uuid uuid;

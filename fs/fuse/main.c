@@ -38,6 +38,8 @@ struct fs_opts {
 	int no_auto_unmount;
 	int ro; /* -o ro: the volume is opened read-only too (S3 included) */
 	double timeout;
+	unsigned snapshot_s; /* -o snapshot_interval=SECONDS (0: never, only at unmount) */
+	int has_snapshot_s;
 	struct fs_s3_opts s3; /* -o s3=...: the S3 sidecar (sidecar.c) */
 };
 
@@ -67,6 +69,8 @@ static const struct fuse_opt fs_opt_spec[] = {
 	FUSE_OPT_KEY("ro", KEY_RO),
 	FUSE_OPT_KEY("rw", KEY_RW),
 	{"timeout=%lf", offsetof(struct fs_opts, timeout), 0},
+	{"snapshot_interval=%u", offsetof(struct fs_opts, snapshot_s), 0},
+	{"snapshot_interval=", offsetof(struct fs_opts, has_snapshot_s), 1},
 	{"s3=%s", offsetof(struct fs_opts, s3.listen), 0},
 	{"s3_auth=%s", offsetof(struct fs_opts, s3.auth), 0},
 	{"s3_region=%s", offsetof(struct fs_opts, s3.region), 0},
@@ -182,6 +186,10 @@ static void fs_help(void)
 	       "                           checked by the kernel: default_permissions is on)\n"
 	       "    -o ro                  mount read-only\n"
 	       "    -o timeout=SECONDS     how long the kernel caches names and attributes\n"
+	       "    -o snapshot_interval=SECONDS\n"
+	       "                           how often the index is snapshotted onto every data\n"
+	       "                           disk while it changes (default 300; 0: only at\n"
+	       "                           unmount and on `trackfs meta snapshot`)\n"
 	       "                           (default 86400: this daemon is the only writer)\n"
 	       "    -o max_threads=N       at most N worker threads (default 10)\n"
 	       "    -o max_idle_threads=N  at most N idle worker threads (default 10)\n"
@@ -301,7 +309,10 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	 * writes through the mount, the volume refuses them from S3 (EROFS:
 	 * AccessDenied) and from everything else in this process. */
 	struct vol_open_opts vopts = {.owner = copts->mountpoint,
-				      .flags = o->ro ? VOL_RDONLY : VOL_DRAIN_RESUME};
+				      .flags = o->ro ? VOL_RDONLY : VOL_DRAIN_RESUME,
+				      .snapshot_s = !o->has_snapshot_s ? 0
+						    : o->snapshot_s    ? o->snapshot_s
+								       : VOL_SNAPSHOT_NEVER};
 	struct fuse_lowlevel_ops ops;
 	struct s3_server *s3 = NULL;
 	struct fuse_session *se;
