@@ -89,6 +89,20 @@ static int identity_read(const char *dir, struct identity *id, char *why, size_t
 	return rc;
 }
 
+int trk_disk_identify(const char *path, struct trk_disk_identity *out, char *why, size_t whylen)
+{
+	struct identity id;
+	int rc = identity_read(path, &id, why, whylen);
+
+	if (rc < 0)
+		return rc;
+	out->volume = id.volume;
+	out->disk = id.disk;
+	out->disk_index = id.disk_index;
+	out->chunk_size = id.chunk_size;
+	return 0;
+}
+
 /* Remove old track files (a forced format), nothing else. */
 static int remove_tracks(const char *tracks_dir)
 {

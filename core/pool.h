@@ -92,6 +92,19 @@ int trk_disk_format(const char *path, const struct tfs_uuid *volume_uuid,
 		    const struct tfs_uuid *disk_uuid, uint16_t disk_index, uint32_t chunk_size,
 		    bool force);
 
+/** What a disk directory's identity file says. */
+struct trk_disk_identity {
+	struct tfs_uuid volume, disk;
+	unsigned disk_index;
+	uint32_t chunk_size;
+};
+/**
+ * Read the identity file of disk directory @p path (restoring a lost
+ * metadata directory finds the disks by it). @return 0, -ENOENT (not a
+ * disk), -EINVAL (garbage; @p why says what) or -errno.
+ */
+int trk_disk_identify(const char *path, struct trk_disk_identity *out, char *why, size_t whylen);
+
 /**
  * Open the disks of a volume. Each disk's identity file must name
  * @p cfg->volume_uuid and the disk UUID in @p disks[i]; a wrong or swapped disk

@@ -576,6 +576,46 @@ int vol_disk_files_remote(const char *meta_dir, unsigned disk,
  */
 int vol_disk_forget(struct vol *v, unsigned disk,
 		    int (*cb)(void *arg, const struct vol_disk_file *f), void *arg);
+/* ---- a restored index checked against the tracks (vol_reconcile.c) ------------ */
+
+#define VOL_LOST_FOUND "lost+found" /* at the root */
+/* On a file set aside by vol_reconcile: which copy of the index it came from
+ * (its VOL_LOST_XATTR names the ranges that changed since). */
+#define VOL_RESTORED_XATTR "user.trackfs.restored"
+
+struct vol_reconcile_file {
+	uint64_t ino;
+	const char *path;     /* where it was ("" if it had no name) */
+	const char *moved_to; /* where it is now */
+	uint64_t bad_bytes;   /* bytes that changed since the snapshot: holes now */
+	uint64_t size;
+	const char *ranges; /* the VOL_LOST_XATTR value it got */
+};
+struct vol_reconcile_opts {
+	/* Called with bytes checked so far and the total (no lock held). */
+	void (*progress)(void *arg, uint64_t done, uint64_t total);
+	void *progress_arg;
+	/* Each damaged file, after it was set aside. */
+	int (*damaged)(void *arg, const struct vol_reconcile_file *f);
+	void *arg;
+	const char *note; /* starts the VOL_LOST_XATTR value, e.g. which snapshot */
+};
+struct vol_reconcile_report {
+	uint64_t files;		   /* files with data chunks */
+	uint64_t files_damaged;	   /* set aside in /lost+found */
+	uint64_t files_unverified; /* with chunks on a missing disk */
+	uint64_t chunks, chunks_bad;
+	uint64_t bytes_checked;
+};
+/**
+ * Check every chunk the index references against its checksum; set aside
+ * each file whose chunks changed (holes there, VOL_LOST_XATTR, moved to
+ * /lost+found, reported). For a restored index, opened for writing (its
+ * free lists rebuilt from it). @return 0 or -errno.
+ */
+int vol_reconcile(struct vol *v, const struct vol_reconcile_opts *o,
+		  struct vol_reconcile_report *out);
+
 /** Write @p in with newline and backslash escaped (\n, \\) into @p out. */
 void vol_path_escape(const char *in, char *out, size_t size);
 

@@ -421,3 +421,87 @@ const char *idx_table_name(enum idx_db db)
 {
 	return table_names[db];
 }
+
+int idx_env_walk(struct idx_env *env, char *why, size_t whylen)
+{
+	struct idx_txn *txn;
+	struct idx_volume vol;
+	uint64_t n = 0;
+	int rc;
+
+	rc = idx_txn_begin_read(env, &txn);
+	if (rc) {
+		snprintf(why, whylen, "cannot begin a read: %s", tfs_strerror(rc));
+		return rc;
+	}
+	rc = idx_volume_get(txn, &vol);
+	if (rc) {
+		snprintf(why, whylen, "the volume record cannot be read: %s", tfs_strerror(rc));
+		goto out;
+	}
+	for (int i = 0; i < IDX_DB_COUNT && rc == 0; i++) {
+		MDB_cursor *cur;
+		MDB_val k, v;
+		rc = mdb_cursor_open(txn->mdb, env->dbi[i], &cur);
+		if (rc) {
+			snprintf(why, whylen, "table %s: %s", table_names[i], mdb_strerror(rc));
+			rc = -EIO;
+			break;
+		}
+		for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
+		     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+			n++;
+		mdb_cursor_close(cur);
+		if (rc == MDB_NOTFOUND) {
+			rc = 0;
+		} else {
+			snprintf(why, whylen, "table %s is damaged after %" PRIu64 " records: %s",
+				 table_names[i], n, mdb_strerror(rc));
+			rc = -EIO;
+		}
+	}
+out:
+	idx_txn_abort(txn);
+	return rc;
+}
+
+int idx_env_copy(struct idx_env *env, const char *to_dir)
+{
+	int rc;
+
+	pthread_mutex_lock(&env->lock);
+	/* No write transaction may be open while LMDB copies (mirror.c). */
+	rc = env->rdonly ? 0 : idx_group_commit_locked(env, "copy");
+	if (rc == 0) {
+		rc = mdb_env_copy2(env->mdb, to_dir, MDB_CP_COMPACT);
+		if (rc)
+			rc = rc > 0 ? -rc : idx_errmap(env, rc, "copy");
+	}
+	pthread_mutex_unlock(&env->lock);
+	if (rc)
+		tfs_err("index at %s: copying it to %s failed: %s", env->path, to_dir,
+			tfs_strerror(rc));
+	return rc;
+}
+
+int idx_mark_unclean(struct idx_env *env)
+{
+	struct idx_volume vol;
+	struct idx_txn *txn;
+	int rc;
+
+	rc = idx_txn_begin(env, &txn);
+	if (rc)
+		return rc;
+	rc = idx_volume_get(txn, &vol);
+	if (rc == 0) {
+		vol.clean = false;
+		rc = idx_volume_put(txn, &vol);
+	}
+	if (rc) {
+		idx_txn_abort(txn);
+		return rc;
+	}
+	rc = idx_txn_commit(txn);
+	return rc ? rc : idx_env_sync(env);
+}

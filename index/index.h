@@ -166,6 +166,19 @@ int idx_snapshot_verify(int fd, struct idx_snap_info *info, void **attach, char 
 int idx_snapshot_restore(int fd, const char *dir, const struct idx_snapshot_opts *opts, char *why,
 			 size_t whylen);
 
+/**
+ * Read every record of every table (LMDB checks each page on the way) and
+ * the volume record. @return 0, or -EIO with @p why saying what is damaged.
+ */
+int idx_env_walk(struct idx_env *env, char *why, size_t whylen);
+/**
+ * Write a compact copy of @p env (opened read-only, or with no writers) into
+ * directory @p to_dir as data.mdb. @return 0 or -errno.
+ */
+int idx_env_copy(struct idx_env *env, const char *to_dir);
+/** Mark the volume record unclean, so that the next open rebuilds the free lists. */
+int idx_mark_unclean(struct idx_env *env);
+
 /* ---- the mirror (mirror.c) ------------------------------------------------------ */
 
 /*

@@ -12,6 +12,7 @@
 #include "core/base/log.h"
 #include "tools/cli_common.h"
 #include "tools/fsck.h"
+#include "tools/meta.h"
 
 bool fsck_problem(struct fsck *f, bool fixable, const char *fmt, ...)
 {
@@ -77,6 +78,8 @@ void fsck_free(struct fsck *f)
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: fsck.trackfs [--repair] [--scrub] [-q] VOLUME\n"
+		     "       fsck.trackfs --restore-meta --disk PATH... [--from SNAPSHOT|MIRROR] "
+		     "METADIR\n"
 		     "Check a trackfs volume (its metadata directory, or a disk holding meta/).\n"
 		     "\n"
 		     "  -r, --repair  correct what can be corrected\n"
@@ -319,6 +322,13 @@ int main(int argc, char **argv)
 	int c, code;
 
 	cli_init(argv[0]);
+	/* fsck.trackfs --restore-meta ...: rebuild a lost metadata directory. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--restore-meta") != 0)
+			continue;
+		memmove(argv + i, argv + i + 1, (size_t)(argc - i) * sizeof(*argv));
+		return meta_restore_cli(argc - 1, argv, "fsck.trackfs --restore-meta");
+	}
 	f->lock_fd = -1;
 	/* -y and -p are what fsck(8) passes to fix automatically. */
 	while ((c = getopt_long(argc, argv, "rsqhyapn", opts, NULL)) != -1) {
