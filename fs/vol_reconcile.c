@@ -314,7 +314,11 @@ static int settle(struct vol *v, struct name_scan *s, struct damaged *d, uint64_
 		return rc;
 	if (d->nlinks) {
 		build_path(s, d->links[0].parent, d->links[0].name, path, sizeof(path));
-		snprintf(newname, sizeof(newname), "%" PRIu64 ".%.200s", d->ino, d->links[0].name);
+		if (d->links[0].parent == lf)
+			snprintf(newname, sizeof(newname), "%s", d->links[0].name);
+		else
+			snprintf(newname, sizeof(newname), "%" PRIu64 ".%.200s", d->ino,
+				 d->links[0].name);
 		if (d->links[0].parent != lf) {
 			rc = vol_rename(v, d->links[0].parent, d->links[0].name, lf, newname, 0);
 			if (rc < 0)

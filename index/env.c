@@ -221,7 +221,9 @@ int idx_env_open(const char *dir, unsigned flags, struct idx_env **out)
 	if (stat(file, &st) == 0) {
 		if (st.st_size == 0 && !(flags & IDX_CREATE)) {
 			tfs_err("index: %s is empty (0 bytes): the index was lost or never "
-				"written; restore the metadata directory from a backup",
+				"written; rebuild the metadata directory from the snapshots on the "
+				"data disks "
+				"(fsck.trackfs --restore-meta)",
 				file);
 			return -EIO;
 		}
@@ -264,7 +266,8 @@ int idx_env_open(const char *dir, unsigned flags, struct idx_env **out)
 		rc = mdb_env_open(env->mdb, dir, mflags, 0644);
 	if (rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH) {
 		tfs_err("index: %s is not a readable LMDB environment (%s): run fsck.trackfs, "
-			"or restore the metadata directory from a backup",
+			"or rebuild the metadata directory from the snapshots on the data disks "
+			"(fsck.trackfs --restore-meta)",
 			file, mdb_strerror(rc));
 		rc = -EIO;
 	} else if (rc) {

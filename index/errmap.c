@@ -47,7 +47,7 @@ int idx_errmap(const struct idx_env *env, int mdb_rc, const char *op)
 			continue;
 		if (errmap[i].corrupt)
 			tfs_err("index at %s is corrupt (%s during %s): run fsck.trackfs, or "
-				"restore the metadata directory from a backup",
+				"rebuild the metadata directory (fsck.trackfs --restore-meta)",
 				path, mdb_strerror(mdb_rc), op);
 		return errmap[i].err;
 	}

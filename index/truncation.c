@@ -121,7 +121,9 @@ int idx_check_file_size(struct idx_env *env, const char *file)
 		return rc;
 	tfs_err("index: %s is %" PRIu64 " bytes but its last transaction uses %" PRIu64 " (%" PRIu64
 		" pages of %u, %" PRIu64 " missing that are in use): the file was "
-		"truncated or damaged; restore the metadata directory from a backup, nothing "
+		"truncated or damaged; rebuild the metadata directory from the snapshots on the "
+		"data disks "
+		"(fsck.trackfs --restore-meta); nothing "
 		"was changed",
 		file, (uint64_t)st.st_size, pages * env->psize, pages, env->psize,
 		rc == -EFAULT ? pages - have : pages - have - free_missing);

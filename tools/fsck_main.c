@@ -92,6 +92,24 @@ static void usage(FILE *out)
 }
 
 /* Open metadata, lock, index and pool. @return 0 or an fsck exit code. */
+/* The command that rebuilds this volume's metadata directory from the
+ * index snapshots on its disks (tools/restore.c). */
+static void say_restore(const struct fsck *f)
+{
+	fprintf(stderr,
+		"%s: to rebuild it from the index snapshots on the data disks (or the "
+		"metadata mirror):\n  fsck.trackfs --restore-meta",
+		cli_prog);
+	for (unsigned i = 0; i < f->vf.ndisks; i++)
+		if (!f->vf.disks[i].removed)
+			fprintf(stderr, " --disk %s", f->vf.disks[i].path);
+	if (!f->vf.ndisks)
+		fprintf(stderr, " --disk DISK...");
+	if (f->vf.meta_mirror[0])
+		fprintf(stderr, " --mirror %s", f->vf.meta_mirror);
+	fprintf(stderr, " %s\n", f->meta);
+}
+
 static int fsck_open(struct fsck *f)
 {
 	struct trk_disk_spec specs[VOL_MAX_DISKS];
@@ -99,13 +117,16 @@ static int fsck_open(struct fsck *f)
 
 	rc = vol_meta_resolve(f->volume_arg, f->meta);
 	if (rc < 0) {
-		cli_msg("%s is not a trackfs volume (no volume.conf in it or in its meta/)",
+		cli_msg("%s is not a trackfs volume (no volume.conf in it or in its meta/); if "
+			"its metadata directory was lost, rebuild it from the data disks: "
+			"fsck.trackfs --restore-meta --disk DISK... METADIR",
 			f->volume_arg);
 		return FSCK_OPERATIONAL;
 	}
 	rc = vol_volfile_read(f->meta, &f->vf);
 	if (rc < 0) {
 		cli_msg("cannot read %s/%s: %s", f->meta, VOL_VOLFILE_NAME, tfs_strerror(rc));
+		say_restore(f);
 		return FSCK_OPERATIONAL;
 	}
 	f->lock_fd = vol_lock_take(f->meta, "fsck.trackfs");
@@ -120,9 +141,8 @@ static int fsck_open(struct fsck *f)
 	snprintf(f->index_dir, sizeof(f->index_dir), "%s/%s", f->meta, VOL_INDEX_DIR);
 	rc = idx_env_open(f->index_dir, f->repair ? 0 : IDX_RDONLY, &f->idx);
 	if (rc < 0) {
-		cli_msg("cannot open the index in %s: %s; if it is damaged, restore the "
-			"metadata directory from a backup",
-			f->index_dir, tfs_strerror(rc));
+		cli_msg("cannot open the index in %s: %s", f->index_dir, tfs_strerror(rc));
+		say_restore(f);
 		return FSCK_OPERATIONAL;
 	}
 
@@ -302,6 +322,8 @@ static int fsck_scan(struct fsck *f)
 
 out_err:
 	cli_msg("checking %s failed: %s", f->meta, tfs_strerror(rc));
+	if (rc == -EIO)
+		say_restore(f);
 	code = FSCK_OPERATIONAL;
 out_abort:
 	idx_txn_abort(txn);

@@ -437,8 +437,8 @@ int fsck_tree_check(struct fsck *f)
 
 	if (!root || !S_ISDIR(root->mode)) {
 		fsck_problem(f, false,
-			     "the root directory (inode 1) is %s; restore the metadata "
-			     "directory from a backup",
+			     "the root directory (inode 1) is %s; rebuild the metadata "
+			     "directory with fsck.trackfs --restore-meta",
 			     root ? "not a directory" : "missing");
 		return 0;
 	}

@@ -243,8 +243,19 @@ static int find_candidates(struct restore *r)
 	}
 	if (r->mirror && mirror_cand(r, r->mirror, &c, true) == 0)
 		consider(r, &c);
-	/* The mirror the newest snapshot's volume file names, if not given. */
+	/* The mirror METADIR's own volume file names (the index may be damaged
+	 * while the volume file is not), and the one the newest snapshot's
+	 * volume file names. */
 	char named[PATH_MAX];
+	struct vol_volfile *vf = calloc(1, sizeof(*vf));
+	struct stat vst;
+	char vpath[PATH_MAX + 32];
+	snprintf(vpath, sizeof(vpath), "%s/%s", r->meta, VOL_VOLFILE_NAME);
+	if (vf && stat(vpath, &vst) == 0 && vol_volfile_read(r->meta, vf) == 0 &&
+	    vf->meta_mirror[0] && (!r->mirror || strcmp(r->mirror, vf->meta_mirror) != 0) &&
+	    mirror_cand(r, vf->meta_mirror, &c, false) == 0)
+		consider(r, &c);
+	free(vf);
 	if (r->have_best && r->best.kind == CAND_SNAPSHOT &&
 	    snapshot_mirror(r->best.path, named, sizeof(named)) == 0 &&
 	    (!r->mirror || strcmp(r->mirror, named) != 0) && mirror_cand(r, named, &c, false) == 0)
