@@ -103,6 +103,33 @@ int trk_disk_identify(const char *path, struct trk_disk_identity *out, char *why
 	return 0;
 }
 
+int trk_disk_tracks(const char *path, int (*cb)(void *arg, uint32_t track, const struct stat *st),
+		    void *arg)
+{
+	char tracks[4096];
+	struct dirent *de;
+	DIR *dir;
+	int rc = 0;
+
+	snprintf(tracks, sizeof(tracks), "%s/tracks", path);
+	dir = opendir(tracks);
+	if (!dir)
+		return errno == ENOENT ? 0 : -errno;
+	while (rc == 0 && (de = readdir(dir))) {
+		unsigned n;
+		int end = 0;
+		struct stat st;
+		if (sscanf(de->d_name, "track-%6u.trk%n", &n, &end) != 1 || end <= 0 ||
+		    de->d_name[end] != '\0' || n >= TRK_MAX_TRACKS)
+			continue;
+		if (fstatat(dirfd(dir), de->d_name, &st, 0) != 0)
+			continue; /* gone meanwhile: nothing to say about it */
+		rc = cb(arg, (uint32_t)n, &st);
+	}
+	closedir(dir);
+	return rc;
+}
+
 /* Remove old track files (a forced format), nothing else. */
 static int remove_tracks(const char *tracks_dir)
 {

@@ -105,6 +105,15 @@ struct trk_disk_identity {
  */
 int trk_disk_identify(const char *path, struct trk_disk_identity *out, char *why, size_t whylen);
 
+struct stat;
+/**
+ * Call @p cb for every track file in disk directory @p path with its number
+ * and stat (a restore skips checking tracks not written since its snapshot).
+ * @return 0, the callback's non-zero value, or -errno.
+ */
+int trk_disk_tracks(const char *path, int (*cb)(void *arg, uint32_t track, const struct stat *st),
+		    void *arg);
+
 /**
  * Open the disks of a volume. Each disk's identity file must name
  * @p cfg->volume_uuid and the disk UUID in @p disks[i]; a wrong or swapped disk

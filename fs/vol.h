@@ -598,13 +598,18 @@ struct vol_reconcile_opts {
 	/* Each damaged file, after it was set aside. */
 	int (*damaged)(void *arg, const struct vol_reconcile_file *f);
 	void *arg;
-	const char *note; /* starts the VOL_LOST_XATTR value, e.g. which snapshot */
+	const char *note; /* VOL_RESTORED_XATTR of a file set aside: which copy */
+	/* If set, only chunks in tracks it says yes to are read and checked;
+	 * the others are trusted (not written since the copy was taken). */
+	bool (*need_check)(void *arg, unsigned disk, uint32_t track);
+	void *check_arg;
 };
 struct vol_reconcile_report {
 	uint64_t files;		   /* files with data chunks */
 	uint64_t files_damaged;	   /* set aside in /lost+found */
 	uint64_t files_unverified; /* with chunks on a missing disk */
 	uint64_t chunks, chunks_bad;
+	uint64_t chunks_trusted; /* in tracks not written since the copy: not read */
 	uint64_t bytes_checked;
 };
 /**

@@ -130,6 +130,12 @@ static int check_file(struct vol *v, uint64_t ino, uint8_t *buf, struct damaged 
 			*done += (uint64_t)e->nchunks * v->chunk_size;
 			continue;
 		}
+		if (o->need_check && !o->need_check(o->check_arg, e->disk, e->track)) {
+			rep->chunks += e->nchunks;
+			rep->chunks_trusted += e->nchunks;
+			*done += (uint64_t)e->nchunks * v->chunk_size;
+			continue;
+		}
 		struct trk_run run = vol_ext_run(e, 0, e->nchunks);
 		int rrc = trk_io_read(v->pool, &run, 0, buf, (size_t)e->nchunks * v->chunk_size);
 		for (uint32_t c = 0; c < e->nchunks && rc == 0; c++) {

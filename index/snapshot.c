@@ -181,8 +181,10 @@ static int capture_begin(struct idx_env *env, struct idx_snap_capture *cap, stru
  * the index as of that commit (whose chunk data the precommit hook made
  * durable). @return 0 and the commit's sequence number, or -errno.
  */
-static int capture_end(struct idx_env *env, struct idx_snap_capture *cap, bool ok, uint64_t *seq)
+static int capture_end(struct idx_env *env, struct idx_snap_capture *cap, bool ok, uint64_t *seq,
+		       uint64_t *time_ns)
 {
+	struct timespec now;
 	int rc = 0;
 
 	pthread_mutex_lock(&env->lock);
@@ -193,6 +195,10 @@ static int capture_end(struct idx_env *env, struct idx_snap_capture *cap, bool o
 			rc = idx_group_commit_locked(env, "snapshot");
 	}
 	*seq = env->seq;
+	/* The time of the state it holds: a restore trusts tracks not written
+	 * since (tools/restore.c). */
+	clock_gettime(CLOCK_REALTIME, &now);
+	*time_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	env->snap = NULL;
 	pthread_mutex_unlock(&env->lock);
 	if (rc == 0 && cap->log.err)
@@ -208,8 +214,7 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 	struct snap_writer w = {.fd = fd, .off = IDX_SNAP_HEADER};
 	struct idx_clog slice = {0};
 	struct idx_volume vol;
-	uint64_t total = 0, done = 0, seq = 0;
-	struct timespec now;
+	uint64_t total = 0, done = 0, seq = 0, time_ns = 0;
 	uint8_t hdr[IDX_SNAP_HEADER];
 	int rc, rc2;
 
@@ -244,7 +249,7 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 		}
 	}
 	idx_clog_free(&slice);
-	rc2 = capture_end(env, &cap, rc == 0, &seq);
+	rc2 = capture_end(env, &cap, rc == 0, &seq, &time_ns);
 	if (rc == 0)
 		rc = rc2;
 	if (rc == 0)
@@ -255,12 +260,11 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 	if (rc == 0)
 		rc = w_flush(&w);
 	if (rc == 0) {
-		clock_gettime(CLOCK_REALTIME, &now);
 		memset(out, 0, sizeof(*out));
 		out->uuid = vol.uuid;
 		out->generation = vol.generation;
 		out->seq = seq;
-		out->time_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
+		out->time_ns = time_ns;
 		out->body_len = w.body_len;
 		out->body_sum = XXH3_64bits_digest(w.sum);
 		out->records = w.records;

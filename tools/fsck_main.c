@@ -3,11 +3,13 @@
  * The checks themselves are in fsck_tree.c and fsck_extents.c. */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/base/log.h"
 #include "tools/cli_common.h"
@@ -92,6 +94,22 @@ static void usage(FILE *out)
 }
 
 /* Open metadata, lock, index and pool. @return 0 or an fsck exit code. */
+/* LMDB follows the page numbers it finds: a damaged data.mdb can send it
+ * past the end of the file (SIGBUS). Say so instead
+ * of dumping core; nothing was being written (a read-only check) or the
+ * write was not committed. */
+static void fault_handler(int sig)
+{
+	static const char msg[] =
+		"fsck.trackfs: reading the index faulted: data.mdb is damaged (garbage pages); "
+		"rebuild the metadata directory from the index snapshots on the data disks: "
+		"fsck.trackfs --restore-meta --disk DISK... METADIR\n";
+	(void)sig;
+	if (write(2, msg, sizeof(msg) - 1) < 0)
+		_exit(FSCK_OPERATIONAL);
+	_exit(FSCK_OPERATIONAL);
+}
+
 /* The command that rebuilds this volume's metadata directory from the
  * index snapshots on its disks (tools/restore.c). */
 static void say_restore(const struct fsck *f)
@@ -352,6 +370,7 @@ int main(int argc, char **argv)
 		return meta_restore_cli(argc - 1, argv, "fsck.trackfs --restore-meta");
 	}
 	f->lock_fd = -1;
+	signal(SIGBUS, fault_handler);
 	/* -y and -p are what fsck(8) passes to fix automatically. */
 	while ((c = getopt_long(argc, argv, "rsqhyapn", opts, NULL)) != -1) {
 		switch (c) {

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -44,7 +45,11 @@ struct restore {
 	const char *from;   /* --from */
 	const char *mirror; /* --mirror */
 	bool force;
+	bool check_all; /* --check-all: read every chunk, even in tracks not written since */
 	bool have_uuid;
+	/* tracks written since the copy was taken, a bit each per disk slot */
+	uint8_t *written[VOL_MAX_DISKS];
+	uint32_t nwritten[VOL_MAX_DISKS];
 	struct tfs_uuid uuid;
 	struct cand best;
 	bool have_best;
@@ -64,6 +69,9 @@ static void usage(FILE *out, const char *prog)
 		"  --from PATH   restore from this snapshot file or mirror directory\n"
 		"  --mirror DIR  also consider the metadata mirror in DIR\n"
 		"  --force       replace a METADIR whose index is still readable\n"
+		"  --check-all   read every chunk, also in track files not written since the\n"
+		"                copy was taken (by default those are trusted: reads still\n"
+		"                verify every chunk's checksum)\n"
 		"Exit: 0 all restored, 1 restored with files moved to /lost+found, 8 not\n"
 		"restored, 16 usage error.\n",
 		prog);
@@ -88,6 +96,64 @@ static void consider(struct restore *r, const struct cand *c)
 	}
 }
 
+/*
+ * Open the index in @p idir read-only and read all of it, in a child
+ * process: LMDB follows page numbers it finds, and a damaged file can send it
+ * past the end of its map (SIGBUS). @return 0 (reads whole), -EIO (damaged,
+ * @p why says how), -ENOENT (no index there).
+ */
+static int probe_index(const char *idir, char *why, size_t whylen)
+{
+	int pfd[2];
+	pid_t pid;
+	int status;
+
+	if (pipe(pfd) != 0)
+		return -errno;
+	fflush(stdout);
+	fflush(stderr);
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		struct idx_env *env;
+		char msg[256] = "";
+		int rc;
+
+		close(pfd[0]);
+		tfs_log_set_level(TFS_LOG_ERR - 1); /* the parent says what matters */
+		rc = idx_env_open(idir, IDX_RDONLY, &env);
+		if (rc == 0) {
+			rc = idx_env_walk(env, msg, sizeof(msg));
+			idx_env_close(env, false);
+		} else {
+			snprintf(msg, sizeof(msg), "it does not open: %s", tfs_strerror(rc));
+		}
+		if (write(pfd[1], msg, strlen(msg)) < 0)
+			_exit(3);
+		_exit(rc == 0 ? 0 : rc == -ENOENT ? 2 : 1);
+	}
+	close(pfd[1]);
+	ssize_t n = read(pfd[0], why, whylen - 1);
+	why[n > 0 ? n : 0] = '\0';
+	close(pfd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFSIGNALED(status)) {
+		snprintf(why, whylen, "reading it crashed (%s): its pages are garbage",
+			 strsignal(WTERMSIG(status)));
+		return -EIO;
+	}
+	if (WEXITSTATUS(status) == 0)
+		return 0;
+	if (!why[0])
+		snprintf(why, whylen, "it cannot be read");
+	return WEXITSTATUS(status) == 2 ? -ENOENT : -EIO;
+}
+
 /* A mirror directory (DIR/volume.conf, DIR/index): usable if its index reads whole. */
 static int mirror_cand(struct restore *r, const char *dir, struct cand *out, bool loud)
 {
@@ -99,14 +165,17 @@ static int mirror_cand(struct restore *r, const char *dir, struct cand *out, boo
 
 	snprintf(idir, sizeof(idir), "%s/%s", dir, VOL_INDEX_DIR);
 	(void)loud;
+	rc = probe_index(idir, why, sizeof(why));
+	if (rc < 0) {
+		printf("  mirror %s: not usable (%s)\n", dir, why);
+		return rc;
+	}
 	rc = idx_env_open(idir, IDX_RDONLY, &env);
 	if (rc < 0) {
 		printf("  mirror %s: not usable (%s)\n", dir, tfs_strerror(rc));
 		return rc;
 	}
-	rc = idx_env_walk(env, why, sizeof(why));
-	if (rc == 0)
-		rc = idx_txn_begin(env, &txn);
+	rc = idx_txn_begin(env, &txn);
 	if (rc == 0) {
 		rc = idx_volume_get(txn, &vol);
 		idx_txn_abort(txn);
@@ -413,7 +482,6 @@ static int build_index(struct restore *r, const char *dir)
 static int set_aside(struct restore *r, char *aside, size_t size)
 {
 	char idir[PATH_MAX + 16], why[256] = "";
-	struct idx_env *env;
 	struct stat st;
 	int rc;
 
@@ -421,15 +489,7 @@ static int set_aside(struct restore *r, char *aside, size_t size)
 	if (stat(r->meta, &st) != 0)
 		return errno == ENOENT ? 0 : -errno;
 	snprintf(idir, sizeof(idir), "%s/%s", r->meta, VOL_INDEX_DIR);
-	tfs_log_set_level(TFS_LOG_ERR);
-	rc = idx_env_open(idir, IDX_RDONLY, &env);
-	if (rc == 0) {
-		rc = idx_env_walk(env, why, sizeof(why));
-		idx_env_close(env, false);
-	} else {
-		snprintf(why, sizeof(why), "%s", tfs_strerror(rc));
-	}
-	tfs_log_set_level(TFS_LOG_WARN);
+	rc = probe_index(idir, why, sizeof(why));
 	if (rc == 0 && !r->force) {
 		fprintf(stderr,
 			"%s: %s holds an index that reads whole: it is not lost. Check it with "
@@ -446,6 +506,8 @@ static int set_aside(struct restore *r, char *aside, size_t size)
 	localtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	snprintf(aside, size, "%s.damaged-%s", r->meta, stamp);
+	for (int n = 2; stat(aside, &st) == 0 && n < 1000; n++)
+		snprintf(aside, size, "%s.damaged-%s-%d", r->meta, stamp, n);
 	if (rename(r->meta, aside) != 0) {
 		rc = -errno;
 		fprintf(stderr, "%s: cannot move %s aside to %s: %s\n", r->prog, r->meta, aside,
@@ -471,6 +533,75 @@ static int damaged_cb(void *arg, const struct vol_reconcile_file *f)
 	return 0;
 }
 
+struct track_scan {
+	struct restore *r;
+	unsigned slot;
+	int64_t since_s; /* mtime at or after this: written since the copy */
+};
+
+static int track_cb(void *arg, uint32_t track, const struct stat *st)
+{
+	struct track_scan *t = arg;
+	struct restore *r = t->r;
+
+	if (st->st_mtim.tv_sec < t->since_s)
+		return 0;
+	if (track >= r->nwritten[t->slot]) {
+		uint32_t n = track + 1024;
+		uint8_t *nv = realloc(r->written[t->slot], (n + 7) / 8);
+		if (!nv)
+			return -ENOMEM;
+		memset(nv + (r->nwritten[t->slot] + 7) / 8, 0,
+		       (n + 7) / 8 - (r->nwritten[t->slot] + 7) / 8);
+		r->written[t->slot] = nv;
+		r->nwritten[t->slot] = n;
+	}
+	r->written[t->slot][track / 8] |= (uint8_t)(1u << (track % 8));
+	return 0;
+}
+
+/*
+ * Before the open that rebuilds the free lists (which writes every track):
+ * which track files were written since the copy was taken. Two seconds of
+ * margin for coarse timestamps. A disk that cannot be listed is checked whole.
+ */
+static void scan_written(struct restore *r, bool *whole)
+{
+	struct vol_volfile *vf = calloc(1, sizeof(*vf));
+
+	if (!vf || vol_volfile_read(r->meta, vf) < 0) {
+		free(vf);
+		for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
+			whole[i] = true;
+		return;
+	}
+	for (unsigned i = 0; i < vf->ndisks; i++) {
+		struct track_scan t = {.r = r,
+				       .slot = i,
+				       .since_s = (int64_t)(r->best.time_ns / 1000000000ull) - 2};
+		if (vf->disks[i].removed)
+			continue;
+		if (trk_disk_tracks(vf->disks[i].path, track_cb, &t) < 0)
+			whole[i] = true;
+	}
+	free(vf);
+}
+
+struct check_ctx {
+	struct restore *r;
+	bool whole[VOL_MAX_DISKS];
+};
+
+static bool need_check(void *arg, unsigned disk, uint32_t track)
+{
+	struct check_ctx *c = arg;
+	struct restore *r = c->r;
+
+	if (disk >= VOL_MAX_DISKS || c->whole[disk])
+		return true;
+	return track < r->nwritten[disk] && (r->written[disk][track / 8] & (1u << (track % 8)));
+}
+
 static int reconcile(struct restore *r)
 {
 	struct vol_open_opts oo = {.owner = "fsck.trackfs --restore-meta",
@@ -490,6 +621,13 @@ static int reconcile(struct restore *r)
 				       .damaged = damaged_cb,
 				       .arg = &ctx,
 				       .note = note};
+	static struct check_ctx cc;
+	cc.r = r;
+	if (!r->check_all) {
+		scan_written(r, cc.whole);
+		o.need_check = need_check;
+		o.check_arg = &cc;
+	}
 	tfs_log_set_level(TFS_LOG_ERR);
 	rc = vol_open(r->meta, &oo, &v);
 	tfs_log_set_level(TFS_LOG_WARN);
@@ -515,11 +653,16 @@ static int reconcile(struct restore *r)
 	printf("Restored %s from the %s %s (commit %" PRIu64 ", %s).\n", r->meta,
 	       r->best.kind == CAND_MIRROR ? "mirror" : "snapshot", r->best.path, r->best.seq,
 	       when);
-	printf("  %" PRIu64 " files with data checked (%" PRIu64 " chunks, %" PRIu64
-	       " bytes): %" PRIu64 " intact, %" PRIu64 " moved to /%s\n",
+	printf("  %" PRIu64 " files with data (%" PRIu64 " chunks, %" PRIu64
+	       " bytes read and checked): %" PRIu64 " intact, %" PRIu64 " moved to /%s\n",
 	       rep.files, rep.chunks, rep.bytes_checked,
 	       rep.files - rep.files_damaged - rep.files_unverified, rep.files_damaged,
 	       VOL_LOST_FOUND);
+	if (rep.chunks_trusted)
+		printf("  %" PRIu64
+		       " chunks are in track files not written since the %s was taken: "
+		       "trusted, not read (--check-all reads them too)\n",
+		       rep.chunks_trusted, r->best.kind == CAND_MIRROR ? "mirror" : "snapshot");
 	if (rep.files_unverified)
 		printf("  %" PRIu64 " files have chunks on a missing disk and were not checked\n",
 		       rep.files_unverified);
@@ -532,17 +675,20 @@ static int reconcile(struct restore *r)
 
 int meta_restore_cli(int argc, char **argv, const char *prog)
 {
-	static const struct option longopts[] = {
-		{"disk", required_argument, NULL, 'd'},	  {"from", required_argument, NULL, 'f'},
-		{"mirror", required_argument, NULL, 'm'}, {"force", no_argument, NULL, 'F'},
-		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"disk", required_argument, NULL, 'd'},
+						 {"from", required_argument, NULL, 'f'},
+						 {"mirror", required_argument, NULL, 'm'},
+						 {"force", no_argument, NULL, 'F'},
+						 {"check-all", no_argument, NULL, 'A'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
 	struct restore r = {.prog = prog};
 	char tmp[PATH_MAX + 32], aside[PATH_MAX + 64], why[256];
 	int c, rc;
 
 	tfs_log_set_level(TFS_LOG_WARN);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "d:f:m:Fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:f:m:FAh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (r.ndisks == VOL_MAX_DISKS) {
@@ -559,6 +705,9 @@ int meta_restore_cli(int argc, char **argv, const char *prog)
 			break;
 		case 'F':
 			r.force = true;
+			break;
+		case 'A':
+			r.check_all = true;
 			break;
 		case 'h':
 			usage(stdout, prog);

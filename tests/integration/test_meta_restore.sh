@@ -140,6 +140,27 @@ tfs_mount -o snapshot_interval=0
 python3 "$CHECK" verify "$TFS_MNT" "$TFS_TMP/before-mirror" "$TFS_TMP/nochanges" "$TFS_TMP/restore2.log" 4096
 tfs_umount
 
+step "track files not written since the snapshot are trusted, not read (unless --check-all)"
+# As if the snapshot were hours old and the tracks idle since.
+find "$TFS_TMP"/disk?/tracks -name 'track-*.trk' -exec touch -d '1 hour ago' {} +
+touch "$TFS_TMP/disk1/tracks/track-000000.trk" # written since: checked
+rc=$(restore "$TFS_TMP/restore-trust.log" --force)
+cat "$TFS_TMP/restore-trust.log"
+check_eq "$rc" 0 "restore trusting idle tracks"
+grep -Eq "^  [1-9][0-9]* chunks are in track files not written since" "$TFS_TMP/restore-trust.log" ||
+	fail "no chunk was trusted"
+grep -Eq "[1-9][0-9]* bytes read and checked" "$TFS_TMP/restore-trust.log" ||
+	fail "the track written since the snapshot was not checked"
+rm -rf "$TFS_META".damaged-*
+rc=$(restore "$TFS_TMP/restore-all.log" --force --check-all)
+check_eq "$rc" 0 "restore with --check-all"
+! grep -q "not written since" "$TFS_TMP/restore-all.log" || fail "--check-all trusted chunks"
+rm -rf "$TFS_META".damaged-*
+tfs_fsck
+tfs_mount -o snapshot_interval=0
+python3 "$CHECK" verify "$TFS_MNT" "$TFS_TMP/before-mirror" "$TFS_TMP/nochanges" "$TFS_TMP/restore2.log" 4096
+tfs_umount
+
 step "a readable index is not replaced without --force; garbage snapshots are refused"
 rc=$(restore "$TFS_TMP/restore5.log")
 check_eq "$rc" 8 "restore over a readable index"
