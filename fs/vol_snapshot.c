@@ -231,11 +231,24 @@ int vol_snapshot_to(struct vol *v, uint64_t disks, const struct vol_snapshot_opt
 		io.progress_arg = opts->progress_arg;
 	}
 	pthread_mutex_lock(&v->snap_mu);
+	/* The disk list may change meanwhile (a disk added): work on a copy. */
+	char(*paths)[PATH_MAX] = calloc(VOL_MAX_DISKS, PATH_MAX);
+	unsigned ndisks;
+	if (!paths) {
+		pthread_mutex_unlock(&v->snap_mu);
+		free(volfile);
+		return -ENOMEM;
+	}
+	pthread_mutex_lock(&v->disks_mu);
+	ndisks = v->vf.ndisks;
+	for (unsigned i = 0; i < ndisks; i++)
+		snprintf(paths[i], PATH_MAX, "%s", v->vf.disks[i].path);
+	pthread_mutex_unlock(&v->disks_mu);
 	/* Written once, on the first disk that takes it; copied to the rest. */
-	for (unsigned i = 0; i < v->vf.ndisks && src < 0; i++) {
+	for (unsigned i = 0; i < ndisks && src < 0; i++) {
 		if (!(disks & (1ull << i)))
 			continue;
-		const char *disk = v->vf.disks[i].path;
+		const char *disk = paths[i];
 		int fd = open_tmp(disk, dir, tmp);
 		if (fd < 0) {
 			tfs_warn("volume %s: snapshot: cannot write on disk %u (%s): %s",
@@ -263,6 +276,7 @@ int vol_snapshot_to(struct vol *v, uint64_t disks, const struct vol_snapshot_opt
 	}
 	if (src < 0) {
 		pthread_mutex_unlock(&v->snap_mu);
+		free(paths);
 		free(volfile);
 		if (rc == 0)
 			rc = -ENODEV;
@@ -271,10 +285,10 @@ int vol_snapshot_to(struct vol *v, uint64_t disks, const struct vol_snapshot_opt
 			v->meta_dir, tfs_strerror(rc));
 		return rc;
 	}
-	for (unsigned i = first + 1; i < v->vf.ndisks; i++) {
+	for (unsigned i = first + 1; i < ndisks; i++) {
 		if (!(disks & (1ull << i)))
 			continue;
-		const char *disk = v->vf.disks[i].path;
+		const char *disk = paths[i];
 		int fd = open_tmp(disk, dir, tmp);
 		rc = fd;
 		if (fd >= 0) {
@@ -295,6 +309,7 @@ int vol_snapshot_to(struct vol *v, uint64_t disks, const struct vol_snapshot_opt
 		out->written++;
 	}
 	close(src);
+	free(paths);
 	v->snap_seq = info.seq;
 	v->snap_last_ns = info.time_ns;
 	pthread_mutex_unlock(&v->snap_mu);
