@@ -52,11 +52,17 @@ struct vol_mkfs_opts {
 	uint64_t reserve;	  /* bytes kept free per disk; 0: automatic */
 	bool reserve_set;	  /* @p reserve was given (0 then means none) */
 	bool force;		  /* reuse non-empty directories / foreign disks */
+	/* The metadata mirror (an absolute path, ideally on another device):
+	 * made a copy of the new metadata directory and named in the volume
+	 * file. NULL: none. */
+	const char *meta_mirror;
 };
 
 /** Create a volume. On success *uuid_out (if not NULL) gets its UUID.
- * Errors name the directory at fault: -ENOTEMPTY, -EEXIST (belongs to another
- * volume, named), -EINVAL (bad chunk size), -errno. */
+ * Errors name the directory at fault: -ENOTEMPTY (the metadata directory,
+ * a disk or the mirror), -EEXIST (belongs to another volume, named),
+ * -EINVAL (bad chunk size, a relative mirror path or the metadata directory
+ * itself), -errno. */
 int vol_mkfs(const struct vol_mkfs_opts *opts, struct tfs_uuid *uuid_out);
 
 enum {

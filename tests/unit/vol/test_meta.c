@@ -3,7 +3,7 @@
  * snapshot, the mirror's state on a volume opened for writing (the index's
  * own word), on one opened read-only (its directory's commit against the
  * index's: current, behind, missing, unreadable) and through the daemon's
- * "info"; "meta-snapshot" and "meta-mirror DIR". */
+ * "info"; "meta-snapshot" and "meta-mirror DIR"; vol_mkfs's meta_mirror. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -186,4 +186,43 @@ Test(meta, control_socket_requests_and_info, .init = setup, .fini = teardown)
 		cr_assert_eq(remote->disks[i].snapshot_time_ns, info.disks[i].snapshot_time_ns);
 	}
 	free(remote);
+}
+
+Test(meta, mkfs_makes_the_mirror)
+{
+	struct tmpvol tv;
+	char mir[PATH_MAX], dir[PATH_MAX + 16];
+	uint64_t seq;
+	struct vol *v;
+
+	memset(&tv, 0, sizeof(tv));
+	snprintf(tv.root, sizeof(tv.root), "/tmp/trackfs-test.XXXXXX");
+	cr_assert_not_null(mkdtemp(tv.root));
+	snprintf(tv.disk[0], sizeof(tv.disk[0]), "%s/disk1", tv.root);
+	snprintf(tv.meta, sizeof(tv.meta), "%s/meta", tv.disk[0]);
+	snprintf(mir, sizeof(mir), "%s/mirror", tv.root);
+	const char *disks[1] = {tv.disk[0]};
+	struct vol_mkfs_opts o = {
+		.meta_dir = tv.meta, .disks = disks, .ndisks = 1, .meta_mirror = "rel/mirror"};
+	cr_assert_eq(vol_mkfs(&o, NULL), -EINVAL);
+	o.meta_mirror = tv.meta;
+	cr_assert_eq(vol_mkfs(&o, NULL), -EINVAL);
+	o.meta_mirror = mir;
+	o.force = true;
+	cr_assert_eq(vol_mkfs(&o, NULL), 0);
+	snprintf(dir, sizeof(dir), "%s/index", mir);
+	cr_assert_eq(idx_mirror_peek(dir, &seq), 0);
+
+	struct vol_open_opts oo = {.flags = VOL_RDONLY | VOL_NO_RECOVER, .owner = "unit test"};
+	cr_assert_eq(vol_open(tv.meta, &oo, &v), 0);
+	cr_assert_eq(vol_info(v, &info), 0);
+	cr_assert_str_eq(info.mirror, mir);
+	cr_assert_eq(info.mirror_state, VOL_MIRROR_CURRENT);
+	cr_assert_eq(seq, info.index_seq);
+	cr_assert_eq(vol_close(v), 0);
+
+	/* A used mirror directory is refused without force. */
+	o.force = false;
+	cr_assert_eq(vol_mkfs(&o, NULL), -ENOTEMPTY);
+	tmpvol_destroy(&tv);
 }
