@@ -19,7 +19,8 @@ static void usage(FILE *out)
 		"Usage: trackfs meta snapshot VOLUME\n"
 		"       trackfs meta list DISK...\n"
 		"       trackfs meta mirror VOLUME DIR\n"
-		"       trackfs meta restore [--disk PATH]... [--from SNAPSHOT|MIRROR] METADIR\n"
+		"       trackfs meta restore [--disk PATH]... [--from SNAPSHOT|MIRROR] [OPTIONS] "
+		"METADIR\n"
 		"The index of a trackfs volume: its snapshots on the data disks, its mirror,\n"
 		"and restoring a lost or damaged metadata directory from either. VOLUME is\n"
 		"the metadata directory, or the disk directory holding meta/; a mounted\n"
@@ -81,8 +82,16 @@ int main(int argc, char **argv)
 		printf("trackfs meta %s\n", TRACKFS_VERSION);
 		return 0;
 	}
-	if (!strcmp(argv[1], "restore"))
+	if (!strcmp(argv[1], "restore")) {
+		/* Its options are its own (restore.c, with --help); the version is
+		 * every subcommand's. */
+		for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++)
+			if (!strcmp(argv[a], "--version")) {
+				printf("trackfs meta restore %s\n", TRACKFS_VERSION);
+				return 0;
+			}
 		return meta_restore_cli(argc - 1, argv + 1, "trackfs meta restore");
+	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)
 			continue;

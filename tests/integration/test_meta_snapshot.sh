@@ -76,7 +76,7 @@ write_files() { # write_files PREFIX COUNT
 
 step "usage: --help, --version, bad arguments exit 16"
 "$T" meta --help | grep -q "trackfs meta snapshot VOLUME" || fail "trackfs meta --help"
-for c in snapshot list mirror; do
+for c in snapshot list mirror restore; do
 	"$T" meta "$c" --help | grep -q "^Usage: trackfs meta $c" || fail "trackfs meta $c --help"
 	"$T" meta "$c" --version | grep -Eq "^trackfs meta $c [0-9]" ||
 		fail "trackfs meta $c --version"
