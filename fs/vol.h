@@ -52,11 +52,17 @@ struct vol_mkfs_opts {
 	uint64_t reserve;	  /* bytes kept free per disk; 0: automatic */
 	bool reserve_set;	  /* @p reserve was given (0 then means none) */
 	bool force;		  /* reuse non-empty directories / foreign disks */
+	/* The metadata mirror (an absolute path, ideally on another device):
+	 * made a copy of the new metadata directory and named in the volume
+	 * file. NULL: none. */
+	const char *meta_mirror;
 };
 
 /** Create a volume. On success *uuid_out (if not NULL) gets its UUID.
- * Errors name the directory at fault: -ENOTEMPTY, -EEXIST (belongs to another
- * volume, named), -EINVAL (bad chunk size), -errno. */
+ * Errors name the directory at fault: -ENOTEMPTY (the metadata directory,
+ * a disk or the mirror), -EEXIST (belongs to another volume, named),
+ * -EINVAL (bad chunk size, a relative mirror path or the metadata directory
+ * itself), -errno. */
 int vol_mkfs(const struct vol_mkfs_opts *opts, struct tfs_uuid *uuid_out);
 
 enum {
@@ -371,6 +377,19 @@ struct vol_disk_info {
 	uint64_t drain_rate;		  /* bytes/s the drain keeps to; 0: no limit */
 	int drain_target;		  /* a replace: the new disk; else -1 */
 	bool drain_salvaged;		  /* that replace is done; what is left did not read */
+	/* Its newest snapshot of the index whose header checks (not read whole). */
+	bool has_snapshot;
+	uint64_t snapshot_seq;	   /* the commit it holds */
+	uint64_t snapshot_time_ns; /* when it was taken, ns since the epoch */
+};
+
+enum vol_mirror_state {
+	VOL_MIRROR_NONE = 0,	/* the volume file names no mirror */
+	VOL_MIRROR_CURRENT = 1, /* it holds the index's commit */
+	/* Behind (or holding no index): resynced at the next open for writing,
+	 * or by `trackfs meta mirror`. */
+	VOL_MIRROR_STALE = 2,
+	VOL_MIRROR_FAILED = 3, /* it could not be opened or written: mirror_error says why */
 };
 struct vol_info {
 	struct tfs_uuid uuid;
@@ -381,10 +400,23 @@ struct vol_info {
 	uint64_t index_bytes;
 	/* Over all present disks, each host filesystem counted once (as statfs). */
 	uint64_t chunks_used, chunks_free;
-	char placement[8]; /* "mfs", "lus", "ff", "rand" */
-	uint64_t reserve;  /* the setting: bytes, or UINT64_MAX for automatic */
+	char placement[8];  /* "mfs", "lus", "ff", "rand" */
+	uint64_t reserve;   /* the setting: bytes, or UINT64_MAX for automatic */
+	uint64_t index_seq; /* the index's commit sequence number */
+	/* The metadata mirror: its directory ("" when none), its state, the
+	 * commit it holds (0: unknown) and, when not current, why (-errno). */
+	char mirror[PATH_MAX];
+	int mirror_state; /* enum vol_mirror_state */
+	uint64_t mirror_seq;
+	int mirror_error;
 	struct vol_disk_info disks[VOL_MAX_DISKS];
 };
+/**
+ * The volume's figures. On a volume opened for writing the mirror's state is
+ * the index's own (idx_mirror_status); on one opened VOL_RDONLY the mirror is
+ * not attached, so its commit is read from its directory and compared. Each
+ * present disk's snapshot directory is read (headers only).
+ */
 int vol_info(struct vol *v, struct vol_info *out);
 
 /* ---- disks ------------------------------------------------------------------------------- */

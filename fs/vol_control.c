@@ -3,7 +3,10 @@
  * the holder answers on an abstract Unix socket named after the volume UUID
  * with the figures vol_info() gives, one "key value" line each ("disk_fs I J":
  * disk I shares its host filesystem with disk J; "space USED FREE": chunks
- * over the volume, each host filesystem counted once). */
+ * over the volume, each host filesystem counted once; "index_seq N": the
+ * index's commit; "disk_snapshot I SEQ TIME_NS": disk I's newest snapshot;
+ * "mirror current|stale|failed SEQ DIR" and "mirror_error ERRNO": the
+ * metadata mirror). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -30,6 +33,18 @@ static socklen_t control_addr(const struct tfs_uuid *uuid, struct sockaddr_un *s
 	sa->sun_family = AF_UNIX;
 	int n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1, "trackfs/%s", u);
 	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static const char *const mirror_states[] = {
+	[VOL_MIRROR_NONE] = "none",
+	[VOL_MIRROR_CURRENT] = "current",
+	[VOL_MIRROR_STALE] = "stale",
+	[VOL_MIRROR_FAILED] = "failed",
+};
+
+static const char *mirror_state_name(int st)
+{
+	return st >= 0 && st <= VOL_MIRROR_FAILED ? mirror_states[st] : "failed";
 }
 
 static void answer(struct vol *v, int fd)
@@ -93,6 +108,19 @@ static void answer(struct vol *v, int fd)
 					info->disks[i].drain_stopped ? 1 : 0,
 					info->disks[i].drain_rate, info->disks[i].drain_target,
 					info->disks[i].drain_salvaged ? 1 : 0);
+		fprintf(out, "index_seq %" PRIu64 "\n", info->index_seq);
+		for (unsigned i = 0; i < info->ndisks; i++)
+			if (info->disks[i].has_snapshot)
+				fprintf(out, "disk_snapshot %u %" PRIu64 " %" PRIu64 "\n", i,
+					info->disks[i].snapshot_seq,
+					info->disks[i].snapshot_time_ns);
+		if (info->mirror_state != VOL_MIRROR_NONE) {
+			fprintf(out, "mirror %s %" PRIu64 " %s\n",
+				mirror_state_name(info->mirror_state), info->mirror_seq,
+				info->mirror);
+			if (info->mirror_error)
+				fprintf(out, "mirror_error %d\n", -info->mirror_error);
+		}
 	}
 	fclose(out);
 	free(info);
@@ -170,7 +198,9 @@ static void serve_drain_status(struct vol *v, int fd, const char *arg)
 }
 
 /* One request line: "info" (or nothing: older clients), "disk-add PATH",
- * "placement POLICY", "reserve BYTES|auto", the drain requests above.
+ * "placement POLICY", "reserve BYTES|auto", the drain requests above,
+ * "meta-snapshot" (a snapshot now: "ok SEQ BYTES WRITTEN FAILED SECONDS")
+ * and "meta-mirror DIR" (the metadata mirror is DIR from now on: "ok SEQ").
  * Changes reply "ok ..." or "err ERRNO". */
 static void serve(struct vol *v, int fd)
 {
@@ -225,6 +255,19 @@ static void serve(struct vol *v, int fd)
 			reply(fd, "ok %u %d\n", idx, shares);
 	} else if (!strncmp(line, "replace-start ", 14)) {
 		rc = vol_replace_serve(v, fd, line + 14);
+	} else if (!strcmp(line, "meta-snapshot")) {
+		struct vol_snapshot_result r;
+		rc = vol_snapshot(v, NULL, &r);
+		if (rc == 0)
+			reply(fd, "ok %" PRIu64 " %" PRIu64 " %u %u %.3f\n", r.seq, r.bytes,
+			      r.written, r.failed, r.seconds);
+	} else if (!strncmp(line, "meta-mirror ", 12)) {
+		rc = vol_mirror_set(v, line + 12);
+		if (rc == 0) {
+			struct idx_mirror_status ms;
+			idx_mirror_status(v->idx, &ms);
+			reply(fd, "ok %" PRIu64 "\n", ms.seq);
+		}
 	} else if (!strncmp(line, "placement ", 10)) {
 		rc = vol_set_placement(v, line + 10, false, 0);
 		if (rc == 0)
@@ -467,6 +510,33 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 					target >= 0 && (unsigned)target < out->ndisks ? target : -1;
 				out->disks[idx].drain_salvaged = salvaged != 0;
 			}
+		} else if (!strcmp(key, "index_seq")) {
+			out->index_seq = strtoull(val, NULL, 10);
+		} else if (!strcmp(key, "disk_snapshot")) {
+			unsigned idx;
+			uint64_t seq, t;
+			if (sscanf(val, "%u %" SCNu64 " %" SCNu64, &idx, &seq, &t) == 3 &&
+			    idx < out->ndisks) {
+				out->disks[idx].has_snapshot = true;
+				out->disks[idx].snapshot_seq = seq;
+				out->disks[idx].snapshot_time_ns = t;
+			}
+		} else if (!strcmp(key, "mirror")) {
+			char st[16];
+			uint64_t seq;
+			int n = 0;
+			if (sscanf(val, "%15s %" SCNu64 " %n", st, &seq, &n) == 2 && n > 0 &&
+			    val[n] == '/') {
+				out->mirror_state = VOL_MIRROR_FAILED;
+				for (int i = VOL_MIRROR_CURRENT; i <= VOL_MIRROR_FAILED; i++)
+					if (!strcmp(st, mirror_states[i]))
+						out->mirror_state = i;
+				out->mirror_seq = seq;
+				snprintf(out->mirror, sizeof(out->mirror), "%s", val + n);
+			}
+		} else if (!strcmp(key, "mirror_error")) {
+			int e = atoi(val);
+			out->mirror_error = e > 0 ? -e : 0;
 		} else if (!strcmp(key, "space")) {
 			have_space = sscanf(val, "%" SCNu64 " %" SCNu64, &out->chunks_used,
 					    &out->chunks_free) == 2;

@@ -110,7 +110,63 @@ static bool meta_in_disk(const char *meta, const struct vol_volfile *vf)
 	return false;
 }
 
-static int make_index(const char *meta, const struct vol_volfile *vf)
+/*
+ * Check the mirror directory @p mirror (absolute): missing, or empty, or
+ * with @p force a previous volume's. *@p recreate: it is an empty directory
+ * right inside a disk, taken away until the disks are formatted.
+ */
+static int check_mirror(const char *mirror, const char *meta, const struct vol_volfile *vf,
+			bool force, bool *recreate)
+{
+	char real[PATH_MAX], mreal[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	*recreate = true;
+	if (mirror[0] != '/' || strlen(mirror) >= sizeof(vf->meta_mirror)) {
+		tfs_err("mkfs: the metadata mirror %s must be an absolute path", mirror);
+		return -EINVAL;
+	}
+	if (!strcmp(mirror, meta) ||
+	    (realpath(mirror, real) && realpath(meta, mreal) && !strcmp(real, mreal))) {
+		tfs_err("mkfs: the metadata mirror %s is the metadata directory itself: give "
+			"another directory, ideally on another device",
+			mirror);
+		return -EINVAL;
+	}
+	for (unsigned i = 0; i < vf->ndisks; i++) {
+		if (!strcmp(mirror, vf->disks[i].path) ||
+		    (realpath(mirror, real) && !strcmp(real, vf->disks[i].path))) {
+			tfs_err("mkfs: the metadata mirror %s is a disk directory: give a "
+				"directory of its own (it may be inside a disk)",
+				mirror);
+			return -EINVAL;
+		}
+	}
+	if (stat(mirror, &st) != 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISDIR(st.st_mode)) {
+		tfs_err("mkfs: the metadata mirror %s is not a directory", mirror);
+		return -ENOTDIR;
+	}
+	rc = dir_nonempty(mirror);
+	if (rc < 0) {
+		tfs_err("mkfs: cannot read %s: %s", mirror, tfs_strerror(rc));
+		return rc;
+	}
+	if (rc > 0 && !force) {
+		tfs_err("mkfs: the metadata mirror %s is not empty (use --force to reuse it)",
+			mirror);
+		return -ENOTEMPTY;
+	}
+	if (rc > 0)
+		clear_old_meta(mirror);
+	else if (!meta_in_disk(mirror, vf) || rmdir(mirror) != 0)
+		*recreate = false;
+	return 0;
+}
+
+static int make_index(const char *meta, const struct vol_volfile *vf, const char *mirror)
 {
 	char path[PATH_MAX + 16];
 	struct idx_env *env;
@@ -168,6 +224,18 @@ static int make_index(const char *meta, const struct vol_volfile *vf)
 	rc = idx_txn_commit(txn);
 	if (rc < 0)
 		goto out_close_env;
+	if (mirror) {
+		/* An exact copy of what is committed, followed until the close. */
+		char mdir[PATH_MAX + 16];
+		snprintf(mdir, sizeof(mdir), "%s/%s", mirror, VOL_INDEX_DIR);
+		rc = idx_mirror_resync(env, mdir);
+		if (rc < 0) {
+			tfs_err("mkfs: cannot write the metadata mirror's index in %s: %s", mdir,
+				tfs_strerror(rc));
+			idx_env_close(env, false);
+			return rc;
+		}
+	}
 	rc = idx_env_close(env, true);
 	if (rc < 0)
 		tfs_err("mkfs: cannot write the index in %s: %s", path, tfs_strerror(rc));
@@ -229,6 +297,12 @@ int vol_mkfs(const struct vol_mkfs_opts *o, struct tfs_uuid *uuid_out)
 	rc = resolve_disks(o, vf);
 	if (rc < 0)
 		goto out_free;
+	bool recreate_mirror = false;
+	if (o->meta_mirror) {
+		rc = check_mirror(o->meta_mirror, o->meta_dir, vf, o->force, &recreate_mirror);
+		if (rc < 0)
+			goto out_free;
+	}
 
 	if (stat(o->meta_dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
@@ -282,9 +356,24 @@ int vol_mkfs(const struct vol_mkfs_opts *o, struct tfs_uuid *uuid_out)
 			tfs_strerror(rc));
 		goto out_free;
 	}
-	rc = make_index(o->meta_dir, vf);
+	if (o->meta_mirror && recreate_mirror && mkdir(o->meta_mirror, 0755) < 0 &&
+	    errno != EEXIST) {
+		rc = -errno;
+		tfs_err("mkfs: cannot create the metadata mirror %s: %s", o->meta_mirror,
+			tfs_strerror(rc));
+		goto out_free;
+	}
+	rc = make_index(o->meta_dir, vf, o->meta_mirror);
 	if (rc < 0)
 		goto out_free;
+	if (o->meta_mirror) {
+		/* The mirror's own volume file first, where a failure fails mkfs
+		 * (vol_volfile_write only warns about the mirror's copy). */
+		snprintf(vf->meta_mirror, sizeof(vf->meta_mirror), "%s", o->meta_mirror);
+		rc = vol_volfile_write(o->meta_mirror, vf);
+		if (rc < 0)
+			goto out_free;
+	}
 	rc = vol_volfile_write(o->meta_dir, vf);
 	if (rc < 0)
 		goto out_free;

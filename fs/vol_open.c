@@ -566,13 +566,14 @@ int vol_close(struct vol *v)
 				 v->meta_dir);
 		else if (rc == 0)
 			rc = mark_clean(v, true);
-		/* The index as the clean close left it, on the disks. */
-		if (rc == 0 && snap_disks && idx_env_seq(v->idx) != v->snap_seq) {
-			struct vol_snapshot_result sr;
-			(void)vol_snapshot_to(v, snap_disks, NULL, &sr);
-		} else
+		if (rc < 0) {
 			tfs_err("volume %s: not marked clean (%s): the next open rebuilds",
 				v->meta_dir, tfs_strerror(rc));
+		} else if (snap_disks && idx_env_seq(v->idx) != v->snap_seq) {
+			/* The index as the clean close left it, on the disks. */
+			struct vol_snapshot_result sr;
+			(void)vol_snapshot_to(v, snap_disks, NULL, &sr);
+		}
 	}
 	r = idx_env_close(v->idx, !v->rdonly);
 	if (r < 0 && rc == 0)

@@ -3,6 +3,7 @@
  * figures for `trackfs status`). */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/base/log.h"
@@ -59,6 +60,66 @@ static int stale_info(struct vol *v, struct vol_info *out)
 
 static int info_locked(struct vol *v, struct vol_info *out);
 
+/* Each present disk's newest snapshot whose header checks. */
+static void snapshot_info(struct vol_info *out)
+{
+	for (unsigned i = 0; i < out->ndisks; i++) {
+		struct vol_disk_info *d = &out->disks[i];
+		struct vol_snapshot_entry *e;
+		size_t n;
+
+		if (d->missing || d->removed || vol_snapshot_list(d->path, false, &e, &n) < 0)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			if (e[j].rc == 0) {
+				d->has_snapshot = true;
+				d->snapshot_seq = e[j].seq;
+				d->snapshot_time_ns = e[j].time_ns;
+				break;
+			}
+		}
+		free(e);
+	}
+}
+
+/* The mirror: attached to the index (a volume opened for writing), or, on
+ * a read-only volume, the commit its directory holds against the index's. */
+static void mirror_info(struct vol *v, struct vol_info *out)
+{
+	char dir[PATH_MAX + 16];
+
+	snprintf(out->mirror, sizeof(out->mirror), "%s", v->vf.meta_mirror);
+	if (!out->mirror[0])
+		return;
+	if (!v->rdonly) {
+		struct idx_mirror_status ms;
+		idx_mirror_status(v->idx, &ms);
+		out->mirror_seq = ms.seq;
+		out->mirror_error = ms.error;
+		if (ms.attached && ms.error == 0)
+			out->mirror_state = VOL_MIRROR_CURRENT;
+		else if (ms.error == -ESTALE)
+			out->mirror_state = VOL_MIRROR_STALE;
+		else
+			out->mirror_state = VOL_MIRROR_FAILED;
+		if (out->mirror_state == VOL_MIRROR_FAILED && !out->mirror_error)
+			out->mirror_error = -EIO; /* named but never attached: the log says why */
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/%s", out->mirror, VOL_INDEX_DIR);
+	int rc = idx_mirror_peek(dir, &out->mirror_seq);
+	if (rc == 0 && out->mirror_seq == out->index_seq) {
+		out->mirror_state = VOL_MIRROR_CURRENT;
+	} else if (rc == 0 || rc == -ENOENT) {
+		/* Behind, or no copy there: the next mount makes it current. */
+		out->mirror_state = VOL_MIRROR_STALE;
+		out->mirror_error = rc ? rc : -ESTALE;
+	} else {
+		out->mirror_state = VOL_MIRROR_FAILED;
+		out->mirror_error = rc;
+	}
+}
+
 int vol_info(struct vol *v, struct vol_info *out)
 {
 	int rc;
@@ -66,7 +127,14 @@ int vol_info(struct vol *v, struct vol_info *out)
 	memset(out, 0, sizeof(*out));
 	pthread_mutex_lock(&v->disks_mu);
 	rc = info_locked(v, out);
+	if (rc == 0) {
+		out->index_seq = idx_env_seq(v->idx);
+		mirror_info(v, out);
+	}
 	pthread_mutex_unlock(&v->disks_mu);
+	/* Directory reads, with the disk paths copied out: not under disks_mu. */
+	if (rc == 0)
+		snapshot_info(out);
 	return rc;
 }
 

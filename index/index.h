@@ -207,6 +207,13 @@ struct idx_mirror_status {
 	uint64_t seq;  /* the commit sequence number it holds */
 };
 void idx_mirror_status(struct idx_env *env, struct idx_mirror_status *out);
+/**
+ * The commit sequence number held by the index (or mirror) in @p dir, read
+ * without opening it as an index and without logging: for a mirror that is
+ * not attached (`trackfs status` of an unmounted volume). Never writes.
+ * @return 0; -ENOENT (no data.mdb there), -EIO (not an index), -errno.
+ */
+int idx_mirror_peek(const char *dir, uint64_t *seq);
 
 /* ---- transactions ------------------------------------------------------------ */
 

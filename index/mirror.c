@@ -216,6 +216,54 @@ void idx_mirror_status(struct idx_env *env, struct idx_mirror_status *out)
 	pthread_mutex_unlock(&env->lock);
 }
 
+int idx_mirror_peek(const char *dir, uint64_t *seq)
+{
+	MDB_val key = {.mv_size = sizeof(IDX_SEQ_KEY) - 1, .mv_data = (void *)IDX_SEQ_KEY};
+	char file[PATH_MAX];
+	MDB_env *mdb = NULL;
+	MDB_txn *t = NULL;
+	MDB_dbi dbi;
+	MDB_val val;
+	struct stat st;
+	int rc;
+
+	*seq = 0;
+	if (snprintf(file, sizeof(file), "%s/data.mdb", dir) >= (int)sizeof(file))
+		return -ENAMETOOLONG;
+	if (stat(file, &st) != 0)
+		return -errno;
+	if (st.st_size == 0)
+		return -EIO;
+	/* No map size set: LMDB takes the one the file records. */
+	rc = mdb_env_create(&mdb);
+	if (!rc)
+		rc = mdb_env_set_maxdbs(mdb, 16);
+	if (!rc)
+		rc = mdb_env_open(mdb, dir, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0644);
+	if (!rc)
+		rc = mdb_txn_begin(mdb, NULL, MDB_RDONLY, &t);
+	if (!rc)
+		rc = mdb_dbi_open(t, idx_table_name(IDX_DB_VOLUME), 0, &dbi);
+	if (!rc) {
+		rc = mdb_get(t, dbi, &key, &val);
+		if (rc == 0 && val.mv_size != 8)
+			rc = MDB_CORRUPTED;
+		else if (rc == 0)
+			*seq = tfs_get_le64(val.mv_data);
+		else if (rc == MDB_NOTFOUND)
+			rc = 0; /* never committed to: commit 0 */
+	}
+	if (rc > 0)
+		rc = -rc; /* an errno from the system */
+	else if (rc < 0)
+		rc = -EIO; /* no volume table, or not an LMDB file */
+	if (t)
+		mdb_txn_abort(t);
+	if (mdb)
+		mdb_env_close(mdb);
+	return rc;
+}
+
 /* The mirror stops here: it is closed, and the error stays for status. */
 static void mirror_fail(struct idx_env *env, int rc, const char *what)
 {

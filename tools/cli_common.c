@@ -2,6 +2,7 @@
  * byte formatting. */
 #include "tools/cli_common.h"
 
+#include "core/base/log.h"
 #include "fs/vol.h"
 
 #include <errno.h>
@@ -160,4 +161,91 @@ char *cli_disk_state(const struct vol_disk_info *d, unsigned disk, bool alarm, c
 	else
 		snprintf(buf, size, "ok%s", shares);
 	return buf;
+}
+
+char *cli_fmt_age(uint64_t s, char *buf, size_t size)
+{
+	if (s < 5)
+		snprintf(buf, size, "just now");
+	else if (s < 120)
+		snprintf(buf, size, "%llu s ago", (unsigned long long)s);
+	else if (s < 3600)
+		snprintf(buf, size, "%llu min ago", (unsigned long long)(s / 60));
+	else if (s < 48 * 3600 && s / 60 % 60)
+		snprintf(buf, size, "%llu h %llu min ago", (unsigned long long)(s / 3600),
+			 (unsigned long long)(s / 60 % 60));
+	else if (s < 48 * 3600)
+		snprintf(buf, size, "%llu h ago", (unsigned long long)(s / 3600));
+	else
+		snprintf(buf, size, "%llu days ago", (unsigned long long)(s / 86400));
+	return buf;
+}
+
+uint64_t cli_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+char *cli_snapshot_state(const struct vol_disk_info *d, uint64_t now_ns, char *buf, size_t size)
+{
+	char age[48];
+
+	if (d->removed)
+		snprintf(buf, size, "removed");
+	else if (d->missing)
+		snprintf(buf, size, "missing");
+	else if (!d->has_snapshot)
+		snprintf(buf, size, "no snapshot yet");
+	else
+		snprintf(buf, size, "snapshot %s, commit %llu",
+			 cli_fmt_age(now_ns > d->snapshot_time_ns
+					     ? (now_ns - d->snapshot_time_ns) / 1000000000ull
+					     : 0,
+				     age, sizeof(age)),
+			 (unsigned long long)d->snapshot_seq);
+	return buf;
+}
+
+bool cli_mirror_state(const struct vol_info *info, const char *meta, bool live, char *buf,
+		      size_t size)
+{
+	const char *m = info->mirror;
+	int e = info->mirror_error;
+
+	switch (info->mirror_state) {
+	case VOL_MIRROR_NONE:
+		snprintf(buf, size, "none");
+		return false;
+	case VOL_MIRROR_CURRENT:
+		snprintf(buf, size, "%s: current (commit %llu)", m,
+			 (unsigned long long)info->mirror_seq);
+		return false;
+	case VOL_MIRROR_STALE:
+		if (live)
+			snprintf(buf, size,
+				 "%s: BEHIND, not updated (the daemon retries it; `trackfs meta "
+				 "mirror %s %s` resyncs it now)",
+				 m, meta, m);
+		else if (e == -ENOENT)
+			snprintf(buf, size,
+				 "%s: holds no copy of the index (no index/data.mdb there); the "
+				 "next mount makes one",
+				 m);
+		else
+			snprintf(buf, size,
+				 "%s: behind (holds commit %llu, the index is at %llu); the next "
+				 "mount resyncs it",
+				 m, (unsigned long long)info->mirror_seq,
+				 (unsigned long long)info->index_seq);
+		return live;
+	default:
+		snprintf(buf, size,
+			 "%s: FAILED (%s): the index has a single copy; fix the mirror's device "
+			 "or free space, then run `trackfs meta mirror %s %s`",
+			 m, e ? tfs_strerror(e) : "unknown error", meta, m);
+		return true;
+	}
 }

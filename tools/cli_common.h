@@ -43,4 +43,30 @@ unsigned cli_drain_pct(const struct vol_disk_info *d);
 char *cli_disk_state(const struct vol_disk_info *d, unsigned disk, bool alarm, char *buf,
 		     size_t size);
 
+/** How long ago @p age_s seconds is, in words: "just now", "40 s ago",
+ * "3 min ago", "2 h 5 min ago", "3 days ago". @return buf. */
+char *cli_fmt_age(uint64_t age_s, char *buf, size_t size);
+
+/** Now, in ns since the epoch (the clock snapshots are stamped with). */
+uint64_t cli_now_ns(void);
+
+/**
+ * A disk's newest snapshot of the index in words, as `trackfs status` shows
+ * it: "snapshot 3 min ago, commit 1234", "no snapshot yet", "missing",
+ * "removed". @p now_ns is cli_now_ns(). @return buf.
+ */
+char *cli_snapshot_state(const struct vol_disk_info *d, uint64_t now_ns, char *buf, size_t size);
+
+struct vol_info;
+/**
+ * The metadata mirror in words: "none", "DIR: current (commit 1234)",
+ * "DIR: behind ..." or "DIR: FAILED (why) ..." with what to do; @p live: the
+ * figures come from the process that holds the volume (a stale mirror is
+ * then one it stopped updating). @p meta names the volume in the advice.
+ * @return true when the mirror needs a person (failed, or not followed
+ * while mounted).
+ */
+bool cli_mirror_state(const struct vol_info *info, const char *meta, bool live, char *buf,
+		      size_t size);
+
 #endif

@@ -40,6 +40,10 @@ static void usage(FILE *out)
 		"  -r, --reserve SIZE        space kept free on each disk: new files go to\n"
 		"                            other disks once a disk is down to it (default:\n"
 		"                            the smaller of 4G and 5%% of the disk)\n"
+		"  -M, --meta-mirror DIR     keep a second copy of the metadata directory in\n"
+		"                            DIR (ideally on another device), updated with\n"
+		"                            every commit of the index: made now, named in\n"
+		"                            the volume file, resynced at mount if behind\n"
 		"  -f, --force               reuse non-empty directories and disks of another\n"
 		"                            volume (their trackfs data is lost)\n"
 		"  -h, --help                show this help\n"
@@ -116,6 +120,8 @@ static void print_summary(const char *meta)
 	       vf->reserve == VOL_RESERVE_AUTO ? "min(4 GiB, 5%)"
 					       : cli_fmt_bytes(vf->reserve, b1, sizeof(b1)));
 	printf("  metadata    %s\n", meta);
+	if (vf->meta_mirror[0])
+		printf("  mirror      %s\n", vf->meta_mirror);
 	printf("  disks       %u\n", vf->ndisks);
 	for (unsigned i = 0; i < vf->ndisks; i++) {
 		struct statvfs st;
@@ -133,9 +139,17 @@ static void print_summary(const char *meta)
 
 /* vol_mkfs logs the precise reason; this adds which directory to look at and
  * what to do, so the user sees it even if the log went elsewhere. */
-static void explain_failure(int rc, const char *meta, char (*disks)[PATH_MAX], unsigned ndisks)
+static void explain_failure(int rc, const char *meta, const char *mirror, char (*disks)[PATH_MAX],
+			    unsigned ndisks)
 {
 	bool exists;
+
+	if (rc == -ENOTEMPTY && mirror[0] && !dir_is_empty(mirror, &exists)) {
+		cli_msg("the metadata mirror %s is not empty; use an empty directory, or "
+			"--force to overwrite it",
+			mirror);
+		return;
+	}
 
 	if (rc == -ENOTEMPTY && !dir_is_empty(meta, &exists)) {
 		cli_msg("metadata directory %s is not empty; use an empty directory, or "
@@ -182,13 +196,14 @@ int main(int argc, char **argv)
 		{"label", required_argument, NULL, 'L'},
 		{"placement", required_argument, NULL, 'p'},
 		{"reserve", required_argument, NULL, 'r'},
+		{"meta-mirror", required_argument, NULL, 'M'},
 		{"force", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	static char disks[VOL_MAX_DISKS][PATH_MAX];
 	const char *disk_ptrs[VOL_MAX_DISKS];
-	char meta[PATH_MAX] = "";
+	char meta[PATH_MAX] = "", mirror[PATH_MAX] = "";
 	unsigned ndisks = 0;
 	uint64_t chunk = TRK_DEFAULT_CHUNK_SIZE, track = 0;
 	const char *label = NULL, *placement = NULL;
@@ -198,7 +213,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	cli_init(argv[0]);
-	while ((c = getopt_long(argc, argv, "d:m:c:t:L:p:r:fh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:m:c:t:L:p:r:M:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (ndisks == VOL_MAX_DISKS) {
@@ -266,6 +281,12 @@ int main(int argc, char **argv)
 				reserve_set = true;
 			}
 			break;
+		case 'M':
+			if (!optarg[0] || abs_path(optarg, mirror) < 0) {
+				cli_msg("bad metadata mirror path '%s'", optarg);
+				return 1;
+			}
+			break;
 		case 'f':
 			force = true;
 			break;
@@ -308,10 +329,11 @@ int main(int argc, char **argv)
 		.reserve = reserve,
 		.reserve_set = reserve_set,
 		.force = force,
+		.meta_mirror = mirror[0] ? mirror : NULL,
 	};
 	rc = vol_mkfs(&o, &uuid);
 	if (rc < 0) {
-		explain_failure(rc, meta, disks, ndisks);
+		explain_failure(rc, meta, mirror, disks, ndisks);
 		return 1;
 	}
 	print_summary(meta);

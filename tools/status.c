@@ -17,8 +17,13 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "Usage: trackfs status VOLUME\n"
-		     "Show a trackfs volume's disks and space (VOLUME is its metadata directory,\n"
-		     "or a disk directory holding meta/).\n");
+		     "Show a trackfs volume's disks and space, the newest snapshot of the index\n"
+		     "on each disk and the metadata mirror (VOLUME is its metadata directory,\n"
+		     "or a disk directory holding meta/), mounted or not.\n"
+		     "\n"
+		     "Exit status: 0 all is well, 1 something needs attention (a disk missing\n"
+		     "or failing, the mirror failed) or the volume could not be read, 2 bad\n"
+		     "usage.\n");
 }
 
 /* A mounted volume is locked by its daemon: say who holds it and show what
@@ -56,6 +61,30 @@ static int print_locked(const char *arg)
 	printf("Metadata  %s\n", meta);
 	for (unsigned i = 0; i < vf->ndisks; i++)
 		printf("Disk %-4u %s\n", i, vf->disks[i].path);
+	/* The disks' snapshot directories can be read without the volume. */
+	uint64_t now = cli_now_ns();
+	printf("\nSnapshots   of the index on the data disks (newest on each)\n");
+	for (unsigned i = 0; i < vf->ndisks; i++) {
+		struct vol_disk_info *d = calloc(1, sizeof(*d));
+		struct vol_snapshot_entry *e = NULL;
+		size_t n = 0;
+		char st[128];
+		if (!d)
+			break;
+		d->removed = vf->disks[i].removed;
+		if (!d->removed && vol_snapshot_list(vf->disks[i].path, false, &e, &n) == 0)
+			for (size_t j = 0; j < n && !d->has_snapshot; j++)
+				if (e[j].rc == 0) {
+					d->has_snapshot = true;
+					d->snapshot_seq = e[j].seq;
+					d->snapshot_time_ns = e[j].time_ns;
+				}
+		printf("  disk %-4u %s\n", i, cli_snapshot_state(d, now, st, sizeof(st)));
+		free(e);
+		free(d);
+	}
+	if (vf->meta_mirror[0])
+		printf("Mirror      %s\n", vf->meta_mirror);
 	free(vf);
 	return 1;
 }
@@ -77,6 +106,8 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 	printf("Chunk size  %s\n", B(info->chunk_size, b1));
 	printf("Inodes      %llu\n", (unsigned long long)info->inodes);
 	printf("Index       %s\n", B(info->index_bytes, b1));
+	if (info->index_seq) /* (a daemon from before it was told) */
+		printf("Commit      %llu\n", (unsigned long long)info->index_seq);
 	if (live)
 		printf("State       in use\n");
 	else if (unclean)
@@ -136,7 +167,16 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		       "copy its files elsewhere or replace it; the mark is cleared at the next "
 		       "mount.\n",
 		       failing);
-	return missing || failing ? 1 : 0;
+
+	char st[PATH_MAX + 256];
+	uint64_t now = cli_now_ns();
+	printf("\nSnapshots   of the index on the data disks (newest on each)\n");
+	for (unsigned i = 0; i < info->ndisks; i++)
+		printf("  disk %-4u %s\n", i,
+		       cli_snapshot_state(&info->disks[i], now, st, sizeof(st)));
+	bool mirror_bad = cli_mirror_state(info, meta, live, st, sizeof(st));
+	printf("Mirror      %s\n", st);
+	return missing || failing || mirror_bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)
