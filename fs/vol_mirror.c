@@ -35,10 +35,15 @@ static int attach(struct vol *v, const char *mirror)
 		tfs_warn("volume %s: the metadata mirror %s is not current (%s): resyncing it",
 			 v->meta_dir, mirror, tfs_strerror(rc));
 	}
-	if (mkdir(mirror, 0755) != 0 && errno != EEXIST) {
-		rc = -errno;
-		tfs_err("volume %s: cannot create the metadata mirror %s: %s", v->meta_dir, mirror,
-			tfs_strerror(rc));
+	/* The mirror's directory must be there: one that is gone is most
+	 * likely a device that is not mounted, and recreating it would put the
+	 * "mirror" on the filesystem below. */
+	if (stat(mirror, &st) != 0 || !S_ISDIR(st.st_mode)) {
+		rc = -ENOENT;
+		tfs_err("volume %s: the metadata mirror directory %s is missing (is its device "
+			"mounted?): the index has no mirror until it is back; create it empty to "
+			"have the mirror rebuilt there",
+			v->meta_dir, mirror);
 		return rc;
 	}
 	return idx_mirror_resync(v->idx, dir);
@@ -50,6 +55,15 @@ int vol_mirror_open(struct vol *v)
 
 	if (!v->vf.meta_mirror[0] || v->rdonly)
 		return 0;
+	/* The mirror mounted as the metadata directory (after the main one was
+	 * lost): it cannot mirror itself. */
+	if (!strcmp(v->vf.meta_mirror, v->meta_dir)) {
+		tfs_warn("volume %s: the volume file names this directory as its own metadata "
+			 "mirror: running without a mirror (set another with `trackfs meta "
+			 "mirror`)",
+			 v->meta_dir);
+		return 0;
+	}
 	/* Its volume file first: a mirror is a whole metadata directory. */
 	rc = vol_volfile_write(v->meta_dir, &v->vf);
 	if (rc == 0)
@@ -87,6 +101,13 @@ int vol_mirror_set(struct vol *v, const char *mirror)
 		return -EINVAL;
 	if (!strcmp(mirror, v->meta_dir))
 		return -EINVAL;
+	/* Asked for by name: the directory may be new. */
+	if (mkdir(mirror, 0755) != 0 && errno != EEXIST) {
+		rc = -errno;
+		tfs_err("volume %s: cannot create the metadata mirror %s: %s", v->meta_dir, mirror,
+			tfs_strerror(rc));
+		return rc;
+	}
 	pthread_mutex_lock(&v->disks_mu);
 	snprintf(old, sizeof(old), "%s", v->vf.meta_mirror);
 	rc = attach(v, mirror);

@@ -96,6 +96,51 @@ static int mirror_seq(struct idx_env *env, struct idx_mirror *m, uint64_t *out)
 	return rc;
 }
 
+/* The "volume" record of @p t in table @p dbi, copied into @p buf. */
+static int volume_bytes(MDB_txn *t, MDB_dbi dbi, uint8_t *buf, size_t size, size_t *len)
+{
+	MDB_val key = {.mv_size = 6, .mv_data = (void *)"volume"}, val;
+	int rc = mdb_get(t, dbi, &key, &val);
+
+	if (rc)
+		return rc;
+	*len = val.mv_size < size ? val.mv_size : size;
+	memcpy(buf, val.mv_data, *len);
+	return 0;
+}
+
+/*
+ * A mirror at the index's commit holds the same volume record byte for byte
+ * (every put is replayed): anything else is another volume's index, or one
+ * that diverged. @return 0, -ESTALE (differs) or -errno.
+ */
+static int same_volume(struct idx_env *env, struct idx_mirror *m)
+{
+	uint8_t a[512], b[512];
+	size_t la = 0, lb = 0;
+	MDB_txn *t;
+	int rc;
+
+	rc = env->group ? 0 : mdb_txn_begin(env->mdb, NULL, MDB_RDONLY, &t);
+	if (rc)
+		return idx_errmap(env, rc, "mirror: read the volume record");
+	rc = volume_bytes(env->group ? env->group : t, env->dbi[IDX_DB_VOLUME], a, sizeof(a), &la);
+	if (!env->group)
+		mdb_txn_abort(t);
+	if (rc)
+		return idx_errmap(env, rc, "mirror: read the volume record");
+	rc = mdb_txn_begin(m->mdb, NULL, MDB_RDONLY, &t);
+	if (rc == 0) {
+		rc = volume_bytes(t, m->dbi[IDX_DB_VOLUME], b, sizeof(b), &lb);
+		mdb_txn_abort(t);
+	}
+	if (rc == MDB_NOTFOUND)
+		return -ESTALE;
+	if (rc)
+		return idx_errmap(env, rc, "mirror: read its volume record");
+	return la == lb && !memcmp(a, b, la) ? 0 : -ESTALE;
+}
+
 static void set_dir(struct idx_env *env, const char *dir)
 {
 	if (env->mirror_dir && !strcmp(env->mirror_dir, dir))
@@ -124,6 +169,14 @@ static int attach_locked(struct idx_env *env, const char *dir)
 			 ": it is out of date and must be resynced",
 			 dir, seq, env->path, env->seq);
 		rc = -ESTALE;
+	}
+	if (rc == 0) {
+		rc = same_volume(env, m);
+		if (rc == -ESTALE)
+			tfs_warn("index mirror %s is at the index's commit %" PRIu64 " but holds "
+				 "another volume record (another volume's index, or diverged): it "
+				 "must be resynced",
+				 dir, seq);
 	}
 	if (rc) {
 		mirror_close(m);
