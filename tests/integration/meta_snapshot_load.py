@@ -10,6 +10,8 @@ reader DIRS STOP OUT: until STOP exists, read random files of the writers'
   written may be short, a prefix of them; one removed meanwhile is skipped).
   Writes the read latencies to OUT.
 check DIR...: every file in the writers' directories holds its bytes.
+check-partial DIR...: the same, but a file may be short: a prefix of them
+  (a snapshot taken while it was being written).
 stats OUT...: merge the latencies of OUT files and print p50/p99/max per
   operation; the last line is the worst max, in seconds.
 
@@ -101,13 +103,15 @@ def reader(dirs, stop, out):
     print(f"reader: {reads} files read and checked")
 
 
-def check(dirs):
-    n = 0
+def check(dirs, partial=False):
+    n = short = 0
     for d in dirs:
         for name in sorted(os.listdir(d)):
-            check_file(os.path.join(d, name))
+            path = os.path.join(d, name)
+            check_file(path, partial)
             n += 1
-    print(f"{n} files hold their bytes")
+            short += os.path.getsize(path) < len(content(name))
+    print(f"{n} files hold their bytes" + (f" ({short} a prefix of them)" if partial else ""))
 
 
 def stats(outs):
@@ -137,6 +141,8 @@ def main():
         reader(sys.argv[2], sys.argv[3], sys.argv[4])
     elif cmd == "check":
         check(sys.argv[2:])
+    elif cmd == "check-partial":
+        check(sys.argv[2:], partial=True)
     elif cmd == "stats":
         stats(sys.argv[2:])
     else:
