@@ -118,7 +118,9 @@ static void progress_cb(void *arg, uint64_t done, uint64_t total)
 {
 	struct tfs_progress *p = arg;
 
-	p->total = total;
+	/* The total is counted when a snapshot begins: records added while it
+	 * runs can take it past. */
+	p->total = done > total ? done : total;
 	tfs_progress_update(p, done);
 }
 
@@ -1111,6 +1113,7 @@ static int part2(struct idx_env *env, const struct layout *l, const char *base, 
 		 struct load *ld)
 {
 	char snap[PATH_MAX], tmp[PATH_MAX], dir[PATH_MAX];
+	struct tfs_progress pr;
 	int rc = 0, nstarted = 0;
 	uint64_t t0, t1 = 0;
 
@@ -1166,7 +1169,14 @@ static int part2(struct idx_env *env, const struct layout *l, const char *base, 
 		sleep_s(0.2);
 		atomic_store(&ld->phase, PH_PLAIN);
 		t0 = now_ns();
-		sleep_s(seconds);
+		tfs_progress_init(&pr, "load without snapshots (tenths of a second)",
+				  (uint64_t)(seconds * 10));
+		for (uint64_t tick = 1; secs(now_ns() - t0) < seconds; tick++) {
+			double left = seconds - secs(now_ns() - t0);
+			sleep_s(left < 0.1 ? left : 0.1);
+			tfs_progress_update(&pr, tick);
+		}
+		tfs_progress_fini(&pr);
 		ld->phase_s[PH_PLAIN] = secs(now_ns() - t0);
 		/* ... then while snapshots are taken back to back. */
 		atomic_store(&ld->phase, PH_SNAP);
@@ -1176,7 +1186,9 @@ static int part2(struct idx_env *env, const struct layout *l, const char *base, 
 			int fd;
 			uint64_t s0 = now_ns();
 
-			rc = snapshot_to(env, tmp, NULL, &info, &fd);
+			tfs_progress_init(&pr, "load during snapshots (records copied)", 0);
+			rc = snapshot_to(env, tmp, &pr, &info, &fd);
+			tfs_progress_fini(&pr);
 			t1 = now_ns();
 			if (rc) {
 				cli_msg("a snapshot under load failed: %s", tfs_strerror(rc));
