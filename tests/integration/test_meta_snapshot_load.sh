@@ -6,9 +6,11 @@
 # (only a robust bound is asserted: CI machines are noisy). Then every
 # snapshot, those on the disks and those copied off while the load ran, is
 # restored (fsck.trackfs --restore-meta) into a copy of the volume whose
-# metadata directory is gone, and the restored volume must be clean for
-# fsck.trackfs; the one taken at unmount must restore everything, with the
-# very tree that was mounted.
+# metadata directory is gone: fsck.trackfs must find the restored volume
+# clean, and mounted read-only it must serve every file of the writers with
+# its bytes (or a prefix of them: one being written at the snapshot). The one
+# taken at unmount must restore everything: the tree the volume gives back
+# when remounted, byte for byte.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/disks.sh"
 LOADPY="$(dirname "$0")/meta_snapshot_load.py"
@@ -22,8 +24,8 @@ DISKS=("$TFS_TMP/disk0" "$TFS_TMP/disk1" "$TFS_TMP/disk2")
 
 # restore_check SNAPSHOT NAME: restore SNAPSHOT into a fresh copy of the
 # (unmounted) volume with its metadata directory removed; fsck.trackfs must
-# then find it clean. Prints the restore's exit status (0, or 1: files moved
-# to lost+found) as RESTORE_RC.
+# then find it clean. Sets RESTORE_RC to the restore's exit status (0, or 1:
+# files moved to /lost+found).
 restore_check() {
 	local snap=$1 name=$2 scr="$TFS_TMP/scratch" rc=0 d
 	rm -rf "$scr"
