@@ -218,7 +218,7 @@ int vol_snapshot_to(struct vol *v, uint64_t disks, const struct vol_snapshot_opt
 
 	memset(out, 0, sizeof(*out));
 	snprintf(vpath, sizeof(vpath), "%s/%s", v->meta_dir, VOL_VOLFILE_NAME);
-	rc = tfs_read_file(vpath, 1 << 20, &volfile, &vlen);
+	rc = tfs_read_file(vpath, 512 << 10, &volfile, &vlen);
 	if (rc < 0) {
 		tfs_err("volume %s: snapshot: cannot read %s: %s", v->meta_dir, vpath,
 			tfs_strerror(rc));

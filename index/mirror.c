@@ -5,6 +5,7 @@
  * behind (a crash between the two commits, a failure, an older copy) is
  * recognised at attach and resynced instead of silently diverging. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -157,10 +158,17 @@ static int attach_locked(struct idx_env *env, const char *dir)
 
 	if (env->rdonly)
 		return -EROFS;
-	set_dir(env, dir);
-	rc = mirror_open(env, dir, &m);
+	/* Whatever the group holds was merged while nothing recorded it for
+	 * this mirror: commit it first, so that the sequence numbers tell
+	 * whether the mirror has it. */
+	rc = env->broken ? env->broken : idx_group_commit_locked(env, "mirror attach");
+	if (rc == 0)
+		rc = mirror_open(env, dir, &m);
 	if (rc) {
-		env->mirror_error = rc;
+		if (!env->mirror) {
+			set_dir(env, dir);
+			env->mirror_error = rc;
+		}
 		return rc;
 	}
 	rc = mirror_seq(env, m, &seq);
@@ -180,11 +188,17 @@ static int attach_locked(struct idx_env *env, const char *dir)
 	}
 	if (rc) {
 		mirror_close(m);
-		env->mirror_error = rc;
+		/* A live mirror stays what status names; a new one that failed
+		 * is named with its error. */
+		if (!env->mirror) {
+			set_dir(env, dir);
+			env->mirror_error = rc;
+		}
 		return rc;
 	}
 	mirror_close(env->mirror);
 	env->mirror = m;
+	set_dir(env, dir);
 	env->mirror_error = 0;
 	return 0;
 }
@@ -226,6 +240,15 @@ int idx_mirror_resync(struct idx_env *env, const char *dir)
 		int mrc = mdb_env_copy2(env->mdb, tmp, MDB_CP_COMPACT);
 		if (mrc)
 			rc = mrc > 0 ? -mrc : idx_errmap(env, mrc, "mirror: copy");
+	}
+	if (rc == 0) {
+		/* LMDB's copy does not fsync: the name must not be durable
+		 * before the bytes. */
+		int fd = open(from, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fsync(fd) != 0)
+			rc = -errno;
+		if (fd >= 0)
+			close(fd);
 	}
 	if (rc == 0 && rename(from, to) != 0)
 		rc = -errno;
@@ -370,7 +393,10 @@ void idx_mirror_apply_locked(struct idx_env *env)
 		mirror_fail(env, env->clog.err, "recording the changes");
 		return;
 	}
-	for (int attempt = 0; attempt < 4; attempt++) {
+	bool committed = false;
+
+	rc = MDB_MAP_FULL;
+	for (int attempt = 0; attempt < 4 && !committed; attempt++) {
 		if (m->map_size < env->map_size) {
 			rc = mdb_env_set_mapsize(m->mdb, env->map_size);
 			if (rc)
@@ -383,6 +409,7 @@ void idx_mirror_apply_locked(struct idx_env *env)
 		rc = replay(env, t);
 		if (rc == 0) {
 			rc = mdb_txn_commit(t);
+			committed = rc == 0;
 		} else {
 			mdb_txn_abort(t);
 		}
@@ -393,8 +420,9 @@ void idx_mirror_apply_locked(struct idx_env *env)
 		if (rc)
 			break;
 		m->map_size *= 2;
+		rc = MDB_MAP_FULL; /* not committed yet */
 	}
-	if (rc)
+	if (!committed)
 		mirror_fail(env, rc < 0 ? rc : idx_errmap(env, rc, "mirror commit"), "a commit");
 }
 

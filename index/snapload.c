@@ -4,6 +4,7 @@
  * with the reason: a restore never starts from garbage. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -306,6 +307,15 @@ int idx_snapshot_restore(int fd, const char *dir, const struct idx_snapshot_opts
 	rc = idx_snapshot_verify(fd, &info, NULL, why, whylen);
 	if (rc)
 		return rc;
+	char file[PATH_MAX];
+	struct stat st;
+	if (snprintf(file, sizeof(file), "%s/data.mdb", dir) >= (int)sizeof(file))
+		return -ENAMETOOLONG;
+	if (stat(file, &st) == 0) {
+		snprintf(why, whylen, "%s already holds an index: restore into an empty directory",
+			 dir);
+		return -EEXIST;
+	}
 	rc = idx_env_open(dir, IDX_CREATE, &env);
 	if (rc) {
 		snprintf(why, whylen, "cannot create the index in %s: %s", dir, tfs_strerror(rc));
@@ -323,7 +333,9 @@ int idx_snapshot_restore(int fd, const char *dir, const struct idx_snapshot_opts
 		goto out_close;
 	}
 	env->map_size = map;
-	rc = reader_init(&r, fd, &info, false);
+	/* Checksummed again as it is loaded: a file that changed since the
+	 * check is not loaded. */
+	rc = reader_init(&r, fd, &info, true);
 	if (rc)
 		goto out_close;
 	while ((rc = next_record(&r, &rec, why, whylen)) == 1) {
@@ -370,6 +382,10 @@ int idx_snapshot_restore(int fd, const char *dir, const struct idx_snapshot_opts
 		snprintf(why, whylen, "writing the new index in %s failed: %s", dir,
 			 tfs_strerror(rc));
 		break;
+	}
+	if (rc == 0 && XXH3_64bits_digest(r.sum) != info.body_sum) {
+		snprintf(why, whylen, "it changed while being restored (body checksum mismatch)");
+		rc = -EIO;
 	}
 	reader_fini(&r);
 	if (t && rc == 0) {

@@ -220,6 +220,9 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 
 	if (!opts)
 		opts = &none;
+	/* A record must fit the reader's buffer (snapload.c). */
+	if (opts->attach_len > IDX_SNAP_ATTACH_MAX)
+		return -EFBIG;
 	w.sum = XXH3_createState();
 	if (!w.sum)
 		return -ENOMEM;
@@ -244,6 +247,8 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 			}
 			rc = w_records(&w, slice.buf, slice.len, (uint64_t)n);
 			done += (uint64_t)n;
+			if (done > total) /* records added meanwhile */
+				total = done;
 			if (opts->progress)
 				opts->progress(opts->progress_arg, done, total);
 		}

@@ -25,6 +25,8 @@
 #define IDX_SNAP_VERSION 1u
 #define IDX_SNAP_HEADER 4096u
 #define IDX_SNAP_REC_HDR 8u
+/* The largest attachment: a record must fit snapload.c's 1 MiB buffer. */
+#define IDX_SNAP_ATTACH_MAX (512u << 10)
 
 /* header offsets */
 #define IDX_SNAPH_MAGIC 0
