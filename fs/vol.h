@@ -119,6 +119,8 @@ struct vol_snapshot_result {
 	unsigned written; /* disks it reached */
 	unsigned failed;  /* disks it did not (each logged) */
 	double seconds;
+	double max_slice_ms;  /* the longest the index was held by one slice ... */
+	double end_commit_ms; /* ... and by the commit that ended it */
 };
 
 /**

@@ -318,10 +318,13 @@ int vol_snapshot_to(struct vol *v, uint64_t disks, const struct vol_snapshot_opt
 	out->bytes = IDX_SNAPSHOT_HEADER + info.body_len;
 	out->records = info.records;
 	out->seconds = now_s() - t0;
+	out->max_slice_ms = (double)info.max_slice_ns / 1e6;
+	out->end_commit_ms = (double)info.end_commit_ns / 1e6;
 	tfs_info("volume %s: index snapshot at commit %" PRIu64 " (%" PRIu64
-		 " bytes, %.3f s) written to %u disk%s%s",
-		 v->meta_dir, out->seq, out->bytes, out->seconds, out->written,
-		 out->written == 1 ? "" : "s",
+		 " bytes, %.3f s; the index was held %.2f ms at most by a slice, %.2f ms by "
+		 "its final commit) written to %u disk%s%s",
+		 v->meta_dir, out->seq, out->bytes, out->seconds, out->max_slice_ms,
+		 out->end_commit_ms, out->written, out->written == 1 ? "" : "s",
 		 out->failed ? " (some disks failed: see above)" : "");
 	return 0;
 }

@@ -130,6 +130,9 @@ struct idx_snap_info {
 	uint64_t body_sum;    /* xxh3-64 of the body */
 	uint64_t records;
 	uint64_t attach_len; /* bytes of the attachment (the volume file) */
+	/* Taking it (not stored in the file): the longest the index's lock was
+	 * held by one slice, and by the commit that ended it, in ns. */
+	uint64_t max_slice_ns, end_commit_ns;
 };
 
 struct idx_snapshot_opts {

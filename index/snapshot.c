@@ -93,8 +93,15 @@ struct slice_state {
  * Copy the next slice of table @p db into @p out with the lock held.
  * @return records copied, or -errno.
  */
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static long copy_slice(struct idx_env *env, enum idx_db db, struct slice_state *st,
-		       struct idx_clog *out)
+		       struct idx_clog *out, uint64_t *held_ns)
 {
 	struct idx_txn *txn;
 	MDB_cursor *cur;
@@ -105,6 +112,7 @@ static long copy_slice(struct idx_env *env, enum idx_db db, struct slice_state *
 	rc = idx_txn_begin_read(env, &txn);
 	if (rc)
 		return rc;
+	uint64_t t0 = mono_ns(); /* the lock is held from here */
 	rc = idx_cursor_open(txn, db, &cur);
 	if (rc) {
 		idx_txn_abort(txn);
@@ -139,6 +147,7 @@ static long copy_slice(struct idx_env *env, enum idx_db db, struct slice_state *
 		rc = 0;
 	}
 	mdb_cursor_close(cur);
+	*held_ns = mono_ns() - t0;
 	idx_txn_abort(txn);
 	return rc ? rc : n;
 }
@@ -182,12 +191,13 @@ static int capture_begin(struct idx_env *env, struct idx_snap_capture *cap, stru
  * durable). @return 0 and the commit's sequence number, or -errno.
  */
 static int capture_end(struct idx_env *env, struct idx_snap_capture *cap, bool ok, uint64_t *seq,
-		       uint64_t *time_ns)
+		       uint64_t *time_ns, uint64_t *held_ns)
 {
 	struct timespec now;
 	int rc = 0;
 
 	pthread_mutex_lock(&env->lock);
+	uint64_t t0 = mono_ns();
 	if (ok && !env->rdonly) {
 		if (env->broken)
 			rc = env->broken;
@@ -200,6 +210,7 @@ static int capture_end(struct idx_env *env, struct idx_snap_capture *cap, bool o
 	clock_gettime(CLOCK_REALTIME, &now);
 	*time_ns = (uint64_t)now.tv_sec * 1000000000ull + (uint64_t)now.tv_nsec;
 	env->snap = NULL;
+	*held_ns = mono_ns() - t0;
 	pthread_mutex_unlock(&env->lock);
 	if (rc == 0 && cap->log.err)
 		rc = cap->log.err;
@@ -214,7 +225,7 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 	struct snap_writer w = {.fd = fd, .off = IDX_SNAP_HEADER};
 	struct idx_clog slice = {0};
 	struct idx_volume vol;
-	uint64_t total = 0, done = 0, seq = 0, time_ns = 0;
+	uint64_t total = 0, done = 0, seq = 0, time_ns = 0, max_slice = 0, end_ns = 0;
 	uint8_t hdr[IDX_SNAP_HEADER];
 	int rc, rc2;
 
@@ -240,7 +251,10 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 			long n;
 
 			slice.len = 0;
-			n = copy_slice(env, (enum idx_db)db, &st, &slice);
+			uint64_t held = 0;
+			n = copy_slice(env, (enum idx_db)db, &st, &slice, &held);
+			if (held > max_slice)
+				max_slice = held;
 			if (n < 0) {
 				rc = (int)n;
 				break;
@@ -254,7 +268,7 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 		}
 	}
 	idx_clog_free(&slice);
-	rc2 = capture_end(env, &cap, rc == 0, &seq, &time_ns);
+	rc2 = capture_end(env, &cap, rc == 0, &seq, &time_ns, &end_ns);
 	if (rc == 0)
 		rc = rc2;
 	if (rc == 0)
@@ -274,6 +288,8 @@ int idx_snapshot_write(struct idx_env *env, int fd, const struct idx_snapshot_op
 		out->body_sum = XXH3_64bits_digest(w.sum);
 		out->records = w.records;
 		out->attach_len = opts->attach_len;
+		out->max_slice_ns = max_slice;
+		out->end_commit_ns = end_ns;
 		idx_snapshot_header_encode(out, hdr);
 		rc = tfs_pwrite_full(fd, hdr, sizeof(hdr), 0);
 	}

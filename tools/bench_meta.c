@@ -691,8 +691,9 @@ struct load {
 	double phase_s[PH_COUNT];
 	unsigned snaps;
 	double snap_total_s, snap_max_s;
-	uint64_t last_t0, last_t1; /* the last snapshot: called, returned */
-	uint64_t in, after;	   /* the writers' transactions in it, and not */
+	uint64_t slice_max_ns, end_max_ns; /* the longest lock holds of the snapshots */
+	uint64_t last_t0, last_t1;	   /* the last snapshot: called, returned */
+	uint64_t in, after;		   /* the writers' transactions in it, and not */
 };
 
 static uint64_t gcd(uint64_t a, uint64_t b)
@@ -1200,6 +1201,10 @@ static int part2(struct idx_env *env, const struct layout *l, const char *base, 
 				break;
 			}
 			ld->snaps++;
+			if (info.max_slice_ns > ld->slice_max_ns)
+				ld->slice_max_ns = info.max_slice_ns;
+			if (info.end_commit_ns > ld->end_max_ns)
+				ld->end_max_ns = info.end_commit_ns;
 			ld->snap_total_s += secs(t1 - s0);
 			if (secs(t1 - s0) > ld->snap_max_s)
 				ld->snap_max_s = secs(t1 - s0);
@@ -1348,6 +1353,9 @@ static void print_load(const struct run *r)
 	printf("snapshots: %u taken back to back, %s each on average, %s at most\n", ld->snaps,
 	       fmt_s(ld->snaps ? ld->snap_total_s / ld->snaps : 0, b[0], 32),
 	       fmt_s(ld->snap_max_s, b[1], 32));
+	printf("the index's lock was held by a snapshot slice %.2f ms at most, by its final "
+	       "commit %.2f ms at most\n",
+	       (double)ld->slice_max_ns / 1e6, (double)ld->end_max_ns / 1e6);
 	printf("%-14s | %-44s | %s\n", "", "without snapshots", "during snapshots");
 	printf("%-14s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s %8s\n", "op", "count", "ops/s", "p50",
 	       "p99", "max", "count", "ops/s", "p50", "p99", "max");
