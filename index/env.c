@@ -174,8 +174,8 @@ static int open_tables(struct idx_env *env, bool create)
 		rc = mdb_dbi_open(t, table_names[i], create ? MDB_CREATE : 0, &env->dbi[i]);
 		if (rc == MDB_NOTFOUND) {
 			tfs_err("index at %s has no \"%s\" table: it is not a trackfs index or is "
-				"damaged; run fsck.trackfs, or restore the metadata directory from "
-				"a backup",
+				"damaged; run fsck.trackfs, or rebuild the metadata directory from "
+				"the snapshots on the data disks (fsck.trackfs --restore-meta)",
 				env->path, table_names[i]);
 			mdb_txn_abort(t);
 			return -EIO;

@@ -68,7 +68,7 @@ tfs_require() {
 
 # tfs_teardown [RC]: RC is the script's exit status (default: $? on entry).
 tfs_teardown() {
-	local rc=$?
+	local rc=$? i
 	set +e
 	[ $# -gt 0 ] && rc=$1
 	if [ -n "$TFS_MNT" ] && mountpoint -q "$TFS_MNT" 2>/dev/null; then
@@ -82,6 +82,10 @@ tfs_teardown() {
 		done
 		kill -9 "$TFS_PID" 2>/dev/null
 	fi
+	# Filesystems a test mounted under $TFS_TMP (tfs_tmpfs), innermost first.
+	for ((i = ${#TFS_EXTRA_MOUNTS[@]} - 1; i >= 0; i--)); do
+		umount "${TFS_EXTRA_MOUNTS[i]}" 2>/dev/null || umount -l "${TFS_EXTRA_MOUNTS[i]}"
+	done
 	if [ "$rc" -ne 0 ] && [ -n "$TFS_LOG" ] && [ -s "$TFS_LOG" ]; then
 		echo "---- daemon log (last 60 lines of $TFS_LOG)" >&2
 		tail -n 60 "$TFS_LOG" >&2
@@ -99,6 +103,15 @@ tfs_teardown() {
 		echo "FAIL: $(basename "$0") (exit $rc)" >&2
 	fi
 	exit "$rc"
+}
+
+TFS_EXTRA_MOUNTS=()
+# tfs_tmpfs DIR MIB: mount a tmpfs of MIB MiB on DIR (made if needed); the
+# teardown unmounts it after the daemon is gone.
+tfs_tmpfs() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2m" tmpfs "$1" || fail "mount a tmpfs on $1"
+	TFS_EXTRA_MOUNTS+=("$1")
 }
 
 tfs_setup() {

@@ -16,25 +16,6 @@ source "$(dirname "$0")/disks.sh"
 T="$TRACKFS_BIN_DIR/fs/fuse/trackfs" # `trackfs meta`, `trackfs status`
 D=("$TFS_TMP/disk0" "$TFS_TMP/disk1" "$TFS_TMP/disk2")
 
-MS_MOUNTS=()
-ms_cleanup() {
-	local rc=$? i
-	set +e
-	if mountpoint -q "$TFS_MNT" 2>/dev/null; then
-		fusermount3 -u "$TFS_MNT" 2>/dev/null || fusermount3 -uz "$TFS_MNT" 2>/dev/null
-	fi
-	if [ -n "$TFS_PID" ] && kill -0 "$TFS_PID" 2>/dev/null; then
-		kill "$TFS_PID" 2>/dev/null
-		sleep 1
-		kill -9 "$TFS_PID" 2>/dev/null
-	fi
-	for ((i = ${#MS_MOUNTS[@]} - 1; i >= 0; i--)); do
-		umount "${MS_MOUNTS[i]}" 2>/dev/null || umount -l "${MS_MOUNTS[i]}"
-	done
-	tfs_teardown "$rc"
-}
-trap ms_cleanup EXIT
-
 # newest DISK: the commit of DISK's newest valid snapshot (`trackfs meta list`).
 newest() {
 	{ "$T" meta list "$1" || true; } | awk '$1 ~ /^[0-9]+$/ && $NF == "ok" { print $1; exit }'
@@ -194,9 +175,7 @@ tfs_fsck
 
 # ---- the mirror -----------------------------------------------------------------
 step "mkfs.trackfs --meta-mirror on another filesystem makes a copy of the new index"
-mkdir -p "$TFS_TMP/mfs"
-mount -t tmpfs -o size=16m tmpfs "$TFS_TMP/mfs"
-MS_MOUNTS+=("$TFS_TMP/mfs")
+tfs_tmpfs "$TFS_TMP/mfs" 16
 MIR="$TFS_TMP/mfs/mirror"
 VOL1_META=$TFS_META
 mkdir -p "$TFS_TMP/m0" "$TFS_TMP/m1"

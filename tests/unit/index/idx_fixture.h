@@ -129,6 +129,17 @@ static inline void fx_raw_put(const char *dir, const char *table, const void *k,
 	mdb_env_close(env);
 }
 
+/* Put (commit) a regular file's inode @p ino of @p size. */
+static inline void fx_put_ino(struct idx_env *env, uint64_t ino, uint64_t size)
+{
+	struct idx_inode in = {
+		.ino = ino, .mode = 0100644, .nlink = 1, .size = size, .disk = IDX_NO_DISK};
+	struct idx_txn *txn = fx_begin_env(env);
+
+	cr_assert_eq(idx_inode_put(txn, &in), 0);
+	fx_commit(txn);
+}
+
 static inline void fx_be64(uint8_t *p, uint64_t v)
 {
 	for (int i = 0; i < 8; i++)

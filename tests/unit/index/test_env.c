@@ -21,16 +21,6 @@ static void teardown(void)
 	fx_teardown(&f);
 }
 
-static void put_ino(struct idx_env *env, uint64_t ino, uint64_t size)
-{
-	struct idx_inode in = {
-		.ino = ino, .mode = 0100644, .nlink = 1, .size = size, .disk = IDX_NO_DISK};
-	struct idx_txn *txn = fx_begin_env(env);
-
-	cr_assert_eq(idx_inode_put(txn, &in), 0);
-	fx_commit(txn);
-}
-
 /* 0 if inode @p ino exists with @p size, else the error (or -EBADE on a size mismatch). */
 static int get_ino(struct idx_env *env, uint64_t ino, uint64_t size)
 {
@@ -47,7 +37,7 @@ static int get_ino(struct idx_env *env, uint64_t ino, uint64_t size)
 
 Test(env, create_reopen, .init = setup, .fini = teardown)
 {
-	put_ino(f.env, 5, 123);
+	fx_put_ino(f.env, 5, 123);
 	cr_assert_eq(idx_env_close(f.env, true), 0);
 	f.env = NULL;
 	fx_open(&f, 0);
@@ -157,7 +147,7 @@ Test(env, truncated_file_is_eio, .init = setup, .fini = teardown)
 
 	/* An index of a few hundred pages. */
 	for (uint64_t ino = 10; ino < 3000; ino++)
-		put_ino(f.env, ino, ino);
+		fx_put_ino(f.env, ino, ino);
 	cr_assert_eq(idx_env_close(f.env, true), 0);
 	f.env = NULL;
 	snprintf(file, sizeof(file), "%s/data.mdb", f.dir);
@@ -240,7 +230,7 @@ Test(env, unwritten_free_tail_opens, .init = setup, .fini = teardown)
 	MDB_txn *txn;
 	MDB_dbi dbi;
 
-	put_ino(f.env, 5, 5);
+	fx_put_ino(f.env, 5, 5);
 	cr_assert_eq(idx_env_close(f.env, true), 0);
 	f.env = NULL;
 	cr_assert_eq(mdb_env_create(&raw), 0);
@@ -288,7 +278,7 @@ Test(env, group_commit_visibility, .init = setup, .fini = teardown)
 
 	cr_assert_eq(idx_env_flush(f.env), 0);
 	cr_assert_not(idx_env_dirty(f.env));
-	put_ino(f.env, 10, 1);
+	fx_put_ino(f.env, 10, 1);
 	cr_assert(idx_env_dirty(f.env));
 	/* Later transactions see it at once ... */
 	cr_assert_eq(get_ino(f.env, 10, 1), 0);
@@ -311,12 +301,12 @@ Test(env, abort_loses_only_its_child, .init = setup, .fini = teardown)
 	struct idx_inode in = {.ino = 21, .nlink = 1};
 	struct idx_txn *txn;
 
-	put_ino(f.env, 20, 1);
+	fx_put_ino(f.env, 20, 1);
 	txn = fx_begin(&f);
 	cr_assert_eq(idx_inode_put(txn, &in), 0);
 	cr_assert_eq(idx_inode_del(txn, 20), 0);
 	fx_abort(txn);
-	put_ino(f.env, 22, 3);
+	fx_put_ino(f.env, 22, 3);
 	cr_assert_eq(get_ino(f.env, 20, 1), 0);
 	cr_assert_eq(get_ino(f.env, 21, 0), -ENOENT);
 	cr_assert_eq(get_ino(f.env, 22, 3), 0);
@@ -343,10 +333,10 @@ Test(env, crash_keeps_flushed_only, .init = setup, .fini = teardown)
 
 		if (idx_env_open(f.dir, 0, &env))
 			_exit(2);
-		put_ino(env, 30, 1);
+		fx_put_ino(env, 30, 1);
 		if (idx_env_flush(env))
 			_exit(3);
-		put_ino(env, 31, 1);
+		fx_put_ino(env, 31, 1);
 		_exit(0); /* no close: the group holding 31 dies with us */
 	}
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
@@ -363,7 +353,7 @@ Test(env, automatic_group_commit, .init = setup, .fini = teardown)
 
 	cr_assert_eq(idx_env_flush(f.env), 0);
 	for (uint64_t i = 0; i < 5000; i++)
-		put_ino(f.env, 100 + i, i);
+		fx_put_ino(f.env, 100 + i, i);
 	/* No flush: the group was committed on its own along the way. */
 	cr_assert_eq(idx_env_open(f.dir, IDX_RDONLY, &ro), 0);
 	cr_assert_eq(idx_env_stats(ro, &st), 0);
@@ -408,12 +398,12 @@ Test(env, precommit_runs_before_every_commit, .init = setup, .fini = teardown)
 	cr_assert_eq(idx_env_sync(f.env), 0);
 	cr_assert_eq(p.calls, 0);
 	/* A flush runs it before the commit reaches the file. */
-	put_ino(f.env, 40, 1);
+	fx_put_ino(f.env, 40, 1);
 	cr_assert_eq(idx_env_flush(f.env), 0);
 	cr_assert_eq(p.calls, 1);
 	cr_assert_eq(p.seen, -ENOENT, "the commit reached the file before the hook ran");
 	/* So do sync, an automatic commit and close. */
-	put_ino(f.env, 41, 1);
+	fx_put_ino(f.env, 41, 1);
 	cr_assert_eq(idx_env_sync(f.env), 0);
 	cr_assert_eq(p.calls, 2);
 	/* Automatic commits (the group's size, index/space.c's claim) each
@@ -421,7 +411,7 @@ Test(env, precommit_runs_before_every_commit, .init = setup, .fini = teardown)
 	p.calls = 0;
 	p.seen_ino = 0;
 	for (uint64_t i = 0; i < 2100; i++)
-		put_ino(f.env, 1000 + i, 1);
+		fx_put_ino(f.env, 1000 + i, 1);
 	cr_assert_geq(p.calls, 1, "no hook call at the automatic commits");
 	int before_close = p.calls;
 	cr_assert_eq(idx_env_close(f.env, false), 0);
@@ -433,10 +423,10 @@ Test(env, failed_precommit_holds_the_group_back, .init = setup, .fini = teardown
 {
 	struct hook_probe p = {.dir = f.dir, .fail = -EIO};
 
-	put_ino(f.env, 50, 1);
+	fx_put_ino(f.env, 50, 1);
 	cr_assert_eq(idx_env_flush(f.env), 0);
 	idx_env_set_precommit(f.env, probe_hook, &p);
-	put_ino(f.env, 51, 1);
+	fx_put_ino(f.env, 51, 1);
 	cr_assert_eq(idx_env_flush(f.env), -EIO);
 	cr_assert_eq(idx_env_sync(f.env), -EIO);
 	/* Still served from the group ... */
@@ -445,7 +435,7 @@ Test(env, failed_precommit_holds_the_group_back, .init = setup, .fini = teardown
 	/* ... and committed once the hook succeeds. */
 	p.fail = 0;
 	cr_assert_eq(idx_env_flush(f.env), 0);
-	put_ino(f.env, 52, 1);
+	fx_put_ino(f.env, 52, 1);
 	p.fail = -EIO;
 	/* Closing drops what the hook held back, and only that, also when
 	 * the hook was removed first (as the volume does before closing its
@@ -491,7 +481,7 @@ Test(env, precommit_hook_changes_the_group, .init = setup, .fini = teardown)
 
 	cr_assert_eq(idx_txn_begin_precommit(f.env, &txn), -EINVAL, "only inside a hook");
 	idx_env_set_precommit(f.env, repair_hook, &p);
-	put_ino(f.env, 71, 1);
+	fx_put_ino(f.env, 71, 1);
 	cr_assert_eq(idx_env_sync(f.env), 0);
 	cr_assert_eq(p.begin_rc, 0);
 	cr_assert_eq(get_ino(f.env, 70, 0), 0, "the hook's change is in the group");
@@ -586,7 +576,7 @@ Test(env, oversized_txn_retries, .init = setup, .fini = teardown, .timeout = 300
 	static uint8_t val[IDX_XATTR_SIZE_MAX];
 	int rc = 0, attempt;
 
-	put_ino(f.env, 40, 4);
+	fx_put_ino(f.env, 40, 4);
 	memset(val, 0xab, sizeof(val));
 	for (attempt = 0; attempt < 4; attempt++) {
 		struct idx_txn *txn = fx_begin(&f);
@@ -621,7 +611,7 @@ Test(env, rdonly_rejects_writes, .init = setup, .fini = teardown)
 	struct idx_txn *txn;
 	uint64_t ino;
 
-	put_ino(f.env, 50, 7);
+	fx_put_ino(f.env, 50, 7);
 	cr_assert_eq(idx_env_close(f.env, true), 0);
 	f.env = NULL;
 	fx_open(&f, IDX_RDONLY);
@@ -651,7 +641,7 @@ Test(env, stats_and_sync, .init = setup, .fini = teardown)
 	struct idx_env_stats st;
 
 	for (uint64_t i = 0; i < 10; i++)
-		put_ino(f.env, 60 + i, i);
+		fx_put_ino(f.env, 60 + i, i);
 	cr_assert_eq(idx_env_sync(f.env), 0);
 	cr_assert_eq(idx_env_stats(f.env, &st), 0);
 	cr_assert_eq(st.entries, 10);

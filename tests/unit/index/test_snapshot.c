@@ -19,16 +19,6 @@ static void teardown(void)
 	fx_teardown(&f);
 }
 
-static void put_ino(struct idx_env *env, uint64_t ino, uint64_t size)
-{
-	struct idx_inode in = {
-		.ino = ino, .mode = 0100644, .nlink = 1, .size = size, .disk = IDX_NO_DISK};
-	struct idx_txn *txn = fx_begin_env(env);
-
-	cr_assert_eq(idx_inode_put(txn, &in), 0);
-	fx_commit(txn);
-}
-
 static void del_ino(struct idx_env *env, uint64_t ino)
 {
 	struct idx_txn *txn = fx_begin_env(env);
@@ -76,7 +66,7 @@ static void change_during_copy(void *arg, uint64_t done, uint64_t total)
 	cr_assert_leq(done, total, "progress never passes its total");
 	switch (calls++) {
 	case 0:
-		put_ino(env, 10, 999); /* already copied: the log must carry it */
+		fx_put_ino(env, 10, 999); /* already copied: the log must carry it */
 		del_ino(env, 20);
 		cr_assert_eq(idx_env_flush(env), 0);
 		break;
@@ -86,7 +76,7 @@ static void change_during_copy(void *arg, uint64_t done, uint64_t total)
 		 * it because the key it stopped at is gone. */
 		for (uint64_t i = 1020; i <= 1030; i++)
 			del_ino(env, i);
-		put_ino(env, 9000, 9); /* not copied yet when made */
+		fx_put_ino(env, 9000, 9); /* not copied yet when made */
 		del_ino(env, 4000);
 		struct idx_txn *txn = fx_begin_env(env); /* aborted: must not appear */
 		struct idx_inode in = {
@@ -123,7 +113,7 @@ Test(snapshot, restores_the_state_of_the_commit_that_ended_it, .init = setup, .f
 	void *attach = NULL;
 
 	for (uint64_t i = 2; i < 2 + NINO; i++)
-		put_ino(f.env, i, i * 3);
+		fx_put_ino(f.env, i, i * 3);
 	cr_assert_eq(idx_env_flush(f.env), 0);
 	int fd = snap_file(f.dir, "snap");
 	take(fd, &info, true);
@@ -135,7 +125,7 @@ Test(snapshot, restores_the_state_of_the_commit_that_ended_it, .init = setup, .f
 	cr_assert_eq(check.seq, info.seq);
 
 	/* Changes after the snapshot are not in it. */
-	put_ino(f.env, 11, 1);
+	fx_put_ino(f.env, 11, 1);
 
 	snprintf(dir, sizeof(dir), "%s/restored", f.dir);
 	cr_assert_eq(mkdir(dir, 0755), 0);
@@ -197,7 +187,7 @@ Test(snapshot, damaged_truncated_and_foreign_files_are_refused, .init = setup, .
 	char why[256];
 
 	for (uint64_t i = 2; i < 2 + NINO; i++)
-		put_ino(f.env, i, i * 3);
+		fx_put_ino(f.env, i, i * 3);
 	const char *names[] = {"body", "header", "cut", "cuthdr", "junk"};
 	for (int i = 0; i < 4; i++) {
 		int fd = snap_file(f.dir, names[i]);
@@ -231,13 +221,13 @@ Test(mirror, follows_every_commit_and_refuses_one_that_fell_behind, .init = setu
 	struct idx_mirror_status ms;
 
 	snprintf(mdir, sizeof(mdir), "%s/mirror", f.dir);
-	put_ino(f.env, 2, 2);
+	fx_put_ino(f.env, 2, 2);
 	cr_assert_eq(idx_mirror_resync(f.env, mdir), 0);
 	idx_mirror_status(f.env, &ms);
 	cr_assert(ms.attached);
 	cr_assert_eq(ms.error, 0);
 	for (uint64_t i = 3; i < 500; i++) {
-		put_ino(f.env, i, i);
+		fx_put_ino(f.env, i, i);
 		if (i % 50 == 0)
 			cr_assert_eq(idx_env_flush(f.env), 0);
 	}
@@ -256,13 +246,13 @@ Test(mirror, follows_every_commit_and_refuses_one_that_fell_behind, .init = setu
 
 	/* The index moves on without it: attaching it again is refused. */
 	fx_open(&f, 0);
-	put_ino(f.env, 600, 1);
+	fx_put_ino(f.env, 600, 1);
 	cr_assert_eq(idx_env_flush(f.env), 0);
 	cr_assert_eq(idx_mirror_attach(f.env, mdir), -ESTALE);
 	idx_mirror_status(f.env, &ms);
 	cr_assert_eq(ms.error, -ESTALE);
 	cr_assert_eq(idx_mirror_resync(f.env, mdir), 0);
-	put_ino(f.env, 601, 1);
+	fx_put_ino(f.env, 601, 1);
 	cr_assert_eq(idx_env_flush(f.env), 0);
 	cr_assert_eq(idx_env_close(f.env, true), 0);
 	f.env = NULL;
@@ -278,15 +268,15 @@ Test(mirror, changes_merged_before_it_was_attached_make_it_stale, .init = setup,
 	struct idx_mirror_status ms;
 
 	snprintf(mdir, sizeof(mdir), "%s/mirror", f.dir);
-	put_ino(f.env, 2, 2);
+	fx_put_ino(f.env, 2, 2);
 	cr_assert_eq(idx_mirror_resync(f.env, mdir), 0);
 	idx_mirror_detach(f.env);
-	put_ino(f.env, 3, 3); /* merged into the group, not committed, not recorded */
+	fx_put_ino(f.env, 3, 3); /* merged into the group, not committed, not recorded */
 	cr_assert_eq(idx_mirror_attach(f.env, mdir), -ESTALE);
 	idx_mirror_status(f.env, &ms);
 	cr_assert_eq(ms.error, -ESTALE);
 	cr_assert_eq(idx_mirror_resync(f.env, mdir), 0);
-	put_ino(f.env, 4, 4);
+	fx_put_ino(f.env, 4, 4);
 	cr_assert_eq(idx_env_sync(f.env), 0);
 	cr_assert_eq(idx_env_close(f.env, true), 0);
 	f.env = NULL;
