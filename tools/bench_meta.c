@@ -627,7 +627,7 @@ static int part1(struct idx_env *env, const char *base, struct run *r)
 
 /* ---- part 2: writers and a reader, without and during snapshots ---------------- */
 
-enum { PH_IDLE, PH_PLAIN, PH_SNAP, PH_STOP, PH_COUNT };
+enum { PH_IDLE, PH_PLAIN, PH_SNAP, PH_MIRROR, PH_STOP, PH_COUNT };
 enum { OP_CREATE, OP_SYNC, OP_LOOKUP, OP_COUNT };
 static const char *const op_names[OP_COUNT] = {
 	[OP_CREATE] = "write txn",
@@ -1212,6 +1212,30 @@ static int part2(struct idx_env *env, const struct layout *l, const char *base, 
 			ld->last_t1 = t1;
 		} while (secs(t1 - t0) < seconds);
 		ld->phase_s[PH_SNAP] = secs(now_ns() - t0);
+		/* ... then with a mirror that every group commit is applied to
+		 * (and every sync fsyncs), on the same device here. */
+		char mdir[PATH_MAX];
+		if (rc == 0 && path_join(mdir, base, "load-mirror") == 0 &&
+		    (rc = idx_mirror_resync(env, mdir)) == 0) {
+			atomic_store(&ld->phase, PH_MIRROR);
+			t0 = now_ns();
+			tfs_progress_init(&pr, "load with a mirror (tenths of a second)",
+					  (uint64_t)(seconds * 10));
+			for (uint64_t tick = 1; secs(now_ns() - t0) < seconds; tick++) {
+				double left = seconds - secs(now_ns() - t0);
+				sleep_s(left < 0.1 ? left : 0.1);
+				tfs_progress_update(&pr, tick);
+			}
+			tfs_progress_fini(&pr);
+			ld->phase_s[PH_MIRROR] = secs(now_ns() - t0);
+			struct idx_mirror_status ms;
+			idx_mirror_status(env, &ms);
+			if (ms.error) {
+				cli_msg("the mirror failed under load: %s", tfs_strerror(ms.error));
+				rc = ms.error;
+			}
+			idx_mirror_detach(env);
+		}
 		/* A little more load, not counted: transactions begun after the
 		 * last snapshot, which it must not hold. */
 		atomic_store(&ld->phase, PH_IDLE);
@@ -1356,12 +1380,14 @@ static void print_load(const struct run *r)
 	printf("the index's lock was held by a snapshot slice %.2f ms at most, by its final "
 	       "commit %.2f ms at most\n",
 	       (double)ld->slice_max_ns / 1e6, (double)ld->end_max_ns / 1e6);
-	printf("%-14s | %-44s | %s\n", "", "without snapshots", "during snapshots");
-	printf("%-14s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s %8s\n", "op", "count", "ops/s", "p50",
-	       "p99", "max", "count", "ops/s", "p50", "p99", "max");
+	printf("%-14s | %-44s | %-44s | %s\n", "", "without snapshots", "during snapshots",
+	       "with a mirror, no snapshots");
+	printf("%-14s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s %8s | %8s %8s %8s %8s %8s\n", "op",
+	       "count", "ops/s", "p50", "p99", "max", "count", "ops/s", "p50", "p99", "max",
+	       "count", "ops/s", "p50", "p99", "max");
 	for (int o = 0; o < OP_COUNT; o++) {
 		printf("%-14s", op_names[o]);
-		for (int p = PH_PLAIN; p <= PH_SNAP; p++) {
+		for (int p = PH_PLAIN; p <= PH_MIRROR; p++) {
 			struct pct pc;
 			if (percentiles(ld, o, p, &pc) != 0) {
 				printf(" | (out of memory)");
