@@ -17,6 +17,8 @@ int idx_clog_append(struct idx_clog *log, const void *buf, size_t len)
 {
 	if (log->err)
 		return log->err;
+	if (!len)
+		return 0; /* @p buf may be NULL then */
 	if (log->len + len > log->cap) {
 		size_t cap = log->cap ? log->cap : 64 * 1024;
 		while (cap < log->len + len)
