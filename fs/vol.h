@@ -631,6 +631,8 @@ struct vol_reconcile_opts {
 	void *progress_arg;
 	/* Each damaged file, after it was set aside. */
 	int (*damaged)(void *arg, const struct vol_reconcile_file *f);
+	/* Each file with chunks on a missing disk (not checked, left as it is). */
+	int (*unverified)(void *arg, uint64_t ino, const char *path);
 	void *arg;
 	const char *note; /* VOL_RESTORED_XATTR of a file set aside: which copy */
 	/* If set, only chunks in tracks it says yes to are read and checked;

@@ -115,6 +115,7 @@ int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shar
 	rc = vol_volfile_write(v->meta_dir, nvf);
 	if (rc < 0)
 		goto out_unlock;
+	vol_snapshot_kick(v); /* the snapshots must know the new disk */
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc == 0) {
 		rc = idx_ndisks_put(txn, n + 1);
@@ -179,6 +180,7 @@ int vol_set_placement(struct vol *v, const char *policy, bool set_reserve, uint6
 	rc = vol_volfile_write(v->meta_dir, nvf);
 	if (rc < 0)
 		goto out_unlock;
+	vol_snapshot_kick(v);
 	v->vf.placement = nvf->placement;
 	v->vf.reserve = nvf->reserve;
 	trk_pool_set_placement(v->pool, (enum trk_placement)nvf->placement,
@@ -292,6 +294,7 @@ int vol_disk_remove(struct vol *v, unsigned disk)
 		goto out_unlock;
 	}
 	tfs_info("volume %s: disk %u (%s) removed", v->meta_dir, disk, path);
+	vol_snapshot_kick(v);
 	/* The pool keeps the disk until close; nothing refers to it. */
 	v->vf.ndisks = nvf->ndisks;
 	v->vf.disks[disk].removed = disk < nvf->ndisks;

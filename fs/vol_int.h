@@ -141,6 +141,10 @@ struct vol {
 	pthread_cond_t snapper_cond;
 	bool snapper_inited, snapper_running, snapper_stop, snapper_kick;
 	pthread_t snapper;
+	/* vol_mirror_check, on the snapshot thread only: when to retry a failed
+	 * mirror next (CLOCK_MONOTONIC seconds) and the current backoff. */
+	int64_t mirror_next_s;
+	unsigned mirror_backoff_s;
 
 	/* The status socket (vol_control.c), while open for writing. */
 	int control_fd;
@@ -159,6 +163,8 @@ int vol_snapper_start(struct vol *v, unsigned interval_s);
 /** The disks a snapshot goes to now (present, not removed, not failing): a bit each. */
 uint64_t vol_snapshot_disks(struct vol *v);
 void vol_snapper_stop(struct vol *v);
+/** The volume file changed: have the snapshot thread take one soon (if periodic). */
+void vol_snapshot_kick(struct vol *v);
 /** At open: attach the mirror the volume file names (resync it if behind). */
 int vol_mirror_open(struct vol *v);
 /** Retry a mirror that failed or fell behind. */

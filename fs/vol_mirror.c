@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/base/log.h"
 #include "fs/vol_int.h"
@@ -86,8 +87,21 @@ void vol_mirror_check(struct vol *v)
 	idx_mirror_status(v->idx, &ms);
 	if (ms.attached && ms.error == 0)
 		return;
+	/* Each retry resyncs, holding the index for the copy: back off while
+	 * it keeps failing (1 min, doubling to 1 h). */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < v->mirror_next_s)
+		return;
 	tfs_info("volume %s: retrying the metadata mirror %s", v->meta_dir, v->vf.meta_mirror);
-	(void)attach(v, v->vf.meta_mirror);
+	if (attach(v, v->vf.meta_mirror) == 0) {
+		v->mirror_backoff_s = 0;
+		return;
+	}
+	v->mirror_backoff_s = v->mirror_backoff_s ? v->mirror_backoff_s * 2 : 60;
+	if (v->mirror_backoff_s > 3600)
+		v->mirror_backoff_s = 3600;
+	v->mirror_next_s = now.tv_sec + v->mirror_backoff_s;
 }
 
 int vol_mirror_set(struct vol *v, const char *mirror)
@@ -127,6 +141,7 @@ int vol_mirror_set(struct vol *v, const char *mirror)
 			idx_mirror_detach(v->idx);
 	} else {
 		tfs_info("volume %s: metadata mirror %s is current", v->meta_dir, mirror);
+		vol_snapshot_kick(v); /* so that a restore from the disks finds it */
 	}
 	return rc;
 }

@@ -24,6 +24,7 @@ struct range {
 
 struct damaged {
 	uint64_t ino;
+	bool unverified; /* chunks on a missing disk: only named, left as it is */
 	struct range *r;
 	size_t n;
 	uint64_t bad_bytes;
@@ -391,7 +392,8 @@ int vol_reconcile(struct vol *v, const struct vol_reconcile_opts *o,
 		}
 		if (crc == 1)
 			out->files_unverified++;
-		if (!d.n)
+		d.unverified = crc == 1 && !d.n;
+		if (!d.n && !d.unverified)
 			continue;
 		rc = grow((void **)&dmg, &dcap, nd, sizeof(*dmg));
 		if (rc < 0) {
@@ -400,7 +402,8 @@ int vol_reconcile(struct vol *v, const struct vol_reconcile_opts *o,
 		}
 		dmg[nd++] = d;
 	}
-	out->files_damaged = nd;
+	for (size_t i = 0; i < nd; i++)
+		out->files_damaged += !dmg[i].unverified;
 	if (!nd)
 		goto out;
 	/* Name them: one scan of every directory entry. */
@@ -414,8 +417,19 @@ int vol_reconcile(struct vol *v, const struct vol_reconcile_opts *o,
 	if (rc < 0)
 		goto out;
 	qsort(ns.dirs, ns.ndirs, sizeof(*ns.dirs), dir_cmp);
-	rc = lost_found(v, &lf);
+	if (out->files_damaged)
+		rc = lost_found(v, &lf);
 	for (size_t i = 0; i < nd && rc == 0; i++) {
+		if (dmg[i].unverified) {
+			if (o->unverified) {
+				char path[PATH_MAX] = "";
+				if (dmg[i].nlinks)
+					build_path(&ns, dmg[i].links[0].parent,
+						   dmg[i].links[0].name, path, sizeof(path));
+				rc = o->unverified(o->arg, dmg[i].ino, path);
+			}
+			continue;
+		}
 		rc = settle(v, &ns, &dmg[i], lf, o);
 		if (rc < 0)
 			tfs_err("volume %s: inode %" PRIu64 " has chunks that changed since the "

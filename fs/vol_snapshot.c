@@ -337,31 +337,55 @@ int vol_snapshot(struct vol *v, const struct vol_snapshot_opts *opts,
 
 /* ---- the snapshot thread ------------------------------------------------------ */
 
+/* How often the thread wakes to retry a failed mirror, at most. */
+#define MIRROR_RETRY_S 60u
+
 static void *snapper_main(void *arg)
 {
 	struct vol *v = arg;
-	struct timespec due;
+	bool periodic = v->snap_interval_s != VOL_SNAPSHOT_NEVER;
+	unsigned wake_s = periodic && v->snap_interval_s < MIRROR_RETRY_S ? v->snap_interval_s
+									  : MIRROR_RETRY_S;
+	struct timespec due, now, last;
 
+	clock_gettime(CLOCK_MONOTONIC, &last);
 	pthread_mutex_lock(&v->snapper_mu);
 	while (!v->snapper_stop) {
 		clock_gettime(CLOCK_MONOTONIC, &due);
-		due.tv_sec += v->snap_interval_s;
+		due.tv_sec += wake_s;
 		while (!v->snapper_stop && !v->snapper_kick &&
 		       pthread_cond_timedwait(&v->snapper_cond, &v->snapper_mu, &due) == 0)
 			;
 		if (v->snapper_stop)
 			break;
+		/* The volume file changed (a disk added, a mirror set): the
+		 * snapshots on the disks must carry the new one soon. */
+		bool kicked = v->snapper_kick;
 		v->snapper_kick = false;
 		pthread_mutex_unlock(&v->snapper_mu);
 		vol_mirror_check(v);
-		if (idx_env_seq(v->idx) != v->snap_seq) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		bool due_now = periodic && now.tv_sec - last.tv_sec >= (time_t)v->snap_interval_s;
+		if (periodic && (kicked || (due_now && idx_env_seq(v->idx) != v->snap_seq))) {
 			struct vol_snapshot_result r;
 			(void)vol_snapshot(v, NULL, &r); /* it logs what went wrong */
 		}
+		if (due_now || kicked)
+			last = now;
 		pthread_mutex_lock(&v->snapper_mu);
 	}
 	pthread_mutex_unlock(&v->snapper_mu);
 	return NULL;
+}
+
+void vol_snapshot_kick(struct vol *v)
+{
+	if (!v->snapper_inited)
+		return;
+	pthread_mutex_lock(&v->snapper_mu);
+	v->snapper_kick = true;
+	pthread_cond_signal(&v->snapper_cond);
+	pthread_mutex_unlock(&v->snapper_mu);
 }
 
 int vol_snapper_start(struct vol *v, unsigned interval_s)
@@ -376,8 +400,7 @@ int vol_snapper_start(struct vol *v, unsigned interval_s)
 	pthread_condattr_destroy(&ca);
 	v->snapper_inited = true;
 	v->snap_interval_s = interval_s;
-	if (interval_s == VOL_SNAPSHOT_NEVER)
-		return 0;
+	/* Also with no periodic snapshots: it retries a failed mirror. */
 	rc = -pthread_create(&v->snapper, NULL, snapper_main, v);
 	if (rc < 0) {
 		tfs_warn("volume %s: no snapshot thread (%s): snapshots are taken at unmount and "

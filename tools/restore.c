@@ -602,6 +602,14 @@ static bool need_check(void *arg, unsigned disk, uint32_t track)
 	return track < r->nwritten[disk] && (r->written[disk][track / 8] & (1u << (track % 8)));
 }
 
+static int unverified_cb(void *arg, uint64_t ino, const char *path)
+{
+	(void)arg;
+	printf("  %s (inode %" PRIu64 "): not checked, it has chunks on a missing disk\n",
+	       path[0] ? path : "(no name)", ino);
+	return 0;
+}
+
 static int reconcile(struct restore *r)
 {
 	struct vol_open_opts oo = {.owner = "fsck.trackfs --restore-meta",
@@ -619,6 +627,7 @@ static int reconcile(struct restore *r)
 	struct vol_reconcile_opts o = {.progress = progress_cb,
 				       .progress_arg = &p,
 				       .damaged = damaged_cb,
+				       .unverified = unverified_cb,
 				       .arg = &ctx,
 				       .note = note};
 	static struct check_ctx cc;

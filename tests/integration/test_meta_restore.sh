@@ -140,6 +140,23 @@ tfs_mount -o snapshot_interval=0
 python3 "$CHECK" verify "$TFS_MNT" "$TFS_TMP/before-mirror" "$TFS_TMP/nochanges" "$TFS_TMP/restore2.log" 4096
 tfs_umount
 
+step "a disk missing at restore: its files are named, not checked, and read again once it is back"
+mv "$TFS_TMP/disk2" "$TFS_TMP/disk2.away"
+rc=0
+"$TFS_FSCK" --restore-meta --disk "$TFS_TMP/disk0" --disk "$TFS_TMP/disk1" --force "$TFS_META" \
+	>"$TFS_TMP/restore-missing.log" 2>&1 || rc=$?
+cat "$TFS_TMP/restore-missing.log"
+check_eq "$rc" 0 "restore with a disk missing"
+grep -q "disk 2: MISSING" "$TFS_TMP/restore-missing.log" || fail "the missing disk is not named"
+grep -q "not checked, it has chunks on a missing disk" "$TFS_TMP/restore-missing.log" ||
+	fail "files on the missing disk are not named"
+mv "$TFS_TMP/disk2.away" "$TFS_TMP/disk2"
+rm -rf "$TFS_META".damaged-*
+tfs_mount -o snapshot_interval=0
+python3 "$CHECK" verify "$TFS_MNT" "$TFS_TMP/before-mirror" "$TFS_TMP/nochanges" "$TFS_TMP/restore2.log" 4096
+tfs_umount
+tfs_fsck
+
 step "track files not written since the snapshot are trusted, not read (unless --check-all)"
 # As if the snapshot were hours old and the tracks idle since.
 find "$TFS_TMP"/disk?/tracks -name 'track-*.trk' -exec touch -d '1 hour ago' {} +

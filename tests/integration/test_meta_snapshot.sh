@@ -276,3 +276,21 @@ write_files o 10
 tfs_umount
 same_index "$MIR3"
 tfs_fsck
+
+step "a disk added to a mounted volume reaches the snapshots soon, not at the next interval"
+tfs_mount -o snapshot_interval=3600
+write_files p 5
+mkdir -p "$TFS_TMP/u1"
+"$DISK" add "$TFS_META" "$TFS_TMP/u1" >/dev/null || fail "trackfs disk add (mounted)"
+found=""
+for _ in $(seq 100); do
+	f=$(ls "$TFS_TMP/u1/meta-snapshots"/index-*.snap 2>/dev/null | tail -1 || true)
+	if [ -n "$f" ] && grep -aq "$TFS_TMP/u1" "$f"; then
+		found=$f
+		break
+	fi
+	sleep 0.1
+done
+[ -n "$found" ] || fail "no snapshot naming the new disk within 10 s of adding it"
+tfs_umount
+tfs_fsck
