@@ -119,14 +119,34 @@ static void create_bucket_done(struct s3_conn *c)
 		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
 		return;
 	}
-	rc = s3_bucket_name_check(r->bucket);
-	if (rc) {
-		s3_resp_error(c, rc);
+	const char *why = s3_bucket_name_problem(r->bucket);
+	if (why) {
+		s3_req_errmsg(c, "The bucket name '%s' is not valid: %s", r->bucket, why);
+		s3_resp_error(c, -S3E_INVALID_BUCKET_NAME);
 		return;
 	}
 	rc = vol_mkdir(c->srv->v, VOL_ROOT_INO, r->bucket, S_IFDIR | 0755, &cred, &a);
 	if (rc == -EEXIST) {
-		s3_resp_error(c, -S3E_BUCKET_EXISTS);
+		uint64_t ino;
+
+		/* Every key that may write here owns every bucket. us-east-1
+		 * answers a re-creation by its owner with 200, the other
+		 * regions with BucketAlreadyOwnedByYou. */
+		rc = s3_bucket_lookup(c->srv->v, r->bucket, &ino);
+		if (rc) {
+			s3_req_errmsg(c, "'%s' exists in the volume but is not a directory",
+				      r->bucket);
+			s3_resp_error(c, -S3E_BUCKET_EXISTS);
+			return;
+		}
+		vol_forget(c->srv->v, ino, 1);
+		if (strcmp(c->srv->region, "us-east-1")) {
+			s3_resp_error(c, -S3E_BUCKET_EXISTS);
+			return;
+		}
+		s3_resp_start(c, 200);
+		s3_resp_hdr(c, "Location", "/%s", r->bucket);
+		s3_resp_finish(c, "", 0);
 		return;
 	}
 	if (rc) {

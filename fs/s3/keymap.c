@@ -2,6 +2,7 @@
  * cannot be a path is refused before anything is written), walking a key's
  * directories by inode, creating the ones a PUT needs (marked so that S3
  * deletes can remove them again once empty), and the change hook. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,28 +13,47 @@
 
 #define DIR_MARK "user.s3.dir"
 
-int s3_bucket_name_check(const char *name)
+/* Prefixes and suffixes AWS reserves (punycode, access point and multi-region
+ * aliases, directory buckets). */
+static const char *const reserved_pfx[] = {"xn--", "sthree-"};
+static const char *const reserved_sfx[] = {"-s3alias", "--ol-s3", ".mrap", "--x-s3"};
+
+const char *s3_bucket_name_problem(const char *name)
 {
 	size_t len = strlen(name);
-	bool digits_and_dots = true;
+	struct in_addr ip;
 
 	if (len < 3 || len > 63)
-		return -S3E_INVALID_BUCKET_NAME;
+		return "a bucket name must be 3 to 63 characters long";
 	for (size_t i = 0; i < len; i++) {
-		char ch = name[i];
+		char ch = name[i], next = name[i + 1];
 		bool alnum = (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+
 		if (!alnum && ch != '.' && ch != '-')
-			return -S3E_INVALID_BUCKET_NAME;
+			return "a bucket name may only have lower-case letters, digits, '.' and "
+			       "'-'";
 		if ((i == 0 || i == len - 1) && !alnum)
-			return -S3E_INVALID_BUCKET_NAME;
-		if (ch == '.' && name[i + 1] == '.')
-			return -S3E_INVALID_BUCKET_NAME;
-		if (!(ch >= '0' && ch <= '9') && ch != '.')
-			digits_and_dots = false;
+			return "a bucket name must begin and end with a letter or a digit";
+		if ((ch == '.' && (next == '.' || next == '-')) || (ch == '-' && next == '.'))
+			return "a bucket name must not have '..', '.-' or '-.'";
 	}
-	if (digits_and_dots)
-		return -S3E_INVALID_BUCKET_NAME; /* looks like an IP address */
-	return 0;
+	if (inet_pton(AF_INET, name, &ip) == 1)
+		return "a bucket name must not be formatted as an IP address";
+	for (size_t i = 0; i < sizeof(reserved_pfx) / sizeof(reserved_pfx[0]); i++)
+		if (!strncmp(name, reserved_pfx[i], strlen(reserved_pfx[i])))
+			return "a bucket name must not begin with 'xn--' or 'sthree-'";
+	for (size_t i = 0; i < sizeof(reserved_sfx) / sizeof(reserved_sfx[0]); i++) {
+		size_t sl = strlen(reserved_sfx[i]);
+		if (len >= sl && !strcmp(name + len - sl, reserved_sfx[i]))
+			return "a bucket name must not end with '-s3alias', '--ol-s3', '.mrap' or "
+			       "'--x-s3'";
+	}
+	return NULL;
+}
+
+int s3_bucket_name_check(const char *name)
+{
+	return s3_bucket_name_problem(name) ? -S3E_INVALID_BUCKET_NAME : 0;
 }
 
 bool s3_dot_name(const char *name, size_t len)

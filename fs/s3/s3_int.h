@@ -500,8 +500,10 @@ void s3_complete_list_fini(struct s3_complete_list *l);
 #define S3_KEY_MAX 1024
 #define S3_MAX_DEPTH 512
 
-/** @return 0 or -S3E_INVALID_BUCKET_NAME. */
+/** @return 0 or -S3E_INVALID_BUCKET_NAME (AWS's naming rules). */
 int s3_bucket_name_check(const char *name);
+/** What is wrong with bucket name @p name under AWS's rules, or NULL. */
+const char *s3_bucket_name_problem(const char *name);
 /** A key that can be a path: <= 1024 bytes, no empty, "." or ".." segments,
  * no segment reserved for the sidecar's own files. @return 0,
  * -S3E_KEY_TOO_LONG, -S3E_INVALID_KEY (req message set when @p c). */
