@@ -51,14 +51,62 @@ static int ent_cmp(const void *a, const void *b)
 	return strcmp(((const struct bucket_ent *)a)->name, ((const struct bucket_ent *)b)->name);
 }
 
+#define MAX_BUCKETS 10000
+
+/* max-buckets (1..10000), continuation-token (base64 of the last name of the
+ * page before) and prefix. @return 0 or -S3E_INVALID_ARGUMENT (message set). */
+static int list_buckets_args(struct s3_conn *c, long *max, char **after)
+{
+	const char *mb = s3_qparam(&c->req, "max-buckets");
+	const char *tok = s3_qparam(&c->req, "continuation-token");
+
+	*max = MAX_BUCKETS;
+	*after = NULL;
+	if (mb) {
+		char *end;
+		*max = strtol(mb, &end, 10);
+		if (!*mb || *end || *max < 1 || *max > MAX_BUCKETS) {
+			s3_req_errmsg(c, "max-buckets must be a number from 1 to %d (got '%s')",
+				      MAX_BUCKETS, mb);
+			return -S3E_INVALID_ARGUMENT;
+		}
+	}
+	if (tok && *tok) {
+		size_t tl = strlen(tok);
+		ssize_t n;
+
+		*after = malloc(tl + 1);
+		if (!*after)
+			return -ENOMEM;
+		n = s3_base64_decode(tok, tl, *after);
+		if (n <= 0 || memchr(*after, '\0', (size_t)n)) {
+			free(*after);
+			*after = NULL;
+			s3_req_errmsg(c, "The continuation token provided is incorrect");
+			return -S3E_INVALID_ARGUMENT;
+		}
+		(*after)[n] = '\0';
+	}
+	return 0;
+}
+
 static void list_buckets_done(struct s3_conn *c)
 {
 	struct s3_server *s = c->srv;
 	struct bucket_list l = {0};
 	struct s3_sbuf b = {0};
 	const char *owner = c->req.id.access_key ? c->req.id.access_key : "trackfs";
+	const char *prefix = s3_qparam(&c->req, "prefix");
+	char *after = NULL, *last = NULL;
+	long max, count = 0;
+	bool truncated = false;
 	int rc;
 
+	rc = list_buckets_args(c, &max, &after);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
 	rc = vol_readdir(s->v, VOL_ROOT_INO, 0, false, collect_cb, &l);
 	if (!rc)
 		rc = l.err;
@@ -79,8 +127,18 @@ static void list_buckets_done(struct s3_conn *c)
 		if (!s->cfg.no_auth &&
 		    !s3_auth_allows(s->auth, c->req.id.access_key, l.e[i].name, false))
 			continue;
+		if (prefix && strncmp(l.e[i].name, prefix, strlen(prefix)))
+			continue;
+		if (after && strcmp(l.e[i].name, after) <= 0)
+			continue;
 		if (vol_getattr(s->v, l.e[i].ino, &a))
 			continue;
+		if (count == max) {
+			truncated = true;
+			break;
+		}
+		count++;
+		last = l.e[i].name;
 		s3_fmt_iso_date(a.btime.tv_sec ? &a.btime : &a.mtime, date, sizeof(date));
 		s3_xml_open(&b, "Bucket");
 		s3_xml_text(&b, "Name", l.e[i].name);
@@ -88,8 +146,23 @@ static void list_buckets_done(struct s3_conn *c)
 		s3_xml_close(&b, "Bucket");
 	}
 	s3_xml_close(&b, "Buckets");
+	if (truncated && last) {
+		size_t ll = strlen(last);
+		char *t = malloc(4 * ((ll + 2) / 3) + 1);
+
+		if (!t) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		s3_base64_encode(last, ll, t);
+		s3_xml_text(&b, "ContinuationToken", t);
+		free(t);
+	}
+	if (prefix)
+		s3_xml_text(&b, "Prefix", prefix);
 	s3_xml_close(&b, "ListAllMyBucketsResult");
 out_free:
+	free(after);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.e[i].name);
 	free(l.e);
