@@ -260,6 +260,32 @@ const struct s3_handler s3_op_head_bucket = {
 	.done = head_bucket_done,
 };
 
+/* An upload in progress for the bucket being deleted goes with it, so that
+ * it does not reappear when a bucket of that name is made again. */
+static int drop_upload(struct s3_server *s, uint64_t up, const char *id, const struct vol_attr *dir,
+		       void *arg)
+{
+	const char *bucket = arg;
+	char val[S3_KEY_MAX + 1];
+	int rc;
+
+	if (s3_mpu_get_str(s->v, dir->ino, S3_MPU_X_BUCKET, val, sizeof(val)) < 0 ||
+	    strcmp(val, bucket))
+		return 0;
+	if (s3_mpu_claimed(s->v, dir->ino)) {
+		tfs_warn("s3: upload %s of deleted bucket %s is being completed; the expiry "
+			 "sweep removes it",
+			 id, bucket);
+		return 0;
+	}
+	rc = s3_mpu_remove(s->v, up, id);
+	if (rc && rc != -ENOENT)
+		tfs_warn("s3: removing upload %s of deleted bucket %s failed: %s; the expiry "
+			 "sweep will retry",
+			 id, bucket, tfs_strerror(rc));
+	return 0;
+}
+
 static void delete_bucket_done(struct s3_conn *c)
 {
 	uint64_t ino;
@@ -280,6 +306,10 @@ static void delete_bucket_done(struct s3_conn *c)
 		return;
 	}
 	s3_notify(c->srv, VOL_ROOT_INO, c->req.bucket, 0);
+	rc = s3_mpu_each(c->srv, drop_upload, c->req.bucket);
+	if (rc)
+		tfs_warn("s3: listing the uploads of deleted bucket %s failed: %s", c->req.bucket,
+			 tfs_strerror(rc));
 	s3_resp_start(c, 204);
 	s3_resp_finish(c, NULL, 0);
 }
