@@ -412,3 +412,44 @@ const struct s3_handler s3_op_put_acl = {
 	.small_body = true,
 	.done = put_acl_done,
 };
+
+/* Bucket configurations the sidecar does not keep: reading one answers the
+ * 404 AWS gives for a bucket that has none (setting one stays NotImplemented). */
+static const struct {
+	const char *sub;
+	int err;
+} no_config[] = {
+	{"policy", S3E_NO_SUCH_BUCKET_POLICY},
+	{"cors", S3E_NO_SUCH_CORS_CONFIGURATION},
+	{"tagging", S3E_NO_SUCH_TAG_SET},
+	{"lifecycle", S3E_NO_SUCH_LIFECYCLE_CONFIGURATION},
+	{"encryption", S3E_SSE_CONFIGURATION_NOT_FOUND},
+};
+
+const struct s3_handler *s3_bucket_config_op(const struct s3_req *r)
+{
+	if (strcmp(r->method, "GET"))
+		return NULL;
+	for (size_t i = 0; i < sizeof(no_config) / sizeof(no_config[0]); i++)
+		if (s3_qhas(r, no_config[i].sub))
+			return &s3_op_bucket_config_get;
+	return NULL;
+}
+
+static void config_get_done(struct s3_conn *c)
+{
+	if (!bucket_exists(c))
+		return;
+	for (size_t i = 0; i < sizeof(no_config) / sizeof(no_config[0]); i++) {
+		if (!s3_qhas(&c->req, no_config[i].sub))
+			continue;
+		s3_resp_error(c, -no_config[i].err);
+		return;
+	}
+	s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
+}
+
+const struct s3_handler s3_op_bucket_config_get = {
+	.name = "GetBucketConfiguration",
+	.done = config_get_done,
+};

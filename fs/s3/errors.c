@@ -72,10 +72,18 @@ static const struct s3_errinfo s3_table[S3E_END - S3E_BASE] = {
 			     "You must provide the Content-Length HTTP header."},
 	[S3E_NO_SUCH_BUCKET -
 		S3E_BASE] = {"NoSuchBucket", 404, "The specified bucket does not exist"},
+	[S3E_NO_SUCH_BUCKET_POLICY -
+		S3E_BASE] = {"NoSuchBucketPolicy", 404, "The bucket policy does not exist"},
 	[S3E_NO_SUCH_KEY - S3E_BASE] = {"NoSuchKey", 404, "The specified key does not exist."},
 	[S3E_OPERATION_ABORTED - S3E_BASE] = {"OperationAborted", 409,
 					      "A conflicting conditional operation is currently in "
 					      "progress against this resource. Please try again."},
+	[S3E_NO_SUCH_CORS_CONFIGURATION - S3E_BASE] = {"NoSuchCORSConfiguration", 404,
+						       "The CORS configuration does not exist"},
+	[S3E_NO_SUCH_LIFECYCLE_CONFIGURATION - S3E_BASE] = {"NoSuchLifecycleConfiguration", 404,
+							    "The lifecycle configuration does not "
+							    "exist"},
+	[S3E_NO_SUCH_TAG_SET - S3E_BASE] = {"NoSuchTagSet", 404, "The TagSet does not exist"},
 	[S3E_NO_SUCH_UPLOAD -
 		S3E_BASE] = {"NoSuchUpload", 404, "The specified multipart upload does not exist."},
 	[S3E_NOT_IMPLEMENTED - S3E_BASE] =
@@ -92,6 +100,9 @@ static const struct s3_errinfo s3_table[S3E_END - S3E_BASE] = {
 		S3E_BASE] = {"SignatureDoesNotMatch", 403,
 			     "The request signature we calculated does not match the signature you "
 			     "provided. Check your key and signing method."},
+	[S3E_SSE_CONFIGURATION_NOT_FOUND -
+		S3E_BASE] = {"ServerSideEncryptionConfigurationNotFoundError", 404,
+			     "The server side encryption configuration was not found"},
 	[S3E_STORAGE_FULL - S3E_BASE] = {"InsufficientStorage", 507,
 					 "The volume is full: no disk has room for this object"},
 	[S3E_TIME_SKEWED - S3E_BASE] =

@@ -150,7 +150,10 @@ static const struct s3_handler *pick_bucket(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
 	const char *m = r->method;
+	const struct s3_handler *cfg = s3_bucket_config_op(r);
 
+	if (cfg)
+		return cfg; /* GET ?policy etc.: the 404 for "none set" */
 	for (size_t i = 0; i < sizeof(unsupported_sub) / sizeof(unsupported_sub[0]); i++)
 		if (s3_qhas(r, unsupported_sub[i]))
 			return &op_not_implemented;

@@ -98,7 +98,11 @@ enum s3_err {
 	S3E_METHOD_NOT_ALLOWED,
 	S3E_MISSING_CONTENT_LENGTH,
 	S3E_NO_SUCH_BUCKET,
+	S3E_NO_SUCH_BUCKET_POLICY,
 	S3E_NO_SUCH_KEY,
+	S3E_NO_SUCH_CORS_CONFIGURATION,
+	S3E_NO_SUCH_LIFECYCLE_CONFIGURATION,
+	S3E_NO_SUCH_TAG_SET,
 	S3E_NO_SUCH_UPLOAD,
 	S3E_NOT_IMPLEMENTED,
 	S3E_NOT_MODIFIED,
@@ -106,6 +110,7 @@ enum s3_err {
 	S3E_PRECONDITION_FAILED,
 	S3E_SHA256_MISMATCH,
 	S3E_SIGNATURE_MISMATCH,
+	S3E_SSE_CONFIGURATION_NOT_FOUND,
 	S3E_STORAGE_FULL,
 	S3E_TIME_SKEWED,
 	S3E_UNSUPPORTED_CHECKSUM,
@@ -575,6 +580,11 @@ extern const struct s3_handler s3_op_delete_object, s3_op_delete_objects;
 extern const struct s3_handler s3_op_list_objects, s3_op_list_versions;
 extern const struct s3_handler s3_op_mpu_create, s3_op_mpu_part, s3_op_mpu_part_copy,
 	s3_op_mpu_complete, s3_op_mpu_abort, s3_op_mpu_list_parts, s3_op_mpu_list_uploads;
+
+/** GET of a bucket configuration the sidecar never keeps (policy, cors,
+ * tagging, lifecycle, encryption): its handler, or NULL for other requests. */
+const struct s3_handler *s3_bucket_config_op(const struct s3_req *r);
+extern const struct s3_handler s3_op_bucket_config_get;
 
 /** Answer an AccessControlPolicy granting the owner FULL_CONTROL. */
 void s3_acl_owner_full_control(struct s3_conn *c);
