@@ -84,6 +84,14 @@ static int emit_cp(struct lctx *x, const char *cp)
 	return 0;
 }
 
+/* V2 lists owners only when asked (fetch-owner=true); V1 and versions always. */
+static bool fetch_owner(const struct s3_req *r)
+{
+	const char *f = s3_qparam(r, "fetch-owner");
+
+	return f && !strcmp(f, "true");
+}
+
 static int emit_key(struct lctx *x, const char *key, uint64_t ino)
 {
 	struct vol *v = x->c->srv->v;
@@ -110,8 +118,7 @@ static int emit_key(struct lctx *x, const char *key, uint64_t ino)
 	s3_sb_printf(&x->contents, "<ETag>&quot;%s&quot;</ETag>", etag);
 	s3_xml_u64(&x->contents, "Size", a.size);
 	s3_xml_text(&x->contents, "StorageClass", "STANDARD");
-	if (x->versions || s3_qparam(&x->c->req, "fetch-owner") ||
-	    !s3_qhas(&x->c->req, "list-type")) {
+	if (x->versions || fetch_owner(&x->c->req) || !s3_qhas(&x->c->req, "list-type")) {
 		const char *owner = x->c->req.id.access_key ? x->c->req.id.access_key : "trackfs";
 		s3_xml_open(&x->contents, "Owner");
 		s3_xml_text(&x->contents, "ID", owner);
@@ -351,7 +358,12 @@ static void list_done(struct s3_conn *c)
 
 	s3_xml_begin(&b, versions ? "ListVersionsResult" : "ListBucketResult");
 	s3_xml_text(&b, "Name", r->bucket);
-	put_key(&x, &b, "Prefix", x.prefix);
+	/* V1's Prefix is the one element not encoded with encoding-type=url (as
+	 * AWS answers and boto3, which always asks for url, expects). */
+	if (!v2 && !versions)
+		s3_xml_text(&b, "Prefix", x.prefix);
+	else
+		put_key(&x, &b, "Prefix", x.prefix);
 	if (versions) {
 		put_key(&x, &b, "KeyMarker", x.marker ? x.marker : "");
 		s3_xml_text(&b, "VersionIdMarker", "");
