@@ -41,29 +41,45 @@ int s3_read_full(struct vol *v, uint64_t ino, void *buf, size_t len, uint64_t of
 	return 0;
 }
 
-/* Content-Encoding without the aws-chunked token, which is transfer framing. */
+/* Content-Encoding as sent, without the aws-chunked coding, which is transfer
+ * framing (as AWS stores it): the other codings keep their spelling and
+ * separators ("deflate, gzip" stays so). */
 static void strip_aws_chunked(const char *in, char *out, size_t size)
 {
-	char tmp[512], *save = NULL;
+	const char *seg = in;
 	size_t o = 0;
 
-	snprintf(tmp, sizeof(tmp), "%s", in);
 	out[0] = '\0';
-	for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-		if (!strcasecmp(t, "aws-chunked"))
-			continue;
-		int n = snprintf(out + o, size - o, "%s%s", o ? "," : "", t);
-		if (n < 0 || (size_t)n >= size - o)
-			break;
-		o += (size_t)n;
+	while (seg) {
+		const char *comma = strchr(seg, ',');
+		size_t sl = comma ? (size_t)(comma - seg) : strlen(seg);
+		const char *t = seg;
+		size_t tl = sl;
+
+		while (tl && (*t == ' ' || *t == '\t'))
+			t++, tl--;
+		while (tl && (t[tl - 1] == ' ' || t[tl - 1] == '\t'))
+			tl--;
+		if (tl && !(tl == 11 && !strncasecmp(t, "aws-chunked", 11))) {
+			/* The first coding kept loses the whitespace before it. */
+			const char *from = o ? seg : t;
+			size_t fl = o ? sl : (size_t)(seg + sl - t);
+			int n = snprintf(out + o, size - o, "%s%.*s", o ? "," : "", (int)fl, from);
+			if (n < 0 || (size_t)n >= size - o)
+				break;
+			o += (size_t)n;
+		}
+		seg = comma ? comma + 1 : NULL;
 	}
+	while (o && (out[o - 1] == ' ' || out[o - 1] == '\t'))
+		out[--o] = '\0';
 }
 
 int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino)
 {
 	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
-	char name[300], val[512];
+	char name[300], val[META_MAX + 1];
 
 	for (size_t i = 0; i < r->nhdrs; i++) {
 		const char *h = r->hdrs[i].name, *value = r->hdrs[i].value;
@@ -74,6 +90,8 @@ int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino)
 			if (!strcmp(h, std_headers[k]))
 				keep = true;
 		if (!strcmp(h, "content-encoding")) {
+			if (strlen(value) > META_MAX)
+				return -S3E_INVALID_ARGUMENT;
 			strip_aws_chunked(value, val, sizeof(val));
 			if (!val[0])
 				continue;
