@@ -527,6 +527,10 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		rc = s3_meta_copy(v, dir, tmp.ino);
 	if (!rc)
 		rc = s3_etag_store(v, tmp.ino, final_etag, NULL, NULL);
+	if (!rc) {
+		const char *id = s3_qparam(r, "uploadId");
+		rc = vol_setxattr(v, tmp.ino, S3_MPU_X_COMPLETED, id, strlen(id), 0);
+	}
 	if (!rc)
 		rc = s3_tmp_commit(c, &tmp, p.name);
 	/* Named once renamed, even if making it durable then failed: the
@@ -557,6 +561,32 @@ out_forget:
 	return rc;
 }
 
+/* A completion repeated (a client's retry whose first answer was lost): the
+ * object the upload became still carries its id and, while it is unchanged,
+ * its multipart ETag, which is answered again as AWS does. @return 0 (the
+ * ETag in @p etag) or -S3E_NO_SUCH_UPLOAD. */
+static int completed_before(struct s3_conn *c, char *etag)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	const char *id = s3_qparam(r, "uploadId");
+	char val[40], cur[80];
+	struct vol_attr a;
+	int rc;
+
+	if (!s3_mpu_valid_id(id) || s3_object_lookup(c, r->bucket, r->key, &a))
+		return -S3E_NO_SUCH_UPLOAD;
+	rc = s3_mpu_get_str(v, a.ino, S3_MPU_X_COMPLETED, val, sizeof(val)) < 0 || strcmp(val, id)
+		     ? -S3E_NO_SUCH_UPLOAD
+		     : s3_etag_get(v, &a, cur);
+	vol_forget(v, a.ino, 1);
+	/* Changed through the mount since: a fresh MD5, not the upload's ETag. */
+	if (rc || !strchr(cur, '-') || strlen(cur) >= 48)
+		return -S3E_NO_SUCH_UPLOAD;
+	strcpy(etag, cur);
+	return 0;
+}
+
 static void complete_done(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -568,6 +598,8 @@ static void complete_done(struct s3_conn *c)
 	int rc;
 
 	rc = s3_mpu_open(c, &up, &dir);
+	if (rc == -S3E_NO_SUCH_UPLOAD && !completed_before(c, etag))
+		goto answer;
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
@@ -590,6 +622,7 @@ static void complete_done(struct s3_conn *c)
 		s3_resp_error(c, rc);
 		return;
 	}
+answer:
 	s3_xml_begin(&b, "CompleteMultipartUploadResult");
 	s3_sb_puts(&b, "<Location>/");
 	s3_xml_escape(&b, r->bucket, strlen(r->bucket));

@@ -595,6 +595,9 @@ void s3_acl_owner_full_control(struct s3_conn *c);
 /* The disk the upload's parts are placed on, so that completing it moves
  * their chunks instead of copying them (vol_move_range). */
 #define S3_MPU_X_DISK "user.s3.mpu.disk"
+/* On the object a completion made: the upload's id, so that a repeated
+ * completion answers the same ETag while the object is unchanged. */
+#define S3_MPU_X_COMPLETED "user.s3.mpu.completed"
 /* A completion in progress: on the upload directory "DIR_INO NAME" of the
  * object's temporary file (set with XATTR_CREATE: one completion at a time),
  * on each part moved into it "OFFSET LENGTH", so that one interrupted by a
