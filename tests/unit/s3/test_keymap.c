@@ -6,17 +6,33 @@
 
 Test(keymap, bucket_names)
 {
-	const char *good[] = {"abc", "my-bucket.1", "a23", "0bucket0"};
-	const char *bad[] = {
-		"ab",	       "Abc",
-		"a_b",	       "-abc",
-		"abc-",	       "a..b",
-		"192.168.1.1", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
+	const char *good[] = {"abc",   "my-bucket.1", "a23",	"0bucket0", "123",     "a--b",
+			      "1.2.3", "1.2.3.4.5",   "xn-abc", "sthree",   "s3alias", "a-ol-s3"};
+	const char *bad[] = {"ab",
+			     "Abc",
+			     "a_b",
+			     "-abc",
+			     "abc-",
+			     "a..b",
+			     "foo-.bar",
+			     "foo.-bar",
+			     ".abc",
+			     "abc.",
+			     "xn--abc",
+			     "sthree-abc",
+			     "abc-s3alias",
+			     "abc--ol-s3",
+			     "a b c",
+			     "192.168.1.1",
+			     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"};
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		cr_assert_eq(s3_bucket_name_check(good[i]), 0, "%s", good[i]);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_assert_eq(s3_bucket_name_check(bad[i]), -S3E_INVALID_BUCKET_NAME, "%s", bad[i]);
+	cr_assert_str_eq(s3_bucket_name_problem("foo-.bar"),
+			 "a bucket name must not have '..', '.-' or '-.'");
+	cr_assert_null(s3_bucket_name_problem("foo.bar"));
 }
 
 Test(keymap, keys)
