@@ -1,9 +1,12 @@
-/* Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket,
- * GetBucketLocation, GetBucketVersioning (never versioned), and the ACL stubs
- * (owner-full-control; only the canned 'private' can be put). A bucket is a
+/* Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket
+ * (with the bucket's uploads in progress), GetBucketLocation,
+ * GetBucketVersioning (never versioned), the ACL stubs (owner-full-control;
+ * only the canned 'private' can be put), and the 404s of the configurations
+ * never kept (policy, CORS, tagging, lifecycle, encryption). A bucket is a
  * top-level directory of the volume. */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -53,14 +56,15 @@ static int ent_cmp(const void *a, const void *b)
 
 #define MAX_BUCKETS 10000
 
-/* max-buckets (1..10000), continuation-token (base64 of the last name of the
- * page before) and prefix. @return 0 or -S3E_INVALID_ARGUMENT (message set). */
+/* max-buckets (1..10000; without it every bucket is listed, as AWS does) and
+ * continuation-token (base64 of the last name of the page before).
+ * @return 0 or -S3E_INVALID_ARGUMENT (message set), -ENOMEM. */
 static int list_buckets_args(struct s3_conn *c, long *max, char **after)
 {
 	const char *mb = s3_qparam(&c->req, "max-buckets");
 	const char *tok = s3_qparam(&c->req, "continuation-token");
 
-	*max = MAX_BUCKETS;
+	*max = LONG_MAX;
 	*after = NULL;
 	if (mb) {
 		char *end;
