@@ -23,3 +23,6 @@ cleanup() {
 trap cleanup EXIT
 
 S3_PIDFILE=$pidfile "$PY" "$here/s3_env.py" -- "$PY" "$here/s3_gaps.py"
+# Outside us-east-1 re-creating an owned bucket is BucketAlreadyOwnedByYou.
+S3_PIDFILE=$pidfile S3_REGION=eu-west-1 "$PY" "$here/s3_env.py" --server-arg --region \
+	--server-arg eu-west-1 -- "$PY" "$here/s3_gaps.py" t_recreate_owned
