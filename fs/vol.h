@@ -237,6 +237,24 @@ enum {
 int vol_rename(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
 	       const char *newname, unsigned flags);
 
+/*
+ * Conditional replace and delete (S3's If-Match / If-None-Match, atomic
+ * against every other writer, the mount's included): the name must hold
+ * exactly the inode @p ino as it was (same mtime and size: any write since
+ * changes them), checked in the same transaction that changes the name.
+ * @p ino 0: the name must not exist.
+ */
+struct vol_expect {
+	uint64_t ino;
+	struct timespec mtime;
+	uint64_t size;
+};
+/** vol_rename, if @p exp holds. -ESTALE: it does not (-EEXIST when ino is 0). */
+int vol_rename_if(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
+		  const char *newname, const struct vol_expect *exp);
+/** vol_unlink, if @p exp (ino != 0) holds. -ESTALE: it does not. */
+int vol_unlink_if(struct vol *v, uint64_t parent, const char *name, const struct vol_expect *exp);
+
 /* ---- directories ------------------------------------------------------------------ */
 
 struct vol_dirent {

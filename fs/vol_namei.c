@@ -391,7 +391,23 @@ int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len,
 	return rc;
 }
 
+static int unlink_common(struct vol *v, uint64_t parent, const char *name,
+			 const struct vol_expect *exp);
+
 int vol_unlink(struct vol *v, uint64_t parent, const char *name)
+{
+	return unlink_common(v, parent, name, NULL);
+}
+
+int vol_unlink_if(struct vol *v, uint64_t parent, const char *name, const struct vol_expect *exp)
+{
+	if (!exp->ino)
+		return -EINVAL;
+	return unlink_common(v, parent, name, exp);
+}
+
+static int unlink_common(struct vol *v, uint64_t parent, const char *name,
+			 const struct vol_expect *exp)
 {
 	struct vol_runs pending = {0};
 	struct idx_inode dir, inode;
@@ -441,6 +457,12 @@ retry:
 		goto out_abort_txn;
 	if (S_ISDIR(inode.mode)) {
 		rc = -EISDIR;
+		goto out_abort_txn;
+	}
+	if (exp && (ino != exp->ino || inode.size != exp->size ||
+		    inode.mtime.tv_sec != exp->mtime.tv_sec ||
+		    inode.mtime.tv_nsec != exp->mtime.tv_nsec)) {
+		rc = -ESTALE; /* replaced or written since it was looked at */
 		goto out_abort_txn;
 	}
 	rc = idx_dirent_del(txn, parent, name, len);

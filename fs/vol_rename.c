@@ -204,8 +204,34 @@ static int check_names(const char *name, size_t *len, const char *newname, size_
 	return 0;
 }
 
+/* @p b as loaded holds what @p exp expects. */
+static bool expected(const struct side *b, const struct vol_expect *exp)
+{
+	return b->exists && b->de.ino == exp->ino && b->inode.size == exp->size &&
+	       b->inode.mtime.tv_sec == exp->mtime.tv_sec &&
+	       b->inode.mtime.tv_nsec == exp->mtime.tv_nsec;
+}
+
+static int rename_common(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
+			 const char *newname, unsigned flags, const struct vol_expect *exp);
+
 int vol_rename(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
 	       const char *newname, unsigned flags)
+{
+	return rename_common(v, parent, name, newparent, newname, flags, NULL);
+}
+
+int vol_rename_if(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
+		  const char *newname, const struct vol_expect *exp)
+{
+	if (!exp->ino)
+		return rename_common(v, parent, name, newparent, newname, VOL_RENAME_NOREPLACE,
+				     NULL);
+	return rename_common(v, parent, name, newparent, newname, 0, exp);
+}
+
+static int rename_common(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
+			 const char *newname, unsigned flags, const struct vol_expect *exp)
 {
 	struct side a = {.dir_ino = parent, .name = name};
 	struct side b = {.dir_ino = newparent, .name = newname};
@@ -262,6 +288,10 @@ retry:
 	}
 	if (b.exists && (flags & VOL_RENAME_NOREPLACE)) {
 		rc = -EEXIST; /* even for the same inode, as renameat2(2) checks first */
+		goto out_abort_txn;
+	}
+	if (exp && !expected(&b, exp)) {
+		rc = -ESTALE; /* replaced or written since it was looked at */
 		goto out_abort_txn;
 	}
 	if (b.exists && b.de.ino == a.de.ino) {

@@ -531,8 +531,12 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		const char *id = s3_qparam(r, "uploadId");
 		rc = vol_setxattr(v, tmp.ino, S3_MPU_X_COMPLETED, id, strlen(id), 0);
 	}
+	struct vol_expect exp;
+	bool cond = false;
 	if (!rc)
-		rc = s3_tmp_commit(c, &tmp, p.name);
+		rc = s3_write_cond(c, tmp.dir, p.name, false, &exp, &cond);
+	if (!rc)
+		rc = s3_tmp_commit_if(c, &tmp, p.name, cond ? &exp : NULL);
 	/* Named once renamed, even if making it durable then failed: the
 	 * parts are in the object, the claim stays until the upload goes. */
 	committed = claimed && !tmp.open;

@@ -178,8 +178,12 @@ static void copy_done(struct s3_conn *c)
 			s3_hex_encode(md5, 16, etag);
 		rc = s3_etag_store(v, tmp.ino, etag, NULL, NULL);
 	}
+	struct vol_expect exp;
+	bool cond = false;
 	if (!rc)
-		rc = s3_tmp_commit(c, &tmp, p.name);
+		rc = s3_write_cond(c, tmp.dir, p.name, false, &exp, &cond);
+	if (!rc)
+		rc = s3_tmp_commit_if(c, &tmp, p.name, cond ? &exp : NULL);
 	if (!rc)
 		committed = true;
 out_respond:

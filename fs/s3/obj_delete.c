@@ -8,7 +8,8 @@
 #include "core/base/log.h"
 #include "fs/s3/s3_int.h"
 
-static int delete_key(struct s3_conn *c, const char *bucket, const char *key)
+/* @p cond: the request's If-Match applies (DeleteObject, not DeleteObjects). */
+static int delete_key(struct s3_conn *c, const char *bucket, const char *key, bool cond)
 {
 	struct vol *v = c->srv->v;
 	struct s3_path p;
@@ -24,7 +25,7 @@ static int delete_key(struct s3_conn *c, const char *bucket, const char *key)
 		return rc;
 	rc = s3_path_resolve(c, bino, key, false, &p);
 	if (rc == -S3E_NO_SUCH_KEY)
-		return 0;
+		return cond && s3_hdr(&c->req, "if-match") ? -S3E_NO_SUCH_KEY : 0;
 	if (rc)
 		return rc;
 	if (key[klen - 1] == '/') {
@@ -41,7 +42,23 @@ static int delete_key(struct s3_conn *c, const char *bucket, const char *key)
 			}
 		}
 	} else {
-		rc = vol_unlink(v, p.dirs[p.ndirs - 1], p.name);
+		struct vol_expect exp;
+		bool on = false;
+		if (cond) {
+			rc = s3_write_cond(c, p.dirs[p.ndirs - 1], p.name, true, &exp, &on);
+			if (rc)
+				goto out_release;
+		}
+		rc = on ? vol_unlink_if(v, p.dirs[p.ndirs - 1], p.name, &exp)
+			: vol_unlink(v, p.dirs[p.ndirs - 1], p.name);
+		if (on && rc == -ESTALE) {
+			rc = -S3E_PRECONDITION_FAILED; /* replaced or written meanwhile */
+			goto out_release;
+		}
+		if (on && rc == -ENOENT) {
+			rc = -S3E_NO_SUCH_KEY;
+			goto out_release;
+		}
 		if (rc == -ENOENT) {
 			rc = 0;
 		} else if (rc == -EISDIR) {
@@ -62,7 +79,7 @@ out_release:
 
 static void delete_done(struct s3_conn *c)
 {
-	int rc = delete_key(c, c->req.bucket, c->req.key);
+	int rc = delete_key(c, c->req.bucket, c->req.key, true);
 
 	if (rc) {
 		s3_resp_error(c, rc);
@@ -99,7 +116,7 @@ static void delete_many_done(struct s3_conn *c)
 	}
 	s3_xml_begin(&b, "DeleteResult");
 	for (size_t i = 0; i < d.n; i++) {
-		rc = delete_key(c, r->bucket, d.keys[i]);
+		rc = delete_key(c, r->bucket, d.keys[i], false);
 		if (!rc) {
 			if (d.quiet)
 				continue;

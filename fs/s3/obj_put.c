@@ -127,6 +127,12 @@ int s3_tmp_copy_from(struct s3_tmpfile *t, uint64_t src, uint64_t off, uint64_t 
 
 int s3_tmp_commit(struct s3_conn *c, struct s3_tmpfile *t, const char *name)
 {
+	return s3_tmp_commit_if(c, t, name, NULL);
+}
+
+int s3_tmp_commit_if(struct s3_conn *c, struct s3_tmpfile *t, const char *name,
+		     const struct vol_expect *exp)
+{
 	struct vol_attr a;
 	int rc = s3_tmp_flush(t);
 
@@ -138,9 +144,12 @@ int s3_tmp_commit(struct s3_conn *c, struct s3_tmpfile *t, const char *name)
 		if (S_ISDIR(a.mode))
 			return -S3E_KEY_IS_PREFIX;
 	}
-	rc = vol_rename(t->v, t->dir, t->name, t->dir, name, 0);
+	rc = exp ? vol_rename_if(t->v, t->dir, t->name, t->dir, name, exp)
+		 : vol_rename(t->v, t->dir, t->name, t->dir, name, 0);
 	if (rc == -EISDIR || rc == -ENOTEMPTY)
 		return -S3E_KEY_IS_PREFIX;
+	if (exp && (rc == -EEXIST || rc == -ESTALE))
+		return -S3E_PRECONDITION_FAILED; /* created, replaced or written meanwhile */
 	if (rc)
 		return rc;
 	t->open = false;
@@ -283,8 +292,12 @@ static void put_done(struct s3_conn *c)
 		rc = s3_meta_store_from_req(c, op->tmp.ino);
 	if (!rc)
 		rc = s3_etag_store(c->srv->v, op->tmp.ino, etag, r->cksum_name, r->cksum_b64);
+	struct vol_expect exp;
+	bool cond = false;
 	if (!rc)
-		rc = s3_tmp_commit(c, &op->tmp, op->path.name);
+		rc = s3_write_cond(c, op->tmp.dir, op->path.name, false, &exp, &cond);
+	if (!rc)
+		rc = s3_tmp_commit_if(c, &op->tmp, op->path.name, cond ? &exp : NULL);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;

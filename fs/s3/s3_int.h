@@ -698,6 +698,24 @@ int s3_tmp_copy_from(struct s3_tmpfile *t, uint64_t src, uint64_t off, uint64_t 
 /** Rename the temp file onto @p name (checking that @p name is not a directory).
  * @return 0 or -errno / -S3E_KEY_IS_PREFIX. */
 int s3_tmp_commit(struct s3_conn *c, struct s3_tmpfile *t, const char *name);
+/**
+ * s3_tmp_commit, if @p exp (from s3_write_cond) still holds when the name
+ * is replaced: -S3E_PRECONDITION_FAILED if not. @p exp NULL: unconditional.
+ */
+int s3_tmp_commit_if(struct s3_conn *c, struct s3_tmpfile *t, const char *name,
+		     const struct vol_expect *exp);
+/* obj_cond.c */
+/** True if @p etag is in the If-Match style @p list ("*", quoted or not). */
+bool s3_etag_in(const char *list, const char *etag);
+/**
+ * Read the request's If-None-Match / If-Match for a write (or, with
+ * @p for_delete, a delete) of @p name in @p dir: *on says whether there is
+ * a condition; @p exp is what the engine must find at the commit.
+ * @return 0, -S3E_PRECONDITION_FAILED, -S3E_NO_SUCH_KEY (If-Match on no
+ * object), -S3E_NOT_IMPLEMENTED (a form S3 does not take on writes).
+ */
+int s3_write_cond(struct s3_conn *c, uint64_t dir, const char *name, bool for_delete,
+		  struct vol_expect *exp, bool *on);
 /** Remove the temp file if it is still there, drop the reference. */
 void s3_tmp_discard(struct s3_tmpfile *t);
 

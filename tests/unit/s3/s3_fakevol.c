@@ -267,6 +267,52 @@ int vol_rename(struct vol *v, uint64_t parent, const char *name, uint64_t newpar
 	return rc;
 }
 
+/* The host file at @p p is what @p exp expects. */
+static bool fake_expected(struct vol *v, const char *p, const struct vol_expect *exp)
+{
+	struct stat st;
+
+	return lstat(p, &st) == 0 && host_ino(v, &st) == exp->ino &&
+	       (uint64_t)st.st_size == exp->size && st.st_mtim.tv_sec == exp->mtime.tv_sec &&
+	       st.st_mtim.tv_nsec == exp->mtime.tv_nsec;
+}
+
+int vol_rename_if(struct vol *v, uint64_t parent, const char *name, uint64_t newparent,
+		  const char *newname, const struct vol_expect *exp)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	struct vol_attr attr;
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	rc = path_of(v, parent, name, a);
+	if (!rc)
+		rc = path_of(v, newparent, newname, b);
+	if (!rc && exp->ino && !fake_expected(v, b, exp))
+		rc = -ESTALE;
+	if (!rc && renameat2(AT_FDCWD, a, AT_FDCWD, b, exp->ino ? 0 : RENAME_NOREPLACE))
+		rc = -errno;
+	if (!rc)
+		rc = entry_done(v, newparent, newname, b, &attr);
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
+int vol_unlink_if(struct vol *v, uint64_t parent, const char *name, const struct vol_expect *exp)
+{
+	char p[PATH_MAX];
+	int rc;
+
+	pthread_mutex_lock(&v->lock);
+	rc = path_of(v, parent, name, p);
+	if (!rc && !fake_expected(v, p, exp))
+		rc = -ESTALE;
+	if (!rc && unlink(p))
+		rc = -errno;
+	pthread_mutex_unlock(&v->lock);
+	return rc;
+}
+
 int vol_readdir(struct vol *v, uint64_t ino, uint64_t cookie, bool plus,
 		int (*cb)(void *arg, const struct vol_dirent *d, const struct vol_attr *attr),
 		void *arg)
