@@ -297,3 +297,44 @@ Test(rename, survives_reopen)
 	cr_assert_eq(ino_of(R, "x"), 0);
 	fx_expect_bytes(&f, x, 0x66, 10000, 0);
 }
+
+/* vol_rename_if / vol_unlink_if: the name must hold the inode as it was
+ * looked at; a write in between (a new mtime or size) makes it -ESTALE. */
+static struct vol_expect expect_of(uint64_t parent, const char *name)
+{
+	struct vol_attr a;
+	cr_assert_eq(vol_lookup(f.v, parent, name, &a), 0);
+	vol_forget(f.v, a.ino, 1);
+	return (struct vol_expect){.ino = a.ino, .mtime = a.mtime, .size = a.size};
+}
+
+Test(rename, conditional_replace_and_unlink)
+{
+	struct vol_expect none = {0};
+	uint64_t t1 = create_in(R, "t1"), t2 = create_in(R, "t2");
+	create_in(R, "target");
+
+	cr_assert_eq(vol_rename_if(f.v, R, "t1", R, "target", &none), -EEXIST,
+		     "ino 0: the name must not exist");
+	cr_assert_eq(vol_rename_if(f.v, R, "t1", R, "fresh", &none), 0);
+	cr_assert_eq(ino_of(R, "fresh"), t1);
+
+	struct vol_expect e = expect_of(R, "target");
+	uint64_t target = e.ino;
+	fx_write(&f, target, "x", 1, 0); /* written since: size and mtime move */
+	cr_assert_eq(vol_rename_if(f.v, R, "t2", R, "target", &e), -ESTALE);
+	cr_assert_eq(ino_of(R, "target"), target, "the refused rename changed nothing");
+	cr_assert_eq(ino_of(R, "t2"), t2);
+	e = expect_of(R, "target");
+	cr_assert_eq(vol_rename_if(f.v, R, "t2", R, "target", &e), 0);
+	cr_assert_eq(ino_of(R, "target"), t2);
+
+	e = expect_of(R, "fresh");
+	fx_write(&f, t1, "y", 1, 0);
+	cr_assert_eq(vol_unlink_if(f.v, R, "fresh", &e), -ESTALE);
+	cr_assert_eq(ino_of(R, "fresh"), t1);
+	e = expect_of(R, "fresh");
+	cr_assert_eq(vol_unlink_if(f.v, R, "fresh", &e), 0);
+	cr_assert_eq(ino_of(R, "fresh"), 0);
+	cr_assert_eq(vol_unlink_if(f.v, R, "target", &none), -EINVAL);
+}
