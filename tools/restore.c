@@ -630,7 +630,7 @@ static int reconcile(struct restore *r)
 				       .unverified = unverified_cb,
 				       .arg = &ctx,
 				       .note = note};
-	static struct check_ctx cc;
+	struct check_ctx cc = {0};
 	cc.r = r;
 	if (!r->check_all) {
 		scan_written(r, cc.whole);
