@@ -679,6 +679,8 @@ static int reconcile(struct restore *r)
 		printf("Changes made after %s are not in the snapshot: files created since are "
 		       "gone, files deleted since are back, renames are undone.\n",
 		       when);
+	for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
+		free(r->written[i]);
 	return rep.files_damaged ? FSCK_CORRECTED : FSCK_OK;
 }
 
