@@ -11,7 +11,7 @@
 #include "core/base/log.h"
 #include "fs/s3/s3_int.h"
 
-#define DIR_MARK "user.s3.dir"
+#define DIR_MARK S3_DIR_MADE_X
 
 /* Prefixes and suffixes AWS reserves (punycode, access point and multi-region
  * aliases, directory buckets). */
@@ -264,4 +264,72 @@ int s3_object_lookup(struct s3_conn *c, const char *bucket, const char *key, str
 out_release:
 	s3_path_release(v, &p);
 	return rc;
+}
+
+bool s3_key_is_dir(const char *key)
+{
+	size_t len = key ? strlen(key) : 0;
+
+	return len && key[len - 1] == '/';
+}
+
+int s3_dir_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr)
+{
+	struct vol *v = c->srv->v;
+	struct s3_path p;
+	uint64_t bino;
+	int rc;
+
+	rc = s3_bucket_lookup(v, bucket, &bino);
+	if (rc)
+		return rc;
+	rc = s3_path_resolve(c, bino, key, false, &p);
+	if (rc)
+		return rc;
+	if (p.name[0] || p.ndirs < 2) {
+		rc = -S3E_NO_SUCH_KEY;
+		goto out_release;
+	}
+	rc = vol_getattr(v, p.dirs[p.ndirs - 1], attr);
+	if (rc == -ENOENT)
+		rc = -S3E_NO_SUCH_KEY;
+	if (!rc) {
+		/* The path's reference becomes the caller's. */
+		attr->ino = p.dirs[p.ndirs - 1];
+		p.ndirs--;
+	}
+out_release:
+	s3_path_release(v, &p);
+	return rc;
+}
+
+int s3_dir_mark(struct vol *v, uint64_t ino)
+{
+	int rc = vol_setxattr(v, ino, S3_DIR_MARKER_X, "1", 1, 0);
+
+	if (rc)
+		return rc;
+	rc = vol_removexattr(v, ino, DIR_MARK);
+	return rc == -ENODATA ? 0 : rc;
+}
+
+int s3_dir_unmark(struct vol *v, uint64_t ino)
+{
+	int rc = s3_meta_clear(v, ino);
+
+	if (!rc)
+		rc = vol_setxattr(v, ino, DIR_MARK, "1", 1, 0);
+	if (!rc) {
+		rc = vol_removexattr(v, ino, S3_DIR_MARKER_X);
+		if (rc == -ENODATA)
+			rc = 0;
+	}
+	return rc;
+}
+
+bool s3_dir_marked(struct vol *v, uint64_t ino)
+{
+	char mark[2];
+
+	return vol_getxattr(v, ino, S3_DIR_MARKER_X, mark, sizeof(mark)) >= 0;
 }

@@ -14,7 +14,6 @@
 #include "fs/s3/s3_int.h"
 
 #define TMP_BUF (1u << 20)
-#define EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
 
 /* This process's mark in the names of its temporary files, so that the sweep
  * of left-overs never takes one of them, whatever the clock does. */
@@ -203,6 +202,25 @@ static int check_acl_header(struct s3_conn *c)
 	return 0;
 }
 
+/* A marker key's body must be empty: known from the length the client
+ * declares (the decoded one for aws-chunked bodies), else seen as it comes. */
+static bool folder_has_data(struct s3_conn *c)
+{
+	const char *dl = s3_hdr(&c->req, "x-amz-decoded-content-length");
+
+	if (dl)
+		return strcmp(dl, "0") != 0;
+	return !(c->parser.flags & F_CHUNKED) && c->parser.content_length > 0 &&
+	       c->parser.content_length != UINT64_MAX;
+}
+
+static int folder_refuse(struct s3_conn *c)
+{
+	s3_req_errmsg(c, "A key ending in '/' names a directory (a directory marker) and "
+			 "cannot hold data");
+	return -S3E_INVALID_ARGUMENT;
+}
+
 static int put_start(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -218,12 +236,8 @@ static int put_start(struct s3_conn *c)
 		return rc;
 	if (!s3_hdr(r, "content-length") && !(c->parser.flags & F_CHUNKED))
 		return -S3E_MISSING_CONTENT_LENGTH;
-	if (r->key[klen - 1] == '/' &&
-	    ((c->parser.flags & F_CHUNKED) ||
-	     (c->parser.content_length > 0 && c->parser.content_length != UINT64_MAX))) {
-		s3_req_errmsg(c, "A key ending in '/' names a directory and cannot hold data");
-		return -S3E_INVALID_KEY;
-	}
+	if (r->key[klen - 1] == '/' && folder_has_data(c))
+		return folder_refuse(c);
 	op = calloc(1, sizeof(*op));
 	if (!op)
 		return -ENOMEM;
@@ -239,16 +253,16 @@ static int put_start(struct s3_conn *c)
 			return rc;
 		op->have_path = true;
 		if (r->key[klen - 1] == '/') {
-			/* A "folder" key: the directories are made, no file. */
+			/* A directory marker: the directories are made, no file.
+			 * Marked now, so that no DELETE of a sibling prunes it. */
 			op->folder = true;
 			op->committed = true;
-			if (c->parser.content_length > 0 &&
-			    c->parser.content_length != UINT64_MAX) {
-				s3_req_errmsg(c, "A key ending in '/' names a directory and cannot "
-						 "hold data");
-				return -S3E_INVALID_KEY;
-			}
-			return 0;
+			rc = s3_dir_mark(v, op->path.dirs[op->path.ndirs - 1]);
+			if (rc != -ENOENT || attempt == 3)
+				return rc;
+			s3_path_release(v, &op->path);
+			op->have_path = false;
+			continue;
 		}
 		rc = vol_lookup(v, op->path.dirs[op->path.ndirs - 1], op->path.name, &a);
 		if (!rc) {
@@ -269,7 +283,7 @@ static int put_body(struct s3_conn *c, const char *data, size_t len)
 	struct put_op *op = c->req.op;
 
 	if (op->folder)
-		return len ? -S3E_INVALID_KEY : 0;
+		return len ? folder_refuse(c) : 0;
 	return s3_tmp_write(&op->tmp, data, len);
 }
 
@@ -281,9 +295,16 @@ static void put_done(struct s3_conn *c)
 	int rc;
 
 	if (op->folder) {
-		s3_resp_start(c, 200);
-		s3_resp_hdr(c, "ETag", "\"%s\"", EMPTY_MD5);
-		s3_resp_finish(c, "", 0);
+		/* Its metadata replaces what an earlier marker PUT left. */
+		uint64_t dir = op->path.dirs[op->path.ndirs - 1];
+		rc = s3_meta_clear(c->srv->v, dir);
+		if (!rc)
+			rc = s3_meta_store_from_req(c, dir);
+		if (rc) {
+			s3_resp_error(c, rc);
+			return;
+		}
+		s3_resp_etag(c, S3_EMPTY_MD5);
 		return;
 	}
 	s3_hex_encode(r->md5, 16, etag);
