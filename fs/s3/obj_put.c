@@ -242,6 +242,11 @@ static int put_start(struct s3_conn *c)
 	if (!op)
 		return -ENOMEM;
 	r->op = op;
+	if (r->key[klen - 1] == '/') {
+		/* A directory marker: made once the body is in and empty. */
+		op->folder = true;
+		return 0;
+	}
 	/* A DELETE of a sibling may prune a directory this PUT has just found
 	 * or made (it was empty): resolve again in that case. */
 	for (int attempt = 0;; attempt++) {
@@ -252,18 +257,6 @@ static int put_start(struct s3_conn *c)
 		if (rc)
 			return rc;
 		op->have_path = true;
-		if (r->key[klen - 1] == '/') {
-			/* A directory marker: the directories are made, no file.
-			 * Marked now, so that no DELETE of a sibling prunes it. */
-			op->folder = true;
-			op->committed = true;
-			rc = s3_dir_mark(v, op->path.dirs[op->path.ndirs - 1]);
-			if (rc != -ENOENT || attempt == 3)
-				return rc;
-			s3_path_release(v, &op->path);
-			op->have_path = false;
-			continue;
-		}
 		rc = vol_lookup(v, op->path.dirs[op->path.ndirs - 1], op->path.name, &a);
 		if (!rc) {
 			vol_forget(v, a.ino, 1);
@@ -287,6 +280,41 @@ static int put_body(struct s3_conn *c, const char *data, size_t len)
 	return s3_tmp_write(&op->tmp, data, len);
 }
 
+/* Make the directories of marker key r->key, mark the last one (so that no
+ * DELETE of a sibling prunes it), and give it the request's metadata, which
+ * replaces what an earlier marker PUT left. */
+static int put_marker(struct s3_conn *c, struct put_op *op)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	uint64_t bino, dir;
+	int rc;
+
+	/* A DELETE of a sibling may prune a directory just found or made (it
+	 * was empty) before it is marked: resolve again in that case. */
+	for (int attempt = 0;; attempt++) {
+		rc = s3_bucket_lookup(v, r->bucket, &bino);
+		if (rc)
+			return rc;
+		rc = s3_path_resolve(c, bino, r->key, true, &op->path);
+		if (rc)
+			return rc;
+		op->have_path = true;
+		op->committed = true; /* nothing to prune: the directory is wanted */
+		dir = op->path.dirs[op->path.ndirs - 1];
+		rc = s3_dir_mark(v, dir);
+		if (rc != -ENOENT || attempt == 3)
+			break;
+		s3_path_release(v, &op->path);
+		op->have_path = false;
+	}
+	if (!rc)
+		rc = s3_meta_clear(v, dir);
+	if (!rc)
+		rc = s3_meta_store_from_req(c, dir);
+	return rc;
+}
+
 static void put_done(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -295,11 +323,7 @@ static void put_done(struct s3_conn *c)
 	int rc;
 
 	if (op->folder) {
-		/* Its metadata replaces what an earlier marker PUT left. */
-		uint64_t dir = op->path.dirs[op->path.ndirs - 1];
-		rc = s3_meta_clear(c->srv->v, dir);
-		if (!rc)
-			rc = s3_meta_store_from_req(c, dir);
+		rc = put_marker(c, op);
 		if (rc) {
 			s3_resp_error(c, rc);
 			return;
