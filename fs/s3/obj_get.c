@@ -201,8 +201,10 @@ void s3_acl_owner_full_control(struct s3_conn *c)
 
 static void object_acl_done(struct s3_conn *c)
 {
+	struct s3_req *r = &c->req;
 	struct vol_attr a;
-	int rc = s3_object_lookup(c, c->req.bucket, c->req.key, &a);
+	int rc = s3_key_is_dir(r->key) ? s3_dir_lookup(c, r->bucket, r->key, &a)
+				       : s3_object_lookup(c, r->bucket, r->key, &a);
 
 	if (rc) {
 		s3_resp_error(c, rc);

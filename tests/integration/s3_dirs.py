@@ -116,6 +116,8 @@ def t_markers():
     g = s3.get_object(Bucket=b, Key="a/")
     check(g["Body"].read() == b"" and g["ETag"] == EMPTY_ETAG, "GET a/ is empty")
     check(g["Metadata"]["owner"] == "me", "GET a/ metadata")
+    acl = s3.get_object_acl(Bucket=b, Key="a/")["Grants"]
+    check([g["Permission"] for g in acl] == ["FULL_CONTROL"], "GetObjectAcl of a marker %r" % acl)
     check(code_of(s3.head_object, Bucket=b, Key="nope/")[1] == 404, "HEAD of a missing marker")
     check(code_of(s3.get_object, Bucket=b, Key="nope/")[0] == "NoSuchKey",
           "GET of a missing marker is NoSuchKey")
@@ -138,6 +140,8 @@ def t_markers():
     if MNT:
         check(not os.path.exists(mpath(b, "x/")) and not os.path.exists(mpath(b, "y/")),
               "a refused marker left a directory in the mount")
+    check(code_of(s3.create_multipart_upload, Bucket=b, Key="x/")[0] == "InvalidArgument",
+          "a multipart upload to a marker")
     st, _ = raw("PUT", "/dirs/z/", body=b"", chunked=True)
     check(st == 200, "chunked PUT z/ with an empty body: %d" % st)
     s3.delete_object(Bucket=b, Key="z/")
