@@ -79,8 +79,10 @@ int s3_key_check(struct s3_conn *c, const char *key)
 		const char *slash = strchr(s, '/');
 		size_t sl = slash ? (size_t)(slash - s) : strlen(s);
 
-		/* A trailing slash is a "folder" key: allowed, handled by the ops. */
-		if (sl == 0 && !(slash && slash[1] == '\0' && s != key)) {
+		/* A trailing slash (a directory marker, "a/") ends the loop
+		 * after its segment: an empty segment here is "//" or a
+		 * leading '/'. */
+		if (sl == 0) {
 			if (c)
 				s3_req_errmsg(c, "The key has an empty path segment (a leading '/' "
 						 "or '//'), which cannot be a file name");

@@ -140,6 +140,8 @@ def t_markers():
     if MNT:
         check(not os.path.exists(mpath(b, "x/")) and not os.path.exists(mpath(b, "y/")),
               "a refused marker left a directory in the mount")
+    check(code_of(s3.put_object, Bucket=b, Key="x//", Body=b"")[0] == "InvalidArgument",
+          "a marker key with an empty segment")
     check(code_of(s3.create_multipart_upload, Bucket=b, Key="x/")[0] == "InvalidArgument",
           "a multipart upload to a marker")
     st, _ = raw("PUT", "/dirs/z/", body=b"", chunked=True)
