@@ -335,3 +335,35 @@ bool s3_dir_marked(struct vol *v, uint64_t ino)
 
 	return vol_getxattr(v, ino, S3_DIR_MARKER_X, mark, sizeof(mark)) >= 0;
 }
+
+int s3_marker_make(struct s3_conn *c, const char *bucket, const char *key, struct s3_path *p)
+{
+	struct vol *v = c->srv->v;
+	uint64_t bino, dir;
+	int rc;
+
+	/* A DELETE of a sibling may prune a directory just found or made (it
+	 * was empty) before it is marked: resolve again in that case. */
+	for (int attempt = 0;; attempt++) {
+		struct vol_attr a;
+
+		rc = s3_bucket_lookup(v, bucket, &bino);
+		if (rc)
+			return rc;
+		rc = s3_path_resolve(c, bino, key, true, p);
+		if (rc)
+			return rc;
+		dir = p->dirs[p->ndirs - 1];
+		rc = s3_dir_mark(v, dir);
+		if (!rc)
+			rc = vol_getattr(v, dir, &a);
+		if (!rc && a.nlink == 0)
+			rc = -ENOENT; /* removed before it was marked */
+		if (!rc)
+			return 0;
+		s3_path_prune(c, p);
+		s3_path_release(v, p);
+		if (rc != -ENOENT || attempt == 3)
+			return rc;
+	}
+}

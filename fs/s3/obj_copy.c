@@ -130,7 +130,7 @@ static int copy_to_marker(struct s3_conn *c, const struct vol_attr *src, bool re
 	struct s3_path p;
 	struct vol_attr a;
 	char date[40];
-	uint64_t bino, dir;
+	uint64_t dir;
 	int rc;
 
 	if (!S_ISDIR(src->mode) && src->size) {
@@ -138,22 +138,20 @@ static int copy_to_marker(struct s3_conn *c, const struct vol_attr *src, bool re
 				 "cannot hold data");
 		return -S3E_INVALID_ARGUMENT;
 	}
-	rc = s3_bucket_lookup(v, r->bucket, &bino);
-	if (rc)
-		return rc;
-	rc = s3_path_resolve(c, bino, r->key, true, &p);
+	if (!replace && S_ISDIR(src->mode) && !s3_dir_lookup(c, r->bucket, r->key, &a)) {
+		vol_forget(v, a.ino, 1);
+		if (a.ino == src->ino) {
+			s3_req_errmsg(c, "This copy request is illegal because it is trying to "
+					 "copy an object to itself without changing the object's "
+					 "metadata.");
+			return -S3E_INVALID_REQUEST;
+		}
+	}
+	rc = s3_marker_make(c, r->bucket, r->key, &p);
 	if (rc)
 		return rc;
 	dir = p.dirs[p.ndirs - 1];
-	if (dir == src->ino && !replace) {
-		s3_req_errmsg(c, "This copy request is illegal because it is trying to copy an "
-				 "object to itself without changing the object's metadata.");
-		rc = -S3E_INVALID_REQUEST;
-		goto out_release;
-	}
-	rc = s3_dir_mark(v, dir);
-	if (!rc)
-		rc = s3_meta_clear(v, dir);
+	rc = s3_meta_clear(v, dir);
 	if (!rc)
 		rc = replace ? s3_meta_store_from_req(c, dir) : s3_meta_copy(v, src->ino, dir);
 	if (!rc)

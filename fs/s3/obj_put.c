@@ -280,36 +280,20 @@ static int put_body(struct s3_conn *c, const char *data, size_t len)
 	return s3_tmp_write(&op->tmp, data, len);
 }
 
-/* Make the directories of marker key r->key, mark the last one (so that no
- * DELETE of a sibling prunes it), and give it the request's metadata, which
- * replaces what an earlier marker PUT left. */
+/* Make and mark the directory of marker key r->key and give it the request's
+ * metadata, which replaces what an earlier marker PUT left. */
 static int put_marker(struct s3_conn *c, struct put_op *op)
 {
-	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
-	uint64_t bino, dir;
-	int rc;
+	uint64_t dir;
+	int rc = s3_marker_make(c, c->req.bucket, c->req.key, &op->path);
 
-	/* A DELETE of a sibling may prune a directory just found or made (it
-	 * was empty) before it is marked: resolve again in that case. */
-	for (int attempt = 0;; attempt++) {
-		rc = s3_bucket_lookup(v, r->bucket, &bino);
-		if (rc)
-			return rc;
-		rc = s3_path_resolve(c, bino, r->key, true, &op->path);
-		if (rc)
-			return rc;
-		op->have_path = true;
-		op->committed = true; /* nothing to prune: the directory is wanted */
-		dir = op->path.dirs[op->path.ndirs - 1];
-		rc = s3_dir_mark(v, dir);
-		if (rc != -ENOENT || attempt == 3)
-			break;
-		s3_path_release(v, &op->path);
-		op->have_path = false;
-	}
-	if (!rc)
-		rc = s3_meta_clear(v, dir);
+	if (rc)
+		return rc;
+	op->have_path = true;
+	op->committed = true; /* marked, the directory is wanted: nothing to prune */
+	dir = op->path.dirs[op->path.ndirs - 1];
+	rc = s3_meta_clear(v, dir);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, dir);
 	return rc;

@@ -566,6 +566,10 @@ int s3_dir_mark(struct vol *v, uint64_t ino);
  * let it be pruned once empty (S3_DIR_MADE_X), as the prefix of the keys
  * below it. */
 int s3_dir_unmark(struct vol *v, uint64_t ino);
+/** Make the directories of marker key @p key in @p bucket and mark the last
+ * one (p->dirs[p->ndirs - 1]), so that no DELETE prunes it. @return 0 (@p p
+ * holds its references) or an error as s3_path_resolve's (nothing held). */
+int s3_marker_make(struct s3_conn *c, const char *bucket, const char *key, struct s3_path *p);
 /** Whether directory @p ino carries a marker (S3_DIR_MARKER_X). */
 bool s3_dir_marked(struct vol *v, uint64_t ino);
 
