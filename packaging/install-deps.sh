@@ -19,7 +19,7 @@ packages=(
 	libcriterion-dev fuse3 lmdb-utils attr acl rsync python3 util-linux procps
 	e2fsprogs psmisc strace
 	# S3 sidecar tests: real clients
-	python3-boto3 awscli s3cmd rclone curl
+	python3-boto3 awscli s3cmd rclone curl s3fs
 )
 
 export DEBIAN_FRONTEND=noninteractive

@@ -11,7 +11,7 @@
 #include "core/base/log.h"
 #include "fs/s3/s3_int.h"
 
-#define DIR_MARK "user.s3.dir"
+#define DIR_MARK S3_DIR_MADE_X
 
 /* Prefixes and suffixes AWS reserves (punycode, access point and multi-region
  * aliases, directory buckets). */
@@ -79,8 +79,10 @@ int s3_key_check(struct s3_conn *c, const char *key)
 		const char *slash = strchr(s, '/');
 		size_t sl = slash ? (size_t)(slash - s) : strlen(s);
 
-		/* A trailing slash is a "folder" key: allowed, handled by the ops. */
-		if (sl == 0 && !(slash && slash[1] == '\0' && s != key)) {
+		/* A trailing slash (a directory marker, "a/") ends the loop
+		 * after its segment: an empty segment here is "//" or a
+		 * leading '/'. */
+		if (sl == 0) {
 			if (c)
 				s3_req_errmsg(c, "The key has an empty path segment (a leading '/' "
 						 "or '//'), which cannot be a file name");
@@ -264,4 +266,104 @@ int s3_object_lookup(struct s3_conn *c, const char *bucket, const char *key, str
 out_release:
 	s3_path_release(v, &p);
 	return rc;
+}
+
+bool s3_key_is_dir(const char *key)
+{
+	size_t len = key ? strlen(key) : 0;
+
+	return len && key[len - 1] == '/';
+}
+
+int s3_dir_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr)
+{
+	struct vol *v = c->srv->v;
+	struct s3_path p;
+	uint64_t bino;
+	int rc;
+
+	rc = s3_bucket_lookup(v, bucket, &bino);
+	if (rc)
+		return rc;
+	rc = s3_path_resolve(c, bino, key, false, &p);
+	if (rc)
+		return rc;
+	if (p.name[0] || p.ndirs < 2) {
+		rc = -S3E_NO_SUCH_KEY;
+		goto out_release;
+	}
+	rc = vol_getattr(v, p.dirs[p.ndirs - 1], attr);
+	if (rc == -ENOENT)
+		rc = -S3E_NO_SUCH_KEY;
+	if (!rc) {
+		/* The path's reference becomes the caller's. */
+		attr->ino = p.dirs[p.ndirs - 1];
+		p.ndirs--;
+	}
+out_release:
+	s3_path_release(v, &p);
+	return rc;
+}
+
+int s3_dir_mark(struct vol *v, uint64_t ino)
+{
+	int rc = vol_setxattr(v, ino, S3_DIR_MARKER_X, "1", 1, 0);
+
+	if (rc)
+		return rc;
+	rc = vol_removexattr(v, ino, DIR_MARK);
+	return rc == -ENODATA ? 0 : rc;
+}
+
+int s3_dir_unmark(struct vol *v, uint64_t ino)
+{
+	int rc = s3_meta_clear(v, ino);
+
+	if (!rc)
+		rc = vol_setxattr(v, ino, DIR_MARK, "1", 1, 0);
+	if (!rc) {
+		rc = vol_removexattr(v, ino, S3_DIR_MARKER_X);
+		if (rc == -ENODATA)
+			rc = 0;
+	}
+	return rc;
+}
+
+bool s3_dir_marked(struct vol *v, uint64_t ino)
+{
+	char mark[2];
+
+	return vol_getxattr(v, ino, S3_DIR_MARKER_X, mark, sizeof(mark)) >= 0;
+}
+
+int s3_marker_make(struct s3_conn *c, const char *bucket, const char *key, struct s3_path *p)
+{
+	struct vol *v = c->srv->v;
+	uint64_t bino, dir;
+	int rc;
+
+	/* A DELETE of a sibling may prune a directory just found or made (it
+	 * was empty) before it is marked: resolve again in that case. */
+	for (int attempt = 0;; attempt++) {
+		struct vol_attr a;
+
+		rc = s3_bucket_lookup(v, bucket, &bino);
+		if (rc)
+			return rc;
+		rc = s3_path_resolve(c, bino, key, true, p);
+		if (rc)
+			return rc;
+		dir = p->dirs[p->ndirs - 1];
+		rc = s3_dir_mark(v, dir);
+		if (!rc)
+			rc = vol_getattr(v, dir, &a);
+		if (!rc && a.nlink == 0)
+			rc = -ENOENT; /* removed before it was marked */
+		if (!rc)
+			return 0;
+		s3_path_prune(c, p);
+		s3_path_release(v, p);
+		if (rc != -ENOENT || attempt == 3)
+			return rc;
+	}
 }

@@ -2,7 +2,13 @@
  * the bucket's directories in the byte order of whole keys, each directory
  * sorted (list_snap.c), with a directory "a" sorting as "a/". The walk starts
  * at the deepest directory the prefix names and, in each directory, at the
- * first name that the prefix or the marker lets through. */
+ * first name that the prefix or the marker lets through.
+ *
+ * A directory "a/b" is also the key "a/b/" (a directory marker, size 0, the
+ * empty string's ETag) while it is empty or carries a marker (a marker PUT
+ * made it so; see s3_int.h), unless a delimiter rolls it up into a common
+ * prefix. So an empty directory made through the mount shows as a marker, a
+ * non-empty one without a marker only as the prefix of its keys. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -100,13 +106,18 @@ static int emit_key(struct lctx *x, const char *key, uint64_t ino)
 	const char *tag = x->versions ? "Version" : "Contents";
 	int rc;
 
-	if (vol_getattr(v, ino, &a) || !S_ISREG(a.mode))
+	if (vol_getattr(v, ino, &a) || !(S_ISREG(a.mode) || S_ISDIR(a.mode)))
 		return 0; /* gone since readdir */
 	if (!room(x))
 		return 1;
-	rc = s3_etag_get(v, &a, etag);
-	if (rc)
-		return rc;
+	if (S_ISDIR(a.mode)) { /* a directory marker: an empty object */
+		strcpy(etag, S3_EMPTY_MD5);
+		a.size = 0;
+	} else {
+		rc = s3_etag_get(v, &a, etag);
+		if (rc)
+			return rc;
+	}
 	s3_fmt_iso_date(&a.mtime, date, sizeof(date));
 	s3_xml_open(&x->contents, tag);
 	put_key(x, &x->contents, "Key", key);
@@ -174,7 +185,7 @@ static void first_key(const struct lctx *x, const char *dirpath, size_t dlen, ch
 static int walk(struct lctx *x, uint64_t ino, struct s3_sbuf *path, unsigned depth)
 {
 	struct s3_dirsnap *snap;
-	size_t base = path->len;
+	size_t base = path->len, cplen;
 	char from[256];
 	int rc;
 
@@ -183,10 +194,19 @@ static int walk(struct lctx *x, uint64_t ino, struct s3_sbuf *path, unsigned dep
 	rc = s3_dirsnap_get(x->c->srv, ino, &snap);
 	if (rc)
 		return rc;
+	/* The directory's own key ("a/b/"), when it is a marker or empty. */
+	if (base && starts_with(path->p, x->prefix, x->plen) &&
+	    (!x->marker || strcmp(path->p, x->marker) > 0) && !rollup(x, path->p, &cplen) &&
+	    (snap->n == 0 || s3_dir_marked(x->c->srv->v, ino))) {
+		rc = emit_key(x, path->p, ino);
+		if (rc) {
+			s3_dirsnap_put(x->c->srv, snap);
+			return rc;
+		}
+	}
 	first_key(x, path->p, base, from);
 	for (size_t i = s3_dirsnap_lower_bound(snap, from); i < snap->n && !rc; i++) {
 		const struct s3_snap_ent *e = &snap->e[i];
-		size_t cplen;
 
 		path->len = base;
 		s3_sb_puts(path, e->key);

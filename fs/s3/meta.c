@@ -115,7 +115,7 @@ int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino)
 
 static bool internal_attr(const char *n)
 {
-	return !strcmp(n, ETAG_XATTR) || !strcmp(n, XPFX "dir") ||
+	return !strcmp(n, ETAG_XATTR) || !strcmp(n, S3_DIR_MADE_X) || !strcmp(n, S3_DIR_MARKER_X) ||
 	       !strncmp(n, XPFX "mpu.", strlen(XPFX "mpu."));
 }
 
@@ -137,6 +137,29 @@ static int each_attr(struct vol *v, uint64_t ino, int (*cb)(void *, const char *
 			rc = cb(arg, list + i);
 	free(list);
 	return n < 0 ? (int)n : rc;
+}
+
+struct clear_arg {
+	struct vol *v;
+	uint64_t ino;
+};
+
+static int clear_one(void *a, const char *name)
+{
+	struct clear_arg *ca = a;
+	int rc;
+
+	if (internal_attr(name))
+		return 0;
+	rc = vol_removexattr(ca->v, ca->ino, name);
+	return rc == -ENODATA ? 0 : rc;
+}
+
+int s3_meta_clear(struct vol *v, uint64_t ino)
+{
+	struct clear_arg ca = {v, ino};
+
+	return each_attr(v, ino, clear_one, &ca);
 }
 
 struct copy_arg {

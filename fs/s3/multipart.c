@@ -207,8 +207,10 @@ static void create_done(struct s3_conn *c)
 		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
 		return;
 	}
-	if (r->key[strlen(r->key) - 1] == '/') {
-		s3_resp_error(c, -S3E_INVALID_KEY);
+	if (s3_key_is_dir(r->key)) {
+		s3_req_errmsg(c, "A key ending in '/' names a directory (a directory marker), "
+				 "which holds no data to upload in parts");
+		s3_resp_error(c, -S3E_INVALID_ARGUMENT);
 		return;
 	}
 	rc = s3_bucket_lookup(v, r->bucket, &bino);

@@ -1,15 +1,18 @@
 /* CopyObject: copy a file's bytes into a temporary file beside the target
  * and rename it into place, with metadata copied (COPY, the default) or
- * taken from the request (REPLACE). Also the x-amz-copy-source parsing that
- * UploadPartCopy shares. */
+ * taken from the request (REPLACE); a directory marker ("a/b/") copies as
+ * an empty object, and a copy onto one makes the directory (obj_put.c). Also
+ * the x-amz-copy-source parsing that UploadPartCopy shares. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "fs/s3/s3_int.h"
 
-int s3_copy_source(struct s3_conn *c, struct vol_attr *src)
+/* With @p markers, a source key "a/b/" names directory marker a/b. */
+static int copy_source(struct s3_conn *c, struct vol_attr *src, bool markers)
 {
 	struct s3_server *s = c->srv;
 	const char *h = s3_hdr(&c->req, "x-amz-copy-source");
@@ -49,10 +52,18 @@ int s3_copy_source(struct s3_conn *c, struct vol_attr *src)
 		rc = -S3E_ACCESS_DENIED;
 		goto out_free;
 	}
-	rc = s3_object_lookup(c, path, slash + 1, src);
+	if (markers && s3_key_is_dir(slash + 1))
+		rc = s3_dir_lookup(c, path, slash + 1, src);
+	else
+		rc = s3_object_lookup(c, path, slash + 1, src);
 out_free:
 	free(dup);
 	return rc;
+}
+
+int s3_copy_source(struct s3_conn *c, struct vol_attr *src)
+{
+	return copy_source(c, src, false);
 }
 
 static bool etag_matches(const char *list, const char *etag)
@@ -108,6 +119,56 @@ static int replace_meta_in_place(struct s3_conn *c, uint64_t ino)
 	return s3_meta_store_from_req(c, ino);
 }
 
+/* A copy onto a directory marker ("a/b/"): the directory is made and marked,
+ * with the source's metadata (or the request's, REPLACE); the source must be
+ * empty, as a marker holds no data. */
+static int copy_to_marker(struct s3_conn *c, const struct vol_attr *src, bool replace)
+{
+	struct s3_req *r = &c->req;
+	struct vol *v = c->srv->v;
+	struct s3_sbuf b = {0};
+	struct s3_path p;
+	struct vol_attr a;
+	char date[40];
+	uint64_t dir;
+	int rc;
+
+	if (!S_ISDIR(src->mode) && src->size) {
+		s3_req_errmsg(c, "A key ending in '/' names a directory (a directory marker) and "
+				 "cannot hold data");
+		return -S3E_INVALID_ARGUMENT;
+	}
+	if (!replace && S_ISDIR(src->mode) && !s3_dir_lookup(c, r->bucket, r->key, &a)) {
+		vol_forget(v, a.ino, 1);
+		if (a.ino == src->ino) {
+			s3_req_errmsg(c, "This copy request is illegal because it is trying to "
+					 "copy an object to itself without changing the object's "
+					 "metadata.");
+			return -S3E_INVALID_REQUEST;
+		}
+	}
+	rc = s3_marker_make(c, r->bucket, r->key, &p);
+	if (rc)
+		return rc;
+	dir = p.dirs[p.ndirs - 1];
+	rc = s3_meta_clear(v, dir);
+	if (!rc)
+		rc = replace ? s3_meta_store_from_req(c, dir) : s3_meta_copy(v, src->ino, dir);
+	if (!rc)
+		rc = vol_getattr(v, dir, &a);
+	if (rc)
+		goto out_release;
+	s3_fmt_iso_date(&a.mtime, date, sizeof(date));
+	s3_xml_begin(&b, "CopyObjectResult");
+	s3_xml_text(&b, "LastModified", date);
+	s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", S3_EMPTY_MD5);
+	s3_xml_close(&b, "CopyObjectResult");
+	s3_resp_xml(c, &b);
+out_release:
+	s3_path_release(v, &p);
+	return rc;
+}
+
 static void copy_done(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -128,16 +189,25 @@ static void copy_done(struct s3_conn *c)
 		s3_resp_error(c, -S3E_INVALID_ARGUMENT);
 		return;
 	}
-	rc = s3_copy_source(c, &src);
+	rc = copy_source(c, &src, true);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
 	}
-	rc = s3_etag_get(v, &src, etag);
+	if (S_ISDIR(src.mode)) { /* a directory marker: an empty object */
+		strcpy(etag, S3_EMPTY_MD5);
+		src.size = 0;
+	} else {
+		rc = s3_etag_get(v, &src, etag);
+	}
 	if (!rc)
 		rc = s3_copy_preconditions(c, etag, src.mtime.tv_sec);
 	if (rc)
 		goto out_forget;
+	if (s3_key_is_dir(r->key)) {
+		rc = copy_to_marker(c, &src, replace);
+		goto out_forget;
+	}
 	rc = s3_bucket_lookup(v, r->bucket, &bino);
 	if (rc)
 		goto out_forget;

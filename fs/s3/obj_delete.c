@@ -1,6 +1,8 @@
 /* DeleteObject and DeleteObjects: unlink the key's file (deleting a missing
  * key succeeds, as in S3), then remove the directories that S3 made for it
- * once they are empty. */
+ * once they are empty. A directory marker's key ("a/b/") removes the empty
+ * directory; a non-empty one is kept (204 all the same) and only loses its
+ * marker. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +31,28 @@ static int delete_key(struct s3_conn *c, const char *bucket, const char *key, bo
 	if (rc)
 		return rc;
 	if (key[klen - 1] == '/') {
-		/* A folder key: remove the directory itself if it is empty. */
+		/* A directory marker: remove the directory if it is empty. One
+		 * with children stays, as the prefix of their keys, but loses
+		 * its marker (and the marker's metadata) and is removed with
+		 * the last of them, as S3 would forget the prefix. */
 		if (p.ndirs > 1) {
 			char name[256];
 			unsigned i = p.ndirs - 1;
 			memcpy(name, key + p.seg_off[i], p.seg_len[i]);
 			name[p.seg_len[i]] = '\0';
-			if (!vol_rmdir(v, p.dirs[i - 1], name)) {
+			rc = vol_rmdir(v, p.dirs[i - 1], name);
+			if (!rc) {
 				s3_notify(c->srv, p.dirs[i - 1], name, 0);
 				vol_forget(v, p.dirs[i], 1);
 				p.ndirs--;
+			} else if (rc == -ENOTEMPTY || rc == -EEXIST) {
+				rc = s3_dir_unmark(v, p.dirs[i]);
+				if (rc)
+					goto out_release;
+			} else if (rc == -ENOENT) {
+				rc = 0;
+			} else {
+				goto out_release;
 			}
 		}
 	} else {

@@ -103,14 +103,23 @@ static void get_done(struct s3_conn *c)
 	const char *range = s3_hdr(r, "range");
 	int rc, ranged = 0;
 
-	rc = s3_object_lookup(c, r->bucket, r->key, &a);
+	/* A directory marker ("a/b/") answers as an empty object. */
+	bool dir = s3_key_is_dir(r->key);
+
+	rc = dir ? s3_dir_lookup(c, r->bucket, r->key, &a)
+		 : s3_object_lookup(c, r->bucket, r->key, &a);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
 	}
-	rc = s3_etag_get(v, &a, etag);
-	if (rc)
-		goto out_forget;
+	if (dir) {
+		strcpy(etag, S3_EMPTY_MD5);
+		a.size = 0;
+	} else {
+		rc = s3_etag_get(v, &a, etag);
+		if (rc)
+			goto out_forget;
+	}
 	len = a.size;
 	rc = preconditions(r, etag, a.mtime.tv_sec);
 	if (rc == -S3E_NOT_MODIFIED) {
@@ -140,7 +149,7 @@ static void get_done(struct s3_conn *c)
 		s3_resp_hdr(c, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)off,
 			    (unsigned long long)(off + len - 1), (unsigned long long)a.size);
 	s3_meta_emit(c, a.ino);
-	if (!ranged) {
+	if (!ranged && !dir) {
 		const char *mode = s3_hdr(r, "x-amz-checksum-mode");
 		char ck[16], b64[80];
 		if (mode && !strcasecmp(mode, "ENABLED") &&
@@ -192,8 +201,10 @@ void s3_acl_owner_full_control(struct s3_conn *c)
 
 static void object_acl_done(struct s3_conn *c)
 {
+	struct s3_req *r = &c->req;
 	struct vol_attr a;
-	int rc = s3_object_lookup(c, c->req.bucket, c->req.key, &a);
+	int rc = s3_key_is_dir(r->key) ? s3_dir_lookup(c, r->bucket, r->key, &a)
+				       : s3_object_lookup(c, r->bucket, r->key, &a);
 
 	if (rc) {
 		s3_resp_error(c, rc);

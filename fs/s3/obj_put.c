@@ -14,7 +14,6 @@
 #include "fs/s3/s3_int.h"
 
 #define TMP_BUF (1u << 20)
-#define EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
 
 /* This process's mark in the names of its temporary files, so that the sweep
  * of left-overs never takes one of them, whatever the clock does. */
@@ -203,6 +202,25 @@ static int check_acl_header(struct s3_conn *c)
 	return 0;
 }
 
+/* A marker key's body must be empty: known from the length the client
+ * declares (the decoded one for aws-chunked bodies), else seen as it comes. */
+static bool folder_has_data(struct s3_conn *c)
+{
+	const char *dl = s3_hdr(&c->req, "x-amz-decoded-content-length");
+
+	if (dl)
+		return strcmp(dl, "0") != 0;
+	return !(c->parser.flags & F_CHUNKED) && c->parser.content_length > 0 &&
+	       c->parser.content_length != UINT64_MAX;
+}
+
+static int folder_refuse(struct s3_conn *c)
+{
+	s3_req_errmsg(c, "A key ending in '/' names a directory (a directory marker) and "
+			 "cannot hold data");
+	return -S3E_INVALID_ARGUMENT;
+}
+
 static int put_start(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -218,16 +236,17 @@ static int put_start(struct s3_conn *c)
 		return rc;
 	if (!s3_hdr(r, "content-length") && !(c->parser.flags & F_CHUNKED))
 		return -S3E_MISSING_CONTENT_LENGTH;
-	if (r->key[klen - 1] == '/' &&
-	    ((c->parser.flags & F_CHUNKED) ||
-	     (c->parser.content_length > 0 && c->parser.content_length != UINT64_MAX))) {
-		s3_req_errmsg(c, "A key ending in '/' names a directory and cannot hold data");
-		return -S3E_INVALID_KEY;
-	}
+	if (r->key[klen - 1] == '/' && folder_has_data(c))
+		return folder_refuse(c);
 	op = calloc(1, sizeof(*op));
 	if (!op)
 		return -ENOMEM;
 	r->op = op;
+	if (r->key[klen - 1] == '/') {
+		/* A directory marker: made once the body is in and empty. */
+		op->folder = true;
+		return 0;
+	}
 	/* A DELETE of a sibling may prune a directory this PUT has just found
 	 * or made (it was empty): resolve again in that case. */
 	for (int attempt = 0;; attempt++) {
@@ -238,18 +257,6 @@ static int put_start(struct s3_conn *c)
 		if (rc)
 			return rc;
 		op->have_path = true;
-		if (r->key[klen - 1] == '/') {
-			/* A "folder" key: the directories are made, no file. */
-			op->folder = true;
-			op->committed = true;
-			if (c->parser.content_length > 0 &&
-			    c->parser.content_length != UINT64_MAX) {
-				s3_req_errmsg(c, "A key ending in '/' names a directory and cannot "
-						 "hold data");
-				return -S3E_INVALID_KEY;
-			}
-			return 0;
-		}
 		rc = vol_lookup(v, op->path.dirs[op->path.ndirs - 1], op->path.name, &a);
 		if (!rc) {
 			vol_forget(v, a.ino, 1);
@@ -269,8 +276,27 @@ static int put_body(struct s3_conn *c, const char *data, size_t len)
 	struct put_op *op = c->req.op;
 
 	if (op->folder)
-		return len ? -S3E_INVALID_KEY : 0;
+		return len ? folder_refuse(c) : 0;
 	return s3_tmp_write(&op->tmp, data, len);
+}
+
+/* Make and mark the directory of marker key r->key and give it the request's
+ * metadata, which replaces what an earlier marker PUT left. */
+static int put_marker(struct s3_conn *c, struct put_op *op)
+{
+	struct vol *v = c->srv->v;
+	uint64_t dir;
+	int rc = s3_marker_make(c, c->req.bucket, c->req.key, &op->path);
+
+	if (rc)
+		return rc;
+	op->have_path = true;
+	op->committed = true; /* marked, the directory is wanted: nothing to prune */
+	dir = op->path.dirs[op->path.ndirs - 1];
+	rc = s3_meta_clear(v, dir);
+	if (!rc)
+		rc = s3_meta_store_from_req(c, dir);
+	return rc;
 }
 
 static void put_done(struct s3_conn *c)
@@ -281,9 +307,12 @@ static void put_done(struct s3_conn *c)
 	int rc;
 
 	if (op->folder) {
-		s3_resp_start(c, 200);
-		s3_resp_hdr(c, "ETag", "\"%s\"", EMPTY_MD5);
-		s3_resp_finish(c, "", 0);
+		rc = put_marker(c, op);
+		if (rc) {
+			s3_resp_error(c, rc);
+			return;
+		}
+		s3_resp_etag(c, S3_EMPTY_MD5);
 		return;
 	}
 	s3_hex_encode(r->md5, 16, etag);

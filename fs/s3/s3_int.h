@@ -545,6 +545,34 @@ void s3_path_prune(struct s3_conn *c, struct s3_path *p);
 /** Look up the object @p key in @p bucket: @return 0 (*attr, one reference on
  * attr->ino), -S3E_NO_SUCH_BUCKET, -S3E_NO_SUCH_KEY (missing, or a directory). */
 int s3_object_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr);
+/* Directory markers: a zero-byte PUT of "a/b/" makes directory a/b and marks
+ * it with S3_DIR_MARKER_X (it is then no longer pruned when its last object
+ * goes, and it is listed as the key "a/b/" even while it has children); its
+ * Content-Type and x-amz-meta-* are kept on the directory as for an object.
+ * Directories S3 made on the way to a key carry S3_DIR_MADE_X instead. */
+#define S3_DIR_MADE_X "user.s3.dir"
+/* The ETag of the empty string, a marker's. */
+#define S3_EMPTY_MD5 "d41d8cd98f00b204e9800998ecf8427e"
+#define S3_DIR_MARKER_X "user.s3.marker"
+/** Does @p key name a directory marker ("a/b/")? */
+bool s3_key_is_dir(const char *key);
+/** Look up the directory that marker key @p key ("a/b/") names: @return 0
+ * (*attr, one reference on attr->ino), -S3E_NO_SUCH_BUCKET, -S3E_NO_SUCH_KEY
+ * (missing, or an object). */
+int s3_dir_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr);
+/** Make directory @p ino a marker: set S3_DIR_MARKER_X, drop S3_DIR_MADE_X. */
+int s3_dir_mark(struct vol *v, uint64_t ino);
+/** The marker of @p ino is deleted: drop S3_DIR_MARKER_X and its metadata, and
+ * let it be pruned once empty (S3_DIR_MADE_X), as the prefix of the keys
+ * below it. */
+int s3_dir_unmark(struct vol *v, uint64_t ino);
+/** Make the directories of marker key @p key in @p bucket and mark the last
+ * one (p->dirs[p->ndirs - 1]), so that no DELETE prunes it. @return 0 (@p p
+ * holds its references) or an error as s3_path_resolve's (nothing held). */
+int s3_marker_make(struct s3_conn *c, const char *bucket, const char *key, struct s3_path *p);
+/** Whether directory @p ino carries a marker (S3_DIR_MARKER_X). */
+bool s3_dir_marked(struct vol *v, uint64_t ino);
+
 /** Tell the front end (on_change hook) about a change to @p name in @p parent. */
 void s3_notify(struct s3_server *s, uint64_t parent, const char *name, uint64_t ino);
 
@@ -552,6 +580,8 @@ void s3_notify(struct s3_server *s, uint64_t parent, const char *name, uint64_t 
 
 /** Store Content-Type etc. and x-amz-meta-* from the request's headers. */
 int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino);
+/** Remove the stored headers (not the sidecar's own records) from @p ino. */
+int s3_meta_clear(struct vol *v, uint64_t ino);
 /** Copy every user.s3.* attribute except the ETag record from @p src to @p dst. */
 int s3_meta_copy(struct vol *v, uint64_t src, uint64_t dst);
 /** Add the stored headers to the response. */

@@ -67,6 +67,18 @@ Test(keymap, hidden_names)
 	cr_assert_not(s3_name_hidden("trackfs-s3", 10));
 }
 
+Test(keymap, marker_keys)
+{
+	cr_assert(s3_key_is_dir("a/"));
+	cr_assert(s3_key_is_dir("a/b/"));
+	cr_assert_not(s3_key_is_dir("a/b"));
+	cr_assert_not(s3_key_is_dir(""));
+	cr_assert_not(s3_key_is_dir(NULL));
+	cr_assert_eq(s3_key_check(NULL, "a/b/"), 0, "a marker key can be a path");
+	cr_assert_eq(s3_key_check(NULL, "a//"), -S3E_INVALID_KEY,
+		     "a marker under an empty segment");
+}
+
 Test(keymap, errors_map_to_codes)
 {
 	cr_assert_str_eq(s3_err_info(-ENOENT)->code, "NoSuchKey");
