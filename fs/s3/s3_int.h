@@ -509,6 +509,9 @@ void s3_complete_list_fini(struct s3_complete_list *l);
 int s3_bucket_name_check(const char *name);
 /** What is wrong with bucket name @p name under AWS's rules, or NULL. */
 const char *s3_bucket_name_problem(const char *name);
+/** The bucket of a request (or of x-amz-copy-source): one path segment, not
+ * hidden, not "." or "..". @return 0 or -S3E_INVALID_BUCKET_NAME. */
+int s3_bucket_req_check(const char *bucket);
 /** A key that can be a path: <= 1024 bytes, no empty, "." or ".." segments,
  * no segment reserved for the sidecar's own files. @return 0,
  * -S3E_KEY_TOO_LONG, -S3E_INVALID_KEY (req message set when @p c). */
