@@ -289,12 +289,12 @@ int s3_route(struct s3_conn *c)
 
 	if (s->cfg.no_auth) {
 		payload_from_header(r);
-		return 0;
+		return s3_refuse_unsupported(c);
 	}
 	rc = s3_sigv4_check(c, time(NULL));
 	if (rc)
 		return rc;
 	if (!s3_auth_allows(s->auth, r->id.access_key, r->bucket, h->write))
 		return -S3E_ACCESS_DENIED;
-	return 0;
+	return s3_refuse_unsupported(c);
 }

@@ -425,6 +425,13 @@ bool s3_qhas(const struct s3_req *r, const char *name);
  * handler; check the signature and access. @return 0 or an error to send. */
 int s3_route(struct s3_conn *c);
 
+/* ---- refuse.c ---------------------------------------------------------------------- */
+
+/** Refuse what the request asks for and the sidecar does not do (SSE, object
+ * lock, tagging, ?partNumber reads, unknown x-amz-* headers), naming it.
+ * @return 0, -S3E_NOT_IMPLEMENTED, -S3E_INVALID_REQUEST. */
+int s3_refuse_unsupported(struct s3_conn *c);
+
 /* ---- body.c: the request body pipeline ------------------------------------------------- */
 
 /** Set up decoding and verification for the request's body. */
