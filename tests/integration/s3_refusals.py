@@ -119,6 +119,15 @@ def t_copy_source():
     as_user(os.environ["S3_MINE_AK"], os.environ["S3_MINE_SK"])
     expect_err(req("PUT", "/mine/stolen", headers={"x-amz-copy-source": "/refuse/src"}), 403,
                "AccessDenied", "CopyObject from a bucket the key cannot read")
+    st, h, b = req("POST", "/mine/mp", "uploads=")
+    check(st == 200, "CreateMultipartUpload in mine: %s %r" % (st, b[:300]))
+    mup = re.search(rb"<UploadId>([^<]*)</UploadId>", b).group(1).decode()
+    expect_err(req("PUT", "/mine/mp", "partNumber=1&uploadId=" + mup,
+                   headers={"x-amz-copy-source": "/refuse/src"}), 403, "AccessDenied",
+               "UploadPartCopy from a bucket the key cannot read")
+    st, h, b = req("GET", "/mine/mp", "uploadId=" + mup)
+    check(st == 200 and b"<Part>" not in b, "the refused part copy added no part: %r" % b[:400])
+    check(req("DELETE", "/mine/mp", "uploadId=" + mup)[0] == 204, "abort the upload in mine")
     as_user(os.environ["S3_AK"], os.environ["S3_SK"])
     check(not exists("/mine/stolen"), "the refused copy wrote nothing")
     expect_err(req("PUT", B + "/copy-nb", headers={"x-amz-copy-source": "/nosuchbkt/x"}), 404,
@@ -182,6 +191,22 @@ def t_http_chunked():
     s.close()
     check(st1 == 200 and st2 == 200 and b == b"abcabcde",
           "a GET pipelined behind a chunked PUT: %s %s %r" % (st1, st2, b[:200]))
+
+    # aws-chunked (the S3 framing, signed) inside HTTP chunked framing, as SDKs send streams.
+    data = os.urandom(100_000)
+    mode = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+    hdrs, key, amz, scope, seed = P.sign_headers(
+        "PUT", B + "/te-aws", {"transfer-encoding": "chunked", "content-encoding": "aws-chunked",
+                               "x-amz-decoded-content-length": str(len(data))}, mode)
+    inner = P.chunked_body(data, [65536, len(data) - 65536], key, amz, scope, seed, True)
+    outer = b"".join(b"%x\r\n%s\r\n" % (len(inner[o:o + 4093]), inner[o:o + 4093])
+                     for o in range(0, len(inner), 4093)) + b"0\r\n\r\n"
+    s = P.connect()
+    s.sendall(raw("PUT", B + "/te-aws", hdrs) + outer)
+    st, h, b = P.read_response(s)
+    s.close()
+    check(st == 200 and content(B + "/te-aws") == data,
+          "aws-chunked inside HTTP chunked: %s %r" % (st, b[:300]))
 
     bad = {
         "no CRLF after the data": b"3\r\nabcXX5\r\nabcde\r\n0\r\n\r\n",
