@@ -105,6 +105,46 @@ static int check_header(struct s3_conn *c, const char *n, const char *v)
 	return 0;
 }
 
+/* The query of a presigned URL: its own X-Amz-* parameters, and request
+ * headers a presigner hoisted into it. Those are checked like headers, but
+ * what the sidecar reads only from headers (metadata, checksums, the copy
+ * source) would be dropped, so it is refused too. */
+static const char *const presign_params[] = {
+	"x-amz-algorithm",	"x-amz-credential",
+	"x-amz-date",		"x-amz-expires",
+	"x-amz-signedheaders",	"x-amz-signature",
+	"x-amz-security-token", "x-amz-content-sha256",
+	"x-amz-user-agent",	"x-amz-sdk-checksum-algorithm",
+};
+
+static int check_query_param(struct s3_conn *c, const char *name, const char *v)
+{
+	char n[128];
+	size_t len = strlen(name);
+
+	if (strncasecmp(name, "x-amz-", 6))
+		return 0;
+	if (len >= sizeof(n)) {
+		s3_req_errmsg(c, "The query parameter %.64s... is not supported", name);
+		return -S3E_NOT_IMPLEMENTED;
+	}
+	for (size_t i = 0; i <= len; i++)
+		n[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] - 'A' + 'a' : name[i]);
+	for (size_t i = 0; i < sizeof(presign_params) / sizeof(presign_params[0]); i++)
+		if (!strcmp(n, presign_params[i]))
+			return 0;
+	if (!strncmp(n, "x-amz-meta-", 11) || !strncmp(n, "x-amz-checksum-", 15) ||
+	    !strncmp(n, "x-amz-copy-source", 17) || !strcmp(n, "x-amz-metadata-directive") ||
+	    !strcmp(n, "x-amz-decoded-content-length") || !strcmp(n, "x-amz-trailer")) {
+		s3_req_errmsg(c,
+			      "The query parameter %s is not supported: send it as a header (a "
+			      "presigner that hoists headers into the URL can be told not to)",
+			      name);
+		return -S3E_NOT_IMPLEMENTED;
+	}
+	return check_header(c, n, v);
+}
+
 int s3_refuse_unsupported(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -112,6 +152,11 @@ int s3_refuse_unsupported(struct s3_conn *c)
 
 	for (size_t i = 0; i < r->nhdrs; i++) {
 		rc = check_header(c, r->hdrs[i].name, r->hdrs[i].value);
+		if (rc)
+			return rc;
+	}
+	for (size_t i = 0; i < r->nq; i++) {
+		rc = check_query_param(c, r->q[i].name, r->q[i].value);
 		if (rc)
 			return rc;
 	}

@@ -389,8 +389,54 @@ def t_refusals():
     check(st == 200, "GET with x-amz-checksum-mode (%s)" % st)
 
 
+def presigned_url(method, path, extra):
+    """A SigV4 presigned URL with the parameters of @extra hoisted into its query."""
+    import datetime
+    q = P.urllib.parse.quote
+    amz = datetime.datetime.utcnow().strftime("%Y%m%dT%H%M%SZ")
+    scope = "%s/%s/s3/aws4_request" % (amz[:8], P.REGION)
+    params = dict(extra)
+    params.update({"X-Amz-Algorithm": "AWS4-HMAC-SHA256", "X-Amz-Credential": P.AK + "/" + scope,
+                   "X-Amz-Date": amz, "X-Amz-Expires": "300", "X-Amz-SignedHeaders": "host"})
+    cq = "&".join("%s=%s" % (q(k, safe="-_.~"), q(v, safe="-_.~")) for k, v in sorted(params.items()))
+    host = "%s:%d" % (P.HOST, P.PORT)
+    creq = "\n".join([method, q(path, safe="/~"), cq, "host:%s\n" % host, "host",
+                      "UNSIGNED-PAYLOAD"])
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz, scope, hashlib.sha256(creq.encode()).hexdigest()])
+    sig = P.hmac.new(P.signing_key(amz[:8]), sts.encode(), hashlib.sha256).hexdigest()
+    return q(path, safe="/~") + "?" + cq + "&X-Amz-Signature=" + sig
+
+
+def presigned(method, path, extra, body=b""):
+    s = P.connect()
+    raw = "%s %s HTTP/1.1\r\nhost: %s:%d\r\ncontent-length: %d\r\n\r\n" % (
+        method, presigned_url(method, path, extra), P.HOST, P.PORT, len(body))
+    s.sendall(raw.encode() + body)
+    r = P.read_response(s)
+    s.close()
+    return r
+
+
+def t_presigned_hoisted():
+    st, h, b = presigned("PUT", B + "/pre-ok", {"x-id": "PutObject"}, b"presigned")
+    check(st == 200 and content(B + "/pre-ok") == b"presigned", "a plain presigned PUT: %s %r" %
+          (st, b[:300]))
+    for i, (k, v, status, code) in enumerate([
+            ("x-amz-server-side-encryption", "AES256", 501, "NotImplemented"),
+            ("x-amz-meta-colour", "blue", 501, "NotImplemented"),
+            ("x-amz-checksum-crc32", "AAAAAA==", 501, "NotImplemented"),
+            ("x-amz-tagging", "a=b", 501, "NotImplemented"),
+            ("X-Amz-Object-Lock-Mode", "COMPLIANCE", 400, "InvalidRequest"),
+            ("x-amz-copy-source", "/refuse/src", 501, "NotImplemented"),
+            ("x-amz-frobnicate", "1", 501, "NotImplemented")]):
+        path = "%s/pre-%d" % (B, i)
+        expect_err(presigned("PUT", path, {k: v}, b"presigned"), status, code,
+                   "a presigned PUT with %s hoisted into the query" % k)
+        check(not exists(path), "the refused presigned PUT (%s) wrote nothing" % k)
+
+
 TESTS = [t_setup, t_copy_source, t_http_chunked, t_refused_before_body,
-         t_delete_objects_integrity, t_refusals]
+         t_delete_objects_integrity, t_refusals, t_presigned_hoisted]
 
 if __name__ == "__main__":
     only = sys.argv[1:]
