@@ -1,6 +1,8 @@
 /* The sidecar's HTTP/1.1 connections: reading, http_parser callbacks,
  * keep-alive and pipelining (the parser pauses while a response is out),
- * Expect: 100-continue, the header size limit, and closing. */
+ * Expect: 100-continue, chunked bodies (handed to te_chunked.c, strict where
+ * http_parser is lax), refusing at the headers without reading a large body,
+ * the header size limit, and closing. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
