@@ -1,7 +1,10 @@
 /* The sidecar's HTTP/1.1 connections: reading, http_parser callbacks,
  * keep-alive and pipelining (the parser pauses while a response is out),
- * Expect: 100-continue, the header size limit, and closing. */
+ * Expect: 100-continue, chunked bodies (handed to te_chunked.c, strict where
+ * http_parser is lax), refusing at the headers without reading a large body,
+ * the header size limit, and closing. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +16,12 @@
 #define HEADER_LIMIT (64 * 1024)
 #define MAX_HEADERS 200
 #define READ_BUF (64 * 1024)
+/* A request refused at its headers whose body is larger (or chunked) is
+ * answered at once and the connection closed, instead of reading the body. */
+#define REFUSED_BODY_READ_MAX (64 * 1024)
+/* After a response with Connection: close, input is drained up to this much
+ * (so that the response is not destroyed by a reset), then the socket closed. */
+#define LINGER_DRAIN_MAX (1024 * 1024)
 
 static http_parser_settings settings;
 static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
@@ -50,7 +59,7 @@ void s3_req_reset(struct s3_conn *c)
 		vol_forget(c->srv->v, c->stream_ino, 1);
 		c->stream = false;
 	}
-	c->sent_continue = c->body_discard = c->resp_done = false;
+	c->sent_continue = c->body_discard = c->resp_done = c->te_active = false;
 }
 
 const char *s3_hdr(const struct s3_req *r, const char *name)
@@ -179,11 +188,42 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	return append(&r->hdrs[r->nhdrs - 1].value, at, len);
 }
 
+/* Transfer-Encoding: exactly "chunked" (decoded by te_chunked.c) or none.
+ * @return 0, -S3E_BAD_REQUEST, -S3E_NOT_IMPLEMENTED. */
+static int check_transfer_encoding(struct s3_conn *c)
+{
+	struct s3_req *r = &c->req;
+	const char *te = NULL;
+	unsigned n = 0;
+
+	for (size_t i = 0; i < r->nhdrs; i++)
+		if (!strcmp(r->hdrs[i].name, "transfer-encoding")) {
+			te = r->hdrs[i].value;
+			n++;
+		}
+	if (!n)
+		return 0;
+	if (s3_hdr(r, "content-length")) {
+		s3_req_errmsg(c, "Transfer-Encoding and Content-Length together make the body's "
+				 "length ambiguous: send one of them");
+		return -S3E_BAD_REQUEST;
+	}
+	te += strspn(te, " \t");
+	if (n > 1 || strncasecmp(te, "chunked", 7) || te[7 + strspn(te + 7, " \t")]) {
+		s3_req_errmsg(c,
+			      "Transfer-Encoding '%s'%s is not supported: only 'chunked' alone is",
+			      te, n > 1 ? " (in several headers)" : "");
+		return -S3E_NOT_IMPLEMENTED;
+	}
+	return 0;
+}
+
 static int on_headers_complete(http_parser *p)
 {
 	struct s3_conn *c = conn_of(p);
 	struct s3_req *r = &c->req;
 	const char *expect;
+	bool chunked;
 	int rc;
 
 	for (size_t i = 0; i < r->nhdrs; i++) {
@@ -199,7 +239,10 @@ static int on_headers_complete(http_parser *p)
 	c->phase = S3_C_BODY;
 	c->phase_ms = c->activity_ms;
 
-	rc = s3_route(c);
+	chunked = p->flags & F_CHUNKED;
+	rc = check_transfer_encoding(c);
+	if (!rc)
+		rc = s3_route(c);
 	if (!rc && r->h && r->h->start)
 		rc = r->h->start(c);
 	if (!rc)
@@ -208,9 +251,13 @@ static int on_headers_complete(http_parser *p)
 	if (rc) {
 		r->err = rc;
 		c->body_discard = true;
-		if (expect && !strcasecmp(expect, "100-continue")) {
-			/* The client waits for our word before it sends the body:
-			 * answer now, and close since the body will not come. */
+		if ((expect && !strcasecmp(expect, "100-continue")) || chunked ||
+		    p->uses_transfer_encoding ||
+		    (p->content_length != ULLONG_MAX &&
+		     p->content_length > REFUSED_BODY_READ_MAX)) {
+			/* The client waits for our word before it sends the body,
+			 * or the body is large (or of unknown length): answer now,
+			 * without reading it, and close. */
 			c->want_close = true;
 			http_parser_pause(p, 1);
 		}
@@ -223,12 +270,19 @@ static int on_headers_complete(http_parser *p)
 		c->req.bytes_out = 0;
 		c->sent_continue = true;
 	}
+	if (chunked) {
+		/* The parser skips the body (1 = F_SKIPBODY) and pauses at the
+		 * message's end; te_feed reads the body from there. */
+		s3_te_init(&c->te);
+		c->te_active = true;
+		return 1;
+	}
 	return 0;
 }
 
-static int on_body(http_parser *p, const char *at, size_t len)
+static int body_data(void *arg, const char *at, size_t len)
 {
-	struct s3_conn *c = conn_of(p);
+	struct s3_conn *c = arg;
 	int rc;
 
 	if (c->body_discard)
@@ -239,6 +293,11 @@ static int on_body(http_parser *p, const char *at, size_t len)
 		c->body_discard = true;
 	}
 	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	return body_data(conn_of(p), at, len);
 }
 
 static void respond(struct s3_conn *c)
@@ -257,31 +316,82 @@ static void respond(struct s3_conn *c)
 	}
 }
 
-static int on_message_complete(http_parser *p)
+/* The body is in: verify it, answer. */
+static void finish_message(struct s3_conn *c)
 {
-	struct s3_conn *c = conn_of(p);
 	int rc;
 
-	/* One request at a time: the parser waits until the response is out. */
-	http_parser_pause(p, 1);
-	if (c->want_close)
-		return 0; /* answered already */
 	if (!c->req.err && !c->body_discard) {
 		rc = s3_body_end(c);
 		if (rc)
 			c->req.err = rc;
 	}
 	respond(c);
+}
+
+static int on_message_complete(http_parser *p)
+{
+	struct s3_conn *c = conn_of(p);
+
+	/* One request at a time: the parser waits until the response is out. */
+	http_parser_pause(p, 1);
+	if (c->want_close || c->te_active)
+		return 0; /* answered already, or the chunked body is still to come */
+	finish_message(c);
 	return 0;
+}
+
+/* Raw bytes of a chunked body (and whatever follows it). */
+static void te_feed(struct s3_conn *c, const char *data, size_t len)
+{
+	ssize_t n = s3_te_feed(&c->te, data, len, body_data, c);
+
+	if (n < 0) {
+		/* The framing is lost, and with it the next request's start. */
+		uv_read_stop((uv_stream_t *)&c->tcp);
+		c->te_active = false;
+		c->want_close = true;
+		c->req.err = (int)n;
+		s3_req_errmsg(c, "Malformed chunked request body (Transfer-Encoding: chunked): %s",
+			      c->te.why ? c->te.why : "bad framing");
+		respond(c);
+		return;
+	}
+	if (!s3_te_done(&c->te))
+		return;
+	c->te_active = false;
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	if ((size_t)n < len) {
+		/* The next pipelined request: parsed once this one is answered. */
+		char *m = realloc(c->pending, c->npending + len - (size_t)n);
+		if (!m) {
+			s3_conn_close(c);
+			return;
+		}
+		memcpy(m + c->npending, data + n, len - (size_t)n);
+		c->pending = m;
+		c->npending += len - (size_t)n;
+	}
+	finish_message(c);
 }
 
 void s3_conn_feed(struct s3_conn *c, const char *data, size_t len)
 {
-	size_t n = http_parser_execute(&c->parser, &settings, data, len);
-	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+	size_t n;
+	enum http_errno e;
 
+	if (c->te_active) {
+		te_feed(c, data, len);
+		return;
+	}
+	n = http_parser_execute(&c->parser, &settings, data, len);
+	e = HTTP_PARSER_ERRNO(&c->parser);
 	if (c->closing)
 		return;
+	if (e == HPE_PAUSED && c->te_active) {
+		te_feed(c, data + n, len - n);
+		return;
+	}
 	if (e == HPE_PAUSED) {
 		if (c->want_close && c->phase != S3_C_RESPONDING) {
 			/* Expect: 100-continue refused at the headers. */
@@ -338,8 +448,11 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (nread == 0)
 		return;
 	if (c->phase == S3_C_LINGER) {
-		/* Draining after the last response: discard, close at EOF. */
-		if (nread < 0)
+		/* Draining after the last response: discard, close at EOF or
+		 * once a refused body has been drained long enough. */
+		if (nread > 0)
+			c->linger_bytes += (uint64_t)nread;
+		if (nread < 0 || c->linger_bytes > LINGER_DRAIN_MAX)
 			s3_conn_close(c);
 		return;
 	}
@@ -442,6 +555,7 @@ void s3_conn_linger(struct s3_conn *c)
 		return;
 	c->phase = S3_C_LINGER;
 	c->phase_ms = s3_now_ms();
+	c->linger_bytes = 0;
 	c->shutdown.data = c;
 	if (uv_shutdown(&c->shutdown, (uv_stream_t *)&c->tcp, on_shutdown) < 0) {
 		s3_conn_close(c);

@@ -56,6 +56,19 @@ int s3_bucket_name_check(const char *name)
 	return s3_bucket_name_problem(name) ? -S3E_INVALID_BUCKET_NAME : 0;
 }
 
+int s3_bucket_req_check(const char *bucket)
+{
+	size_t len = strlen(bucket);
+
+	/* Looser than s3_bucket_name_check (which is for new buckets): a
+	 * directory made through the mount may be addressed by any name
+	 * that is a single, visible path segment. */
+	if (!len || len > 255 || bucket[0] == '.' || strchr(bucket, '/') ||
+	    s3_name_hidden(bucket, len))
+		return -S3E_INVALID_BUCKET_NAME;
+	return 0;
+}
+
 bool s3_dot_name(const char *name, size_t len)
 {
 	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');

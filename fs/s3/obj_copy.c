@@ -34,9 +34,12 @@ static int copy_source(struct s3_conn *c, struct vol_attr *src, bool markers)
 		*q = '\0';
 	}
 	if (s3_uri_decode(dup, strlen(dup), false) < 0) {
+		s3_req_errmsg(c, "x-amz-copy-source has a bad %%-escape or a NUL byte");
 		rc = -S3E_INVALID_ARGUMENT;
 		goto out_free;
 	}
+	/* Checked after decoding exactly as a request's own bucket and key:
+	 * "%2e%2e", "." or a hidden name must not reach outside the buckets. */
 	path = dup[0] == '/' ? dup + 1 : dup;
 	slash = strchr(path, '/');
 	if (!slash || !slash[1]) {
@@ -45,10 +48,20 @@ static int copy_source(struct s3_conn *c, struct vol_attr *src, bool markers)
 		goto out_free;
 	}
 	*slash = '\0';
-	rc = s3_key_check(c, slash + 1);
-	if (rc)
+	if (s3_bucket_req_check(path)) {
+		s3_req_errmsg(c, "x-amz-copy-source names an invalid bucket '%s'", path);
+		rc = -S3E_INVALID_ARGUMENT;
 		goto out_free;
+	}
+	rc = s3_key_check(c, slash + 1);
+	if (rc) {
+		const char *why = c->req.err_msg;
+		s3_req_errmsg(c, "x-amz-copy-source names an invalid key '%.1024s'%s%s", slash + 1,
+			      why ? ": " : "", why ? why : "");
+		goto out_free;
+	}
 	if (!s->cfg.no_auth && !s3_auth_allows(s->auth, c->req.id.access_key, path, false)) {
+		s3_req_errmsg(c, "No read access to the copy source's bucket '%s'", path);
 		rc = -S3E_ACCESS_DENIED;
 		goto out_free;
 	}

@@ -279,7 +279,7 @@ int s3_route(struct s3_conn *c)
 		return -S3E_METHOD_NOT_ALLOWED;
 	r->h = h;
 
-	if (r->bucket && (strlen(r->bucket) > 255 || r->bucket[0] == '.' || strchr(r->bucket, '/')))
+	if (r->bucket && s3_bucket_req_check(r->bucket))
 		return -S3E_INVALID_BUCKET_NAME;
 	if (r->key[0]) {
 		rc = s3_key_check(c, r->key);
@@ -289,12 +289,12 @@ int s3_route(struct s3_conn *c)
 
 	if (s->cfg.no_auth) {
 		payload_from_header(r);
-		return 0;
+		return s3_refuse_unsupported(c);
 	}
 	rc = s3_sigv4_check(c, time(NULL));
 	if (rc)
 		return rc;
 	if (!s3_auth_allows(s->auth, r->id.access_key, r->bucket, h->write))
 		return -S3E_ACCESS_DENIED;
-	return 0;
+	return s3_refuse_unsupported(c);
 }

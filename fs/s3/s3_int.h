@@ -202,6 +202,15 @@ struct s3_identity {
 	char seed_sig[65];
 };
 
+/* te_chunked.c's decoder state (HTTP chunked transfer coding). */
+struct s3_te_chunked {
+	int state;
+	uint64_t left; /* chunk bytes still to come (or the size being read) */
+	unsigned digits;
+	size_t ext, trailer;
+	const char *why; /* what was wrong, after an error */
+};
+
 struct s3_chunked;
 struct s3_conn;
 
@@ -275,6 +284,12 @@ struct s3_conn {
 	char *pending;	      /* received but not parsed yet (parser paused) */
 	size_t npending;
 	bool closing, keep_alive, want_close, sent_continue, body_discard;
+	/* Transfer-Encoding: chunked is decoded by te_chunked.c, not by
+	 * http_parser (which is lax about the framing): while te_active, raw
+	 * bytes go to te. */
+	bool te_active;
+	struct s3_te_chunked te;
+	uint64_t linger_bytes; /* drained after the last response */
 
 	struct s3_sbuf head; /* response headers being built */
 	int writes;	     /* uv_write requests in flight */
@@ -410,6 +425,13 @@ bool s3_qhas(const struct s3_req *r, const char *name);
  * handler; check the signature and access. @return 0 or an error to send. */
 int s3_route(struct s3_conn *c);
 
+/* ---- refuse.c ---------------------------------------------------------------------- */
+
+/** Refuse what the request asks for and the sidecar does not do (SSE, object
+ * lock, tagging, ?partNumber reads, unknown x-amz-* headers), naming it.
+ * @return 0, -S3E_NOT_IMPLEMENTED, -S3E_INVALID_REQUEST. */
+int s3_refuse_unsupported(struct s3_conn *c);
+
 /* ---- body.c: the request body pipeline ------------------------------------------------- */
 
 /** Set up decoding and verification for the request's body. */
@@ -469,6 +491,17 @@ int s3_chunked_finish(struct s3_chunked *ch);
 /** A trailer's value ("x-amz-checksum-crc32"), or NULL. */
 const char *s3_chunked_trailer(const struct s3_chunked *ch, const char *name);
 
+/* ---- te_chunked.c: HTTP chunked transfer coding, strictly ---------------------------- */
+
+void s3_te_init(struct s3_te_chunked *t);
+/** Decode @p len raw bytes; data goes to @p out. Stops at the end of the body.
+ * @return the bytes consumed, -S3E_BAD_REQUEST for bad framing (t->why says
+ * what), or what @p out returned. */
+ssize_t s3_te_feed(struct s3_te_chunked *t, const char *data, size_t len, s3_chunk_out_cb out,
+		   void *arg);
+/** Has the last chunk and the trailer section been seen? */
+bool s3_te_done(const struct s3_te_chunked *t);
+
 /* ---- xml.c ------------------------------------------------------------------------------ */
 
 void s3_xml_begin(struct s3_sbuf *b, const char *root);
@@ -509,6 +542,9 @@ void s3_complete_list_fini(struct s3_complete_list *l);
 int s3_bucket_name_check(const char *name);
 /** What is wrong with bucket name @p name under AWS's rules, or NULL. */
 const char *s3_bucket_name_problem(const char *name);
+/** The bucket of a request (or of x-amz-copy-source): one path segment, not
+ * hidden, not "." or "..". @return 0 or -S3E_INVALID_BUCKET_NAME. */
+int s3_bucket_req_check(const char *bucket);
 /** A key that can be a path: <= 1024 bytes, no empty, "." or ".." segments,
  * no segment reserved for the sidecar's own files. @return 0,
  * -S3E_KEY_TOO_LONG, -S3E_INVALID_KEY (req message set when @p c). */

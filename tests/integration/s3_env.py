@@ -8,7 +8,8 @@ stops the server (which must exit 0), checks the volume with fsck.trackfs
     s3_env.py [--server-arg ARG ...] -- CMD ARGS...
 
 CMD sees S3_ENDPOINT, S3_AK/S3_SK (read-write on every bucket), S3_RO_AK/
-S3_RO_SK (read-only), S3_ANON_BUCKET (readable anonymously), S3_TMP, S3_META.
+S3_RO_SK (read-only), S3_MINE_AK/S3_MINE_SK (read-write on the bucket
+"mine" only), S3_ANON_BUCKET (readable anonymously), S3_TMP, S3_META.
 If S3_PIDFILE is set, the server's pid is written there (for a shell trap).
 """
 import os
@@ -42,7 +43,8 @@ def main():
         meta = os.path.join(disks[0], "meta")
         auth = os.path.join(tmp, "auth")
         with open(auth, "w") as f:
-            f.write("# test users\nAKRW SKRW rw *\nAKRO SKRO ro *\nanonymous ro public\n")
+            f.write("# test users\nAKRW SKRW rw *\nAKRO SKRO ro *\nanonymous ro public\n"
+                    "AKMINE SKMINE rw mine\n")
         os.chmod(auth, 0o600)
         port_file = os.path.join(tmp, "port")
         log = open(os.path.join(tmp, "server.log"), "w")
@@ -64,6 +66,7 @@ def main():
         port = open(port_file).read().strip()
         env = dict(os.environ, S3_ENDPOINT="http://127.0.0.1:" + port, S3_PORT=port,
                    S3_AK="AKRW", S3_SK="SKRW", S3_RO_AK="AKRO", S3_RO_SK="SKRO",
+                   S3_MINE_AK="AKMINE", S3_MINE_SK="SKMINE",
                    S3_ANON_BUCKET="public", S3_TMP=tmp, S3_META=meta,
                    S3_LOG=os.path.join(tmp, "server.log"))
         rc = subprocess.run(cmd, env=env).returncode

@@ -1,6 +1,6 @@
 /* libFuzzer target for the sidecar's parsers of untrusted input: the SigV4
  * canonical request (path, query and headers as sent), aws-chunked framing
- * (signed, with verification, and unsigned), the XML bodies, keys, ranges,
+ * (signed, with verification, and unsigned), HTTP chunked framing, the XML bodies, keys, ranges,
  * percent and base64 decoding. Built with clang when TRACKFS_FUZZ is on:
  *   fuzz_s3 -max_total_time=60 CORPUS_DIR */
 #include <stdint.h>
@@ -68,6 +68,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s3_chunked_finish(ch);
 		s3_chunked_trailer(ch, "x-amz-checksum-crc32");
 		s3_chunked_destroy(ch);
+	}
+
+	/* HTTP chunked framing, strictly: split the same way. */
+	struct s3_te_chunked te;
+	s3_te_init(&te);
+	for (size_t o = 0, piece = 1 + data[0] % 5, n = strlen(rest); o < n && !s3_te_done(&te);) {
+		ssize_t k = s3_te_feed(&te, rest + o, n - o < piece ? n - o : piece, sink, &out);
+		if (k <= 0)
+			break;
+		o += (size_t)k;
 	}
 
 	struct s3_delete_list d;
