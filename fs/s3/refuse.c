@@ -117,13 +117,108 @@ static const char *const presign_params[] = {
 	"x-amz-user-agent",	"x-amz-sdk-checksum-algorithm",
 };
 
+/* The query parameters and subresources the router knows: listing and
+ * paging parameters, the subresources it serves, the ones it answers with a
+ * specific error or NotImplemented, response overrides, presigning (V2 and
+ * V4) and what SDKs add for their own routing (x-id). Anything else changes
+ * what the request means in a way the sidecar would ignore: refused. */
+static const char *const known_params[] = {
+	/* listing and paging */
+	"list-type",
+	"prefix",
+	"delimiter",
+	"marker",
+	"max-keys",
+	"continuation-token",
+	"start-after",
+	"fetch-owner",
+	"encoding-type",
+	"key-marker",
+	"version-id-marker",
+	"upload-id-marker",
+	"max-uploads",
+	"part-number-marker",
+	"max-parts",
+	"max-buckets",
+	"bucket-region",
+	/* served */
+	"uploads",
+	"uploadId",
+	"partNumber",
+	"acl",
+	"location",
+	"versioning",
+	"versions",
+	"delete",
+	/* answered with their own error, or NotImplemented */
+	"accelerate",
+	"analytics",
+	"cors",
+	"encryption",
+	"intelligent-tiering",
+	"inventory",
+	"lifecycle",
+	"logging",
+	"metrics",
+	"notification",
+	"object-lock",
+	"ownershipControls",
+	"policy",
+	"policyStatus",
+	"publicAccessBlock",
+	"replication",
+	"requestPayment",
+	"tagging",
+	"website",
+	"legal-hold",
+	"retention",
+	"torrent",
+	"restore",
+	"select",
+	"select-type",
+	"attributes",
+	"id",
+	/* response overrides on GET */
+	"response-content-type",
+	"response-content-language",
+	"response-expires",
+	"response-cache-control",
+	"response-content-disposition",
+	"response-content-encoding",
+	/* presigning (V2) and SDK routing hints */
+	"AWSAccessKeyId",
+	"Signature",
+	"Expires",
+	"x-id",
+	"versionId",
+};
+
+static int check_plain_param(struct s3_conn *c, const char *name, const char *v)
+{
+	for (size_t i = 0; i < sizeof(known_params) / sizeof(known_params[0]); i++) {
+		if (strcmp(name, known_params[i]) != 0)
+			continue;
+		/* No object has versions here but the one S3 calls "null". */
+		if (!strcmp(name, "versionId") && strcmp(v, "null") != 0) {
+			s3_req_errmsg(c,
+				      "versionId=%.64s: this server keeps no object versions "
+				      "(only versionId=null names an object)",
+				      v);
+			return -S3E_NOT_IMPLEMENTED;
+		}
+		return 0;
+	}
+	s3_req_errmsg(c, "The query parameter or subresource %.64s is not supported", name);
+	return -S3E_NOT_IMPLEMENTED;
+}
+
 static int check_query_param(struct s3_conn *c, const char *name, const char *v)
 {
 	char n[128];
 	size_t len = strlen(name);
 
 	if (strncasecmp(name, "x-amz-", 6))
-		return 0;
+		return check_plain_param(c, name, v);
 	if (len >= sizeof(n)) {
 		s3_req_errmsg(c, "The query parameter %.64s... is not supported", name);
 		return -S3E_NOT_IMPLEMENTED;

@@ -435,8 +435,24 @@ def t_presigned_hoisted():
         check(not exists(path), "the refused presigned PUT (%s) wrote nothing" % k)
 
 
+def t_unknown_subresources():
+    # A subresource or parameter the sidecar does not know would change
+    # what the request means: refused, not ignored (a listing, an overwrite).
+    req("PUT", B + "/sub", body=b"kept")
+    expect_err(req("GET", B, "frobnicate="), 501, "NotImplemented", "GET ?frobnicate on a bucket")
+    expect_err(req("PUT", B + "/sub", "frobnicate=1", body=b"x"), 501, "NotImplemented",
+               "PUT ?frobnicate=1 on an object")
+    check(content(B + "/sub") == b"kept", "the refused PUT left the object as it was")
+    expect_err(req("GET", B + "/sub", "versionId=3HL4kqtJlcpXroDTDmJ"), 501, "NotImplemented",
+               "GET of a version other than null")
+    st, _, b = req("GET", B + "/sub", "versionId=null")
+    check(st == 200 and b == b"kept", "versionId=null names the object (%s)" % st)
+    st, _, _ = req("GET", B, "list-type=2&prefix=s&x-id=ListObjectsV2")
+    check(st == 200, "known parameters and x-id still work (%s)" % st)
+
+
 TESTS = [t_setup, t_copy_source, t_http_chunked, t_refused_before_body,
-         t_delete_objects_integrity, t_refusals, t_presigned_hoisted]
+         t_delete_objects_integrity, t_refusals, t_presigned_hoisted, t_unknown_subresources]
 
 if __name__ == "__main__":
     only = sys.argv[1:]
