@@ -43,6 +43,8 @@ void s3_uri_encode(struct s3_sbuf *b, const char *s, size_t len, bool keep_slash
 /** Decode %XX in place; with @p plus_is_space, '+' becomes ' '. @return the new
  * length, or -EINVAL for a bad escape or an embedded NUL. */
 ssize_t s3_uri_decode(char *s, size_t len, bool plus_is_space);
+/** The value of hex digit @p ch, or -1. */
+int s3_hexval(char ch);
 
 /** Base64 (standard alphabet, padded). @p out needs 4 * ceil(len / 3) + 1 bytes. */
 void s3_base64_encode(const void *data, size_t len, char *out);

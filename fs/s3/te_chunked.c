@@ -44,17 +44,6 @@ static int bad(struct s3_te_chunked *t, const char *why)
 	return -S3E_BAD_REQUEST;
 }
 
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 ssize_t s3_te_feed(struct s3_te_chunked *t, const char *data, size_t len, s3_chunk_out_cb out,
 		   void *arg)
 {
@@ -66,7 +55,7 @@ ssize_t s3_te_feed(struct s3_te_chunked *t, const char *data, size_t len, s3_chu
 
 		switch (t->state) {
 		case T_SIZE:
-			h = hexval(ch);
+			h = s3_hexval(ch);
 			if (h >= 0) {
 				if (++t->digits > SIZE_DIGITS_MAX)
 					return bad(t, "chunk size too large");

@@ -135,7 +135,7 @@ void s3_uri_encode(struct s3_sbuf *b, const char *s, size_t len, bool keep_slash
 	}
 }
 
-static int hexval(char ch)
+int s3_hexval(char ch)
 {
 	if (ch >= '0' && ch <= '9')
 		return ch - '0';
@@ -155,7 +155,7 @@ ssize_t s3_uri_decode(char *s, size_t len, bool plus_is_space)
 		if (ch == '%') {
 			if (i + 2 >= len)
 				return -EINVAL;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = s3_hexval(s[i + 1]), lo = s3_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -EINVAL;
 			ch = (char)(hi << 4 | lo);
