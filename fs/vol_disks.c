@@ -69,6 +69,7 @@ int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shar
 	struct idx_txn *txn;
 	struct stat st;
 	unsigned idx;
+	bool written = false;
 	int rc;
 
 	if (v->rdonly)
@@ -115,7 +116,7 @@ int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shar
 	rc = vol_volfile_write(v->meta_dir, nvf);
 	if (rc < 0)
 		goto out_unlock;
-	vol_snapshot_kick(v); /* the snapshots must know the new disk */
+	written = true;
 	rc = idx_txn_begin(v->idx, &txn);
 	if (rc == 0) {
 		rc = idx_ndisks_put(txn, n + 1);
@@ -148,6 +149,10 @@ int vol_disk_add(struct vol *v, const char *path, unsigned *index_out, int *shar
 	*shares_out = shares;
 out_unlock:
 	pthread_mutex_unlock(&v->disks_mu);
+	/* The snapshots must carry the new volume file, and go to the new
+	 * disk too: asked for once the disk is in the pool and in v->vf. */
+	if (written)
+		vol_snapshot_kick(v);
 	free(nvf);
 	return rc;
 }
