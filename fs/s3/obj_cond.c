@@ -23,6 +23,10 @@ bool s3_etag_in(const char *list, const char *etag)
 		size_t l = strlen(t);
 		if (!strcmp(t, "*"))
 			return true;
+		if (!strncmp(t, "W/", 2)) { /* a weak tag compares as its value */
+			t += 2;
+			l -= 2;
+		}
 		if (l >= 2 && t[0] == '"' && t[l - 1] == '"') {
 			t[l - 1] = '\0';
 			t++;

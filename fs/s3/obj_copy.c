@@ -79,19 +79,6 @@ int s3_copy_source(struct s3_conn *c, struct vol_attr *src)
 	return copy_source(c, src, false);
 }
 
-static bool etag_matches(const char *list, const char *etag)
-{
-	size_t l = strlen(list), el = strlen(etag);
-
-	if (!strcmp(list, "*"))
-		return true;
-	if (l >= 2 && list[0] == '"' && list[l - 1] == '"') {
-		list++;
-		l -= 2;
-	}
-	return l == el && !strncmp(list, etag, l);
-}
-
 int s3_copy_preconditions(struct s3_conn *c, const char *etag, time_t mtime)
 {
 	struct s3_req *r = &c->req;
@@ -101,9 +88,9 @@ int s3_copy_preconditions(struct s3_conn *c, const char *etag, time_t mtime)
 	const char *ius = s3_hdr(r, "x-amz-copy-source-if-unmodified-since");
 	time_t t;
 
-	if (im && !etag_matches(im, etag))
+	if (im && !s3_etag_in(im, etag))
 		return -S3E_PRECONDITION_FAILED;
-	if (inm && etag_matches(inm, etag))
+	if (inm && s3_etag_in(inm, etag))
 		return -S3E_PRECONDITION_FAILED;
 	if (!im && ius && !s3_parse_http_date(ius, &t) && mtime > t)
 		return -S3E_PRECONDITION_FAILED;

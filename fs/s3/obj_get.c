@@ -50,30 +50,6 @@ int s3_range_parse(const char *h, uint64_t size, uint64_t *off, uint64_t *len)
 	return 1;
 }
 
-/* Does @p list ("etag1", "etag2" or *) name @p etag? */
-static bool etag_in(const char *list, const char *etag)
-{
-	char tmp[1024], *save = NULL;
-
-	snprintf(tmp, sizeof(tmp), "%s", list);
-	for (char *t = strtok_r(tmp, ", ", &save); t; t = strtok_r(NULL, ", ", &save)) {
-		size_t l = strlen(t);
-		if (!strcmp(t, "*"))
-			return true;
-		if (!strncmp(t, "W/", 2)) {
-			t += 2;
-			l -= 2;
-		}
-		if (l >= 2 && t[0] == '"' && t[l - 1] == '"') {
-			t[l - 1] = '\0';
-			t++;
-		}
-		if (!strcmp(t, etag))
-			return true;
-	}
-	return false;
-}
-
 /* @return 0 to serve, -S3E_NOT_MODIFIED or -S3E_PRECONDITION_FAILED. */
 static int preconditions(struct s3_req *r, const char *etag, time_t mtime)
 {
@@ -82,11 +58,11 @@ static int preconditions(struct s3_req *r, const char *etag, time_t mtime)
 	const char *ius = s3_hdr(r, "if-unmodified-since");
 	time_t t;
 
-	if (im && !etag_in(im, etag))
+	if (im && !s3_etag_in(im, etag))
 		return -S3E_PRECONDITION_FAILED;
 	if (!im && ius && !s3_parse_http_date(ius, &t) && mtime > t)
 		return -S3E_PRECONDITION_FAILED;
-	if (inm && etag_in(inm, etag))
+	if (inm && s3_etag_in(inm, etag))
 		return -S3E_NOT_MODIFIED;
 	if (!inm && ims && !s3_parse_http_date(ims, &t) && mtime <= t)
 		return -S3E_NOT_MODIFIED;
