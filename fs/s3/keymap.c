@@ -248,17 +248,22 @@ void s3_path_prune(struct s3_conn *c, struct s3_path *p)
 	}
 }
 
+/* Resolve @p key in @p bucket (no creating) into @p p. */
+static int key_resolve(struct s3_conn *c, const char *bucket, const char *key, struct s3_path *p)
+{
+	uint64_t bino;
+	int rc = s3_bucket_lookup(c->srv->v, bucket, &bino);
+
+	return rc ? rc : s3_path_resolve(c, bino, key, false, p);
+}
+
 int s3_object_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr)
 {
 	struct vol *v = c->srv->v;
 	struct s3_path p;
-	uint64_t bino;
 	int rc;
 
-	rc = s3_bucket_lookup(v, bucket, &bino);
-	if (rc)
-		return rc;
-	rc = s3_path_resolve(c, bino, key, false, &p);
+	rc = key_resolve(c, bucket, key, &p);
 	if (rc)
 		return rc;
 	if (!p.name[0]) {
@@ -292,13 +297,9 @@ int s3_dir_lookup(struct s3_conn *c, const char *bucket, const char *key, struct
 {
 	struct vol *v = c->srv->v;
 	struct s3_path p;
-	uint64_t bino;
 	int rc;
 
-	rc = s3_bucket_lookup(v, bucket, &bino);
-	if (rc)
-		return rc;
-	rc = s3_path_resolve(c, bino, key, false, &p);
+	rc = key_resolve(c, bucket, key, &p);
 	if (rc)
 		return rc;
 	if (p.name[0] || p.ndirs < 2) {
