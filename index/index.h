@@ -162,6 +162,11 @@ int idx_snapshot_header(int fd, struct idx_snap_info *out, char *why, size_t why
 int idx_snapshot_verify(int fd, struct idx_snap_info *info, void **attach, char *why,
 			size_t whylen);
 /**
+ * Read only the attachment (the first record) of a snapshot already checked
+ * with idx_snapshot_verify: malloc'ed, NUL-terminated; NULL if it has none.
+ */
+int idx_snapshot_attachment(int fd, void **attach, size_t *len, char *why, size_t whylen);
+/**
  * Verify the snapshot in @p fd, then build a new index from it in directory
  * @p dir (which must hold no data.mdb). On failure @p dir may hold a partial
  * index: restore into a temporary directory and rename it.

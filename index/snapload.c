@@ -290,6 +290,41 @@ int idx_snapshot_verify(int fd, struct idx_snap_info *info, void **attach, char 
 	return rc;
 }
 
+int idx_snapshot_attachment(int fd, void **attach, size_t *len, char *why, size_t whylen)
+{
+	struct idx_snap_info info;
+	struct body_reader r;
+	struct rec rec;
+	int rc;
+
+	*attach = NULL;
+	*len = 0;
+	rc = idx_snapshot_header(fd, &info, why, whylen);
+	if (rc || !info.attach_len)
+		return rc;
+	rc = reader_init(&r, fd, &info, false);
+	if (rc)
+		return rc;
+	rc = next_record(&r, &rec, why, whylen);
+	if (rc == 1 && (rec.op != IDX_SNAP_ATTACH || rec.val.mv_size != info.attach_len)) {
+		snprintf(why, whylen, "its first record is not the attachment (damaged)");
+		rc = -EIO;
+	} else if (rc == 1) {
+		*attach = malloc(rec.val.mv_size + 1);
+		rc = *attach ? 0 : -ENOMEM;
+		if (*attach) {
+			memcpy(*attach, rec.val.mv_data, rec.val.mv_size);
+			((char *)*attach)[rec.val.mv_size] = '\0';
+			*len = rec.val.mv_size;
+		}
+	} else if (rc == 0) {
+		snprintf(why, whylen, "no attachment where the header says one is (damaged)");
+		rc = -EIO;
+	}
+	reader_fini(&r);
+	return rc;
+}
+
 int idx_snapshot_restore(int fd, const char *dir, const struct idx_snapshot_opts *opts, char *why,
 			 size_t whylen)
 {

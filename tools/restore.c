@@ -53,6 +53,9 @@ struct restore {
 	struct tfs_uuid uuid;
 	struct cand best;
 	bool have_best;
+	/* the volume file best (a snapshot) carries, read once */
+	char *attach;
+	size_t attach_len;
 };
 
 static void usage(FILE *out, const char *prog)
@@ -233,32 +236,46 @@ static int snapshot_cand(struct restore *r, const char *file, struct cand *out)
 	return 0;
 }
 
-/* The meta_mirror line of the volume file snapshot @p file carries. */
-static int snapshot_mirror(const char *file, char *out, size_t size)
+/*
+ * The volume file the chosen snapshot carries, read once (it was checked
+ * whole when it was chosen). @return 0, or -errno with a message.
+ */
+static int best_attachment(struct restore *r)
 {
-	struct idx_snap_info info;
 	char why[256];
-	void *attach = NULL;
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	int rc = -ENOENT;
+	int fd, rc;
 
+	if (r->attach)
+		return 0;
+	fd = open(r->best.path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (idx_snapshot_verify(fd, &info, &attach, why, sizeof(why)) == 0 && attach) {
-		const char *p = strstr(attach, "\nmeta_mirror = ");
-		if (p) {
-			p += strlen("\nmeta_mirror = ");
-			size_t n = strcspn(p, "\n");
-			if (n && n < size) {
-				memcpy(out, p, n);
-				out[n] = '\0';
-				rc = 0;
-			}
-		}
-	}
-	free(attach);
+	rc = idx_snapshot_attachment(fd, (void **)&r->attach, &r->attach_len, why, sizeof(why));
 	close(fd);
+	if (rc == 0 && !r->attach) {
+		snprintf(why, sizeof(why), "it carries no volume file");
+		rc = -EINVAL;
+	}
+	if (rc < 0)
+		fprintf(stderr, "%s: snapshot %s: %s\n", r->prog, r->best.path, why);
 	return rc;
+}
+
+/* The meta_mirror line of the chosen snapshot's volume file. */
+static int snapshot_mirror(struct restore *r, char *out, size_t size)
+{
+	if (best_attachment(r) < 0)
+		return -ENOENT;
+	const char *p = strstr(r->attach, "\nmeta_mirror = ");
+	if (!p)
+		return -ENOENT;
+	p += strlen("\nmeta_mirror = ");
+	size_t n = strcspn(p, "\n");
+	if (!n || n >= size)
+		return -ENOENT;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
 }
 
 /* Every snapshot on every disk, the mirrors named, or just --from. */
@@ -326,7 +343,7 @@ static int find_candidates(struct restore *r)
 		consider(r, &c);
 	free(vf);
 	if (r->have_best && r->best.kind == CAND_SNAPSHOT &&
-	    snapshot_mirror(r->best.path, named, sizeof(named)) == 0 &&
+	    snapshot_mirror(r, named, sizeof(named)) == 0 &&
 	    (!r->mirror || strcmp(r->mirror, named) != 0) && mirror_cand(r, named, &c, false) == 0)
 		consider(r, &c);
 	return 0;
@@ -335,7 +352,7 @@ static int find_candidates(struct restore *r)
 /* The volume file the chosen copy carries, written into @p dir. */
 static int write_volfile(struct restore *r, const char *dir)
 {
-	char path[PATH_MAX + 32], why[256];
+	char path[PATH_MAX + 32];
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, VOL_VOLFILE_NAME);
@@ -353,25 +370,8 @@ static int write_volfile(struct restore *r, const char *dir)
 		free(text);
 		return rc;
 	}
-	struct idx_snap_info info;
-	void *attach = NULL;
-	int fd = open(r->best.path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	rc = idx_snapshot_verify(fd, &info, &attach, why, sizeof(why));
-	close(fd);
-	if (rc == 0 && !attach) {
-		snprintf(why, sizeof(why), "it carries no volume file");
-		rc = -EINVAL;
-	}
-	if (rc < 0) {
-		fprintf(stderr, "%s: snapshot %s: %s\n", r->prog, r->best.path, why);
-		free(attach);
-		return rc;
-	}
-	rc = tfs_write_file_atomic(path, attach, info.attach_len);
-	free(attach);
-	return rc;
+	rc = best_attachment(r);
+	return rc < 0 ? rc : tfs_write_file_atomic(path, r->attach, r->attach_len);
 }
 
 /* Point the restored volume file at the disks as given (matched by disk UUID). */
@@ -681,6 +681,8 @@ static int reconcile(struct restore *r)
 		       when);
 	for (unsigned i = 0; i < VOL_MAX_DISKS; i++)
 		free(r->written[i]);
+	free(r->attach);
+	r->attach = NULL;
 	return rep.files_damaged ? FSCK_CORRECTED : FSCK_OK;
 }
 
