@@ -54,6 +54,10 @@ static const struct s3_errinfo s3_table[S3E_END - S3E_BASE] = {
 	[S3E_INVALID_RANGE -
 		S3E_BASE] = {"InvalidRange", 416, "The requested range is not satisfiable"},
 	[S3E_INVALID_REQUEST - S3E_BASE] = {"InvalidRequest", 400, "Invalid Request"},
+	[S3E_CONDITIONAL_CONFLICT -
+		S3E_BASE] = {"ConditionalRequestConflict", 409,
+			     "A conflicting operation occurred while this conditional "
+			     "request was in progress: retry it"},
 	[S3E_KEY_CONFLICT -
 		S3E_BASE] = {"KeyConflict", 409,
 			     "An object exists where the key needs a prefix (directory)"},

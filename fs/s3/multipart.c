@@ -499,6 +499,9 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	rc = s3_path_resolve(c, bino, r->key, true, &p);
 	if (rc)
 		goto out_forget;
+	rc = s3_write_precheck(c, p.dirs[p.ndirs - 1], p.name, false);
+	if (rc)
+		goto out_release;
 	rc = s3_hash_init(&all, S3_HASH_MD5);
 	if (rc)
 		goto out_release;
@@ -539,6 +542,7 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 		rc = s3_write_cond(c, tmp.dir, p.name, false, &exp, &cond);
 	if (!rc)
 		rc = s3_tmp_commit_if(c, &tmp, p.name, cond ? &exp : NULL);
+	rc = s3_cond_outcome(c, rc);
 	/* Named once renamed, even if making it durable then failed: the
 	 * parts are in the object, the claim stays until the upload goes. */
 	committed = claimed && !tmp.open;

@@ -3,8 +3,11 @@
  * the way table formats (Delta Lake, Iceberg, Hudi, lakeFS) commit on S3.
  * The ETag is checked here; what it was checked against (inode, mtime,
  * size) is then checked again by the volume engine in the same transaction
- * that replaces or removes the name (vol_rename_if, vol_unlink_if), so a
- * writer that got in between, through S3 or the mount, makes it 412. */
+ * that replaces or removes the name (vol_rename_if, vol_unlink_if). The
+ * condition is checked once more when the request begins: failing then is
+ * 412 PreconditionFailed (before any body is read); holding then and failing
+ * at the commit means a writer got in between, through S3 or the mount, and
+ * is 409 ConditionalRequestConflict, which clients retry, as on AWS. */
 #include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -64,9 +67,17 @@ int s3_write_cond(struct s3_conn *c, uint64_t dir, const char *name, bool for_de
 			s3_req_errmsg(c, "If-None-Match on a write takes only *");
 			return -S3E_NOT_IMPLEMENTED;
 		}
-		return 0; /* exp->ino 0: the key must not exist */
 	}
 	rc = vol_lookup(v, dir, name, &a);
+	if (inm) {
+		if (rc == -ENOENT)
+			return 0; /* exp->ino 0: the key must not exist */
+		if (rc)
+			return rc;
+		vol_forget(v, a.ino, 1);
+		/* A directory is a prefix: the commit answers KeyIsPrefix. */
+		return S_ISDIR(a.mode) ? 0 : -S3E_PRECONDITION_FAILED;
+	}
 	if (rc == -ENOENT)
 		return -S3E_NO_SUCH_KEY;
 	if (rc)
@@ -83,4 +94,25 @@ int s3_write_cond(struct s3_conn *c, uint64_t dir, const char *name, bool for_de
 	exp->mtime = a.mtime;
 	exp->size = a.size;
 	return 0;
+}
+
+int s3_write_precheck(struct s3_conn *c, uint64_t dir, const char *name, bool for_delete)
+{
+	struct vol_expect exp;
+	bool on;
+	int rc = s3_write_cond(c, dir, name, for_delete, &exp, &on);
+
+	c->req.cond_prechecked = !rc && on;
+	return rc;
+}
+
+int s3_cond_outcome(struct s3_conn *c, int rc)
+{
+	if (rc != -S3E_PRECONDITION_FAILED || !c->req.cond_prechecked)
+		return rc;
+	s3_req_errmsg(c,
+		      "%s/%s was written or removed by another request while this conditional "
+		      "request was in progress (its condition held when it began): retry it",
+		      c->req.bucket, c->req.key);
+	return -S3E_CONDITIONAL_CONFLICT;
 }

@@ -215,6 +215,9 @@ static void copy_done(struct s3_conn *c)
 	if (rc)
 		goto out_forget;
 	have_path = true;
+	rc = s3_write_precheck(c, p.dirs[p.ndirs - 1], p.name, false);
+	if (rc)
+		goto out_release;
 	if (!vol_lookup(v, p.dirs[p.ndirs - 1], p.name, &dst)) {
 		vol_forget(v, dst.ino, 1);
 		if (dst.ino == src.ino) {
@@ -254,6 +257,7 @@ static void copy_done(struct s3_conn *c)
 		rc = s3_write_cond(c, tmp.dir, p.name, false, &exp, &cond);
 	if (!rc)
 		rc = s3_tmp_commit_if(c, &tmp, p.name, cond ? &exp : NULL);
+	rc = s3_cond_outcome(c, rc);
 	if (!rc)
 		committed = true;
 out_respond:

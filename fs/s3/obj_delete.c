@@ -63,11 +63,13 @@ static int delete_key(struct s3_conn *c, const char *bucket, const char *key, bo
 			rc = s3_write_cond(c, p.dirs[p.ndirs - 1], p.name, true, &exp, &on);
 			if (rc)
 				goto out_release;
+			c->req.cond_prechecked = on;
 		}
 		rc = on ? vol_unlink_if(v, p.dirs[p.ndirs - 1], p.name, &exp)
 			: vol_unlink(v, p.dirs[p.ndirs - 1], p.name);
 		if (on && rc == -ESTALE) {
-			rc = -S3E_PRECONDITION_FAILED; /* replaced or written meanwhile */
+			/* replaced or written meanwhile */
+			rc = s3_cond_outcome(c, -S3E_PRECONDITION_FAILED);
 			goto out_release;
 		}
 		if (on && rc == -ENOENT) {

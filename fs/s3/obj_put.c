@@ -263,6 +263,9 @@ static int put_start(struct s3_conn *c)
 			if (S_ISDIR(a.mode))
 				return -S3E_KEY_IS_PREFIX;
 		}
+		rc = s3_write_precheck(c, op->path.dirs[op->path.ndirs - 1], op->path.name, false);
+		if (rc)
+			return rc;
 		rc = s3_tmp_open(v, op->path.dirs[op->path.ndirs - 1], &op->tmp);
 		if (rc != -ENOENT || attempt == 3)
 			return rc;
@@ -328,7 +331,7 @@ static void put_done(struct s3_conn *c)
 	if (!rc)
 		rc = s3_tmp_commit_if(c, &op->tmp, op->path.name, cond ? &exp : NULL);
 	if (rc) {
-		s3_resp_error(c, rc);
+		s3_resp_error(c, s3_cond_outcome(c, rc));
 		return;
 	}
 	op->committed = true;

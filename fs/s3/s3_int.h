@@ -78,6 +78,7 @@ enum s3_err {
 	S3E_BAD_REQUEST,
 	S3E_BUCKET_EXISTS,
 	S3E_BUCKET_NOT_EMPTY,
+	S3E_CONDITIONAL_CONFLICT,
 	S3E_ENTITY_TOO_LARGE,
 	S3E_ENTITY_TOO_SMALL,
 	S3E_EXPIRED,
@@ -267,7 +268,8 @@ struct s3_req {
 	uint64_t t0_ms;
 	int status;
 	uint64_t bytes_out;
-	bool head; /* HEAD: headers only */
+	bool head;	      /* HEAD: headers only */
+	bool cond_prechecked; /* a write condition held when the request began */
 };
 
 struct s3_server;
@@ -784,6 +786,18 @@ bool s3_etag_in(const char *list, const char *etag);
  */
 int s3_write_cond(struct s3_conn *c, uint64_t dir, const char *name, bool for_delete,
 		  struct vol_expect *exp, bool *on);
+/**
+ * s3_write_cond when the request begins (before its body, copy or
+ * assembly), remembered in the request: a condition that held then and
+ * fails at the commit was broken by a write that finished meanwhile.
+ * @return as s3_write_cond.
+ */
+int s3_write_precheck(struct s3_conn *c, uint64_t dir, const char *name, bool for_delete);
+/**
+ * The answer for @p rc at a conditional commit: -S3E_PRECONDITION_FAILED
+ * becomes -S3E_CONDITIONAL_CONFLICT (409, retry) when the precheck passed.
+ */
+int s3_cond_outcome(struct s3_conn *c, int rc);
 /** Remove the temp file if it is still there, drop the reference. */
 void s3_tmp_discard(struct s3_tmpfile *t);
 

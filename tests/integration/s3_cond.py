@@ -109,6 +109,83 @@ c.meta.events.register("before-sign.s3.DeleteObject", headers(**{"If-Match": eta
 check(code(c.delete_object, Bucket="condb", Key="copied") in (200, 204), "DeleteObject with the right If-Match deletes")
 check(code(s3.head_object, Bucket="condb", Key="copied") == 404, "and the key is gone")
 
+# A condition that held when the request began and is broken by a write that
+# finishes while the body is still arriving: 409 ConditionalRequestConflict
+# (retry), as AWS answers; a condition that already fails is 412 before any
+# body byte is read.
+def slow_put(key, first, rest, during, **h):
+    """PUT through a presigned URL over raw HTTP: headers and @first, then
+    @during(), then @rest. Returns (status, response body)."""
+    import http.client
+    import urllib.parse
+    url = urllib.parse.urlsplit(s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "condb", "Key": key}, ExpiresIn=300))
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    conn.putrequest("PUT", url.path + "?" + url.query, skip_accept_encoding=True)
+    conn.putheader("Content-Length", str(len(first) + len(rest)))
+    for k, v in h.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    conn.send(first)
+    time.sleep(0.2)  # the server is reading the body now
+    during()
+    try:
+        conn.send(rest)
+    except OSError:
+        pass  # answered early
+    resp = conn.getresponse()
+    data = resp.read()
+    conn.close()
+    return resp.status, data
+
+
+st, data = slow_put("slow1", b"x" * 65536, b"y" * 65536,
+                    lambda: s3.put_object(Bucket="condb", Key="slow1", Body=b"other"),
+                    **{"If-None-Match": "*"})
+check(st == 409 and b"ConditionalRequestConflict" in data,
+      "If-None-Match: * broken by a PUT during the body is 409 ConditionalRequestConflict (%d %r)"
+      % (st, data[:120]))
+check(body("slow1") == b"other", "the key holds the other writer's bytes")
+
+
+def write_through_mount():
+    with open(os.path.join(MNT, "condb", "slow2"), "wb") as f:
+        f.write(b"from the mount")
+
+
+s3.put_object(Bucket="condb", Key="slow2", Body=b"first")
+etag = s3.head_object(Bucket="condb", Key="slow2")["ETag"]
+st, data = slow_put("slow2", b"x" * 65536, b"y" * 65536, write_through_mount, **{"If-Match": etag})
+check(st == 409 and b"ConditionalRequestConflict" in data,
+      "If-Match broken by a write through the mount during the body is 409 (%d %r)" % (st, data[:120]))
+check(body("slow2") == b"from the mount", "the key holds the mount's bytes")
+st, data = slow_put("slow2", b"x" * 65536, b"y" * 65536, lambda: None, **{"If-Match": etag})
+check(st == 412, "the same If-Match sent again (the ETag is stale now) is 412 (%d)" % st)
+
+
+def early_answer(key, **h):
+    """Headers with Expect: 100-continue and no body: the refusal comes first."""
+    import http.client
+    import urllib.parse
+    url = urllib.parse.urlsplit(s3.generate_presigned_url(
+        "put_object", Params={"Bucket": "condb", "Key": key}, ExpiresIn=300))
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+    conn.putrequest("PUT", url.path + "?" + url.query, skip_accept_encoding=True)
+    conn.putheader("Content-Length", str(100 << 20))
+    conn.putheader("Expect", "100-continue")
+    for k, v in h.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    resp = conn.getresponse()
+    st = resp.status
+    conn.close()
+    return st
+
+
+check(early_answer("slow1", **{"If-None-Match": "*"}) == 412,
+      "If-None-Match: * on an existing key is refused with 412 before the body")
+check(body("slow1") == b"other", "and the key is unchanged")
+
 # The race: 8 S3 clients create one key with If-None-Match: * while a process
 # writes the same path through the mount. Exactly one S3 PUT wins unless the
 # mount's file came first; the final bytes are one writer's whole bytes.
