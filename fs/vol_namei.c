@@ -415,7 +415,7 @@ static int unlink_common(struct vol *v, uint64_t parent, const char *name,
 	struct idx_txn *txn;
 	struct timespec now;
 	bool freed = false;
-	uint64_t ino;
+	uint64_t ino = 0;
 	size_t len;
 	int rc;
 

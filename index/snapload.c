@@ -232,7 +232,7 @@ static void reader_fini(struct body_reader *r)
 int idx_snapshot_verify(int fd, struct idx_snap_info *info, void **attach, char *why, size_t whylen)
 {
 	struct body_reader r;
-	struct rec rec;
+	struct rec rec = {0};
 	uint64_t n = 0;
 	bool dumping = true, ended = false;
 	int rc;

@@ -195,6 +195,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	cli_init(argv[0]);
+	cli_std_args(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "d:s:n:r:qh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
@@ -235,12 +236,12 @@ int main(int argc, char **argv)
 	if (!o.dir[0]) {
 		snprintf(o.dir, sizeof(o.dir), "/var/tmp/trackfs-bench.XXXXXX");
 		if (!mkdtemp(o.dir)) {
-			cli_msg("cannot create a work directory in /var/tmp: %s", strerror(errno));
+			cli_fail("cannot create a work directory in /var/tmp: %s", strerror(errno));
 			return 1;
 		}
 		own_dir = true;
 	} else if (mkdir(o.dir, 0755) < 0 && errno != EEXIST) {
-		cli_msg("cannot create %s: %s", o.dir, strerror(errno));
+		cli_fail("cannot create %s: %s", o.dir, strerror(errno));
 		return 1;
 	}
 	/* Only warnings and errors from the engine: the table is the output. */

@@ -264,7 +264,7 @@ static int generate(const char *dir, const struct layout *l, struct idx_env **ou
 
 	rc = idx_env_open(dir, IDX_CREATE, &env);
 	if (rc) {
-		cli_msg("cannot create an index in %s: %s", dir, tfs_strerror(rc));
+		cli_fail("cannot create an index in %s: %s", dir, tfs_strerror(rc));
 		return rc;
 	}
 	rc = tfs_uuid_generate(&vol.uuid);
@@ -1491,12 +1491,12 @@ int main(int argc, char **argv)
 	if (!dir[0]) {
 		snprintf(dir, sizeof(dir), "/var/tmp/trackfs-bench-meta.XXXXXX");
 		if (!mkdtemp(dir)) {
-			cli_msg("cannot create a work directory in /var/tmp: %s", strerror(errno));
+			cli_fail("cannot create a work directory in /var/tmp: %s", strerror(errno));
 			return 1;
 		}
 		own_dir = true;
 	} else if (mkdir_p1(dir) != 0) {
-		cli_msg("cannot create %s: %s", dir, strerror(errno));
+		cli_fail("cannot create %s: %s", dir, strerror(errno));
 		return 1;
 	}
 	/* Only warnings and errors from the index: the tables are the output. */
@@ -1519,7 +1519,7 @@ int main(int argc, char **argv)
 		if (rc == 0)
 			rc = mkdir_p1(index);
 		if (rc) {
-			cli_msg("cannot create %s: %s", index, tfs_strerror(rc));
+			cli_fail("cannot create %s: %s", index, tfs_strerror(rc));
 			break;
 		}
 		layout_init(&r->l, files[i]);

@@ -34,6 +34,38 @@ void cli_msg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+static unsigned long errors_seen;
+
+void cli_fail(const char *fmt, ...)
+{
+	unsigned long n = tfs_log_errors();
+	va_list ap;
+
+	if (n != errors_seen) {
+		errors_seen = n; /* the layer below said it, with more detail */
+		return;
+	}
+	fprintf(stderr, "%s: ", cli_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void cli_std_args(int argc, char **argv, void (*usage)(FILE *out))
+{
+	for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (!strcmp(argv[i], "--version")) {
+			printf("%s %s\n", cli_prog, TRACKFS_VERSION);
+			exit(CLI_EXIT_OK);
+		}
+		if (!strcmp(argv[i], "--help")) {
+			usage(stdout);
+			exit(CLI_EXIT_OK);
+		}
+	}
+}
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
 	char *end;

@@ -4,8 +4,15 @@
 #define CLI_COMMON_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* Exit status of every tool but fsck.trackfs (which keeps fsck(8)'s):
+ * 0 done, 1 failed (or, for status, something needs attention), 2 bad usage. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
 
 /** The program name used as the prefix of every message (set by cli_init). */
 extern const char *cli_prog;
@@ -15,6 +22,14 @@ void cli_init(const char *argv0);
 
 /** Print "prog: message" and a newline to stderr. */
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** cli_msg for a failure, unless a layer below already logged an error about
+ * it (since the last cli_fail): each error is printed once. */
+void cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/**
+ * The options every tool takes: --help (@p usage to stdout, exit 0) and
+ * --version (exit 0), anywhere before "--". Call after cli_init.
+ */
+void cli_std_args(int argc, char **argv, void (*usage)(FILE *out));
 
 /**
  * Parse a size such as "4096", "4K", "64k", "1M", "4G" or "1T" (binary

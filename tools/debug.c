@@ -274,6 +274,7 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	cli_init(argv[0]);
+	cli_std_args(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		if (c == 'C') {
 			crash = true;
@@ -320,7 +321,7 @@ int main(int argc, char **argv)
 	}
 	rc = vol_open(volume, &oo, &v);
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", volume, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", volume, tfs_strerror(rc));
 		return 1;
 	}
 	if (strcmp(cmd, "put") == 0)

@@ -81,7 +81,7 @@ int cli_disk_resolve(const char *meta, const char *arg, unsigned *disk)
 		return -ENOMEM;
 	rc = vol_volfile_read(meta, vf);
 	if (rc < 0) {
-		cli_msg("cannot read the volume file of %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot read the volume file of %s: %s", meta, tfs_strerror(rc));
 		goto out;
 	}
 	unsigned long n = strtoul(arg, &end, 10);
@@ -286,7 +286,7 @@ static int drain_here(const char *meta, unsigned disk, uint64_t rate)
 
 	rc = vol_open(meta, &oo, &v);
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 		return 1;
 	}
 	cli_bar_init(&b);
@@ -326,7 +326,7 @@ static int drain_stop(const char *meta, const char *arg)
 		unsigned n = 0;
 		rc = vol_open(meta, &oo, &v);
 		if (rc < 0) {
-			cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+			cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 			return 1;
 		}
 		rc = -ESRCH;

@@ -123,7 +123,7 @@ int cli_disk_files(int argc, char **argv)
 		memset(&l, 0, sizeof(l));
 		rc = vol_open(meta, &oo, &v);
 		if (rc < 0) {
-			cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+			cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 			return 1;
 		}
 		rc = vol_disk_files(v, disk, collect_cb, &l);

@@ -129,7 +129,7 @@ static int open_rw(const char *meta, struct vol **v)
 	int rc = vol_open(meta, &oo, v);
 
 	if (rc < 0)
-		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 	return rc;
 }
 
@@ -149,14 +149,14 @@ static int cmd_list(const char *meta)
 	}
 	rc = vol_open(meta, &oo, &v);
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 		free(info);
 		return 1;
 	}
 	rc = vol_info(v, info);
 	vol_close(v);
 	if (rc < 0) {
-		cli_msg("cannot read the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot read the volume %s: %s", meta, tfs_strerror(rc));
 		free(info);
 		return 1;
 	}

@@ -71,7 +71,7 @@ int cli_disk_remove(int argc, char **argv)
 	}
 	rc = vol_open(meta, &oo, &v);
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 		return 1;
 	}
 	struct vol_drain_status st = {0};

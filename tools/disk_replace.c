@@ -61,7 +61,7 @@ static uint64_t print_lost(const char *meta, unsigned old)
 	vol_disk_lost_name(meta, old, path, sizeof(path));
 	f = fopen(path, "r");
 	if (!f) {
-		cli_msg("cannot read the list of lost data %s: %s", path, strerror(errno));
+		cli_fail("cannot read the list of lost data %s: %s", path, strerror(errno));
 		return 0;
 	}
 	while (fgets(line, sizeof(line), f)) {
@@ -168,7 +168,7 @@ static int replace_here(const char *meta, unsigned old, const char *path, uint64
 
 	rc = vol_open(meta, &oo, &v);
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 		return 1;
 	}
 	cli_bar_init(&b);

@@ -31,7 +31,7 @@ int cli_disk_undrain(int argc, char **argv)
 	if (rc == -ECONNREFUSED || rc == -ENOENT) {
 		rc = vol_open(meta, &oo, &v);
 		if (rc < 0) {
-			cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+			cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 			return 1;
 		}
 		rc = vol_disk_undrain(v, disk);

@@ -143,7 +143,7 @@ static int fsck_open(struct fsck *f)
 	}
 	rc = vol_volfile_read(f->meta, &f->vf);
 	if (rc < 0) {
-		cli_msg("cannot read %s/%s: %s", f->meta, VOL_VOLFILE_NAME, tfs_strerror(rc));
+		cli_fail("cannot read %s/%s: %s", f->meta, VOL_VOLFILE_NAME, tfs_strerror(rc));
 		say_restore(f);
 		return FSCK_OPERATIONAL;
 	}
@@ -153,13 +153,14 @@ static int fsck_open(struct fsck *f)
 			cli_msg("the volume %s is in use (mounted?); unmount it before checking",
 				f->meta);
 		else
-			cli_msg("cannot lock the volume %s: %s", f->meta, tfs_strerror(f->lock_fd));
+			cli_fail("cannot lock the volume %s: %s", f->meta,
+				 tfs_strerror(f->lock_fd));
 		return FSCK_OPERATIONAL;
 	}
 	snprintf(f->index_dir, sizeof(f->index_dir), "%s/%s", f->meta, VOL_INDEX_DIR);
 	rc = idx_env_open(f->index_dir, f->repair ? 0 : IDX_RDONLY, &f->idx);
 	if (rc < 0) {
-		cli_msg("cannot open the index in %s: %s", f->index_dir, tfs_strerror(rc));
+		cli_fail("cannot open the index in %s: %s", f->index_dir, tfs_strerror(rc));
 		say_restore(f);
 		return FSCK_OPERATIONAL;
 	}
@@ -182,8 +183,8 @@ static int fsck_open(struct fsck *f)
 	}
 	rc = trk_pool_open(&cfg, specs, f->vf.ndisks, &f->pool);
 	if (rc < 0) {
-		cli_msg("cannot open the disks of %s: %s (see the message above)", f->meta,
-			tfs_strerror(rc));
+		cli_fail("cannot open the disks of %s: %s (see the message above)", f->meta,
+			 tfs_strerror(rc));
 		return FSCK_OPERATIONAL;
 	}
 	for (unsigned i = 0; i < f->vf.ndisks; i++) {
@@ -219,8 +220,8 @@ static int check_volrec(struct fsck *f, struct idx_txn *txn)
 	int rc = idx_volume_get(txn, &f->vrec);
 
 	if (rc < 0) {
-		cli_msg("cannot read the volume record from the index in %s: %s", f->index_dir,
-			tfs_strerror(rc));
+		cli_fail("cannot read the volume record from the index in %s: %s", f->index_dir,
+			 tfs_strerror(rc));
 		return FSCK_OPERATIONAL;
 	}
 	if (!tfs_uuid_equal(&f->vrec.uuid, &f->vf.uuid)) {
@@ -286,7 +287,7 @@ static int fsck_scan(struct fsck *f)
 
 	rc = idx_txn_begin(f->idx, &txn);
 	if (rc < 0) {
-		cli_msg("cannot read the index in %s: %s", f->index_dir, tfs_strerror(rc));
+		cli_fail("cannot read the index in %s: %s", f->index_dir, tfs_strerror(rc));
 		return FSCK_OPERATIONAL;
 	}
 	code = check_volrec(f, txn);
@@ -362,6 +363,7 @@ int main(int argc, char **argv)
 	int c, code;
 
 	cli_init(argv[0]);
+	cli_std_args(argc, argv, usage);
 	/* fsck.trackfs --restore-meta ...: rebuild a lost metadata directory. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--restore-meta") != 0)

@@ -11,7 +11,7 @@ enum {
 	META_EXIT_OK = 0,
 	META_EXIT_PARTLY = 1, /* done, but not everywhere (a disk lacks the snapshot) */
 	META_EXIT_FAILED = 8, /* nothing done: the message says why */
-	META_EXIT_USAGE = 16, /* as fsck(8) */
+	META_EXIT_USAGE = 2,  /* as every tool's but fsck.trackfs */
 };
 
 /** `trackfs meta snapshot VOLUME` (tools/meta_snapshot.c). */

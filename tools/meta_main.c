@@ -90,7 +90,9 @@ int main(int argc, char **argv)
 				printf("trackfs meta restore %s\n", TRACKFS_VERSION);
 				return 0;
 			}
-		return meta_restore_cli(argc - 1, argv + 1, "trackfs meta restore");
+		int rc = meta_restore_cli(argc - 1, argv + 1, "trackfs meta restore");
+		/* fsck.trackfs --restore-meta keeps fsck(8)'s 16 for bad usage. */
+		return rc == 16 ? META_EXIT_USAGE : rc;
 	}
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
 		if (strcmp(argv[1], cmds[i].name) != 0)

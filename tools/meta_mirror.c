@@ -118,9 +118,9 @@ static int check_dir(const char *meta, const char *dir)
 	if (!vf || !mine) {
 		rc = -ENOMEM;
 	} else if (vol_volfile_read(dir, vf) < 0 || vol_volfile_read(meta, mine) < 0) {
-		cli_msg("cannot read the volume file %s: give a new or empty directory for the "
-			"mirror",
-			conf);
+		cli_fail("cannot read the volume file %s: give a new or empty directory for the "
+			 "mirror",
+			 conf);
 		rc = -EINVAL;
 	} else if (!tfs_uuid_equal(&vf->uuid, &mine->uuid)) {
 		char u[TFS_UUID_STRLEN];
@@ -186,7 +186,7 @@ int meta_mirror_cli(int argc, char **argv)
 	if (rc == -EBUSY)
 		return META_EXIT_FAILED; /* vol_open named the holder */
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 		return META_EXIT_FAILED;
 	}
 	rc = vol_mirror_set(v, dir);

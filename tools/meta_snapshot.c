@@ -131,7 +131,7 @@ static int snapshot_here(const char *meta)
 	if (rc == -EBUSY)
 		return META_EXIT_FAILED; /* vol_open named the holder */
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", meta, tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", meta, tfs_strerror(rc));
 		return META_EXIT_FAILED;
 	}
 	tfs_progress_init(&p, "snapshot", 0);
@@ -193,14 +193,14 @@ static int list_disk(const char *disk, uint64_t now)
 
 	if (stat(disk, &st) != 0 || !S_ISDIR(st.st_mode)) {
 		rc = stat(disk, &st) != 0 ? -errno : -ENOTDIR;
-		cli_msg("cannot list the snapshots on %s: %s; give a data disk directory", disk,
-			tfs_strerror(rc));
+		cli_fail("cannot list the snapshots on %s: %s; give a data disk directory", disk,
+			 tfs_strerror(rc));
 		return META_EXIT_FAILED;
 	}
 	rc = vol_snapshot_list(disk, true, &e, &n);
 	if (rc < 0) {
-		cli_msg("cannot read the snapshots in %s/%s: %s", disk, VOL_SNAPSHOT_DIR,
-			tfs_strerror(rc));
+		cli_fail("cannot read the snapshots in %s/%s: %s", disk, VOL_SNAPSHOT_DIR,
+			 tfs_strerror(rc));
 		return META_EXIT_FAILED;
 	}
 	if (n == 0) {
@@ -277,9 +277,9 @@ int meta_list_cli(int argc, char **argv)
 		/* A metadata directory: its volume's disks. */
 		struct vol_volfile *vf = malloc(sizeof(*vf));
 		if (!vf || vol_volfile_read(argv[i], vf) < 0) {
-			cli_msg("cannot read the volume file %s: give the data disk directories "
-				"instead",
-				conf);
+			cli_fail("cannot read the volume file %s: give the data disk directories "
+				 "instead",
+				 conf);
 			free(vf);
 			rc = worst(rc, META_EXIT_FAILED);
 			continue;

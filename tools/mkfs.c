@@ -213,21 +213,22 @@ int main(int argc, char **argv)
 	int c, rc;
 
 	cli_init(argv[0]);
+	cli_std_args(argc, argv, usage);
 	while ((c = getopt_long(argc, argv, "d:m:c:t:L:p:r:M:fh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			if (ndisks == VOL_MAX_DISKS) {
 				cli_msg("at most %d disks", VOL_MAX_DISKS);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			if (abs_path(optarg, disks[ndisks]) < 0) {
 				cli_msg("bad disk path %s", optarg);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			for (unsigned i = 0; i < ndisks; i++) {
 				if (strcmp(disks[i], disks[ndisks]) == 0) {
 					cli_msg("disk %s given twice", disks[i]);
-					return 1;
+					return CLI_EXIT_USAGE;
 				}
 			}
 			ndisks++;
@@ -235,7 +236,7 @@ int main(int argc, char **argv)
 		case 'm':
 			if (abs_path(optarg, meta) < 0) {
 				cli_msg("bad metadata path %s", optarg);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			break;
 		case 'c':
@@ -244,20 +245,20 @@ int main(int argc, char **argv)
 				cli_msg("bad chunk size '%s': it must be a power of two from 4K to "
 					"4M (e.g. 4K, 64K, 1M)",
 					optarg);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			break;
 		case 't':
 			if (cli_parse_size(optarg, &track) < 0 || track == 0) {
 				cli_msg("bad track size '%s' (e.g. 1G, 4G)", optarg);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			break;
 		case 'L':
 			if (strlen(optarg) > IDX_LABEL_MAX_CLI) {
 				cli_msg("the label is longer than %d characters",
 					IDX_LABEL_MAX_CLI);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			label = optarg;
 			break;
@@ -266,7 +267,7 @@ int main(int argc, char **argv)
 			if (trk_placement_parse(optarg, &pl) < 0) {
 				cli_msg("bad placement policy '%s': use mfs, lus, ff or rand",
 					optarg);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			placement = optarg;
 			break;
@@ -276,7 +277,7 @@ int main(int argc, char **argv)
 				reserve_set = false;
 			} else if (cli_parse_size(optarg, &reserve) < 0 || reserve == UINT64_MAX) {
 				cli_msg("bad reserve '%s' (e.g. 0, 512M, 4G, auto)", optarg);
-				return 1;
+				return CLI_EXIT_USAGE;
 			} else {
 				reserve_set = true;
 			}
@@ -284,7 +285,7 @@ int main(int argc, char **argv)
 		case 'M':
 			if (!optarg[0] || abs_path(optarg, mirror) < 0) {
 				cli_msg("bad metadata mirror path '%s'", optarg);
-				return 1;
+				return CLI_EXIT_USAGE;
 			}
 			break;
 		case 'f':
@@ -295,25 +296,25 @@ int main(int argc, char **argv)
 			return 0;
 		default:
 			usage(stderr);
-			return 1;
+			return CLI_EXIT_USAGE;
 		}
 	}
 	if (optind < argc) {
 		cli_msg("unexpected argument '%s' (disks are given with --disk DIR)", argv[optind]);
-		return 1;
+		return CLI_EXIT_USAGE;
 	}
 	if (ndisks == 0) {
 		cli_msg("no disk given: use --disk DIR (once per disk)");
 		usage(stderr);
-		return 1;
+		return CLI_EXIT_USAGE;
 	}
 	if (track && (track < chunk || track % chunk)) {
 		cli_msg("the track size must be a multiple of the chunk size");
-		return 1;
+		return CLI_EXIT_USAGE;
 	}
 	if (!meta[0] && (size_t)snprintf(meta, sizeof(meta), "%s/meta", disks[0]) >= sizeof(meta)) {
 		cli_msg("path too long: %s/meta", disks[0]);
-		return 1;
+		return CLI_EXIT_USAGE;
 	}
 	for (unsigned i = 0; i < ndisks; i++)
 		disk_ptrs[i] = disks[i];

@@ -187,6 +187,7 @@ int main(int argc, char **argv)
 	int rc;
 
 	cli_init(argv[0]);
+	cli_std_args(argc, argv, usage);
 	/* Accept both "trackfs-status VOLUME" and "trackfs-status status VOLUME". */
 	if (argc == 3 && strcmp(argv[1], "status") == 0) {
 		argv++;
@@ -196,9 +197,11 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	if (argc != 2) {
+	if (argc != 2 || argv[1][0] == '-') {
+		if (argc == 2)
+			cli_msg("unknown option %s", argv[1]);
 		usage(stderr);
-		return 2;
+		return CLI_EXIT_USAGE;
 	}
 	info = calloc(1, sizeof(*info));
 	if (!info) {
@@ -220,13 +223,13 @@ int main(int argc, char **argv)
 		return print_locked(argv[1]);
 	}
 	if (rc < 0) {
-		cli_msg("cannot open the volume %s: %s", argv[1], tfs_strerror(rc));
+		cli_fail("cannot open the volume %s: %s", argv[1], tfs_strerror(rc));
 		free(info);
 		return 1;
 	}
 	rc = vol_info(v, info);
 	if (rc < 0) {
-		cli_msg("cannot read the volume %s: %s", argv[1], tfs_strerror(rc));
+		cli_fail("cannot read the volume %s: %s", argv[1], tfs_strerror(rc));
 		vol_close(v);
 		free(info);
 		return 1;

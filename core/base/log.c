@@ -1,24 +1,73 @@
-/* Logging sink shared by all layers: a mutex-guarded write to stderr, or syslog. */
+/* Logging sink shared by all layers: a mutex-guarded write to stderr, or
+ * syslog. Lines carry the program's own name; a daemon's stderr lines also
+ * carry a timestamp (unless journald, which stamps them, is reading them).
+ * An error repeated word for word right after itself (within two seconds)
+ * is written once, and
+ * errors are counted so that a tool need not print again what a layer
+ * below it already said. */
 #include "core/base/log.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool use_syslog; /* guarded by log_lock for writers; read racily is harmless */
+static bool stamps;
 static enum tfs_log_level max_level = TFS_LOG_INFO;
+static const char *ident;
+static atomic_ulong nerrors;
+static char last[2048]; /* the previous line, guarded by log_lock */
+static enum tfs_log_level last_level;
+static time_t last_time;
 
-void tfs_log_use_syslog(bool on, const char *ident)
+static const char *prog(void)
+{
+	extern char *program_invocation_short_name;
+
+	return ident ? ident : program_invocation_short_name;
+}
+
+void tfs_log_set_ident(const char *name)
+{
+	ident = name;
+}
+
+bool tfs_syslog_reachable(void)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX, .sun_path = "/dev/log"};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	if (fd < 0)
+		return false;
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+void tfs_log_use_syslog(bool on, const char *name)
 {
 	pthread_mutex_lock(&log_lock);
 	if (on && !use_syslog)
-		openlog(ident ? ident : "trackfs", LOG_PID, LOG_DAEMON);
+		openlog(name ? name : prog(), LOG_PID, LOG_DAEMON);
 	use_syslog = on;
 	pthread_mutex_unlock(&log_lock);
+}
+
+void tfs_log_set_timestamps(bool on)
+{
+	/* journald stamps what it reads from a service's stderr itself. */
+	stamps = on && !getenv("JOURNAL_STREAM");
 }
 
 void tfs_log_set_level(enum tfs_log_level level)
@@ -29,6 +78,11 @@ void tfs_log_set_level(enum tfs_log_level level)
 bool tfs_log_enabled(enum tfs_log_level level)
 {
 	return level <= max_level;
+}
+
+unsigned long tfs_log_errors(void)
+{
+	return atomic_load(&nerrors);
 }
 
 static const char *level_name(enum tfs_log_level level)
@@ -45,9 +99,23 @@ static const char *level_name(enum tfs_log_level level)
 	}
 }
 
+/* "2026-12-03T20:15:01.123+0000 " */
+static void stamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	localtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(buf + n, size - n, ".%03ld", ts.tv_nsec / 1000000);
+	strftime(buf + n, size - n, "%z ", &tm);
+}
+
 void tfs_log(enum tfs_log_level level, const char *fmt, ...)
 {
-	char msg[2048];
+	char msg[2048], ts[48] = "";
 	va_list ap;
 
 	if (!tfs_log_enabled(level))
@@ -55,12 +123,25 @@ void tfs_log(enum tfs_log_level level, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	if (level == TFS_LOG_ERR)
+		atomic_fetch_add(&nerrors, 1);
 
 	pthread_mutex_lock(&log_lock);
+	time_t now = time(NULL);
+	if (level <= TFS_LOG_WARN && level == last_level && now - last_time < 2 &&
+	    !strcmp(msg, last)) {
+		pthread_mutex_unlock(&log_lock);
+		return; /* said just now, by another layer on the same path */
+	}
+	last_level = level;
+	last_time = now;
+	memcpy(last, msg, sizeof(last));
 	if (use_syslog) {
 		syslog((int)level, "%s", msg);
 	} else {
-		fprintf(stderr, "trackfs: %s: %s\n", level_name(level), msg);
+		if (stamps)
+			stamp(ts, sizeof(ts));
+		fprintf(stderr, "%s%s: %s: %s\n", ts, prog(), level_name(level), msg);
 		fflush(stderr);
 	}
 	pthread_mutex_unlock(&log_lock);

@@ -7,8 +7,18 @@
 
 enum tfs_log_level { TFS_LOG_ERR = 3, TFS_LOG_WARN = 4, TFS_LOG_INFO = 6, TFS_LOG_DEBUG = 7 };
 
-/** Send messages to syslog (true) or stderr (false, the default). */
+/** Send messages to syslog (true) or stderr (false, the default); @p ident
+ * NULL: the program's name. */
 void tfs_log_use_syslog(bool on, const char *ident);
+/** Whether a syslog daemon (or journald) listens on /dev/log. */
+bool tfs_syslog_reachable(void);
+/** The name lines start with (default: the program's own name). */
+void tfs_log_set_ident(const char *name);
+/** Start stderr lines with the local time, for daemons (ignored when
+ * journald reads stderr: it stamps lines itself). */
+void tfs_log_set_timestamps(bool on);
+/** How many errors were logged so far by this process. */
+unsigned long tfs_log_errors(void);
 /** Messages above @p level are dropped. Default TFS_LOG_INFO. */
 void tfs_log_set_level(enum tfs_log_level level);
 bool tfs_log_enabled(enum tfs_log_level level);

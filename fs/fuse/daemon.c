@@ -77,18 +77,43 @@ static void fs_bg_report(struct fs_bg *bg, char status)
 	bg->done = true;
 }
 
-void fs_bg_ready(struct fs_bg *bg)
+/* With no syslog to take them, the daemon's lines go to a file beside the
+ * index rather than nowhere. @return the file's descriptor or -1. */
+static int fs_log_file(const char *meta_dir)
 {
-	int fd = open("/dev/null", O_RDWR);
+	char path[PATH_MAX];
+	int fd;
 
-	tfs_log_use_syslog(true, "trackfs");
+	if ((size_t)snprintf(path, sizeof(path), "%s/" FS_LOG_FILE, meta_dir) >= sizeof(path))
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	if (fd < 0)
+		fprintf(stderr,
+			"trackfs: no syslog listens on /dev/log and %s cannot be opened (%s): "
+			"the daemon's messages are lost; run it with -f to see them\n",
+			path, strerror(errno));
+	else
+		fprintf(stderr, "trackfs: no syslog listens on /dev/log: logging to %s\n", path);
+	return fd;
+}
+
+void fs_bg_ready(struct fs_bg *bg, const char *meta_dir)
+{
+	int fd = open("/dev/null", O_RDWR), logfd = -1;
+
+	if (tfs_syslog_reachable())
+		tfs_log_use_syslog(true, "trackfs");
+	else
+		logfd = fs_log_file(meta_dir);
 	if (fd >= 0) {
 		dup2(fd, STDIN_FILENO);
 		dup2(fd, STDOUT_FILENO);
-		dup2(fd, STDERR_FILENO);
+		dup2(logfd >= 0 ? logfd : fd, STDERR_FILENO);
 		if (fd > STDERR_FILENO)
 			close(fd);
 	}
+	if (logfd >= 0)
+		close(logfd);
 	fs_bg_report(bg, 0);
 }
 

@@ -371,7 +371,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		}
 	}
 	if (bg)
-		fs_bg_ready(bg);
+		fs_bg_ready(bg, vol_meta_dir(d.vol));
 	tfs_info("volume %s mounted on %s", o->volume, copts->mountpoint);
 
 	rc = fs_run_loop(se, copts);
@@ -424,6 +424,7 @@ int main(int argc, char *argv[])
 	if (argc >= 2 && fs_subcommand(argc, argv) < 0)
 		return 1; /* a subcommand was found but could not be run */
 
+	ret = 2; /* bad usage, until the arguments are understood */
 	if (fuse_opt_parse(&args, &o, fs_opt_spec, fs_opt_proc) != 0)
 		goto out_free_args;
 	if (o.show_help) {
@@ -448,6 +449,7 @@ int main(int argc, char *argv[])
 	}
 	if (fs_s3_opts_check(&o.s3) < 0)
 		goto out_free_args;
+	ret = 1;
 	if (!realpath(o.volume, volume)) {
 		fprintf(stderr, "trackfs: volume %s: %s\n", o.volume, strerror(errno));
 		goto out_free_args;
@@ -470,6 +472,7 @@ int main(int argc, char *argv[])
 
 	if (o.debug)
 		tfs_log_set_level(TFS_LOG_DEBUG);
+	tfs_log_set_timestamps(true);
 	if (copts.foreground || o.foreground) {
 		rc = fs_serve(&o, &args, &copts, NULL);
 		ret = rc < 0 ? 1 : 0;

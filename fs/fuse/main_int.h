@@ -25,12 +25,16 @@ struct fs_bg {
  * terminal, so its errors are seen. @return 1, 0 or -errno.
  */
 int fs_bg_start(struct fs_bg *bg);
+/** Where a daemon logs in its metadata directory when no syslog listens. */
+#define FS_LOG_FILE "trackfs.log"
 /** Parent: wait for the daemon's outcome. @return the exit code for the parent
  * (0 mounted, 1 failed or died). */
 int fs_bg_wait(struct fs_bg *bg);
 /** Daemon: the mount stands. Points stdio at /dev/null, logs to syslog from
- * now on and lets the parent exit 0. */
-void fs_bg_ready(struct fs_bg *bg);
+ * now on (or, with no syslog listening on /dev/log, appends timestamped lines
+ * to @p meta_dir/trackfs.log, and says so on the terminal first) and lets
+ * the parent exit 0. */
+void fs_bg_ready(struct fs_bg *bg, const char *meta_dir);
 /** Daemon: report failure (the parent exits 1); a no-op after fs_bg_ready(). */
 void fs_bg_fail(struct fs_bg *bg);
 

@@ -47,6 +47,7 @@ int main(int argc, char **argv)
 		{"no-sync", no_argument, NULL, 'S'},
 		{"debug", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{0},
 	};
 	struct s3_config cfg = {0};
@@ -95,6 +96,9 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			printf("trackfs-s3 %s\n", TRACKFS_VERSION);
+			return 0;
 		default:
 			usage(stderr);
 			return 2;
@@ -105,6 +109,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	tfs_log_set_timestamps(true); /* a daemon: its lines are read later */
 	vo.owner = "trackfs-s3";
 	vo.flags |= VOL_DRAIN_RESUME;
 	rc = vol_open(argv[optind], &vo, &v);
@@ -118,8 +123,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (rc) {
-		fprintf(stderr, "trackfs-s3: cannot open the volume %s: %s\n", argv[optind],
-			tfs_strerror(rc));
+		if (!tfs_log_errors()) /* else vol_open said why, with more detail */
+			fprintf(stderr, "trackfs-s3: cannot open the volume %s: %s\n",
+				argv[optind], tfs_strerror(rc));
 		return 1;
 	}
 

@@ -67,7 +67,7 @@ for args in "" "bogus" "snapshot" "snapshot a b" "list" "mirror $TFS_META" "list
 	rc=0
 	# shellcheck disable=SC2086
 	"$T" meta $args >/dev/null 2>"$TFS_TMP/err" || rc=$?
-	check_eq "$rc" 16 "exit status of 'trackfs meta $args'"
+	check_eq "$rc" 2 "exit status of 'trackfs meta $args'"
 done
 rc=0
 "$T" meta snapshot "$TFS_TMP/nothing" 2>"$TFS_TMP/err" || rc=$?

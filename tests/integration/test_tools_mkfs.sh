@@ -72,11 +72,11 @@ expect 0 "fsck after mkfs --force" -- "$bin/fsck.trackfs" "$tmp/full/meta"
 
 # Sizes.
 mkdir -p "$tmp/e1"
-expect 1 "chunk size not a power of two" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 3000
+expect 2 "chunk size not a power of two" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 3000
 contains "bad chunk size explained" "chunk size"
-expect 1 "chunk size too large" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 8M
-expect 1 "chunk size too small" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 1K
-expect 1 "chunk size garbage" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 4Q
+expect 2 "chunk size too large" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 8M
+expect 2 "chunk size too small" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 1K
+expect 2 "chunk size garbage" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" --chunk-size 4Q
 expect 0 "chunk size 64K, separate meta dir" -- "$bin/mkfs.trackfs" --disk "$tmp/e1" \
 	--meta "$tmp/e1meta" --chunk-size 64K --max-track-size 1G
 contains "64 KiB chunks reported" "64 KiB"
@@ -84,7 +84,7 @@ contains "separate meta dir reported" "$tmp/e1meta"
 expect 0 "fsck of the 64K volume" -- "$bin/fsck.trackfs" "$tmp/e1meta"
 
 # Usage errors.
-expect 1 "mkfs without --disk" -- "$bin/mkfs.trackfs"
+expect 2 "mkfs without --disk" -- "$bin/mkfs.trackfs"
 contains "mkfs without --disk says so" "--disk"
 expect 0 "mkfs --help" -- "$bin/mkfs.trackfs" --help
 mkdir -p "$tmp/novol"
