@@ -124,8 +124,8 @@ int main(int argc, char **argv)
 	}
 	if (rc) {
 		if (!tfs_log_errors()) /* else vol_open said why, with more detail */
-			fprintf(stderr, "trackfs-s3: cannot open the volume %s: %s\n",
-				argv[optind], tfs_strerror(rc));
+			fprintf(stderr, "trackfs-s3: cannot open the volume %s: %s\n", argv[optind],
+				tfs_strerror(rc));
 		return 1;
 	}
 
