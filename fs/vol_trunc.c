@@ -2,7 +2,10 @@
  * inside a transaction, the truncate itself, and single chunks: reading one
  * verified, zeroing part of one by copy-on-write (the EOF rule). */
 #include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -242,12 +245,36 @@ int vol_chunk_lookup(struct vol *v, uint64_t ino, uint64_t coff, struct idx_exte
 	return 0;
 }
 
+/* The path of the file a bad chunk belongs to, for the log line. Finding it
+ * scans the directory table, so the last answer is kept: a reader retrying
+ * the same bad chunk does not pay for it again. */
+static pthread_mutex_t bad_path_lock = PTHREAD_MUTEX_INITIALIZER;
+static const struct vol *bad_path_vol;
+static uint64_t bad_path_ino;
+static char bad_path[PATH_MAX];
+
+static void bad_chunk_path(struct vol *v, uint64_t ino, char *buf, size_t size)
+{
+	pthread_mutex_lock(&bad_path_lock);
+	if (bad_path_vol != v || bad_path_ino != ino) {
+		if (vol_ino_path(v, ino, bad_path, sizeof(bad_path)) < 0)
+			snprintf(bad_path, sizeof(bad_path), "(a file with no name left)");
+		bad_path_vol = v;
+		bad_path_ino = ino;
+	}
+	snprintf(buf, size, "%s", bad_path);
+	pthread_mutex_unlock(&bad_path_lock);
+}
+
 void vol_log_bad_chunk(struct vol *v, uint64_t ino, const struct idx_extent *ext, uint32_t idx)
 {
-	tfs_err("read inode %" PRIu64 " offset %" PRIu64 ": chunk checksum mismatch on disk %s "
-		"track %" PRIu32 " chunk %" PRIu32 "; returning EIO, never the bad bytes; "
-		"run fsck.trackfs --scrub",
-		ino, ext->off + (uint64_t)idx * v->chunk_size,
+	char path[PATH_MAX];
+
+	bad_chunk_path(v, ino, path, sizeof(path));
+	tfs_err("read of %s (inode %" PRIu64 ") at offset %" PRIu64 ": chunk checksum mismatch on "
+		"disk %s track %" PRIu32 " chunk %" PRIu32 "; returning EIO, never the bad bytes; "
+		"run fsck.trackfs --scrub, and restore the file from a backup",
+		path, ino, ext->off + (uint64_t)idx * v->chunk_size,
 		trk_pool_disk_path(v->pool, ext->disk), ext->track, ext->chunk + idx);
 }
 

@@ -98,6 +98,7 @@ setup flip || exit 1
 locate "$vol" /b 8192
 flip "$loc_file" $((loc_offset + 100))
 expect 1 "get of a file with a bad chunk" -- "$bin/trackfs-debug" get "$vol" /b
+contains "the read error names the file by path" "read of /b \(inode [0-9]+\) at offset 8192: chunk checksum mismatch on disk"
 contains "get reports EIO" "Input/output error"
 no_crash "get of a bad chunk"
 expect 0 "fsck without --scrub does not read data" -- "$bin/fsck.trackfs" "$vol"
