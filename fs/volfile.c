@@ -31,14 +31,70 @@ static bool has_volfile(const char *dir)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* Undo the octal escapes (\040 for a space) of a /proc/self/mountinfo field. */
+static void mountinfo_unescape(char *s)
+{
+	char *w = s;
+
+	for (char *r = s; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+}
+
+/* If @p dir is where a trackfs volume is mounted, the volume the daemon was
+ * given (its fsname is "trackfs:VOLUME"), found without a call into the
+ * mount itself. @return true with @p vol set. */
+static bool mounted_volume(const char *dir, char vol[PATH_MAX])
+{
+	char real[PATH_MAX], line[3 * PATH_MAX];
+	bool found = false;
+	FILE *f;
+
+	if (!realpath(dir, real))
+		return false;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		char mpoint[PATH_MAX], type[64], source[PATH_MAX];
+		char *sep = strstr(line, " - ");
+
+		if (!sep || sscanf(line, "%*u %*u %*s %*s %4095s", mpoint) != 1 ||
+		    sscanf(sep + 3, "%63s %4095s", type, source) != 2)
+			continue;
+		mountinfo_unescape(mpoint);
+		mountinfo_unescape(source);
+		/* The last match is the mount on top. */
+		if (!strcmp(mpoint, real) && !strcmp(type, "fuse.trackfs") &&
+		    !strncmp(source, "trackfs:", 8) && source[8]) {
+			snprintf(vol, PATH_MAX, "%s", source + 8);
+			found = true;
+		} else if (!strcmp(mpoint, real)) {
+			found = false;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
 int vol_meta_resolve(const char *arg, char out[PATH_MAX])
 {
-	char cand[PATH_MAX + 8];
+	char cand[PATH_MAX + 8], vol[PATH_MAX];
 
 	if (!arg || !*arg) {
 		tfs_err("open volume: no volume directory given");
 		return -EINVAL;
 	}
+	/* A mount point names its volume (`trackfs status /mnt/media`). */
+	if (mounted_volume(arg, vol))
+		arg = vol;
 	if (has_volfile(arg)) {
 		snprintf(cand, sizeof(cand), "%s", arg);
 	} else {

@@ -35,8 +35,9 @@ struct vol_volfile {
 };
 
 /**
- * Resolve what a user typed as VOLUME to the metadata directory: @p arg itself
- * if it holds volume.conf, else @p arg/meta if that does.
+ * Resolve what a user typed as VOLUME to the metadata directory: the volume
+ * mounted there if @p arg is a trackfs mount point, else @p arg itself if it
+ * holds volume.conf, else @p arg/meta if that does.
  * @return 0 or -ENOENT (with a message saying what was looked for).
  */
 int vol_meta_resolve(const char *arg, char out[PATH_MAX]);

@@ -19,7 +19,7 @@ static void usage(FILE *out)
 	fprintf(out, "Usage: trackfs status VOLUME\n"
 		     "Show a trackfs volume's disks and space, the newest snapshot of the index\n"
 		     "on each disk and the metadata mirror (VOLUME is its metadata directory,\n"
-		     "or a disk directory holding meta/), mounted or not.\n"
+		     "a disk directory holding meta/, or where it is mounted), mounted or not.\n"
 		     "\n"
 		     "Exit status: 0 all is well, 1 something needs attention (a disk missing\n"
 		     "or failing, the mirror failed) or the volume could not be read, 2 bad\n"

@@ -4,7 +4,7 @@
 # fsck(8)); an error is printed once, by the program's own name. Logging: the
 # daemons' lines carry a timestamp; a daemon in the background with no syslog
 # on /dev/log appends them to META/trackfs.log (and says so), with one it
-# logs there.
+# logs there. `trackfs status` takes a mount point as well as the volume.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -62,9 +62,17 @@ for cmd in "trackfs-status $novol" "trackfs-debug ls $novol /" "trackfs-disk lis
 		fail "$cmd: more than two lines for one error: $(cat "$TFS_TMP/err")"
 done
 
-step "a foreground daemon stamps its lines with the time"
+step "a foreground daemon stamps its lines with the time; status takes the mount point"
 tfs_mount
+"$B/tools/trackfs-status" "$TFS_META" >"$TFS_TMP/st.meta" || fail "status of $TFS_META failed"
+"$B/tools/trackfs-status" "$TFS_MNT" >"$TFS_TMP/st.mnt" || fail "status of the mount point failed"
+grep -q "$TFS_META" "$TFS_TMP/st.mnt" || fail "status of the mount point: $(cat "$TFS_TMP/st.mnt")"
+diff <(grep -v "ago" "$TFS_TMP/st.meta") <(grep -v "ago" "$TFS_TMP/st.mnt") ||
+	fail "status of the mount point differs from status of the metadata directory"
 tfs_umount
+rc=0
+"$B/tools/trackfs-status" "$TFS_MNT" >/dev/null 2>"$TFS_TMP/err" || rc=$?
+[ "$rc" -ne 0 ] || fail "status of an empty directory (no longer mounted) succeeded"
 grep -Eq "${stamp_re}trackfs: info: volume .* mounted on " "$TFS_LOG" ||
 	fail "no timestamped 'mounted' line in the daemon's log: $(cat "$TFS_LOG")"
 
