@@ -482,7 +482,8 @@ int vol_control_connect(const char *meta_dir, const char *req);
 /**
  * vol_info of a volume that another process holds open (the mounted daemon or
  * trackfs-s3), asked over the volume's status socket.
- * @return 0; -ECONNREFUSED / -ENOENT when no process answers for it; -EPROTO.
+ * @return 0; -ECONNREFUSED / -ENOENT when no process answers for it; -EPERM
+ * when the caller is not root or the volume's owner; -EPROTO.
  */
 int vol_info_remote(const char *meta_dir, struct vol_info *out);
 

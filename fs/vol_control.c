@@ -126,8 +126,8 @@ static void answer(struct vol *v, int fd)
 	free(info);
 }
 
-/* Changes are for root, the user the daemon runs as and the owner of the
- * metadata directory (SO_PEERCRED: the kernel's word, not the client's). */
+/* Every request is for root, the user the daemon runs as and the owner of
+ * the metadata directory (SO_PEERCRED: the kernel's word, not the client's). */
 static bool may_change(struct vol *v, int fd)
 {
 	struct ucred cr;
@@ -218,17 +218,18 @@ static void serve(struct vol *v, int fd)
 	}
 	line[len] = '\0';
 	line[strcspn(line, "\n")] = '\0';
+	/* Even the figures name disks, paths and the mirror: owner only. */
+	if (!may_change(v, fd)) {
+		reply(fd, "err %d\n", EPERM);
+		close(fd);
+		return;
+	}
 	if (!*line || !strcmp(line, "info")) {
 		answer(v, fd);
 		return;
 	}
 	if (!strncmp(line, "drain-status ", 13)) {
 		serve_drain_status(v, fd, line + 13);
-		close(fd);
-		return;
-	}
-	if (!may_change(v, fd)) {
-		reply(fd, "err %d\n", EPERM);
 		close(fd);
 		return;
 	}
@@ -435,6 +436,12 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 		if (sscanf(line, "%31s %n", key, &pos) < 1)
 			continue;
 		const char *val = line + pos;
+		if (!strcmp(key, "err")) {
+			rc = -atoi(val); /* EPERM: not root or the volume's owner */
+			if (rc >= 0)
+				rc = -EPROTO;
+			break;
+		}
 		if (!strcmp(key, "uuid")) {
 			if (tfs_uuid_parse(val, &out->uuid) == 0)
 				rc = 0;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/base/fileio.h"
 #include "core/base/log.h"
@@ -212,10 +213,20 @@ int main(int argc, char **argv)
 	 * answers on its status socket. Ask it first, so that a mounted volume
 	 * does not first print the lock error of vol_open. */
 	char meta[PATH_MAX];
-	if (vol_meta_resolve(argv[1], meta) == 0 && vol_info_remote(meta, info) == 0) {
-		rc = print_info(info, meta, false, true);
-		free(info);
-		return rc;
+	if (vol_meta_resolve(argv[1], meta) == 0) {
+		rc = vol_info_remote(meta, info);
+		if (rc == 0) {
+			rc = print_info(info, meta, false, true);
+			free(info);
+			return rc;
+		}
+		if (rc == -EPERM) {
+			cli_msg("the process serving %s answers only root and the owner of %s "
+				"(you are uid %u): run trackfs status as one of them",
+				meta, meta, (unsigned)getuid());
+			free(info);
+			return CLI_EXIT_FAIL;
+		}
 	}
 	rc = vol_open(argv[1], &oo, &v);
 	if (rc == -EBUSY) {

@@ -69,6 +69,15 @@ tfs_mount
 grep -q "$TFS_META" "$TFS_TMP/st.mnt" || fail "status of the mount point: $(cat "$TFS_TMP/st.mnt")"
 diff <(grep -v "ago" "$TFS_TMP/st.meta") <(grep -v "ago" "$TFS_TMP/st.mnt") ||
 	fail "status of the mount point differs from status of the metadata directory"
+# The daemon's socket answers root and the volume's owner only.
+chmod o+rx "$TFS_TMP" "$TFS_TMP/disk1"
+rc=0
+setpriv --reuid=65534 --regid=65534 --clear-groups -- "$B/tools/trackfs-status" "$TFS_META" \
+	>"$TFS_TMP/st.nobody" 2>&1 || rc=$?
+check_eq "$rc" 1 "exit status of trackfs status run by nobody"
+grep -q "answers only root and the owner of $TFS_META" "$TFS_TMP/st.nobody" ||
+	fail "nobody was not refused clearly: $(cat "$TFS_TMP/st.nobody")"
+grep -q "Disk" "$TFS_TMP/st.nobody" && fail "nobody was shown the disks: $(cat "$TFS_TMP/st.nobody")"
 tfs_umount
 rc=0
 "$B/tools/trackfs-status" "$TFS_MNT" >/dev/null 2>"$TFS_TMP/err" || rc=$?
