@@ -447,9 +447,9 @@ int main(int argc, char *argv[])
 		fprintf(stderr, "trackfs: timeout must not be negative\n");
 		goto out_free_args;
 	}
+	ret = 1; /* from here on, what fails is the mount, not its arguments */
 	if (fs_s3_opts_check(&o.s3) < 0)
 		goto out_free_args;
-	ret = 1;
 	if (!realpath(o.volume, volume)) {
 		fprintf(stderr, "trackfs: volume %s: %s\n", o.volume, strerror(errno));
 		goto out_free_args;

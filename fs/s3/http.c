@@ -4,6 +4,7 @@
  * http_parser is lax), refusing at the headers without reading a large body,
  * the header size limit, and closing. */
 #include <errno.h>
+#include <arpa/inet.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -549,6 +550,26 @@ static void on_shutdown(uv_shutdown_t *req, int status)
  * So send FIN first and drain what arrives until the client closes, or until
  * the sweep gives up after a couple of seconds.
  */
+void s3_conn_peer(struct s3_conn *c)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "";
+
+	snprintf(c->peer, sizeof(c->peer), "-");
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+		uv_ip4_name(a, ip, sizeof(ip));
+		snprintf(c->peer, sizeof(c->peer), "%s:%u", ip, ntohs(a->sin_port));
+	} else if (ss.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+		uv_ip6_name(a, ip, sizeof(ip));
+		snprintf(c->peer, sizeof(c->peer), "[%s]:%u", ip, ntohs(a->sin6_port));
+	}
+}
+
 void s3_conn_linger(struct s3_conn *c)
 {
 	if (c->closing)

@@ -152,7 +152,7 @@ int main(int argc, char **argv)
 		}
 	}
 	sigwait(&set, &sig);
-	tfs_info("trackfs-s3: %s received, stopping", strsignal(sig));
+	tfs_info("%s received, stopping", strsignal(sig));
 	s3_server_stop(srv);
 	rc = vol_close(v);
 	if (rc) {

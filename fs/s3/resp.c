@@ -28,10 +28,18 @@ static void response_complete(struct s3_conn *c)
 	const char *q = strchr(r->url.p ? r->url.p : "", '?');
 	int path_len = r->url.p ? (int)(q ? (size_t)(q - r->url.p) : r->url.len) : 0;
 
-	tfs_info("s3: %s %.*s %s %d %llu %llums", r->method ? r->method : "-", path_len,
-		 r->url.p ? r->url.p : "", r->h ? r->h->name : "-", r->status,
+	if (!c->peer[0])
+		s3_conn_peer(c);
+	/* The access log line (README "S3 access log"): client, access key,
+	 * request id, operation, bucket/key, status, bytes in and out,
+	 * duration, then the request line's method and path. */
+	tfs_info("s3: access %s %s %016llX %s %s%s%s %d %llu %llu %llums \"%s %.*s\"", c->peer,
+		 r->id.access_key ? r->id.access_key : "-", (unsigned long long)r->reqid,
+		 r->h ? r->h->name : "-", r->bucket ? r->bucket : "-", r->key && *r->key ? "/" : "",
+		 r->key && *r->key ? r->key : "", r->status, (unsigned long long)r->body_bytes,
 		 (unsigned long long)r->bytes_out,
-		 (unsigned long long)(r->t0_ms ? s3_now_ms() - r->t0_ms : 0));
+		 (unsigned long long)(r->t0_ms ? s3_now_ms() - r->t0_ms : 0),
+		 r->method ? r->method : "-", path_len, r->url.p ? r->url.p : "");
 	s3_req_reset(c);
 	c->phase = S3_C_IDLE;
 	c->phase_ms = c->activity_ms = s3_now_ms();
@@ -151,12 +159,13 @@ void s3_resp_start(struct s3_conn *c, int status)
 
 	s3_sb_reset(&c->head);
 	c->req.status = status;
+	c->req.reqid = c->srv->reqid_base |
+		       (uint32_t)__atomic_add_fetch(&c->srv->reqno, 1, __ATOMIC_RELAXED);
 	s3_fmt_http_date(time(NULL), date, sizeof(date));
 	s3_sb_printf(&c->head,
 		     "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: trackfs-s3\r\n"
 		     "x-amz-request-id: %016llX\r\n",
-		     status, reason(status), date,
-		     (unsigned long long)__atomic_add_fetch(&c->srv->reqno, 1, __ATOMIC_RELAXED));
+		     status, reason(status), date, (unsigned long long)c->req.reqid);
 	if (!c->keep_alive || c->want_close)
 		s3_sb_puts(&c->head, "Connection: close\r\n");
 }
@@ -326,7 +335,7 @@ void s3_resp_error(struct s3_conn *c, int err)
 	if (r->key && *r->key)
 		s3_xml_text(&b, "Key", r->key);
 	s3_sb_printf(&b, "<RequestId>%016llX</RequestId></Error>",
-		     (unsigned long long)__atomic_load_n(&c->srv->reqno, __ATOMIC_RELAXED));
+		     (unsigned long long)c->req.reqid);
 	if (b.oom) {
 		s3_sb_free(&b);
 		resp_fail(c, -ENOMEM);

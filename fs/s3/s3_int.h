@@ -270,6 +270,7 @@ struct s3_req {
 	uint64_t bytes_out;
 	bool head;	      /* HEAD: headers only */
 	bool cond_prechecked; /* a write condition held when the request began */
+	uint64_t reqid;	      /* x-amz-request-id, set by s3_resp_start */
 };
 
 struct s3_server;
@@ -296,6 +297,7 @@ struct s3_conn {
 	uint64_t linger_bytes; /* drained after the last response */
 
 	struct s3_sbuf head; /* response headers being built */
+	char peer[64];	     /* the client's address, for the access log (once known) */
 	int writes;	     /* uv_write requests in flight */
 	bool stream;	     /* body streams from a file */
 	uint64_t stream_ino; /* holds one vol reference while streaming */
@@ -365,6 +367,7 @@ struct s3_server {
 	int port;
 	uint64_t last_upload_sweep_ms; /* loop 0 only */
 	uint64_t reqno;		       /* atomic */
+	uint64_t reqid_base;	       /* random high bits: request ids differ across restarts */
 	struct s3_snapcache snaps;
 	/* tmp_sweep.c */
 	uv_thread_t sweep;
@@ -389,6 +392,8 @@ void s3_conn_feed(struct s3_conn *c, const char *data, size_t len);
 void s3_conn_read_start(struct s3_conn *c);
 /** Send FIN, drain the input, close when the client does (or after 2 s). */
 void s3_conn_linger(struct s3_conn *c);
+/** Fill c->peer with the client's address ("ADDR:PORT", "[ADDR]:PORT", or "-"). */
+void s3_conn_peer(struct s3_conn *c);
 /** Close and free once libuv is done with it; the request in progress is cleaned up. */
 void s3_conn_close(struct s3_conn *c);
 /** Run the request's cleanup and forget it. */

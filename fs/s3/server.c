@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/base/log.h"
@@ -233,6 +235,11 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	}
 	s->v = v;
 	s->cfg = *cfg;
+	/* 32 random bits above a 32-bit count: ids do not repeat after a restart. */
+	uint32_t boot = 0;
+	if (getrandom(&boot, sizeof(boot), 0) != sizeof(boot))
+		boot = (uint32_t)time(NULL) ^ (uint32_t)getpid();
+	s->reqid_base = (uint64_t)boot << 32;
 	s->listen = dup_or(cfg->listen, "127.0.0.1:9000");
 	s->region = dup_or(cfg->region, "us-east-1");
 	s->vhost_domain = dup_or(cfg->vhost_domain, "localhost");
