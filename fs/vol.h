@@ -81,6 +81,8 @@ struct vol_open_opts {
 	/* Seconds between index snapshots while the volume changes; 0 = 300,
 	 * VOL_SNAPSHOT_NEVER: only at close and on demand. */
 	unsigned snapshot_s;
+	/* Seconds between scheduled online scrubs (vol_scrub.c); 0: none. */
+	uint64_t scrub_every_s;
 };
 
 /**
@@ -411,6 +413,33 @@ enum vol_mirror_state {
 	VOL_MIRROR_STALE = 2,
 	VOL_MIRROR_FAILED = 3, /* it could not be opened or written: mirror_error says why */
 };
+/* ---- online scrub (vol_scrub.c) ---------------------------------------------------------- */
+
+enum vol_scrub_state { VOL_SCRUB_NONE, VOL_SCRUB_RUNNING, VOL_SCRUB_DONE, VOL_SCRUB_STOPPED };
+
+struct vol_scrub_status {
+	int state; /* enum vol_scrub_state; RUNNING includes "interrupted, goes on" */
+	uint64_t bytes_done, bytes_total; /* total: the chunks in use when it began */
+	uint64_t bad;			  /* chunks that failed their checksum or read */
+	uint64_t rate;			  /* bytes/s at most; 0: no limit */
+	uint64_t elapsed_ms;		  /* of the current (or last) run */
+	int64_t started_s, finished_s;	  /* wall clock; 0: never */
+};
+
+/**
+ * Scrub the open volume on its own thread at @p rate bytes/s (0: no limit):
+ * a stopped scrub goes on from where it stopped, unless @p restart. A
+ * running one just takes the new rate. @return 0, -EROFS, -ENOTSUP.
+ */
+int vol_scrub_start(struct vol *v, uint64_t rate, bool restart);
+/** Stop the running scrub after its current batch (it keeps its cursor).
+ * @return 0 or -ESRCH (none runs). */
+int vol_scrub_stop(struct vol *v);
+/** The scrub's progress and outcome. @return 0 or -ENOTSUP (not open for writing). */
+int vol_scrub_status(struct vol *v, struct vol_scrub_status *out);
+/** The report of bad chunks, by path, in the metadata directory. */
+#define VOL_SCRUB_REPORT_NAME "scrub.report"
+
 struct vol_info {
 	struct tfs_uuid uuid;
 	char label[65];
@@ -430,6 +459,7 @@ struct vol_info {
 	uint64_t mirror_seq;
 	int mirror_error;
 	struct vol_disk_info disks[VOL_MAX_DISKS];
+	struct vol_scrub_status scrub; /* state VOL_SCRUB_NONE: never, or not known */
 };
 /**
  * The volume's figures. On a volume opened for writing the mirror's state is

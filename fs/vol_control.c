@@ -6,7 +6,8 @@
  * over the volume, each host filesystem counted once; "index_seq N": the
  * index's commit; "disk_snapshot I SEQ TIME_NS": disk I's newest snapshot;
  * "mirror current|stale|failed SEQ DIR" and "mirror_error ERRNO": the
- * metadata mirror). */
+ * metadata mirror; "scrub STATE DONE TOTAL BAD RATE ELAPSED_MS STARTED
+ * FINISHED": the online scrub). */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -109,6 +110,13 @@ static void answer(struct vol *v, int fd)
 					info->disks[i].drain_rate, info->disks[i].drain_target,
 					info->disks[i].drain_salvaged ? 1 : 0);
 		fprintf(out, "index_seq %" PRIu64 "\n", info->index_seq);
+		if (info->scrub.state != VOL_SCRUB_NONE)
+			fprintf(out,
+				"scrub %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
+				" %" PRId64 " %" PRId64 "\n",
+				info->scrub.state, info->scrub.bytes_done, info->scrub.bytes_total,
+				info->scrub.bad, info->scrub.rate, info->scrub.elapsed_ms,
+				info->scrub.started_s, info->scrub.finished_s);
 		for (unsigned i = 0; i < info->ndisks; i++)
 			if (info->disks[i].has_snapshot)
 				fprintf(out, "disk_snapshot %u %" PRIu64 " %" PRIu64 "\n", i,
@@ -198,6 +206,7 @@ static void serve_drain_status(struct vol *v, int fd, const char *arg)
 }
 
 /* One request line: "info" (or nothing: older clients), "disk-add PATH",
+ * "scrub-start RATE [RESTART]", "scrub-stop" (progress: "info"'s scrub line),
  * "placement POLICY", "reserve BYTES|auto", the drain requests above,
  * "meta-snapshot" (a snapshot now: "ok SEQ BYTES WRITTEN FAILED SECONDS")
  * and "meta-mirror DIR" (the metadata mirror is DIR from now on: "ok SEQ").
@@ -256,6 +265,18 @@ static void serve(struct vol *v, int fd)
 			reply(fd, "ok %u %d\n", idx, shares);
 	} else if (!strncmp(line, "replace-start ", 14)) {
 		rc = vol_replace_serve(v, fd, line + 14);
+	} else if (!strncmp(line, "scrub-start ", 12)) {
+		uint64_t rate;
+		int restart = 0;
+		rc = sscanf(line + 12, "%" SCNu64 " %d", &rate, &restart) >= 1
+			     ? vol_scrub_start(v, rate, restart != 0)
+			     : -EINVAL;
+		if (rc == 0)
+			reply(fd, "ok\n");
+	} else if (!strcmp(line, "scrub-stop")) {
+		rc = vol_scrub_stop(v);
+		if (rc == 0)
+			reply(fd, "ok\n");
 	} else if (!strcmp(line, "meta-snapshot")) {
 		struct vol_snapshot_result r;
 		rc = vol_snapshot(v, NULL, &r);
@@ -441,6 +462,17 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			if (rc >= 0)
 				rc = -EPROTO;
 			break;
+		}
+		if (!strcmp(key, "scrub")) {
+			struct vol_scrub_status *sc = &out->scrub;
+			if (sscanf(val,
+				   "%d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64
+				   " %" SCNd64 " %" SCNd64,
+				   &sc->state, &sc->bytes_done, &sc->bytes_total, &sc->bad,
+				   &sc->rate, &sc->elapsed_ms, &sc->started_s,
+				   &sc->finished_s) != 8)
+				memset(sc, 0, sizeof(*sc));
+			continue;
 		}
 		if (!strcmp(key, "uuid")) {
 			if (tfs_uuid_parse(val, &out->uuid) == 0)

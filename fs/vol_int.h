@@ -130,6 +130,8 @@ struct vol {
 		uint64_t user_stop; /* disks whose stop was asked for: mark it in the record */
 	} drainer;
 
+	struct vol_scrubber *scrubber; /* vol_scrub.c, while open for writing */
+
 	/* Snapshots (vol_snapshot.c): snap_mu serializes taking them and
 	 * guards snap_seq/snap_last_ns; the snapshot thread waits on
 	 * snapper_cond (snapper_mu guards the flags). */
@@ -265,6 +267,13 @@ void vol_disk_files_serve(struct vol *v, int fd, const char *arg);
 /** Mark the disks whose drain record says draining or drained, so that the
  * allocator keeps new chunks off them (at open). @return 0 or an index error. */
 int vol_drain_load(struct vol *v);
+
+/* vol_scrub.c: the online scrub thread */
+/** Start the scrub thread: it resumes an interrupted scrub and starts one
+ * every @p every_s seconds (0: only when asked). */
+int vol_scrubber_init(struct vol *v, uint64_t every_s);
+/** Stop it; a running scrub keeps its cursor for the next open. */
+void vol_scrubber_fini(struct vol *v);
 
 /* vol_drain_thread.c: drains on the volume's own thread */
 /** Ready the drain thread's state (before the control socket answers). */

@@ -503,6 +503,11 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 			tfs_warn("volume %s: no drain thread (%s): drains run only from an "
 				 "unmounted volume",
 				 v->meta_dir, tfs_strerror(rc));
+		rc = vol_scrubber_init(v, opts->scrub_every_s);
+		if (rc < 0)
+			tfs_warn("volume %s: no scrub thread (%s): scrub it unmounted with "
+				 "fsck.trackfs --scrub",
+				 v->meta_dir, tfs_strerror(rc));
 		vol_control_start(v); /* optional: it logs why if it cannot */
 		if (opts->flags & VOL_DRAIN_RESUME)
 			vol_drainer_resume(v);
@@ -537,7 +542,8 @@ int vol_close(struct vol *v)
 	if (!v->rdonly) {
 		vol_control_stop(v);
 		vol_snapper_stop(v);
-		vol_drainer_fini(v); /* its drain keeps its cursor for the next open */
+		vol_drainer_fini(v);  /* its drain keeps its cursor for the next open */
+		vol_scrubber_fini(v); /* likewise the scrub */
 		vol_flusher_stop(v);
 		/* Every reference is gone at close, so every orphan can go now. */
 		vol_refs_fini(v);

@@ -130,6 +130,8 @@ int vol_info(struct vol *v, struct vol_info *out)
 	if (rc == 0) {
 		out->index_seq = idx_env_seq(v->idx);
 		mirror_info(v, out);
+		if (v->scrubber)
+			vol_scrub_status(v, &out->scrub);
 	}
 	pthread_mutex_unlock(&v->disks_mu);
 	/* Directory reads, with the disk paths copied out: not under disks_mu. */

@@ -6,12 +6,14 @@
 #include "fs/vol.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *cli_prog = "trackfs";
 
@@ -280,4 +282,72 @@ bool cli_mirror_state(const struct vol_info *info, const char *meta, bool live, 
 			 m, e ? tfs_strerror(e) : "unknown error", meta, m);
 		return true;
 	}
+}
+
+/* ---- the progress bar --------------------------------------------------------------- */
+
+void cli_bar_init(struct cli_bar *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->on = isatty(STDERR_FILENO);
+	b->t0 = b->last = b->rate_t = cli_now();
+	b->done0 = UINT64_MAX;
+}
+
+void cli_bar_draw(struct cli_bar *b, uint64_t done, uint64_t total, bool force)
+{
+	char b1[32], b2[32], b3[32], eta[32] = "--:--";
+	double now = cli_now();
+
+	if (b->done0 == UINT64_MAX)
+		b->done0 = b->rate_done = done;
+	if (now - b->rate_t >= 1.0) {
+		double r = (double)(done - b->rate_done) / (now - b->rate_t);
+		b->rate = b->rate > 0 ? 0.7 * b->rate + 0.3 * r : r;
+		b->rate_t = now;
+		b->rate_done = done;
+	}
+	if (!b->on || (!force && now - b->last < 0.25))
+		return;
+	b->last = now;
+	if (total < done)
+		total = done;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+	char bar[31];
+	unsigned fill = pct * 30 / 100;
+	memset(bar, '#', fill);
+	memset(bar + fill, '.', 30 - fill);
+	bar[30] = '\0';
+	if (b->rate > 1 && total > done) {
+		uint64_t s = (uint64_t)((double)(total - done) / b->rate);
+		snprintf(eta, sizeof(eta), "%" PRIu64 ":%02u:%02u", s / 3600,
+			 (unsigned)(s / 60 % 60), (unsigned)(s % 60));
+	}
+	fprintf(stderr, "\r[%s] %3u%%  %s of %s  %s/s  ETA %s\033[K", bar, pct, B(done, b1),
+		B(total, b2), B((uint64_t)b->rate, b3), eta);
+	b->drawn = true;
+}
+
+void cli_bar_end(struct cli_bar *b)
+{
+	if (b->on && b->drawn)
+		fputc('\n', stderr);
+	b->drawn = false;
+}
+
+/* "50M/s", "1G" (bytes per second, the "/s" optional) into @p out: 0, or
+ * -EINVAL with a message. */
+int cli_parse_rate(const char *arg, uint64_t *out)
+{
+	char buf[64];
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	size_t l = strlen(buf);
+	if (l > 2 && !strcmp(buf + l - 2, "/s"))
+		buf[l - 2] = '\0';
+	if (cli_parse_size(buf, out) < 0 || *out == 0) {
+		cli_msg("bad rate '%s' (e.g. 50M/s, 1G/s)", arg);
+		return -EINVAL;
+	}
+	return 0;
 }

@@ -84,4 +84,25 @@ struct vol_info;
 bool cli_mirror_state(const struct vol_info *info, const char *meta, bool live, char *buf,
 		      size_t size);
 
+/** A rate ("50M/s", "1G") in bytes per second: 0, or -EINVAL (said). */
+int cli_parse_rate(const char *arg, uint64_t *out);
+
+/* A progress bar for long work (drains, scrubs): bytes, rate and ETA on a
+ * terminal's stderr, nothing when stderr is not one. */
+struct cli_bar {
+	bool on;	 /* stderr is a terminal */
+	double t0, last; /* when it started, when it last drew */
+	uint64_t done0;	 /* bytes done when it started (a resumed drain) */
+	double rate;	 /* bytes/s, smoothed */
+	double rate_t;	 /* when rate was last updated */
+	uint64_t rate_done;
+	bool drawn;
+};
+
+void cli_bar_init(struct cli_bar *b);
+/** Draw at most four times a second unless @p force. */
+void cli_bar_draw(struct cli_bar *b, uint64_t done, uint64_t total, bool force);
+/** End the bar's line, before other messages. */
+void cli_bar_end(struct cli_bar *b);
+
 #endif

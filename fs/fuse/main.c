@@ -40,7 +40,8 @@ struct fs_opts {
 	double timeout;
 	unsigned snapshot_s; /* -o snapshot_interval=SECONDS (0: never, only at unmount) */
 	int has_snapshot_s;
-	struct fs_s3_opts s3; /* -o s3=...: the S3 sidecar (sidecar.c) */
+	unsigned scrub_every_s; /* -o scrub_every=SECONDS (0: only when asked) */
+	struct fs_s3_opts s3;	/* -o s3=...: the S3 sidecar (sidecar.c) */
 };
 
 enum {
@@ -71,6 +72,7 @@ static const struct fuse_opt fs_opt_spec[] = {
 	{"timeout=%lf", offsetof(struct fs_opts, timeout), 0},
 	{"snapshot_interval=%u", offsetof(struct fs_opts, snapshot_s), 0},
 	{"snapshot_interval=", offsetof(struct fs_opts, has_snapshot_s), 1},
+	{"scrub_every=%u", offsetof(struct fs_opts, scrub_every_s), 0},
 	{"s3=%s", offsetof(struct fs_opts, s3.listen), 0},
 	{"s3_auth=%s", offsetof(struct fs_opts, s3.auth), 0},
 	{"s3_region=%s", offsetof(struct fs_opts, s3.region), 0},
@@ -191,6 +193,9 @@ static void fs_help(void)
 	       "                           disk while it changes (default 300; 0: only at\n"
 	       "                           unmount and on `trackfs meta snapshot`)\n"
 	       "                           (default 86400: this daemon is the only writer)\n"
+	       "    -o scrub_every=SECONDS  scrub the mounted volume by itself once the last\n"
+	       "                           scrub finished that long ago (e.g. 2592000: 30\n"
+	       "                           days; default: only on `trackfs scrub`)\n"
 	       "    -o max_threads=N       at most N worker threads (default 10)\n"
 	       "    -o max_idle_threads=N  at most N idle worker threads (default 10)\n"
 	       "    -o fsname=NAME         source shown in /proc/mounts (default trackfs:VOLUME)\n"
@@ -312,7 +317,8 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 				      .flags = o->ro ? VOL_RDONLY : VOL_DRAIN_RESUME,
 				      .snapshot_s = !o->has_snapshot_s ? 0
 						    : o->snapshot_s    ? o->snapshot_s
-								       : VOL_SNAPSHOT_NEVER};
+								       : VOL_SNAPSHOT_NEVER,
+				      .scrub_every_s = o->scrub_every_s};
 	struct fuse_lowlevel_ops ops;
 	struct s3_server *s3 = NULL;
 	struct fuse_session *se;
