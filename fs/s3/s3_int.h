@@ -136,12 +136,15 @@ enum {
 	S3_HASH_SHA256 = 1 << 1,
 	S3_HASH_CRC32 = 1 << 2,
 	S3_HASH_CRC32C = 1 << 3,
+	S3_HASH_SHA1 = 1 << 4,
+	S3_HASH_CRC64NVME = 1 << 5,
 };
 
 struct s3_hash {
 	unsigned want;
-	void *md5, *sha256; /* EVP_MD_CTX * */
+	void *md5, *sha256, *sha1; /* EVP_MD_CTX * */
 	uint32_t crc32, crc32c;
+	uint64_t crc64nvme;
 	uint64_t bytes;
 };
 
@@ -150,11 +153,49 @@ void s3_hash_update(struct s3_hash *h, const void *data, size_t len);
 /** Finish: @p md5 (16 bytes) and @p sha256 (32 bytes) may be NULL. */
 int s3_hash_final(struct s3_hash *h, uint8_t *md5, uint8_t *sha256);
 void s3_hash_fini(struct s3_hash *h);
-/** CRC32C (Castagnoli), table-driven: no Debian library exposes it simply. */
-uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+/** Finish the SHA-1 (S3_HASH_SHA1) into @p out (20 bytes). */
+int s3_hash_final_sha1(struct s3_hash *h, uint8_t *out);
 void s3_sha256(const void *data, size_t len, uint8_t out[32]);
 void s3_sha256_hex(const void *data, size_t len, char out[65]);
 void s3_hmac_sha256(const void *key, size_t klen, const void *data, size_t len, uint8_t out[32]);
+
+/* ---- crc.c: CRC32, CRC32C (ISA-L), CRC64NVME, and joining CRCs ----------------- */
+
+/* Each takes the CRC of the bytes before (0 to start) and returns the CRC
+ * with @p data appended, as zlib's crc32 does. */
+uint32_t s3_crc32(uint32_t crc, const void *data, size_t len);
+uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+uint64_t s3_crc64nvme(uint64_t crc, const void *data, size_t len);
+
+enum s3_crc_kind { S3_CRC32, S3_CRC32C, S3_CRC64NVME };
+/** The CRC of A followed by B, from @p crc1 (A's), @p crc2 (B's) and B's
+ * length @p len2. */
+uint64_t s3_crc_combine(enum s3_crc_kind kind, uint64_t crc1, uint64_t crc2, uint64_t len2);
+
+/* ---- cksum.c: the flexible checksum algorithms --------------------------------- */
+
+struct s3_cksum_algo {
+	const char *name;  /* "crc32", as in x-amz-checksum-crc32 */
+	const char *upper; /* "CRC32", as in x-amz-checksum-algorithm, ChecksumCRC32 */
+	unsigned hash;	   /* S3_HASH_* */
+	size_t raw;	   /* digest bytes */
+	bool crc;	   /* may be FULL_OBJECT in a multipart upload */
+	enum s3_crc_kind kind;
+};
+/** The algorithm named @p name (any case), or NULL. */
+const struct s3_cksum_algo *s3_cksum_algo(const char *name);
+/** Base64 of @p a's digest in finished hash @p h (@p sha256: its SHA-256, if
+ * that is @p a). @p b64 needs 45 bytes. @return 0 or -ENOMEM. */
+int s3_cksum_value(const struct s3_cksum_algo *a, struct s3_hash *h, const uint8_t *sha256,
+		   char *b64);
+/** Decode base64 value @p b64 of @p a into @p out (a->raw bytes). @return 0 or -EINVAL. */
+int s3_cksum_raw(const struct s3_cksum_algo *a, const char *b64, uint8_t *out);
+/** COMPOSITE checksum of @p n parts from their raw digests (concatenated):
+ * base64 of the digest of @p raws, then "-N". @p b64 needs 52 bytes. */
+int s3_cksum_composite(const struct s3_cksum_algo *a, const uint8_t *raws, size_t n, char *b64);
+/** FULL_OBJECT CRC of @p n parts from their raw CRCs and sizes. */
+void s3_cksum_full(const struct s3_cksum_algo *a, const uint8_t *raws, const uint64_t *sizes,
+		   size_t n, char *b64);
 
 /* ---- auth.c: the auth file -------------------------------------------------------- */
 
