@@ -117,6 +117,7 @@ enum s3_err {
 	S3E_STORAGE_FULL,
 	S3E_TIME_SKEWED,
 	S3E_UNSUPPORTED_CHECKSUM,
+	S3E_INVALID_PART_NUMBER,
 	S3E_END
 };
 
@@ -478,7 +479,7 @@ int s3_route(struct s3_conn *c);
 /* ---- refuse.c ---------------------------------------------------------------------- */
 
 /** Refuse what the request asks for and the sidecar does not do (SSE, object
- * lock, tagging, ?partNumber reads, unknown x-amz-* headers), naming it.
+ * lock, tagging, unknown x-amz-* headers), naming it.
  * @return 0, -S3E_NOT_IMPLEMENTED, -S3E_INVALID_REQUEST. */
 int s3_refuse_unsupported(struct s3_conn *c);
 
@@ -573,7 +574,9 @@ void s3_delete_list_fini(struct s3_delete_list *d);
 
 struct s3_part_ref {
 	unsigned number;
-	char etag[80]; /* without quotes */
+	char etag[80];	  /* without quotes */
+	char ck_name[16]; /* "crc32" from <ChecksumCRC32>, "" if none */
+	char ck_b64[80];
 };
 struct s3_complete_list {
 	struct s3_part_ref *parts;
@@ -779,6 +782,71 @@ int s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_pa
 /** At start-up: undo completions a crash interrupted (see mpu_assemble.c).
  * @return false if one must wait for a later start. */
 bool s3_mpu_recover(struct s3_server *s);
+
+/* ---- obj_parts.c: the parts of a completed multipart object --------------------- */
+
+struct s3_obj_part {
+	unsigned number; /* as uploaded */
+	uint64_t size;
+	char ck_b64[48]; /* "" if the upload had no checksum algorithm */
+};
+struct s3_obj_parts {
+	struct s3_obj_part *p;
+	size_t n;
+};
+/** Record the parts of an object being completed on its file @p ino (with
+ * their checksums when @p with_ck). */
+int s3_parts_store(struct vol *v, uint64_t ino, const struct s3_mpu_part *parts, size_t n,
+		   bool with_ck);
+/** The parts of @p a, whose current ETag is @p etag. @return 0, -ENOENT (not
+ * a multipart object, or changed since), -errno. */
+int s3_parts_get(struct vol *v, const struct vol_attr *a, const char *etag,
+		 struct s3_obj_parts *out);
+void s3_parts_fini(struct s3_obj_parts *l);
+/** The request's ?partNumber=: @return 1 (*pn set), 0 (none), -S3E_INVALID_ARGUMENT. */
+int s3_part_number(struct s3_conn *c, unsigned *pn);
+struct s3_part_read {
+	uint64_t off, len;
+	unsigned count; /* the object's parts */
+	bool multipart;
+	char ck_b64[48]; /* the part's checksum, if any */
+};
+/** Where part @p pn of @p a (ETag @p etag) is: @return 0,
+ * -S3E_INVALID_PART_NUMBER, -errno. */
+int s3_part_range(struct s3_conn *c, const struct vol_attr *a, const char *etag, unsigned pn,
+		  struct s3_part_read *out);
+/** With x-amz-checksum-mode: ENABLED, the stored checksum and its type (or,
+ * for part @p pr of a multipart object, that part's checksum). */
+void s3_checksum_emit(struct s3_conn *c, const struct vol_attr *a, const struct s3_part_read *pr);
+
+/* ---- mpu_cksum.c: checksums of multipart uploads --------------------------------- */
+
+/* On the upload directory: "ALGO TYPE" ("crc32 COMPOSITE"). */
+#define S3_MPU_X_CKSUM "user.s3.mpu.checksum"
+struct s3_mpu_cksum {
+	const struct s3_cksum_algo *a; /* NULL: the upload has none */
+	bool full;		       /* FULL_OBJECT, else COMPOSITE */
+};
+/** CreateMultipartUpload's x-amz-checksum-algorithm and -type. @return 0 or
+ * -S3E_INVALID_REQUEST (message set). */
+int s3_mpu_cksum_from_req(struct s3_conn *c, struct s3_mpu_cksum *out);
+int s3_mpu_cksum_store(struct vol *v, uint64_t dir, const struct s3_mpu_cksum *k);
+/** The upload's algorithm (k->a NULL if none). @return 0 or -errno. */
+int s3_mpu_cksum_get(struct vol *v, uint64_t dir, struct s3_mpu_cksum *k);
+const char *s3_mpu_cksum_type(const struct s3_mpu_cksum *k);
+/** x-amz-checksum-algorithm and -type response headers, if it has one. */
+void s3_mpu_cksum_headers(struct s3_conn *c, const struct s3_mpu_cksum *k);
+/** A part carrying checksum @p name ("" for none): @return 0 or -S3E_INVALID_REQUEST. */
+int s3_mpu_cksum_part(struct s3_conn *c, const struct s3_mpu_cksum *k, const char *name);
+/** The object's checksum (base64, "" if none; 60 bytes) from @p parts, after
+ * checking those @p l lists and the client's. @return 0, -S3E_INVALID_PART,
+ * -S3E_BAD_DIGEST, -S3E_INVALID_REQUEST. */
+int s3_mpu_cksum_complete(struct s3_conn *c, const struct s3_mpu_cksum *k,
+			  const struct s3_complete_list *l, const struct s3_mpu_part *parts,
+			  char *b64);
+/** <ChecksumALGO>b64</ChecksumALGO> (and <ChecksumType>) for algorithm
+ * @p name; nothing when @p b64 is empty. */
+void s3_mpu_cksum_xml(struct s3_sbuf *b, const char *name, const char *b64, bool with_type);
 
 /* ---- tmp_sweep.c ------------------------------------------------------------------------ */
 
