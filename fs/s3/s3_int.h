@@ -848,6 +848,10 @@ int s3_mpu_cksum_complete(struct s3_conn *c, const struct s3_mpu_cksum *k,
  * @p name; nothing when @p b64 is empty. */
 void s3_mpu_cksum_xml(struct s3_sbuf *b, const char *name, const char *b64, bool with_type);
 
+/* ---- obj_attrs.c ------------------------------------------------------------------ */
+
+extern const struct s3_handler s3_op_object_attributes;
+
 /* ---- tmp_sweep.c ------------------------------------------------------------------------ */
 
 /** Note the start time (before serving anything). */
