@@ -159,13 +159,24 @@ int s3_mpu_cksum_complete(struct s3_conn *c, const struct s3_mpu_cksum *k,
 
 	b64[0] = '\0';
 	if (!k->a) {
+		/* No object checksum; a part's that the XML lists is still
+		 * checked against the one the part was uploaded with. */
 		for (size_t i = 0; i < l->n; i++) {
-			if (l->parts[i].ck_name[0]) {
+			const struct s3_part_ref *ref = &l->parts[i];
+			if (!ref->ck_name[0])
+				continue;
+			if (strcmp(ref->ck_name, parts[i].ck)) {
 				s3_req_errmsg(c,
-					      "Part %u lists a Checksum%s, but upload %s was "
-					      "created without x-amz-checksum-algorithm",
-					      l->parts[i].number, l->parts[i].ck_name,
+					      "Part %u lists a Checksum%s, but was uploaded "
+					      "without one (upload %s has no "
+					      "x-amz-checksum-algorithm)",
+					      ref->number, ref->ck_name,
 					      s3_qparam(&c->req, "uploadId"));
+				return -S3E_INVALID_PART;
+			}
+			if (strcmp(ref->ck_b64, parts[i].ck_b64)) {
+				s3_req_errmsg(c, "Part %u's checksum is %s %s, not %s", ref->number,
+					      parts[i].ck, parts[i].ck_b64, ref->ck_b64);
 				return -S3E_INVALID_PART;
 			}
 		}

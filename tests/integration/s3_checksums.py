@@ -416,6 +416,42 @@ def t_mpu_mismatch():
                    {"x-amz-checksum-crc32": b64("crc32", b"x")})
     expect_err((st, h, b), 400, "InvalidRequest", "an object checksum for an upload without one")
     s3.abort_multipart_upload(Bucket=B, Key="none", UploadId=up)
+    # Without an algorithm, a part checksum the completion lists is still checked.
+    up = s3.create_multipart_upload(Bucket=B, Key="none2")["UploadId"]
+    st, h, b = raw("PUT", "/%s/none2?partNumber=1&uploadId=%s" % (B, up), b"y",
+                   {"x-amz-checksum-crc32": b64("crc32", b"y")})
+    check(st == 200, "a part with a checksum in an upload without an algorithm")
+
+    def done(ck):
+        return ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag>"
+                "<ChecksumCRC32>%s</ChecksumCRC32></Part></CompleteMultipartUpload>" %
+                (h["etag"], ck)).encode()
+    expect_err(raw("POST", "/%s/none2?uploadId=%s" % (B, up), done(b64("crc32", b"z"))), 400,
+               "InvalidPart", "a wrong listed part checksum in an upload without an algorithm")
+    st, _, b = raw("POST", "/%s/none2?uploadId=%s" % (B, up), done(b64("crc32", b"y")))
+    check(st == 200 and b"<ChecksumCRC32>" not in b, "completes, no object checksum: %r" % b)
+
+
+def t_part_copy_checksum():
+    """UploadPartCopy in an upload with an algorithm: the part's checksum is
+    computed from the copied bytes."""
+    ensure_bucket()
+    src = os.urandom(70_000)
+    s3.put_object(Bucket=B, Key="copysrc", Body=src)
+    st, h, b = raw("POST", "/%s/copied?uploads" % B, b"", {"x-amz-checksum-algorithm": "CRC32C"})
+    up = xml_val(b, "UploadId")
+    st, h, b = raw("PUT", "/%s/copied?partNumber=1&uploadId=%s" % (B, up), b"",
+                   {"x-amz-copy-source": "/%s/copysrc" % B,
+                    "x-amz-copy-source-range": "bytes=100-60099"})
+    part = src[100:60100]
+    check(st == 200 and xml_val(b, "ChecksumCRC32C") == b64("crc32c", part),
+          "CopyPartResult has the part's CRC32C: %r" % b)
+    etag = xml_val(b, "ETag").replace("&quot;", "")
+    st, h, b = raw("POST", "/%s/copied?uploadId=%s" % (B, up),
+                   ("<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>%s</ETag>"
+                    "</Part></CompleteMultipartUpload>" % etag).encode())
+    check(st == 200 and xml_val(b, "ChecksumCRC32C") == composite("crc32c", [part]),
+          "composite of the copied part: %r" % b)
 
 
 def t_single_part_numbers():
@@ -507,7 +543,8 @@ def t_mount_rewrite():
 
 
 TESTS = [t_reference_vectors, t_put_each_algorithm, t_wrong_checksum, t_crc64nvme_trailer,
-         t_mpu_composite, t_mpu_full_object, t_mpu_mismatch, t_single_part_numbers,
+         t_mpu_composite, t_mpu_full_object, t_mpu_mismatch, t_part_copy_checksum,
+         t_single_part_numbers,
          t_object_attributes, t_mount_rewrite]
 
 
