@@ -3,12 +3,15 @@
  * FULL_OBJECT, the base64 value of a body's digest, and the checksums of a
  * multipart object made from its parts' checksums: COMPOSITE (the digest of
  * the parts' raw digests, "-N" appended) or FULL_OBJECT (the parts' CRCs
- * joined, the CRC of the whole object without reading it again). */
+ * joined, the CRC of the whole object without reading it again). CopyObject
+ * computes the one x-amz-checksum-algorithm asks for, else the source's
+ * algorithm, over the bytes it copies. */
 #include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "fs/s3/s3_int.h"
 
@@ -113,4 +116,29 @@ void s3_cksum_full(const struct s3_cksum_algo *a, const uint8_t *raws, const uin
 	}
 	be_encode(crc, a->raw, d);
 	s3_base64_encode(d, a->raw, b64);
+}
+
+int s3_cksum_for_copy(struct s3_conn *c, const struct vol_attr *src,
+		      const struct s3_cksum_algo **out)
+{
+	const char *h = s3_hdr(&c->req, "x-amz-checksum-algorithm");
+	char ck[16], b64[80];
+
+	*out = NULL;
+	if (h) {
+		*out = s3_cksum_algo(h);
+		if (!*out) {
+			s3_req_errmsg(
+				c,
+				"Checksum algorithm %.32s is not supported: use CRC32, CRC32C, "
+				"CRC64NVME, SHA1 or SHA256",
+				h);
+			return -S3E_INVALID_REQUEST;
+		}
+		return 0;
+	}
+	if (!S_ISDIR(src->mode) &&
+	    !s3_checksum_get(c->srv->v, src, ck, sizeof(ck), b64, sizeof(b64)))
+		*out = s3_cksum_algo(ck);
+	return 0;
 }

@@ -175,6 +175,8 @@ uint64_t s3_crc_combine(enum s3_crc_kind kind, uint64_t crc1, uint64_t crc2, uin
 
 /* ---- cksum.c: the flexible checksum algorithms --------------------------------- */
 
+struct s3_conn;
+
 struct s3_cksum_algo {
 	const char *name;  /* "crc32", as in x-amz-checksum-crc32 */
 	const char *upper; /* "CRC32", as in x-amz-checksum-algorithm, ChecksumCRC32 */
@@ -197,6 +199,10 @@ int s3_cksum_composite(const struct s3_cksum_algo *a, const uint8_t *raws, size_
 /** FULL_OBJECT CRC of @p n parts from their raw CRCs and sizes. */
 void s3_cksum_full(const struct s3_cksum_algo *a, const uint8_t *raws, const uint64_t *sizes,
 		   size_t n, char *b64);
+/** The checksum algorithm for CopyObject's new object: x-amz-checksum-algorithm's,
+ * else the source's (NULL: none). @return 0 or -S3E_INVALID_REQUEST. */
+int s3_cksum_for_copy(struct s3_conn *c, const struct vol_attr *src,
+		      const struct s3_cksum_algo **out);
 
 /* ---- auth.c: the auth file -------------------------------------------------------- */
 

@@ -454,6 +454,28 @@ def t_part_copy_checksum():
           "composite of the copied part: %r" % b)
 
 
+def t_copy_checksum():
+    """CopyObject keeps the source's algorithm (recomputed over the copy) or
+    computes the one x-amz-checksum-algorithm asks for."""
+    ensure_bucket()
+    data = os.urandom(33_333)
+    st, h, b = raw("PUT", "/%s/csrc" % B, data, {"x-amz-checksum-crc32c": b64("crc32c", data)})
+    check(st == 200, "source")
+    st, h, b = raw("PUT", "/%s/cdst1" % B, b"", {"x-amz-copy-source": "/%s/csrc" % B})
+    check(st == 200 and xml_val(b, "ChecksumCRC32C") == b64("crc32c", data),
+          "copy keeps the CRC32C: %r" % b)
+    r = s3.copy_object(Bucket=B, Key="cdst2", CopySource={"Bucket": B, "Key": "csrc"},
+                       ChecksumAlgorithm="SHA1")
+    check(r["CopyObjectResult"].get("ChecksumSHA1") == b64("sha1", data), "copy as SHA1: %r" % r)
+    for key, algo in (("cdst1", "CRC32C"), ("cdst2", "SHA1")):
+        st, h, b = raw("HEAD", "/%s/%s" % (B, key), headers={"x-amz-checksum-mode": "ENABLED"})
+        check(h.get("x-amz-checksum-" + algo.lower()) == b64(algo, data), "HEAD %s: %r" % (key, h))
+    expect_err(raw("PUT", "/%s/cdst3" % B, b"", {"x-amz-copy-source": "/%s/csrc" % B,
+                                                "x-amz-checksum-algorithm": "MD5"}),
+               400, "InvalidRequest", "copy with an unknown algorithm")
+    check(not exists("cdst3"), "no copy")
+
+
 def t_single_part_numbers():
     ensure_bucket()
     data = os.urandom(12345)
@@ -543,7 +565,7 @@ def t_mount_rewrite():
 
 
 TESTS = [t_reference_vectors, t_put_each_algorithm, t_wrong_checksum, t_crc64nvme_trailer,
-         t_mpu_composite, t_mpu_full_object, t_mpu_mismatch, t_part_copy_checksum,
+         t_mpu_composite, t_mpu_full_object, t_mpu_mismatch, t_part_copy_checksum, t_copy_checksum,
          t_single_part_numbers,
          t_object_attributes, t_mount_rewrite]
 
