@@ -476,6 +476,22 @@ def t_copy_checksum():
     check(not exists("cdst3"), "no copy")
 
 
+def t_delete_objects_new_algorithms():
+    """DeleteObjects takes a CRC64NVME or SHA1 as its integrity check, and
+    a wrong one deletes nothing."""
+    ensure_bucket()
+    s3.put_object(Bucket=B, Key="del1", Body=b"1")
+    body = b"<Delete><Object><Key>del1</Key></Object></Delete>"
+    for algo in ("CRC64NVME", "SHA1"):
+        expect_err(raw("POST", "/%s?delete" % B, body,
+                       {"x-amz-checksum-" + algo.lower(): b64(algo, body + b" ")}),
+                   400, "BadDigest", "DeleteObjects with a wrong " + algo)
+        check(exists("del1"), "nothing deleted")
+    st, h, b = raw("POST", "/%s?delete" % B, body,
+                   {"x-amz-checksum-crc64nvme": b64("crc64nvme", body)})
+    check(st == 200 and b"<Deleted>" in b and not exists("del1"), "deleted: %s %r" % (st, b))
+
+
 def t_single_part_numbers():
     ensure_bucket()
     data = os.urandom(12345)
@@ -566,6 +582,7 @@ def t_mount_rewrite():
 
 TESTS = [t_reference_vectors, t_put_each_algorithm, t_wrong_checksum, t_crc64nvme_trailer,
          t_mpu_composite, t_mpu_full_object, t_mpu_mismatch, t_part_copy_checksum, t_copy_checksum,
+         t_delete_objects_new_algorithms,
          t_single_part_numbers,
          t_object_attributes, t_mount_rewrite]
 
