@@ -255,6 +255,8 @@ static void copy_done(struct s3_conn *c)
 		if (!strchr(etag, '-'))
 			s3_hex_encode(md5, 16, etag);
 		rc = s3_etag_store(v, tmp.ino, etag, ka ? ka->name : NULL, ck_b64);
+		if (!rc && strchr(etag, '-'))
+			rc = s3_parts_copy(v, &src, etag, tmp.ino);
 	}
 	struct vol_expect exp;
 	bool cond = false;

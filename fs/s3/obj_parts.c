@@ -6,7 +6,8 @@
  * one attribute. It is written at the completion on the temporary file,
  * beside the ETag record, and trusted only while that record is (the file's
  * ETag is still the upload's "-N" one, N matching and the sizes adding up
- * to the file's): a file changed through the mount since is one part. */
+ * to the file's): a file changed through the mount since is one part.
+ * CopyObject, which keeps a multipart source's ETag, keeps its part sizes. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -196,4 +197,27 @@ void s3_checksum_emit(struct s3_conn *c, const struct vol_attr *a, const struct 
 	}
 	s3_resp_hdr(c, hn, "%s", b64);
 	s3_resp_hdr(c, "x-amz-checksum-type", "%s", strchr(b64, '-') ? "COMPOSITE" : "FULL_OBJECT");
+}
+
+int s3_parts_copy(struct vol *v, const struct vol_attr *src, const char *etag, uint64_t dst)
+{
+	struct s3_obj_parts l;
+	struct s3_mpu_part *mp;
+	int rc = s3_parts_get(v, src, etag, &l);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc;
+	mp = calloc(l.n, sizeof(*mp));
+	if (!mp) {
+		s3_parts_fini(&l);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < l.n; i++) {
+		mp[i].number = l.p[i].number;
+		mp[i].size = l.p[i].size;
+	}
+	rc = s3_parts_store(v, dst, mp, l.n, false);
+	free(mp);
+	s3_parts_fini(&l);
+	return rc;
 }

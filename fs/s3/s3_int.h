@@ -809,6 +809,9 @@ int s3_parts_store(struct vol *v, uint64_t ino, const struct s3_mpu_part *parts,
 int s3_parts_get(struct vol *v, const struct vol_attr *a, const char *etag,
 		 struct s3_obj_parts *out);
 void s3_parts_fini(struct s3_obj_parts *l);
+/** A copy of @p src (ETag @p etag) that keeps its multipart ETag keeps its
+ * part sizes too (not their checksums: the copy's is its own). */
+int s3_parts_copy(struct vol *v, const struct vol_attr *src, const char *etag, uint64_t dst);
 /** The request's ?partNumber=: @return 1 (*pn set), 0 (none), -S3E_INVALID_ARGUMENT. */
 int s3_part_number(struct s3_conn *c, unsigned *pn);
 struct s3_part_read {

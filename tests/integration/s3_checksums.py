@@ -340,6 +340,14 @@ def t_mpu_composite():
         check(st == 206 and "x-amz-checksum-" + algo.lower() not in h,
               "no checksum for a range of a composite object: %r" % h)
     check_part_reads("comp-sha1", parts)
+    # A copy keeps the multipart ETag, and so its part ranges; its checksum
+    # is its own, over the whole copy.
+    r = s3.copy_object(Bucket=B, Key="comp-copy", CopySource={"Bucket": B, "Key": "comp-crc32"})
+    check(r["CopyObjectResult"]["ETag"].endswith('-2"'), "copy keeps the ETag: %r" % r)
+    check_part_reads("comp-copy", parts)
+    st, h, b = raw("HEAD", "/%s/comp-copy" % B, headers={"x-amz-checksum-mode": "ENABLED"})
+    check(h.get("x-amz-checksum-crc32") == b64("crc32", b"".join(parts)) and
+          h.get("x-amz-checksum-type") == "FULL_OBJECT", "the copy's own CRC32: %r" % h)
 
 
 def t_mpu_full_object():
