@@ -134,11 +134,10 @@ static void get_done(struct s3_conn *c)
 			 : s3_part_range(c, &a, etag, pn, &pr);
 		if (rc)
 			goto out_forget;
-		if (pr.multipart) {
-			ranged = 1;
-			off = pr.off;
-			len = pr.len;
-		}
+		off = pr.off;
+		len = pr.len;
+		/* An empty part (an empty object's only one) has no byte range. */
+		ranged = pr.multipart && pr.len;
 	}
 	s3_resp_start(c, ranged ? 206 : 200);
 	s3_resp_hdr(c, "ETag", "\"%s\"", etag);

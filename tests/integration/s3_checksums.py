@@ -516,6 +516,16 @@ def t_single_part_numbers():
                    "partNumber=" + bad)
     expect_err(raw("GET", "/%s/single?partNumber=1" % B, headers={"range": "bytes=0-1"}), 400,
                "InvalidRequest", "partNumber with a Range")
+    # An empty object made of one empty part.
+    up = s3.create_multipart_upload(Bucket=B, Key="empty-mpu")["UploadId"]
+    r = s3.upload_part(Bucket=B, Key="empty-mpu", UploadId=up, PartNumber=1, Body=b"")
+    s3.complete_multipart_upload(Bucket=B, Key="empty-mpu", UploadId=up, MultipartUpload={
+        "Parts": [{"PartNumber": 1, "ETag": r["ETag"]}]})
+    st, h, b = raw("GET", "/%s/empty-mpu?partNumber=1" % B)
+    check(st == 200 and b == b"" and h.get("content-length") == "0" and "content-range" not in h,
+          "the empty part of an empty object: %s %r" % (st, h))
+    expect_err(raw("GET", "/%s/empty-mpu?partNumber=2" % B), 416, "InvalidPartNumber",
+               "part 2 of a one-part upload")
 
 
 def t_object_attributes():
