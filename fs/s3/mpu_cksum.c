@@ -149,9 +149,37 @@ static int check_client(struct s3_conn *c, const struct s3_mpu_cksum *k, const c
 	return 0;
 }
 
+/* The checksum of part @p p computed from its bytes: for a part whose record
+ * went stale (a completion interrupted by a crash moved its chunks away and
+ * back, s3_mpu_recover), as its ETag is then computed again. */
+static int part_recompute(struct vol *v, const struct s3_cksum_algo *a, struct s3_mpu_part *p)
+{
+	struct s3_hash h;
+	uint8_t sha[32];
+	char *buf = malloc(1 << 20);
+	int rc = buf ? s3_hash_init(&h, a->hash) : -ENOMEM;
+
+	for (uint64_t off = 0; !rc && off < p->size;) {
+		size_t n = p->size - off < (1u << 20) ? (size_t)(p->size - off) : (1u << 20);
+		rc = s3_read_full(v, p->ino, buf, n, off);
+		if (!rc)
+			s3_hash_update(&h, buf, n);
+		off += n;
+	}
+	if (buf && !rc) {
+		s3_hash_final(&h, NULL, a->hash == S3_HASH_SHA256 ? sha : NULL);
+		rc = s3_cksum_value(a, &h, sha, p->ck_b64);
+		if (!rc)
+			snprintf(p->ck, sizeof(p->ck), "%s", a->name);
+	}
+	if (buf)
+		s3_hash_fini(&h);
+	free(buf);
+	return rc;
+}
+
 int s3_mpu_cksum_complete(struct s3_conn *c, const struct s3_mpu_cksum *k,
-			  const struct s3_complete_list *l, const struct s3_mpu_part *parts,
-			  char *b64)
+			  const struct s3_complete_list *l, struct s3_mpu_part *parts, char *b64)
 {
 	uint8_t *raws;
 	uint64_t *sizes;
@@ -190,6 +218,11 @@ int s3_mpu_cksum_complete(struct s3_conn *c, const struct s3_mpu_cksum *k,
 	}
 	for (size_t i = 0; i < l->n; i++) {
 		const struct s3_part_ref *ref = &l->parts[i];
+		if (!parts[i].ck[0]) {
+			rc = part_recompute(c->srv->v, k->a, &parts[i]);
+			if (rc)
+				goto out_free;
+		}
 		if (strcmp(parts[i].ck, k->a->name) ||
 		    s3_cksum_raw(k->a, parts[i].ck_b64, raws + i * k->a->raw)) {
 			s3_req_errmsg(c, "Part %u has no %s checksum: upload it again with one",

@@ -848,11 +848,11 @@ void s3_mpu_cksum_headers(struct s3_conn *c, const struct s3_mpu_cksum *k);
 /** A part carrying checksum @p name ("" for none): @return 0 or -S3E_INVALID_REQUEST. */
 int s3_mpu_cksum_part(struct s3_conn *c, const struct s3_mpu_cksum *k, const char *name);
 /** The object's checksum (base64, "" if none; 60 bytes) from @p parts, after
- * checking those @p l lists and the client's. @return 0, -S3E_INVALID_PART,
+ * checking those @p l lists and the client's (a part without a valid record
+ * has its checksum computed again from its bytes). @return 0, -S3E_INVALID_PART,
  * -S3E_BAD_DIGEST, -S3E_INVALID_REQUEST. */
 int s3_mpu_cksum_complete(struct s3_conn *c, const struct s3_mpu_cksum *k,
-			  const struct s3_complete_list *l, const struct s3_mpu_part *parts,
-			  char *b64);
+			  const struct s3_complete_list *l, struct s3_mpu_part *parts, char *b64);
 /** <ChecksumALGO>b64</ChecksumALGO> (and <ChecksumType>) for algorithm
  * @p name; nothing when @p b64 is empty. */
 void s3_mpu_cksum_xml(struct s3_sbuf *b, const char *name, const char *b64, bool with_type);
