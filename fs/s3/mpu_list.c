@@ -137,6 +137,7 @@ struct upload_ent {
 	char *key;
 	char id[33];
 	struct timespec t;
+	struct s3_mpu_cksum ck;
 };
 
 static int upload_cmp(const void *a, const void *b)
@@ -194,6 +195,8 @@ static void list_uploads_done(struct s3_conn *c)
 			e[ne].key = strdup(val);
 			strcpy(e[ne].id, l.n[i]);
 			e[ne].t = a.mtime;
+			if (s3_mpu_cksum_get(v, a.ino, &e[ne].ck))
+				e[ne].ck.a = NULL;
 			if (e[ne].key)
 				ne++;
 		}
@@ -215,6 +218,10 @@ static void list_uploads_done(struct s3_conn *c)
 		s3_xml_text(&b, "UploadId", e[i].id);
 		s3_xml_text(&b, "StorageClass", "STANDARD");
 		s3_xml_text(&b, "Initiated", date);
+		if (e[i].ck.a) {
+			s3_xml_text(&b, "ChecksumAlgorithm", e[i].ck.a->upper);
+			s3_xml_text(&b, "ChecksumType", s3_mpu_cksum_type(&e[i].ck));
+		}
 		s3_xml_close(&b, "Upload");
 	}
 	s3_xml_close(&b, "ListMultipartUploadsResult");

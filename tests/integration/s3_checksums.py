@@ -272,6 +272,10 @@ def mpu_raw(key, algo, ctype, parts, listed=True, whole_hdr=None):
           [c.encode() for c in cks], "ListParts lists the part checksums: %r" % b[:800])
     check(xml_val(b, "ChecksumAlgorithm") == algo and xml_val(b, "ChecksumType") == want_type,
           "ListParts names the algorithm and type: %r" % b[:800])
+    st, h, b = raw("GET", "/%s?uploads&prefix=%s" % (B, key))
+    check(st == 200 and xml_val(b, "ChecksumAlgorithm") == algo and
+          xml_val(b, "ChecksumType") == want_type,
+          "ListMultipartUploads names the algorithm and type: %r" % b[:800])
     extra = {"x-amz-checksum-" + algo.lower(): whole_hdr} if whole_hdr else {}
     r = raw("POST", "/%s/%s?uploadId=%s" % (B, key, up),
             ("<CompleteMultipartUpload>%s</CompleteMultipartUpload>" % xml).encode(), extra)
