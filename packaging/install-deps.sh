@@ -22,6 +22,8 @@ packages=(
 	e2fsprogs psmisc strace
 	# S3 sidecar tests: real clients
 	python3-boto3 awscli s3cmd rclone curl s3fs
+	# reference CRC32C/CRC64NVME for the checksum tests (C, fast)
+	python3-crcmod
 )
 
 export DEBIAN_FRONTEND=noninteractive

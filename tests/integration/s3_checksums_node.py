@@ -4,8 +4,9 @@
 (a header) and from a stream (an aws-chunked trailer), GetObject with
 ChecksumMode ENABLED (the SDK checks the answer itself, and the value is
 compared with one computed here), and a FULL_OBJECT multipart upload. The
-packages come from s3_node.py's cache (same versions). Environment as from
-s3_env.py.
+SDK is installed as s3_node.py installs it, the same version, into a cache
+of its own (TRACKFS_NPM_CACHE or ~/.cache/trackfs-s3-node, "-checksums"
+appended). Environment as from s3_env.py.
 """
 import base64
 import json
@@ -80,11 +81,14 @@ console.log("s3_checksums_node: all passed");
 
 
 def main():
-    cache = os.environ.get("TRACKFS_NPM_CACHE") or os.path.join(
-        os.path.expanduser("~"), ".cache", "trackfs-s3-node")
+    # A cache of its own beside s3_node.py's, so that the two tests can run
+    # at once without two npm installs into one directory.
+    cache = (os.environ.get("TRACKFS_NPM_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "trackfs-s3-node")) + "-checksums"
     os.makedirs(cache, exist_ok=True)
-    pkg = {"name": "trackfs-s3-node-test", "private": True, "type": "module",
-           "dependencies": VERSIONS}
+    sdk = "@aws-sdk/client-s3"
+    pkg = {"name": "trackfs-s3-checksums-test", "private": True, "type": "module",
+           "dependencies": {sdk: VERSIONS[sdk]}}
     pkg_path = os.path.join(cache, "package.json")
     if not os.path.exists(pkg_path) or json.load(open(pkg_path)) != pkg or \
             not os.path.isdir(os.path.join(cache, "node_modules", "@aws-sdk", "client-s3")):

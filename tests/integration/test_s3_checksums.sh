@@ -3,8 +3,8 @@
 # in aws-chunked trailers and in multipart uploads (COMPOSITE and
 # FULL_OBJECT), read back with checksum mode; GET/HEAD ?partNumber=;
 # GetObjectAttributes (s3_checksums.py, boto3 and raw HTTP). Then the
-# @aws-sdk/client-s3 from npm sending CRC64NVME itself (s3_checksums_node.py,
-# skipped without node). Last, through the FUSE mount with the sidecar: an
+# @aws-sdk/client-s3 from npm sending CRC64NVME itself (s3_checksums_node.py).
+# Last, through the FUSE mount with the sidecar: an
 # object rewritten through the mount is a plain single-part object again
 # (no stale part ranges or checksum). fsck must find the volumes clean.
 set -euo pipefail
@@ -28,13 +28,12 @@ trap cleanup_s3 EXIT
 step "checksums, part reads, attributes (s3_checksums.py)"
 S3_PIDFILE=$pidfile "$PY" "$here/s3_env.py" -- "$PY" "$here/s3_checksums.py" ||
 	fail "s3_checksums.py failed (output above)"
-if command -v node >/dev/null && command -v npm >/dev/null; then
-	step "CRC64NVME from @aws-sdk/client-s3 (s3_checksums_node.py)"
-	S3_PIDFILE=$pidfile "$PY" "$here/s3_env.py" -- "$PY" "$here/s3_checksums_node.py" ||
-		fail "s3_checksums_node.py failed (output above)"
-else
-	echo "SKIP: node/npm not installed: the @aws-sdk CRC64NVME part did not run"
-fi
+for tool in node npm; do
+	command -v "$tool" >/dev/null || fail "$tool is not installed (packaging/install-deps.sh)"
+done
+step "CRC64NVME from @aws-sdk/client-s3 (s3_checksums_node.py)"
+S3_PIDFILE=$pidfile "$PY" "$here/s3_env.py" -- "$PY" "$here/s3_checksums_node.py" ||
+	fail "s3_checksums_node.py failed (output above)"
 cleanup_s3
 trap - EXIT
 
