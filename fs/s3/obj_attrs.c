@@ -2,7 +2,8 @@
  * in x-amz-object-attributes (ETag, Checksum, ObjectParts, StorageClass,
  * ObjectSize) in one XML answer. ObjectParts lists the parts of an object
  * completed from a multipart upload (obj_parts.c), PartNumber as uploaded,
- * paged by x-amz-max-parts and x-amz-part-number-marker; an object that was
+ * paged by x-amz-max-parts and x-amz-part-number-marker, when the upload had
+ * a checksum algorithm (else, as AWS, only their count); an object that was
  * not, or was changed through the mount since, has no ObjectParts, as in
  * AWS for a single-part object. The conditional headers are not honoured
  * here, so a request with one is refused (NotImplemented). */
@@ -92,6 +93,14 @@ static void add_parts(struct s3_conn *c, struct s3_sbuf *b, const struct s3_obj_
 	bool truncated = false;
 	struct s3_sbuf items = {0};
 
+	/* As AWS (general purpose buckets): the parts are listed only when
+	 * they have checksums; else only their count. */
+	if (!l->p[0].ck_b64[0]) {
+		s3_xml_open(b, "ObjectParts");
+		s3_xml_u64(b, "PartsCount", l->n);
+		s3_xml_close(b, "ObjectParts");
+		return;
+	}
 	for (size_t i = 0; i < l->n; i++) {
 		if (l->p[i].number <= marker)
 			continue;

@@ -556,6 +556,17 @@ def t_object_attributes():
     r = s3.get_object_attributes(Bucket=B, Key=key, ObjectAttributes=["ObjectParts"],
                                  PartNumberMarker=2)
     check([p["PartNumber"] for p in r["ObjectParts"]["Parts"]] == [3], "after the marker")
+    # Parts without checksums: only their count, as AWS.
+    up = s3.create_multipart_upload(Bucket=B, Key="attrs0")["UploadId"]
+    done = []
+    for i, p in enumerate(parts[1:], 1):
+        r = s3.upload_part(Bucket=B, Key="attrs0", UploadId=up, PartNumber=i, Body=p)
+        done.append({"PartNumber": i, "ETag": r["ETag"]})
+    s3.complete_multipart_upload(Bucket=B, Key="attrs0", UploadId=up,
+                                 MultipartUpload={"Parts": done})
+    r = s3.get_object_attributes(Bucket=B, Key="attrs0", ObjectAttributes=all_attrs)
+    check(r["ObjectParts"] == {"TotalPartsCount": 2} and "Checksum" not in r,
+          "parts without checksums: %r" % r)
     # A single-part object: no ObjectParts.
     s3.put_object(Bucket=B, Key="attrs1", Body=b"hello", ChecksumAlgorithm="SHA256")
     r = s3.get_object_attributes(Bucket=B, Key="attrs1", ObjectAttributes=all_attrs)
