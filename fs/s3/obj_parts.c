@@ -71,7 +71,9 @@ void s3_parts_fini(struct s3_obj_parts *l)
 
 static int parse_piece(struct s3_obj_parts *l, size_t *cap, char *s)
 {
-	for (char *line = strtok(s, "\n"); line; line = strtok(NULL, "\n")) {
+	char *save = NULL;
+
+	for (char *line = strtok_r(s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct s3_obj_part p = {0};
 		if (sscanf(line, "%u %" SCNu64 " %47s", &p.number, &p.size, p.ck_b64) < 2)
 			return -EINVAL;
