@@ -15,11 +15,15 @@ packages=(
 	# libraries (DESIGN.md "Dependencies")
 	liblmdb-dev libxxhash-dev libfuse3-dev libuv1-dev libssl-dev libexpat1-dev
 	libhttp-parser-dev zlib1g-dev
+	# ISA-L: SIMD CRC32/CRC32C for the S3 checksums
+	libisal-dev
 	# tests
 	libcriterion-dev fuse3 lmdb-utils attr acl rsync python3 util-linux procps
 	e2fsprogs psmisc strace
 	# S3 sidecar tests: real clients
 	python3-boto3 awscli s3cmd rclone curl s3fs
+	# reference CRC32C/CRC64NVME for the checksum tests (C, fast)
+	python3-crcmod
 )
 
 export DEBIAN_FRONTEND=noninteractive

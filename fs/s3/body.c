@@ -12,14 +12,23 @@
 
 #define SMALL_BODY_MAX (8u << 20)
 
-static const struct {
-	const char *name; /* after "x-amz-checksum-" */
-	unsigned hash;
-} checksums[] = {
-	{"crc32", S3_HASH_CRC32},
-	{"crc32c", S3_HASH_CRC32C},
-	{"sha256", S3_HASH_SHA256},
-};
+/* Take algorithm @p name for the request's checksum; one only, as AWS. */
+static int take_checksum(struct s3_conn *c, const char *name, unsigned *hash)
+{
+	struct s3_req *r = &c->req;
+	const struct s3_cksum_algo *a = s3_cksum_algo(name);
+
+	if (!a)
+		return -S3E_UNSUPPORTED_CHECKSUM;
+	if (r->cksum_name[0] && strcmp(r->cksum_name, a->name)) {
+		s3_req_errmsg(c, "Expecting a single x-amz-checksum- header (got %s and %s)",
+			      r->cksum_name, a->name);
+		return -S3E_INVALID_REQUEST;
+	}
+	snprintf(r->cksum_name, sizeof(r->cksum_name), "%s", a->name);
+	*hash |= a->hash;
+	return 0;
+}
 
 /* Which checksum does the request carry or announce? */
 static int pick_checksum(struct s3_conn *c, unsigned *hash)
@@ -27,48 +36,41 @@ static int pick_checksum(struct s3_conn *c, unsigned *hash)
 	struct s3_req *r = &c->req;
 	const char *trailer = s3_hdr(r, "x-amz-trailer");
 	const char *algo = s3_hdr(r, "x-amz-sdk-checksum-algorithm");
+	int rc;
 
+	/* CompleteMultipartUpload's x-amz-checksum-* is the object's checksum
+	 * (multipart.c checks it), not the XML body's. */
+	if (r->h == &s3_op_mpu_complete)
+		return 0;
 	for (size_t i = 0; i < r->nhdrs; i++) {
 		const char *n = r->hdrs[i].name;
 		if (strncmp(n, "x-amz-checksum-", 15) || !strcmp(n, "x-amz-checksum-mode") ||
 		    !strcmp(n, "x-amz-checksum-algorithm") || !strcmp(n, "x-amz-checksum-type"))
 			continue;
-		bool known = false;
-		for (size_t k = 0; k < sizeof(checksums) / sizeof(checksums[0]); k++) {
-			if (!strcmp(n + 15, checksums[k].name)) {
-				snprintf(r->cksum_name, sizeof(r->cksum_name), "%s",
-					 checksums[k].name);
-				*hash |= checksums[k].hash;
-				known = true;
-			}
-		}
-		if (!known)
-			return -S3E_UNSUPPORTED_CHECKSUM;
+		rc = take_checksum(c, n + 15, hash);
+		if (rc)
+			return rc;
 	}
 	if (trailer) {
 		if (strncasecmp(trailer, "x-amz-checksum-", 15))
 			return -S3E_UNSUPPORTED_CHECKSUM;
-		bool known = false;
-		for (size_t k = 0; k < sizeof(checksums) / sizeof(checksums[0]); k++) {
-			if (!strcasecmp(trailer + 15, checksums[k].name)) {
-				snprintf(r->cksum_name, sizeof(r->cksum_name), "%s",
-					 checksums[k].name);
-				*hash |= checksums[k].hash;
-				known = true;
-			}
-		}
-		if (!known)
-			return -S3E_UNSUPPORTED_CHECKSUM;
+		rc = take_checksum(c, trailer + 15, hash);
+		if (rc)
+			return rc;
 	}
-	if (algo && !r->cksum_name[0]) {
-		/* Announced without a value: compute it so it can be returned. */
-		for (size_t k = 0; k < sizeof(checksums) / sizeof(checksums[0]); k++) {
-			if (!strcasecmp(algo, checksums[k].name)) {
-				snprintf(r->cksum_name, sizeof(r->cksum_name), "%s",
-					 checksums[k].name);
-				*hash |= checksums[k].hash;
-			}
+	if (algo) {
+		const struct s3_cksum_algo *a = s3_cksum_algo(algo);
+		if (!a)
+			return -S3E_UNSUPPORTED_CHECKSUM;
+		if (r->cksum_name[0] && strcmp(r->cksum_name, a->name)) {
+			s3_req_errmsg(c,
+				      "Value for x-amz-sdk-checksum-algorithm header is invalid: "
+				      "%s, but the checksum sent is %s",
+				      algo, r->cksum_name);
+			return -S3E_INVALID_REQUEST;
 		}
+		/* Announced without a value: compute it so it can be returned. */
+		return take_checksum(c, a->name, hash);
 	}
 	return 0;
 }
@@ -134,13 +136,6 @@ int s3_body_feed(struct s3_conn *c, const char *data, size_t len)
 	return sink(c, data, len);
 }
 
-static void crc_b64(uint32_t v, char *out)
-{
-	uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-
-	s3_base64_encode(be, 4, out);
-}
-
 int s3_body_end(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -173,12 +168,8 @@ int s3_body_end(struct s3_conn *c)
 		char hname[40];
 		const char *sent;
 
-		if (!strcmp(r->cksum_name, "crc32"))
-			crc_b64(r->hash.crc32, r->cksum_b64);
-		else if (!strcmp(r->cksum_name, "crc32c"))
-			crc_b64(r->hash.crc32c, r->cksum_b64);
-		else
-			s3_base64_encode(sha, 32, r->cksum_b64);
+		if (s3_cksum_value(s3_cksum_algo(r->cksum_name), &r->hash, sha, r->cksum_b64))
+			return -ENOMEM;
 		snprintf(hname, sizeof(hname), "x-amz-checksum-%s", r->cksum_name);
 		sent = s3_hdr(r, hname);
 		if (!sent && r->chunked)

@@ -114,7 +114,10 @@ static const struct s3_errinfo s3_table[S3E_END - S3E_BASE] = {
 		 "The difference between the request time and the server's time is too large."},
 	[S3E_UNSUPPORTED_CHECKSUM - S3E_BASE] =
 		{"InvalidRequest", 400,
-		 "This checksum algorithm is not supported (use CRC32, CRC32C or SHA256)"},
+		 "This checksum algorithm is not supported (use CRC32, CRC32C, CRC64NVME, SHA1 or "
+		 "SHA256)"},
+	[S3E_INVALID_PART_NUMBER - S3E_BASE] = {"InvalidPartNumber", 416,
+						"The requested partnumber is not satisfiable"},
 };
 
 static const struct s3_errinfo internal = {"InternalError", 500,

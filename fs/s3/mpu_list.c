@@ -49,6 +49,7 @@ static void list_parts_done(struct s3_conn *c)
 	uint64_t up, dir;
 	unsigned last = 0;
 	bool truncated = false;
+	struct s3_mpu_cksum ck;
 	int rc;
 
 	if (max == 0 || max > 1000)
@@ -60,7 +61,9 @@ static void list_parts_done(struct s3_conn *c)
 		s3_resp_error(c, rc);
 		return;
 	}
-	rc = vol_readdir(v, dir, 0, false, s3_mpu_names_cb, &l);
+	rc = s3_mpu_cksum_get(v, dir, &ck);
+	if (!rc)
+		rc = vol_readdir(v, dir, 0, false, s3_mpu_names_cb, &l);
 	if (!rc)
 		rc = l.err;
 	if (rc)
@@ -74,7 +77,7 @@ static void list_parts_done(struct s3_conn *c)
 	s3_sb_printf(&b, "<PartNumberMarker>%u</PartNumberMarker>", marker);
 	for (size_t i = 0; i < l.count; i++) {
 		struct vol_attr a;
-		char etag[80], date[40];
+		char etag[80], date[40], pck[16] = "", pb64[80] = "";
 		unsigned n = (unsigned)strtoul(l.n[i], NULL, 10);
 
 		if (s3_name_hidden(l.n[i], strlen(l.n[i])) || n <= marker)
@@ -86,6 +89,8 @@ static void list_parts_done(struct s3_conn *c)
 		if (vol_lookup(v, dir, l.n[i], &a))
 			continue;
 		rc = s3_etag_get(v, &a, etag);
+		if (!rc && s3_checksum_get(v, &a, pck, sizeof(pck), pb64, sizeof(pb64)))
+			pck[0] = '\0';
 		vol_forget(v, a.ino, 1);
 		if (rc)
 			goto out_free;
@@ -95,6 +100,8 @@ static void list_parts_done(struct s3_conn *c)
 		s3_xml_text(&b, "LastModified", date);
 		s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
 		s3_xml_u64(&b, "Size", a.size);
+		if (pck[0])
+			s3_mpu_cksum_xml(&b, pck, pb64, false);
 		s3_xml_close(&b, "Part");
 		count++;
 		last = n;
@@ -104,6 +111,10 @@ static void list_parts_done(struct s3_conn *c)
 	s3_sb_printf(&b, "<MaxParts>%u</MaxParts><IsTruncated>%s</IsTruncated>", max,
 		     truncated ? "true" : "false");
 	s3_xml_text(&b, "StorageClass", "STANDARD");
+	if (ck.a) {
+		s3_xml_text(&b, "ChecksumAlgorithm", ck.a->upper);
+		s3_xml_text(&b, "ChecksumType", s3_mpu_cksum_type(&ck));
+	}
 	s3_xml_close(&b, "ListPartsResult");
 out_free:
 	s3_mpu_names_free(&l);
@@ -126,6 +137,7 @@ struct upload_ent {
 	char *key;
 	char id[33];
 	struct timespec t;
+	struct s3_mpu_cksum ck;
 };
 
 static int upload_cmp(const void *a, const void *b)
@@ -183,6 +195,8 @@ static void list_uploads_done(struct s3_conn *c)
 			e[ne].key = strdup(val);
 			strcpy(e[ne].id, l.n[i]);
 			e[ne].t = a.mtime;
+			if (s3_mpu_cksum_get(v, a.ino, &e[ne].ck))
+				e[ne].ck.a = NULL;
 			if (e[ne].key)
 				ne++;
 		}
@@ -204,6 +218,10 @@ static void list_uploads_done(struct s3_conn *c)
 		s3_xml_text(&b, "UploadId", e[i].id);
 		s3_xml_text(&b, "StorageClass", "STANDARD");
 		s3_xml_text(&b, "Initiated", date);
+		if (e[i].ck.a) {
+			s3_xml_text(&b, "ChecksumAlgorithm", e[i].ck.a->upper);
+			s3_xml_text(&b, "ChecksumType", s3_mpu_cksum_type(&e[i].ck));
+		}
 		s3_xml_close(&b, "Upload");
 	}
 	s3_xml_close(&b, "ListMultipartUploadsResult");

@@ -200,8 +200,14 @@ static void create_done(struct s3_conn *c)
 	uint8_t rnd[16];
 	char id[33];
 	const char *acl = s3_hdr(r, "x-amz-acl");
+	struct s3_mpu_cksum ck;
 	int rc;
 
+	rc = s3_mpu_cksum_from_req(c, &ck);
+	if (rc) {
+		s3_resp_error(c, rc);
+		return;
+	}
 	if (acl && strcmp(acl, "private")) {
 		s3_req_errmsg(c, "Only the canned ACL 'private' is supported (got '%s')", acl);
 		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
@@ -238,6 +244,8 @@ static void create_done(struct s3_conn *c)
 	if (!rc)
 		rc = s3_meta_store_from_req(c, a.ino);
 	if (!rc)
+		rc = s3_mpu_cksum_store(v, a.ino, &ck);
+	if (!rc)
 		pick_disk(v, a.ino);
 	vol_forget(v, a.ino, 1);
 	if (rc) {
@@ -249,7 +257,16 @@ static void create_done(struct s3_conn *c)
 	s3_xml_text(&b, "Key", r->key);
 	s3_xml_text(&b, "UploadId", id);
 	s3_xml_close(&b, "InitiateMultipartUploadResult");
-	s3_resp_xml(c, &b);
+	if (b.oom) {
+		s3_sb_free(&b);
+		rc = -ENOMEM;
+		goto out_forget;
+	}
+	s3_resp_start(c, 200);
+	s3_resp_hdr(c, "Content-Type", "application/xml");
+	s3_mpu_cksum_headers(c, &ck);
+	s3_resp_finish(c, b.p, b.len);
+	s3_sb_free(&b);
 out_forget:
 	vol_forget(v, up, 1);
 	if (rc)
@@ -269,6 +286,7 @@ struct part_op {
 	bool have_dir;
 	unsigned number;
 	struct s3_tmpfile tmp;
+	struct s3_mpu_cksum ck; /* the upload's checksum algorithm */
 };
 
 static int part_number(struct s3_conn *c, unsigned *out)
@@ -300,7 +318,9 @@ static int part_start(struct s3_conn *c)
 	if (rc)
 		return rc;
 	op->have_dir = true;
-	rc = s3_tmp_open(c->srv->v, op->dir, &op->tmp);
+	rc = s3_mpu_cksum_get(c->srv->v, op->dir, &op->ck);
+	if (!rc)
+		rc = s3_tmp_open(c->srv->v, op->dir, &op->tmp);
 	if (!rc)
 		place_on_upload_disk(c->srv->v, op->dir, op->tmp.ino);
 	return rc;
@@ -336,7 +356,9 @@ static void part_done(struct s3_conn *c)
 	int rc;
 
 	s3_hex_encode(r->md5, 16, etag);
-	rc = part_commit(c, op, etag, r->cksum_name, r->cksum_b64);
+	rc = s3_mpu_cksum_part(c, &op->ck, r->cksum_name);
+	if (!rc)
+		rc = part_commit(c, op, etag, r->cksum_name, r->cksum_b64);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
@@ -377,8 +399,9 @@ static void part_copy_done(struct s3_conn *c)
 	struct vol_attr src;
 	uint64_t off = 0, len;
 	struct s3_hash h;
-	uint8_t md5[16];
-	char etag[80], date[40];
+	uint8_t md5[16], sha[32];
+	char etag[80], date[40], ck_b64[64] = "";
+	const struct s3_cksum_algo *ka = op->ck.a;
 	int rc;
 
 	rc = s3_copy_source(c, &src);
@@ -392,17 +415,20 @@ static void part_copy_done(struct s3_conn *c)
 		rc = s3_copy_preconditions(c, etag, src.mtime.tv_sec);
 	if (!rc && rh && s3_range_parse(rh, src.size, &off, &len) != 1)
 		rc = -S3E_INVALID_RANGE;
+	/* In an upload with a checksum algorithm, the part's checksum too. */
 	if (!rc)
-		rc = s3_hash_init(&h, S3_HASH_MD5);
+		rc = s3_hash_init(&h, S3_HASH_MD5 | (ka ? ka->hash : 0));
 	if (!rc) {
 		rc = s3_tmp_copy_from(&op->tmp, src.ino, off, len, &h);
-		s3_hash_final(&h, md5, NULL);
+		s3_hash_final(&h, md5, ka && ka->hash == S3_HASH_SHA256 ? sha : NULL);
+		if (!rc && ka)
+			rc = s3_cksum_value(ka, &h, sha, ck_b64);
 		s3_hash_fini(&h);
 	}
 	vol_forget(v, src.ino, 1);
 	if (!rc) {
 		s3_hex_encode(md5, 16, etag);
-		rc = part_commit(c, op, etag, NULL, NULL);
+		rc = part_commit(c, op, etag, ka ? ka->name : NULL, ka ? ck_b64 : NULL);
 	}
 	if (rc) {
 		s3_resp_error(c, rc);
@@ -415,6 +441,8 @@ static void part_copy_done(struct s3_conn *c)
 	s3_xml_begin(&b, "CopyPartResult");
 	s3_xml_text(&b, "LastModified", date);
 	s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
+	if (ka)
+		s3_mpu_cksum_xml(&b, ka->name, ck_b64, false);
 	s3_xml_close(&b, "CopyPartResult");
 	s3_resp_xml(c, &b);
 }
@@ -430,7 +458,7 @@ const struct s3_handler s3_op_mpu_part_copy = {
 /* ---- CompleteMultipartUpload ----------------------------------------------------------- */
 
 static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_complete_list *l,
-		    char *final_etag)
+		    char *final_etag, const struct s3_mpu_cksum *ck, char *ck_b64)
 {
 	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
@@ -493,6 +521,9 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 			goto out_forget;
 		}
 	}
+	rc = s3_mpu_cksum_complete(c, ck, l, parts, ck_b64);
+	if (rc)
+		goto out_forget;
 	rc = s3_bucket_lookup(v, r->bucket, &bino);
 	if (rc)
 		goto out_forget;
@@ -531,7 +562,9 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	if (!rc)
 		rc = s3_meta_copy(v, dir, tmp.ino);
 	if (!rc)
-		rc = s3_etag_store(v, tmp.ino, final_etag, NULL, NULL);
+		rc = s3_etag_store(v, tmp.ino, final_etag, ck->a ? ck->a->name : NULL, ck_b64);
+	if (!rc)
+		rc = s3_parts_store(v, tmp.ino, parts, l->n, ck->a != NULL);
 	if (!rc) {
 		const char *id = s3_qparam(r, "uploadId");
 		rc = vol_setxattr(v, tmp.ino, S3_MPU_X_COMPLETED, id, strlen(id), 0);
@@ -575,7 +608,7 @@ out_forget:
  * object the upload became still carries its id and, while it is unchanged,
  * its multipart ETag, which is answered again as AWS does. @return 0 (the
  * ETag in @p etag) or -S3E_NO_SUCH_UPLOAD. */
-static int completed_before(struct s3_conn *c, char *etag)
+static int completed_before(struct s3_conn *c, char *etag, char *ck_name, char *ck_b64)
 {
 	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
@@ -589,6 +622,8 @@ static int completed_before(struct s3_conn *c, char *etag)
 	rc = s3_mpu_get_str(v, a.ino, S3_MPU_X_COMPLETED, val, sizeof(val)) < 0 || strcmp(val, id)
 		     ? -S3E_NO_SUCH_UPLOAD
 		     : s3_etag_get(v, &a, cur);
+	if (!rc && s3_checksum_get(v, &a, ck_name, 16, ck_b64, 64))
+		ck_name[0] = ck_b64[0] = '\0';
 	vol_forget(v, a.ino, 1);
 	/* Changed through the mount since: a fresh MD5, not the upload's ETag. */
 	if (rc || !strchr(cur, '-') || strlen(cur) >= 48)
@@ -604,20 +639,25 @@ static void complete_done(struct s3_conn *c)
 	struct s3_complete_list l;
 	struct s3_sbuf b = {0};
 	uint64_t up, dir;
-	char etag[48];
+	struct s3_mpu_cksum ck;
+	char etag[48], ck_name[16] = "", ck_b64[64] = "";
 	int rc;
 
 	rc = s3_mpu_open(c, &up, &dir);
-	if (rc == -S3E_NO_SUCH_UPLOAD && !completed_before(c, etag))
+	if (rc == -S3E_NO_SUCH_UPLOAD && !completed_before(c, etag, ck_name, ck_b64))
 		goto answer;
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
 	}
-	rc = s3_xml_parse_complete(r->body.p ? r->body.p : "", r->body.len, &l);
+	rc = s3_mpu_cksum_get(v, dir, &ck);
+	if (!rc)
+		rc = s3_xml_parse_complete(r->body.p ? r->body.p : "", r->body.len, &l);
 	if (!rc) {
-		rc = complete(c, up, dir, &l, etag);
+		rc = complete(c, up, dir, &l, etag, &ck, ck_b64);
 		s3_complete_list_fini(&l);
+		if (ck.a)
+			snprintf(ck_name, sizeof(ck_name), "%s", ck.a->name);
 	}
 	vol_forget(v, dir, 1);
 	if (!rc) {
@@ -642,6 +682,7 @@ answer:
 	s3_xml_text(&b, "Bucket", r->bucket);
 	s3_xml_text(&b, "Key", r->key);
 	s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
+	s3_mpu_cksum_xml(&b, ck_name, ck_b64, true);
 	s3_xml_close(&b, "CompleteMultipartUploadResult");
 	s3_resp_xml(c, &b);
 }

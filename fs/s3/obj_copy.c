@@ -179,8 +179,9 @@ static void copy_done(struct s3_conn *c)
 	struct s3_path p;
 	struct vol_attr src, dst;
 	struct s3_hash h;
-	char etag[80], date[40];
-	uint8_t md5[16];
+	char etag[80], date[40], ck_b64[64] = "";
+	uint8_t md5[16], sha[32];
+	const struct s3_cksum_algo *ka = NULL;
 	uint64_t bino;
 	bool have_path = false, committed = false;
 	int rc;
@@ -202,6 +203,8 @@ static void copy_done(struct s3_conn *c)
 	}
 	if (!rc)
 		rc = s3_copy_preconditions(c, etag, src.mtime.tv_sec);
+	if (!rc)
+		rc = s3_cksum_for_copy(c, &src, &ka);
 	if (rc)
 		goto out_forget;
 	if (s3_key_is_dir(r->key)) {
@@ -234,13 +237,15 @@ static void copy_done(struct s3_conn *c)
 			goto out_respond;
 		}
 	}
-	rc = s3_hash_init(&h, S3_HASH_MD5);
+	rc = s3_hash_init(&h, S3_HASH_MD5 | (ka ? ka->hash : 0));
 	if (rc)
 		goto out_release;
 	rc = s3_tmp_open(v, p.dirs[p.ndirs - 1], &tmp);
 	if (!rc)
 		rc = s3_tmp_copy_from(&tmp, src.ino, 0, src.size, &h);
-	s3_hash_final(&h, md5, NULL);
+	s3_hash_final(&h, md5, ka && ka->hash == S3_HASH_SHA256 ? sha : NULL);
+	if (!rc && ka)
+		rc = s3_cksum_value(ka, &h, sha, ck_b64);
 	s3_hash_fini(&h);
 	if (!rc)
 		rc = replace ? s3_meta_store_from_req(c, tmp.ino)
@@ -249,7 +254,9 @@ static void copy_done(struct s3_conn *c)
 		/* A multipart source keeps its ETag; others get the MD5 just computed. */
 		if (!strchr(etag, '-'))
 			s3_hex_encode(md5, 16, etag);
-		rc = s3_etag_store(v, tmp.ino, etag, NULL, NULL);
+		rc = s3_etag_store(v, tmp.ino, etag, ka ? ka->name : NULL, ck_b64);
+		if (!rc && strchr(etag, '-'))
+			rc = s3_parts_copy(v, &src, etag, tmp.ino);
 	}
 	struct vol_expect exp;
 	bool cond = false;
@@ -270,6 +277,8 @@ out_respond:
 		s3_xml_begin(&b, "CopyObjectResult");
 		s3_xml_text(&b, "LastModified", date);
 		s3_sb_printf(&b, "<ETag>&quot;%s&quot;</ETag>", etag);
+		if (ka && ck_b64[0])
+			s3_mpu_cksum_xml(&b, ka->name, ck_b64, true);
 		s3_xml_close(&b, "CopyObjectResult");
 		s3_resp_xml(c, &b);
 	}

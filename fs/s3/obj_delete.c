@@ -117,8 +117,9 @@ const struct s3_handler s3_op_delete_object = {
  * body.c checks the value against the body. */
 static bool has_integrity(struct s3_conn *c, bool trailers)
 {
-	static const char *const names[] = {"content-md5", "x-amz-checksum-crc32",
-					    "x-amz-checksum-crc32c", "x-amz-checksum-sha256"};
+	static const char *const names[] = {
+		"content-md5",		 "x-amz-checksum-crc32",     "x-amz-checksum-crc32c",
+		"x-amz-checksum-sha256", "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1"};
 	struct s3_req *r = &c->req;
 	const char *t = s3_hdr(r, "x-amz-trailer");
 
@@ -139,7 +140,7 @@ static int delete_many_start(struct s3_conn *c)
 {
 	if (!has_integrity(c, false)) {
 		s3_req_errmsg(c, "Missing required header for this request: Content-MD5 or "
-				 "x-amz-checksum-crc32, -crc32c or -sha256");
+				 "x-amz-checksum-crc32, -crc32c, -crc64nvme, -sha1 or -sha256");
 		return -S3E_INVALID_REQUEST;
 	}
 	return 0;

@@ -77,11 +77,22 @@ static void get_done(struct s3_conn *c)
 	char etag[80], date[64];
 	uint64_t off = 0, len;
 	const char *range = s3_hdr(r, "range");
-	int rc, ranged = 0;
+	struct s3_part_read pr = {0};
+	unsigned pn = 0;
+	int rc, ranged = 0, part;
 
 	/* A directory marker ("a/b/") answers as an empty object. */
 	bool dir = s3_key_is_dir(r->key);
 
+	part = s3_part_number(c, &pn);
+	if (part > 0 && range) {
+		s3_req_errmsg(c, "Cannot specify both Range header and partNumber query parameter");
+		part = -S3E_INVALID_REQUEST;
+	}
+	if (part < 0) {
+		s3_resp_error(c, part);
+		return;
+	}
 	rc = dir ? s3_dir_lookup(c, r->bucket, r->key, &a)
 		 : s3_object_lookup(c, r->bucket, r->key, &a);
 	if (rc) {
@@ -116,6 +127,18 @@ static void get_done(struct s3_conn *c)
 			goto out_forget;
 		}
 	}
+	if (part) {
+		/* A part of a multipart object is a range; part 1 of a
+		 * single-part object is all of it. */
+		rc = dir ? (pn == 1 ? 0 : -S3E_INVALID_PART_NUMBER)
+			 : s3_part_range(c, &a, etag, pn, &pr);
+		if (rc)
+			goto out_forget;
+		off = pr.off;
+		len = pr.len;
+		/* An empty part (an empty object's only one) has no byte range. */
+		ranged = pr.multipart && pr.len;
+	}
 	s3_resp_start(c, ranged ? 206 : 200);
 	s3_resp_hdr(c, "ETag", "\"%s\"", etag);
 	s3_fmt_http_date(a.mtime.tv_sec, date, sizeof(date));
@@ -125,16 +148,9 @@ static void get_done(struct s3_conn *c)
 		s3_resp_hdr(c, "Content-Range", "bytes %llu-%llu/%llu", (unsigned long long)off,
 			    (unsigned long long)(off + len - 1), (unsigned long long)a.size);
 	s3_meta_emit(c, a.ino);
-	if (!ranged && !dir) {
-		const char *mode = s3_hdr(r, "x-amz-checksum-mode");
-		char ck[16], b64[80];
-		if (mode && !strcasecmp(mode, "ENABLED") &&
-		    !s3_checksum_get(v, &a, ck, sizeof(ck), b64, sizeof(b64))) {
-			char hn[40];
-			snprintf(hn, sizeof(hn), "x-amz-checksum-%s", ck);
-			s3_resp_hdr(c, hn, "%s", b64);
-		}
-	}
+	/* The checksum is of the whole object (or of the part read). */
+	if ((!ranged || pr.multipart) && !dir)
+		s3_checksum_emit(c, &a, &pr);
 	if (strchr(etag, '-'))
 		s3_resp_hdr(c, "x-amz-mp-parts-count", "%s", strchr(etag, '-') + 1);
 	s3_resp_stream(c, a.ino, off, len); /* takes the reference */

@@ -1,5 +1,5 @@
 /* Never pretend: a request asking for something the sidecar does not do
- * (encryption, object lock, tagging, part-number reads, any x-amz-* header
+ * (encryption, object lock, tagging, any x-amz-* header
  * it does not know) is refused before anything is read or written, with the
  * error AWS gives for it, instead of being answered 200 and not honoured. */
 #include <string.h>
@@ -44,6 +44,10 @@ static const char *const allowed[] = {
 	"x-amz-storage-class",
 	"x-amz-object-ownership",
 	"x-amz-bucket-object-lock-enabled",
+	/* GetObjectAttributes (obj_attrs.c), which checks their values. */
+	"x-amz-object-attributes",
+	"x-amz-max-parts",
+	"x-amz-part-number-marker",
 };
 
 static bool allowed_header(const char *name)
@@ -255,10 +259,5 @@ int s3_refuse_unsupported(struct s3_conn *c)
 		if (rc)
 			return rc;
 	}
-	if (r->bucket && r->key && r->key[0] &&
-	    (!strcmp(r->method, "GET") || !strcmp(r->method, "HEAD")) && s3_qhas(r, "partNumber") &&
-	    !s3_qhas(r, "uploadId"))
-		return refuse(c, -S3E_NOT_IMPLEMENTED, NULL,
-			      "GET and HEAD with ?partNumber= are not supported: use a Range");
 	return 0;
 }

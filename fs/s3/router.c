@@ -191,6 +191,8 @@ static const struct s3_handler *pick_object(struct s3_conn *c)
 	struct s3_req *r = &c->req;
 	const char *m = r->method;
 
+	if (!strcmp(m, "GET") && s3_qhas(r, "attributes"))
+		return &s3_op_object_attributes; /* in unsupported_sub for buckets */
 	for (size_t i = 0; i < sizeof(unsupported_sub) / sizeof(unsupported_sub[0]); i++)
 		if (s3_qhas(r, unsupported_sub[i]))
 			return &op_not_implemented;

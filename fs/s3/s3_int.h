@@ -117,6 +117,7 @@ enum s3_err {
 	S3E_STORAGE_FULL,
 	S3E_TIME_SKEWED,
 	S3E_UNSUPPORTED_CHECKSUM,
+	S3E_INVALID_PART_NUMBER,
 	S3E_END
 };
 
@@ -136,12 +137,15 @@ enum {
 	S3_HASH_SHA256 = 1 << 1,
 	S3_HASH_CRC32 = 1 << 2,
 	S3_HASH_CRC32C = 1 << 3,
+	S3_HASH_SHA1 = 1 << 4,
+	S3_HASH_CRC64NVME = 1 << 5,
 };
 
 struct s3_hash {
 	unsigned want;
-	void *md5, *sha256; /* EVP_MD_CTX * */
+	void *md5, *sha256, *sha1; /* EVP_MD_CTX * */
 	uint32_t crc32, crc32c;
+	uint64_t crc64nvme;
 	uint64_t bytes;
 };
 
@@ -150,11 +154,55 @@ void s3_hash_update(struct s3_hash *h, const void *data, size_t len);
 /** Finish: @p md5 (16 bytes) and @p sha256 (32 bytes) may be NULL. */
 int s3_hash_final(struct s3_hash *h, uint8_t *md5, uint8_t *sha256);
 void s3_hash_fini(struct s3_hash *h);
-/** CRC32C (Castagnoli), table-driven: no Debian library exposes it simply. */
-uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+/** Finish the SHA-1 (S3_HASH_SHA1) into @p out (20 bytes). */
+int s3_hash_final_sha1(struct s3_hash *h, uint8_t *out);
 void s3_sha256(const void *data, size_t len, uint8_t out[32]);
 void s3_sha256_hex(const void *data, size_t len, char out[65]);
 void s3_hmac_sha256(const void *key, size_t klen, const void *data, size_t len, uint8_t out[32]);
+
+/* ---- crc.c: CRC32, CRC32C (ISA-L), CRC64NVME, and joining CRCs ----------------- */
+
+/* Each takes the CRC of the bytes before (0 to start) and returns the CRC
+ * with @p data appended, as zlib's crc32 does. */
+uint32_t s3_crc32(uint32_t crc, const void *data, size_t len);
+uint32_t s3_crc32c(uint32_t crc, const void *data, size_t len);
+uint64_t s3_crc64nvme(uint64_t crc, const void *data, size_t len);
+
+enum s3_crc_kind { S3_CRC32, S3_CRC32C, S3_CRC64NVME };
+/** The CRC of A followed by B, from @p crc1 (A's), @p crc2 (B's) and B's
+ * length @p len2. */
+uint64_t s3_crc_combine(enum s3_crc_kind kind, uint64_t crc1, uint64_t crc2, uint64_t len2);
+
+/* ---- cksum.c: the flexible checksum algorithms --------------------------------- */
+
+struct s3_conn;
+
+struct s3_cksum_algo {
+	const char *name;  /* "crc32", as in x-amz-checksum-crc32 */
+	const char *upper; /* "CRC32", as in x-amz-checksum-algorithm, ChecksumCRC32 */
+	unsigned hash;	   /* S3_HASH_* */
+	size_t raw;	   /* digest bytes */
+	bool crc;	   /* may be FULL_OBJECT in a multipart upload */
+	enum s3_crc_kind kind;
+};
+/** The algorithm named @p name (any case), or NULL. */
+const struct s3_cksum_algo *s3_cksum_algo(const char *name);
+/** Base64 of @p a's digest in finished hash @p h (@p sha256: its SHA-256, if
+ * that is @p a). @p b64 needs 45 bytes. @return 0 or -ENOMEM. */
+int s3_cksum_value(const struct s3_cksum_algo *a, struct s3_hash *h, const uint8_t *sha256,
+		   char *b64);
+/** Decode base64 value @p b64 of @p a into @p out (a->raw bytes). @return 0 or -EINVAL. */
+int s3_cksum_raw(const struct s3_cksum_algo *a, const char *b64, uint8_t *out);
+/** COMPOSITE checksum of @p n parts from their raw digests (concatenated):
+ * base64 of the digest of @p raws, then "-N". @p b64 needs 52 bytes. */
+int s3_cksum_composite(const struct s3_cksum_algo *a, const uint8_t *raws, size_t n, char *b64);
+/** FULL_OBJECT CRC of @p n parts from their raw CRCs and sizes. */
+void s3_cksum_full(const struct s3_cksum_algo *a, const uint8_t *raws, const uint64_t *sizes,
+		   size_t n, char *b64);
+/** The checksum algorithm for CopyObject's new object: x-amz-checksum-algorithm's,
+ * else the source's (NULL: none). @return 0 or -S3E_INVALID_REQUEST. */
+int s3_cksum_for_copy(struct s3_conn *c, const struct vol_attr *src,
+		      const struct s3_cksum_algo **out);
 
 /* ---- auth.c: the auth file -------------------------------------------------------- */
 
@@ -437,7 +485,7 @@ int s3_route(struct s3_conn *c);
 /* ---- refuse.c ---------------------------------------------------------------------- */
 
 /** Refuse what the request asks for and the sidecar does not do (SSE, object
- * lock, tagging, ?partNumber reads, unknown x-amz-* headers), naming it.
+ * lock, tagging, unknown x-amz-* headers), naming it.
  * @return 0, -S3E_NOT_IMPLEMENTED, -S3E_INVALID_REQUEST. */
 int s3_refuse_unsupported(struct s3_conn *c);
 
@@ -532,7 +580,9 @@ void s3_delete_list_fini(struct s3_delete_list *d);
 
 struct s3_part_ref {
 	unsigned number;
-	char etag[80]; /* without quotes */
+	char etag[80];	  /* without quotes */
+	char ck_name[16]; /* "crc32" from <ChecksumCRC32>, "" if none */
+	char ck_b64[80];
 };
 struct s3_complete_list {
 	struct s3_part_ref *parts;
@@ -738,6 +788,78 @@ int s3_mpu_give_back(struct s3_conn *c, struct s3_tmpfile *tmp, struct s3_mpu_pa
 /** At start-up: undo completions a crash interrupted (see mpu_assemble.c).
  * @return false if one must wait for a later start. */
 bool s3_mpu_recover(struct s3_server *s);
+
+/* ---- obj_parts.c: the parts of a completed multipart object --------------------- */
+
+struct s3_obj_part {
+	unsigned number; /* as uploaded */
+	uint64_t size;
+	char ck_b64[48]; /* "" if the upload had no checksum algorithm */
+};
+struct s3_obj_parts {
+	struct s3_obj_part *p;
+	size_t n;
+};
+/** Record the parts of an object being completed on its file @p ino (with
+ * their checksums when @p with_ck). */
+int s3_parts_store(struct vol *v, uint64_t ino, const struct s3_mpu_part *parts, size_t n,
+		   bool with_ck);
+/** The parts of @p a, whose current ETag is @p etag. @return 0, -ENOENT (not
+ * a multipart object, or changed since), -errno. */
+int s3_parts_get(struct vol *v, const struct vol_attr *a, const char *etag,
+		 struct s3_obj_parts *out);
+void s3_parts_fini(struct s3_obj_parts *l);
+/** A copy of @p src (ETag @p etag) that keeps its multipart ETag keeps its
+ * part sizes too (not their checksums: the copy's is its own). */
+int s3_parts_copy(struct vol *v, const struct vol_attr *src, const char *etag, uint64_t dst);
+/** The request's ?partNumber=: @return 1 (*pn set), 0 (none), -S3E_INVALID_ARGUMENT. */
+int s3_part_number(struct s3_conn *c, unsigned *pn);
+struct s3_part_read {
+	uint64_t off, len;
+	unsigned count; /* the object's parts */
+	bool multipart;
+	char ck_b64[48]; /* the part's checksum, if any */
+};
+/** Where part @p pn of @p a (ETag @p etag) is: @return 0,
+ * -S3E_INVALID_PART_NUMBER, -errno. */
+int s3_part_range(struct s3_conn *c, const struct vol_attr *a, const char *etag, unsigned pn,
+		  struct s3_part_read *out);
+/** With x-amz-checksum-mode: ENABLED, the stored checksum and its type (or,
+ * for part @p pr of a multipart object, that part's checksum). */
+void s3_checksum_emit(struct s3_conn *c, const struct vol_attr *a, const struct s3_part_read *pr);
+
+/* ---- mpu_cksum.c: checksums of multipart uploads --------------------------------- */
+
+/* On the upload directory: "ALGO TYPE" ("crc32 COMPOSITE"). */
+#define S3_MPU_X_CKSUM "user.s3.mpu.checksum"
+struct s3_mpu_cksum {
+	const struct s3_cksum_algo *a; /* NULL: the upload has none */
+	bool full;		       /* FULL_OBJECT, else COMPOSITE */
+};
+/** CreateMultipartUpload's x-amz-checksum-algorithm and -type. @return 0 or
+ * -S3E_INVALID_REQUEST (message set). */
+int s3_mpu_cksum_from_req(struct s3_conn *c, struct s3_mpu_cksum *out);
+int s3_mpu_cksum_store(struct vol *v, uint64_t dir, const struct s3_mpu_cksum *k);
+/** The upload's algorithm (k->a NULL if none). @return 0 or -errno. */
+int s3_mpu_cksum_get(struct vol *v, uint64_t dir, struct s3_mpu_cksum *k);
+const char *s3_mpu_cksum_type(const struct s3_mpu_cksum *k);
+/** x-amz-checksum-algorithm and -type response headers, if it has one. */
+void s3_mpu_cksum_headers(struct s3_conn *c, const struct s3_mpu_cksum *k);
+/** A part carrying checksum @p name ("" for none): @return 0 or -S3E_INVALID_REQUEST. */
+int s3_mpu_cksum_part(struct s3_conn *c, const struct s3_mpu_cksum *k, const char *name);
+/** The object's checksum (base64, "" if none; 60 bytes) from @p parts, after
+ * checking those @p l lists and the client's (a part without a valid record
+ * has its checksum computed again from its bytes). @return 0, -S3E_INVALID_PART,
+ * -S3E_BAD_DIGEST, -S3E_INVALID_REQUEST. */
+int s3_mpu_cksum_complete(struct s3_conn *c, const struct s3_mpu_cksum *k,
+			  const struct s3_complete_list *l, struct s3_mpu_part *parts, char *b64);
+/** <ChecksumALGO>b64</ChecksumALGO> (and <ChecksumType>) for algorithm
+ * @p name; nothing when @p b64 is empty. */
+void s3_mpu_cksum_xml(struct s3_sbuf *b, const char *name, const char *b64, bool with_type);
+
+/* ---- obj_attrs.c ------------------------------------------------------------------ */
+
+extern const struct s3_handler s3_op_object_attributes;
 
 /* ---- tmp_sweep.c ------------------------------------------------------------------------ */
 

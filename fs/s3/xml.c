@@ -1,6 +1,7 @@
 /* XML for the S3 wire: small writers for responses (with escaping) and
  * expat parsers for the two request bodies that carry XML, DeleteObjects and
  * CompleteMultipartUpload. */
+#include <ctype.h>
 #include <errno.h>
 #include <expat.h>
 #include <stdlib.h>
@@ -91,6 +92,7 @@ struct xp {
 	struct s3_complete_list *cl;
 	unsigned cur_part;
 	char cur_etag[80];
+	char cur_ck[16], cur_ck_b64[80];
 	bool have_part;
 };
 
@@ -111,6 +113,7 @@ static void XMLCALL on_start(void *ud, const XML_Char *name, const XML_Char **at
 	if (x->cl && x->depth == 2 && !strcmp(x->path[2], "Part")) {
 		x->cur_part = 0;
 		x->cur_etag[0] = '\0';
+		x->cur_ck[0] = x->cur_ck_b64[0] = '\0';
 		x->have_part = false;
 	}
 }
@@ -183,6 +186,14 @@ static void complete_end(struct xp *x)
 				len = sizeof(x->cur_etag) - 1;
 			memcpy(x->cur_etag, t, len);
 			x->cur_etag[len] = '\0';
+		} else if (!strncmp(x->path[3], "Checksum", 8) && x->path[3][8] &&
+			   strcmp(x->path[3], "ChecksumType") &&
+			   strlen(x->path[3] + 8) < sizeof(x->cur_ck) && strlen(t) < 80) {
+			size_t i;
+			for (i = 0; x->path[3][8 + i]; i++)
+				x->cur_ck[i] = (char)tolower((unsigned char)x->path[3][8 + i]);
+			x->cur_ck[i] = '\0';
+			snprintf(x->cur_ck_b64, sizeof(x->cur_ck_b64), "%s", t);
 		}
 	} else if (x->depth == 2 && !strcmp(x->path[2], "Part")) {
 		if (!x->have_part || l->n == MAX_PARTS) {
@@ -197,6 +208,8 @@ static void complete_end(struct xp *x)
 		l->parts = p;
 		p[l->n].number = x->cur_part;
 		memcpy(p[l->n].etag, x->cur_etag, sizeof(p[l->n].etag));
+		memcpy(p[l->n].ck_name, x->cur_ck, sizeof(p[l->n].ck_name));
+		memcpy(p[l->n].ck_b64, x->cur_ck_b64, sizeof(p[l->n].ck_b64));
 		l->n++;
 	}
 }

@@ -51,3 +51,20 @@ Test(xml, escaping)
 	cr_assert_str_eq(b.p, "<Key>&lt;a&amp;b&gt;&quot;&apos;&#x1;</Key>");
 	s3_sb_free(&b);
 }
+
+Test(xml, complete_multipart_checksums)
+{
+	const char *body = "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber>"
+			   "<ETag>\"0123456789abcdef0123456789abcdef\"</ETag>"
+			   "<ChecksumCRC64NVME>AAAAAAAAAAA=</ChecksumCRC64NVME></Part>"
+			   "<Part><PartNumber>2</PartNumber><ETag>x</ETag></Part>"
+			   "</CompleteMultipartUpload>";
+	struct s3_complete_list l;
+
+	cr_assert_eq(s3_xml_parse_complete(body, strlen(body), &l), 0);
+	cr_assert_eq(l.n, 2);
+	cr_assert_str_eq(l.parts[0].ck_name, "crc64nvme");
+	cr_assert_str_eq(l.parts[0].ck_b64, "AAAAAAAAAAA=");
+	cr_assert_str_eq(l.parts[1].ck_name, "", "a part without a checksum");
+	s3_complete_list_fini(&l);
+}
