@@ -2,6 +2,7 @@
  * without recovery and print its identity, index size and a per-disk table
  * of tracks, chunks and bytes, with totals. */
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -177,7 +178,17 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		       cli_snapshot_state(&info->disks[i], now, st, sizeof(st)));
 	bool mirror_bad = cli_mirror_state(info, meta, live, st, sizeof(st));
 	printf("Mirror      %s\n", st);
-	return missing || failing || mirror_bad ? 1 : 0;
+	const struct vol_scrub_status *sc = &info->scrub;
+	if (sc->state != VOL_SCRUB_NONE) {
+		printf("Scrub       %s, %s of about %s read, %" PRIu64 " bad chunk%s%s\n",
+		       sc->state == VOL_SCRUB_RUNNING ? "running"
+		       : sc->state == VOL_SCRUB_DONE  ? "done"
+						      : "stopped",
+		       B(sc->bytes_done, b1), B(sc->bytes_total, b2), sc->bad,
+		       sc->bad == 1 ? "" : "s",
+		       sc->bad ? " (see " VOL_SCRUB_REPORT_NAME " in the metadata directory)" : "");
+	}
+	return missing || failing || mirror_bad || sc->bad ? 1 : 0;
 }
 
 int main(int argc, char **argv)

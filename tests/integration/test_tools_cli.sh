@@ -12,7 +12,7 @@ tfs_setup
 B=$TRACKFS_BIN_DIR
 
 bins=(fs/fuse/trackfs fs/s3/trackfs-s3 tools/mkfs.trackfs tools/fsck.trackfs tools/trackfs-status
-	tools/trackfs-disk tools/trackfs-meta tools/trackfs-debug tools/trackfs-bench-engine
+	tools/trackfs-disk tools/trackfs-meta tools/trackfs-debug tools/trackfs-scrub tools/trackfs-bench-engine
 	tools/trackfs-bench-meta)
 stamp_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{4} '
 
