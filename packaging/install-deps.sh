@@ -15,6 +15,8 @@ packages=(
 	# libraries (DESIGN.md "Dependencies")
 	liblmdb-dev libxxhash-dev libfuse3-dev libuv1-dev libssl-dev libexpat1-dev
 	libhttp-parser-dev zlib1g-dev
+	# the S3 sidecar's form-upload policies (JSON)
+	libjson-c-dev
 	# tests
 	libcriterion-dev fuse3 lmdb-utils attr acl rsync python3 util-linux procps
 	e2fsprogs psmisc strace
