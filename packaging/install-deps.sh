@@ -17,6 +17,8 @@ packages=(
 	libhttp-parser-dev zlib1g-dev
 	# ISA-L: SIMD CRC32/CRC32C for the S3 checksums
 	libisal-dev
+	# the S3 sidecar's form-upload policies (JSON)
+	libjson-c-dev
 	# tests
 	libcriterion-dev fuse3 lmdb-utils attr acl rsync python3 util-linux procps
 	e2fsprogs psmisc strace

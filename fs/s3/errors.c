@@ -6,6 +6,8 @@
 
 static const struct s3_errinfo s3_table[S3E_END - S3E_BASE] = {
 	[S3E_ACCESS_DENIED - S3E_BASE] = {"AccessDenied", 403, "Access Denied"},
+	[S3E_CORS_FORBIDDEN - S3E_BASE] = {"AccessForbidden", 403,
+					   "CORSResponse: This CORS request is not allowed"},
 	[S3E_AUTH_HEADER_MALFORMED - S3E_BASE] = {"AuthorizationHeaderMalformed", 400,
 						  "The authorization header is malformed"},
 	[S3E_AUTH_QUERY_ERROR - S3E_BASE] = {"AuthorizationQueryParametersError", 400,

@@ -168,6 +168,7 @@ void s3_resp_start(struct s3_conn *c, int status)
 		     status, reason(status), date, (unsigned long long)c->req.reqid);
 	if (!c->keep_alive || c->want_close)
 		s3_sb_puts(&c->head, "Connection: close\r\n");
+	s3_cors_resp_headers(c); /* cors.c: Access-Control-* for an allowed Origin */
 }
 
 void s3_resp_hdr(struct s3_conn *c, const char *name, const char *fmt, ...)

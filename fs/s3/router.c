@@ -150,8 +150,13 @@ static const struct s3_handler *pick_bucket(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
 	const char *m = r->method;
-	const struct s3_handler *cfg = s3_bucket_config_op(r);
+	const struct s3_handler *cfg;
 
+	if (s3_qhas(r, "cors"))
+		return s3_cors_op(r); /* cors_ops.c */
+	if (s3_post_object_req(r))
+		return &s3_op_post_object; /* obj_post.c: a browser form upload */
+	cfg = s3_bucket_config_op(r);
 	if (cfg)
 		return cfg; /* GET ?policy etc.: the 404 for "none set" */
 	for (size_t i = 0; i < sizeof(unsupported_sub) / sizeof(unsupported_sub[0]); i++)
@@ -271,6 +276,13 @@ int s3_route(struct s3_conn *c)
 		r->h = &op_health;
 		return 0;
 	}
+	if (r->bucket && !strcmp(r->method, "OPTIONS")) {
+		/* A CORS preflight: unauthenticated, as in S3 (cors_ops.c). */
+		if (s3_bucket_req_check(r->bucket))
+			return -S3E_INVALID_BUCKET_NAME;
+		r->h = &s3_op_cors_preflight;
+		return 0;
+	}
 	if (!r->bucket)
 		h = pick_service(c);
 	else if (!r->key[0])
@@ -289,6 +301,8 @@ int s3_route(struct s3_conn *c)
 			return rc;
 	}
 
+	if (h == &s3_op_post_object)
+		return s3_refuse_unsupported(c); /* the form carries its own signature */
 	if (s->cfg.no_auth) {
 		payload_from_header(r);
 		return s3_refuse_unsupported(c);

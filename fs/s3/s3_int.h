@@ -72,6 +72,7 @@ bool s3_str_equal_ct(const char *a, const char *b);
 enum s3_err {
 	S3E_BASE = 4096,
 	S3E_ACCESS_DENIED,
+	S3E_CORS_FORBIDDEN, /* a CORS preflight no rule allows */
 	S3E_AUTH_HEADER_MALFORMED,
 	S3E_AUTH_QUERY_ERROR,
 	S3E_BAD_DIGEST,
@@ -693,6 +694,109 @@ int s3_checksum_get(struct vol *v, const struct vol_attr *a, char *name, size_t 
 		    size_t bsize);
 /** Read @p len bytes at @p off into @p buf fully. @return 0 or -errno (-EIO on a short read). */
 int s3_read_full(struct vol *v, uint64_t ino, void *buf, size_t len, uint64_t off);
+
+/* ---- cors.c, cors_ops.c: a bucket's CORS rules and the preflight ------------------------- */
+
+/* The validated CORSConfiguration (as cors.c writes it back) on the bucket directory. */
+#define S3_CORS_X "user.s3.cors"
+#define S3_CORS_MAX_RULES 100
+
+struct s3_cors_list {
+	char **v;
+	size_t n;
+};
+struct s3_cors_rule {
+	char *id;
+	struct s3_cors_list origins, headers, expose;
+	unsigned methods; /* 1 << index in GET PUT POST DELETE HEAD */
+	long max_age;	  /* -1: none */
+};
+struct s3_cors {
+	struct s3_cors_rule *r;
+	size_t n;
+};
+/** The bit of method @p m in s3_cors_rule.methods, 0 for one CORS does not allow. */
+int s3_cors_method_bit(const char *m);
+/** Parse and check a CORSConfiguration. @return 0, -S3E_MALFORMED_XML or
+ * -S3E_INVALID_REQUEST (@p why says what), -ENOMEM. */
+int s3_cors_parse(const char *xml, size_t len, struct s3_cors *out, char *why, size_t wsize);
+void s3_cors_fini(struct s3_cors *cfg);
+void s3_cors_to_xml(const struct s3_cors *cfg, struct s3_sbuf *b);
+/** The rules kept on bucket directory @p bucket_ino. @return 0, -ENOENT (none), -errno. */
+int s3_cors_load(struct vol *v, uint64_t bucket_ino, struct s3_cors *out);
+/** The first rule allowing @p origin, @p method and every header of the
+ * comma-separated @p req_headers (NULL: none), or NULL. */
+const struct s3_cors_rule *s3_cors_match(const struct s3_cors *cfg, const char *origin,
+					 const char *method, const char *req_headers);
+/** Add the Access-Control-* and Vary headers of @p rule to the response begun. */
+void s3_cors_emit(struct s3_conn *c, const struct s3_cors_rule *rule, const char *origin,
+		  bool preflight);
+/** For a response just started: the CORS headers when the request has an
+ * Origin that a rule of its bucket allows for its method. */
+void s3_cors_resp_headers(struct s3_conn *c);
+/** The handler for ?cors on a bucket (GET, PUT, DELETE), or NULL. */
+const struct s3_handler *s3_cors_op(const struct s3_req *r);
+extern const struct s3_handler s3_op_put_cors, s3_op_get_cors, s3_op_delete_cors,
+	s3_op_cors_preflight;
+
+/* ---- form.c: multipart/form-data, parsed as it arrives --------------------------------- */
+
+#define S3_FORM_BOUNDARY_MAX 70
+#define S3_FORM_NAME_MAX 1024
+
+struct s3_form_cb {
+	/** A part begins: its name, its filename (NULL if none) and Content-Type ("" if none). */
+	int (*part_begin)(void *arg, const char *name, const char *filename, const char *ctype);
+	int (*part_data)(void *arg, const char *data, size_t len);
+	int (*part_end)(void *arg);
+};
+struct s3_form {
+	int state;
+	char delim[S3_FORM_BOUNDARY_MAX + 8]; /* CRLF "--" boundary */
+	size_t dlen, match;		      /* delimiter bytes matched (held back) */
+	struct s3_sbuf hdr;		      /* a part's headers being read */
+	bool in_part;
+	const char *why; /* after an error */
+	const struct s3_form_cb *cb;
+	void *arg;
+};
+/** Start parsing a body of Content-Type @p content_type (multipart/form-data
+ * with a boundary). @return 0 or -EINVAL. */
+int s3_form_init(struct s3_form *f, const char *content_type, const struct s3_form_cb *cb,
+		 void *arg);
+/** Feed body bytes. @return 0, -EINVAL (f->why says what), or what a callback returned. */
+int s3_form_feed(struct s3_form *f, const char *data, size_t len);
+/** Has the close delimiter been seen? */
+bool s3_form_complete(const struct s3_form *f);
+void s3_form_fini(struct s3_form *f);
+/** Parameter @p param of a header value ('form-data; name="x"'). @return its length or -1. */
+ssize_t s3_form_param(const char *hv, const char *param, char *out, size_t size);
+
+/* ---- post_policy.c, obj_post.c: browser form uploads (POST Object) --------------------- */
+
+struct s3_post_field {
+	char *name; /* lower case */
+	char *value;
+	bool covered; /* named by a policy condition */
+};
+struct s3_post_fields {
+	struct s3_post_field *f;
+	size_t n;
+};
+struct s3_post_field *s3_post_field_get(struct s3_post_fields *fl, const char *name);
+int s3_post_field_add(struct s3_post_fields *fl, const char *name, const char *value,
+		      size_t vlen);
+void s3_post_fields_fini(struct s3_post_fields *fl);
+/** Check the decoded policy @p json against the form's fields and @p bucket
+ * at @p now; *min and *max get its content-length-range (0, UINT64_MAX if
+ * none). @return 0, -S3E_ACCESS_DENIED or -S3E_INVALID_ARGUMENT (@p why says
+ * what, as S3 words it), -ENOMEM. */
+int s3_post_policy_check(const char *json, size_t len, const char *bucket,
+			 struct s3_post_fields *fl, time_t now, uint64_t *min, uint64_t *max,
+			 char *why, size_t wsize);
+/** Is this a form upload (POST /bucket with multipart/form-data)? */
+bool s3_post_object_req(const struct s3_req *r);
+extern const struct s3_handler s3_op_post_object;
 
 /* ---- operations (one file per family) ------------------------------------------------------ */
 
