@@ -28,6 +28,28 @@ static char *field(const uint8_t **p, const uint8_t *end)
 	return s;
 }
 
+static int form_begin(void *arg, const char *name, const char *filename, const char *ctype)
+{
+	(void)arg;
+	return name[0] == '\0' && !filename && !ctype[0];
+}
+
+static int form_data(void *arg, const char *d, size_t n)
+{
+	(void)arg;
+	(void)d;
+	(void)n;
+	return 0;
+}
+
+static int form_end(void *arg)
+{
+	(void)arg;
+	return 0;
+}
+
+static const struct s3_form_cb fuzz_form_cb = {form_begin, form_data, form_end};
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -78,6 +100,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (k <= 0)
 			break;
 		o += (size_t)k;
+	}
+
+	/* Browser form bodies, split the same way. */
+	struct s3_form form;
+	if (s3_form_init(&form, "multipart/form-data; boundary=XyZ", &fuzz_form_cb, NULL) == 0) {
+		for (size_t o = 0, piece = 1 + data[1] % 11, n = strlen(rest); o < n; o += piece)
+			if (s3_form_feed(&form, rest + o, n - o < piece ? n - o : piece))
+				break;
+		s3_form_fini(&form);
 	}
 
 	struct s3_delete_list d;
