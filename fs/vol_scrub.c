@@ -406,10 +406,13 @@ static void *scrubber_main(void *arg)
 			continue;
 		}
 		s->want = false;
-		if (s->st.state != VOL_SCRUB_RUNNING)
-			begin_locked(v, s);
-		s->st.state = VOL_SCRUB_RUNNING;
+		/* Running from here on, for every reader: begin_locked lets go
+		 * of the mutex while it counts the chunks in use. */
 		s->running = true;
+		bool fresh = s->st.state != VOL_SCRUB_RUNNING;
+		s->st.state = VOL_SCRUB_RUNNING;
+		if (fresh)
+			begin_locked(v, s);
 		save_locked(v, s);
 		pthread_mutex_unlock(&s->mu);
 		run_scrub(v, s, buf);
