@@ -784,8 +784,7 @@ struct s3_post_fields {
 	size_t n;
 };
 struct s3_post_field *s3_post_field_get(struct s3_post_fields *fl, const char *name);
-int s3_post_field_add(struct s3_post_fields *fl, const char *name, const char *value,
-		      size_t vlen);
+int s3_post_field_add(struct s3_post_fields *fl, const char *name, const char *value, size_t vlen);
 void s3_post_fields_fini(struct s3_post_fields *fl);
 /** Check the decoded policy @p json against the form's fields and @p bucket
  * at @p now; *min and *max get its content-length-range (0, UINT64_MAX if
