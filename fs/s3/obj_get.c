@@ -93,8 +93,7 @@ static void get_done(struct s3_conn *c)
 		s3_resp_error(c, part);
 		return;
 	}
-	rc = dir ? s3_dir_lookup(c, r->bucket, r->key, &a)
-		 : s3_object_lookup(c, r->bucket, r->key, &a);
+	rc = s3_key_lookup(c, r->bucket, r->key, &a);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
@@ -195,8 +194,7 @@ static void object_acl_done(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
 	struct vol_attr a;
-	int rc = s3_key_is_dir(r->key) ? s3_dir_lookup(c, r->bucket, r->key, &a)
-				       : s3_object_lookup(c, r->bucket, r->key, &a);
+	int rc = s3_key_lookup(c, r->bucket, r->key, &a);
 
 	if (rc) {
 		s3_resp_error(c, rc);

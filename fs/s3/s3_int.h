@@ -656,6 +656,14 @@ bool s3_key_is_dir(const char *key);
  * (*attr, one reference on attr->ino), -S3E_NO_SUCH_BUCKET, -S3E_NO_SUCH_KEY
  * (missing, or an object). */
 int s3_dir_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr);
+/** Look up what key @p key names: the directory of a marker key ("a/b/"),
+ * else the object. @return as s3_dir_lookup or s3_object_lookup. */
+int s3_key_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr);
+/** Does the request carry the body's Content-MD5 or a flexible checksum (in a
+ * header, or with @p trailers in the trailer x-amz-trailer announced), as S3
+ * requires of DeleteObjects and the configuration PUTs? body.c checks the
+ * value against the body. */
+bool s3_req_has_integrity(struct s3_conn *c, bool trailers);
 /** Make directory @p ino a marker: set S3_DIR_MARKER_X, drop S3_DIR_MADE_X. */
 int s3_dir_mark(struct vol *v, uint64_t ino);
 /** The marker of @p ino is deleted: drop S3_DIR_MARKER_X and its metadata, and
