@@ -425,7 +425,6 @@ static const struct {
 } no_config[] = {
 	{"policy", S3E_NO_SUCH_BUCKET_POLICY},
 	{"cors", S3E_NO_SUCH_CORS_CONFIGURATION},
-	{"tagging", S3E_NO_SUCH_TAG_SET},
 	{"lifecycle", S3E_NO_SUCH_LIFECYCLE_CONFIGURATION},
 	{"encryption", S3E_SSE_CONFIGURATION_NOT_FOUND},
 };

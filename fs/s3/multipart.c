@@ -244,6 +244,8 @@ static void create_done(struct s3_conn *c)
 	if (!rc)
 		rc = s3_meta_store_from_req(c, a.ino);
 	if (!rc)
+		rc = s3_tags_store_from_req(c, a.ino); /* given to the object at Complete */
+	if (!rc)
 		rc = s3_mpu_cksum_store(v, a.ino, &ck);
 	if (!rc)
 		pick_disk(v, a.ino);
@@ -561,6 +563,8 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	sprintf(final_etag + 32, "-%zu", l->n);
 	if (!rc)
 		rc = s3_meta_copy(v, dir, tmp.ino);
+	if (!rc)
+		rc = s3_xattr_copy(v, dir, tmp.ino, S3_TAGGING_X);
 	if (!rc)
 		rc = s3_etag_store(v, tmp.ino, final_etag, ck->a ? ck->a->name : NULL, ck_b64);
 	if (!rc)

@@ -299,6 +299,8 @@ static int put_marker(struct s3_conn *c, struct put_op *op)
 	rc = s3_meta_clear(v, dir);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, dir);
+	if (!rc)
+		rc = s3_tags_store_from_req(c, dir);
 	return rc;
 }
 
@@ -322,6 +324,8 @@ static void put_done(struct s3_conn *c)
 	rc = s3_tmp_flush(&op->tmp);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, op->tmp.ino);
+	if (!rc)
+		rc = s3_tags_store_from_req(c, op->tmp.ino);
 	if (!rc)
 		rc = s3_etag_store(c->srv->v, op->tmp.ino, etag, r->cksum_name, r->cksum_b64);
 	struct vol_expect exp;

@@ -95,6 +95,7 @@ enum s3_err {
 	S3E_INVALID_PART_ORDER,
 	S3E_INVALID_RANGE,
 	S3E_INVALID_REQUEST,
+	S3E_INVALID_TAG,
 	S3E_KEY_CONFLICT,
 	S3E_KEY_IS_PREFIX,
 	S3E_KEY_TOO_LONG,
@@ -686,10 +687,12 @@ void s3_notify(struct s3_server *s, uint64_t parent, const char *name, uint64_t 
 int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino);
 /** Remove the stored headers (not the sidecar's own records) from @p ino. */
 int s3_meta_clear(struct vol *v, uint64_t ino);
-/** Copy every user.s3.* attribute except the ETag record from @p src to @p dst. */
+/** Copy the stored headers (not the ETag record or tag set) from @p src to @p dst. */
 int s3_meta_copy(struct vol *v, uint64_t src, uint64_t dst);
 /** Add the stored headers to the response. */
 void s3_meta_emit(struct s3_conn *c, uint64_t ino);
+/** Give @p dst the attribute @p name of @p src, or none if @p src has none. */
+int s3_xattr_copy(struct vol *v, uint64_t src, uint64_t dst, const char *name);
 /** Record the ETag (without quotes) and optional checksum ("crc32" + base64)
  * for the file's current mtime and size. */
 int s3_etag_store(struct vol *v, uint64_t ino, const char *etag, const char *cksum_name,
@@ -702,6 +705,42 @@ int s3_checksum_get(struct vol *v, const struct vol_attr *a, char *name, size_t 
 		    size_t bsize);
 /** Read @p len bytes at @p off into @p buf fully. @return 0 or -errno (-EIO on a short read). */
 int s3_read_full(struct vol *v, uint64_t ino, void *buf, size_t len, uint64_t off);
+
+/* ---- tagging.c, tagging_ops.c: tag sets of objects and buckets -------------------------- */
+
+/* The tag set, as the URL query x-amz-tagging takes ("k1=v1&k2=v2"), on the
+ * object's file or the bucket's directory. */
+#define S3_TAGGING_X "user.s3.tagging"
+#define S3_TAGS_OBJECT_MAX 10
+#define S3_TAGS_BUCKET_MAX 50
+
+struct s3_tags {
+	size_t n;
+	char *key[S3_TAGS_BUCKET_MAX + 1], *val[S3_TAGS_BUCKET_MAX + 1];
+};
+void s3_tags_fini(struct s3_tags *t);
+/** Parse and check (at most @p max tags, S3's key and value rules) a URL
+ * query of tags. @return 0, -S3E_INVALID_TAG, -S3E_BAD_REQUEST (too many
+ * object tags), -S3E_INVALID_ARGUMENT (bad escape), -ENOMEM; @p why says what. */
+int s3_tags_parse_query(const char *q, size_t max, struct s3_tags *t, char *why, size_t wsize);
+/** The same for a <Tagging> document (-S3E_MALFORMED_XML too). */
+int s3_tags_parse_xml(const char *xml, size_t len, size_t max, struct s3_tags *t, char *why,
+		      size_t wsize);
+void s3_tags_to_query(const struct s3_tags *t, struct s3_sbuf *b);
+void s3_tags_to_xml(const struct s3_tags *t, struct s3_sbuf *b);
+/** The tags of @p ino. @return 0, -ENODATA (none kept), -EUCLEAN (what is
+ * kept is not a valid tag set: @p why says why), -errno. */
+int s3_tags_load(struct vol *v, uint64_t ino, struct s3_tags *t, char *why, size_t wsize);
+/** Keep @p t on @p ino (NULL or empty: remove the tag set). */
+int s3_tags_store(struct vol *v, uint64_t ino, const struct s3_tags *t);
+/** Check a request's x-amz-tagging header (req message set). */
+int s3_tags_check_header(struct s3_conn *c, const char *value);
+/** Give @p ino the request's x-amz-tagging, or no tags without one. */
+int s3_tags_store_from_req(struct s3_conn *c, uint64_t ino);
+/** How many tags @p ino has (0 when none or unreadable). */
+int s3_tags_count(struct vol *v, uint64_t ino);
+/** The handler of a ?tagging request on a bucket or object, NULL for an unknown method. */
+const struct s3_handler *s3_tagging_op(const struct s3_req *r);
 
 /* ---- cors.c, cors_ops.c: a bucket's CORS rules and the preflight ------------------------- */
 
