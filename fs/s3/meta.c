@@ -117,9 +117,10 @@ int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino)
 
 static bool internal_attr(const char *n)
 {
-	/* The tag set is not metadata: its own calls and directive govern it. */
+	/* The tag set and the ACL are not metadata: their own calls govern them. */
 	return !strcmp(n, ETAG_XATTR) || !strcmp(n, S3_DIR_MADE_X) || !strcmp(n, S3_DIR_MARKER_X) ||
-	       !strcmp(n, S3_TAGGING_X) || !strncmp(n, XPFX "mpu.", strlen(XPFX "mpu."));
+	       !strcmp(n, S3_TAGGING_X) || !strcmp(n, S3_ACL_X) ||
+	       !strncmp(n, XPFX "mpu.", strlen(XPFX "mpu."));
 }
 
 /* Call @p cb for each user.s3.* attribute of @p ino. */

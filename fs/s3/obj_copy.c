@@ -121,12 +121,15 @@ static int replace_meta_in_place(struct s3_conn *c, uint64_t ino)
 }
 
 /* The copy's tag set: the source's (COPY, the default) or the request's
- * x-amz-tagging (REPLACE; none without one). */
-static int copy_tags(struct s3_conn *c, uint64_t src, uint64_t dst, bool replace)
+ * x-amz-tagging (REPLACE; none without one); and its ACL. */
+static int copy_tags_acl(struct s3_conn *c, uint64_t src, uint64_t dst, bool replace)
 {
-	if (replace)
-		return s3_tags_store_from_req(c, dst);
-	return src == dst ? 0 : s3_xattr_copy(c->srv->v, src, dst, S3_TAGGING_X);
+	int rc = replace      ? s3_tags_store_from_req(c, dst)
+		 : src == dst ? 0
+			      : s3_xattr_copy(c->srv->v, src, dst, S3_TAGGING_X);
+
+	/* As on S3, a copy's ACL is the request's (private without one). */
+	return rc ? rc : s3_acl_store_from_req(c, dst);
 }
 
 /* A copy onto a directory marker ("a/b/"): the directory is made and marked,
@@ -166,7 +169,7 @@ static int copy_to_marker(struct s3_conn *c, const struct vol_attr *src, bool re
 	if (!rc)
 		rc = replace ? s3_meta_store_from_req(c, dir) : s3_meta_copy(v, src->ino, dir);
 	if (!rc)
-		rc = copy_tags(c, src->ino, dir, tags_replace);
+		rc = copy_tags_acl(c, src->ino, dir, tags_replace);
 	if (!rc)
 		rc = vol_getattr(v, dir, &a);
 	if (rc)
@@ -255,7 +258,7 @@ static void copy_done(struct s3_conn *c)
 			}
 			rc = replace_meta_in_place(c, src.ino);
 			if (!rc)
-				rc = copy_tags(c, src.ino, src.ino, tags_replace);
+				rc = copy_tags_acl(c, src.ino, src.ino, tags_replace);
 			committed = true;
 			goto out_respond;
 		}
@@ -274,7 +277,7 @@ static void copy_done(struct s3_conn *c)
 		rc = replace ? s3_meta_store_from_req(c, tmp.ino)
 			     : s3_meta_copy(v, src.ino, tmp.ino);
 	if (!rc)
-		rc = copy_tags(c, src.ino, tmp.ino, tags_replace);
+		rc = copy_tags_acl(c, src.ino, tmp.ino, tags_replace);
 	if (!rc) {
 		/* A multipart source keeps its ETag; others get the MD5 just computed. */
 		if (!strchr(etag, '-'))

@@ -34,6 +34,7 @@ struct post_op {
 	struct s3_hash hash;
 	bool hash_on;
 	struct s3_tags tags; /* from the field "tagging", a <Tagging> document */
+	bool public;	     /* the field acl is public-read */
 };
 
 bool s3_post_object_req(const struct s3_req *r)
@@ -82,18 +83,17 @@ static int check_fields(struct s3_conn *c, struct post_op *op)
 		if (!strncmp(n, "x-amz-", 6) && !known) {
 			s3_req_errmsg(c,
 				      "The form field %s is not supported by this server (a form "
-				      "upload to bucket %s takes key, policy, acl (private), "
+				      "upload to bucket %s takes key, policy, acl (private, "
+				      "public-read), "
 				      "tagging, Content-Type and the like, x-amz-meta-*, "
 				      "success_action_*)",
 				      n, c->req.bucket);
 			return -S3E_NOT_IMPLEMENTED;
 		}
-		if (!strcmp(n, "acl") && strcmp(v, "private")) {
-			s3_req_errmsg(c,
-				      "Only the canned ACL 'private' is supported (the form field "
-				      "acl is '%.64s')",
-				      v);
-			return -S3E_NOT_IMPLEMENTED;
+		if (!strcmp(n, "acl")) {
+			int rc = s3_acl_canned(c, v, &op->public);
+			if (rc)
+				return rc;
 		}
 		if (!strcmp(n, "awsaccesskeyid") || !strcmp(n, "signature")) {
 			s3_req_errmsg(c, "Only AWS Signature Version 4 form uploads are supported "
@@ -534,6 +534,8 @@ static void post_done(struct s3_conn *c)
 		rc = store_meta(c, op, op->tmp.ino);
 	if (!rc)
 		rc = s3_tags_store(c->srv->v, op->tmp.ino, &op->tags);
+	if (!rc)
+		rc = s3_acl_store(c->srv->v, op->tmp.ino, op->public);
 	if (!rc)
 		rc = s3_etag_store(c->srv->v, op->tmp.ino, etag, "", "");
 	if (!rc)

@@ -70,7 +70,6 @@ static int refuse(struct s3_conn *c, int err, const char *hdr, const char *what)
 
 static int check_header(struct s3_conn *c, const char *n, const char *v)
 {
-	struct s3_req *r = &c->req;
 
 	if (!strncmp(n, "x-amz-server-side-encryption", 28) ||
 	    !strncmp(n, "x-amz-copy-source-server-side-encryption", 40))
@@ -94,16 +93,17 @@ static int check_header(struct s3_conn *c, const char *n, const char *v)
 	if (!strcmp(n, "x-amz-object-ownership") && strcmp(v, "BucketOwnerEnforced"))
 		return refuse(c, -S3E_NOT_IMPLEMENTED, n,
 			      "only BucketOwnerEnforced object ownership is supported");
-	if (!strcmp(n, "x-amz-acl") && strcmp(v, "private") && !s3_qhas(r, "acl"))
-		return refuse(c, -S3E_NOT_IMPLEMENTED, n,
-			      "only the canned ACL 'private' is supported");
+	if (!strcmp(n, "x-amz-acl")) {
+		bool public;
+		return s3_acl_canned(c, v, &public); /* acl.c: private, public-read */
+	}
 	if (!strncmp(n, "x-amz-", 6) && !allowed_header(n)) {
 		s3_req_errmsg(c,
 			      "The header %s is not supported by this server; supported x-amz-* "
 			      "headers: date, content-sha256, decoded-content-length, trailer, "
 			      "security-token, meta-*, copy-source*, metadata-directive, tagging, "
 			      "tagging-directive, "
-			      "checksum-*, sdk-checksum-algorithm, acl (private), "
+			      "checksum-*, sdk-checksum-algorithm, acl (private, public-read), "
 			      "storage-class (STANDARD), expected-bucket-owner, request-payer",
 			      n);
 		return -S3E_NOT_IMPLEMENTED;

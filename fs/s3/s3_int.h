@@ -861,8 +861,29 @@ extern const struct s3_handler s3_op_mpu_create, s3_op_mpu_part, s3_op_mpu_part_
 const struct s3_handler *s3_bucket_config_op(const struct s3_req *r);
 extern const struct s3_handler s3_op_bucket_config_get;
 
-/** Answer an AccessControlPolicy granting the owner FULL_CONTROL. */
-void s3_acl_owner_full_control(struct s3_conn *c);
+/* ---- acl.c, acl_ops.c: canned ACLs private and public-read ----------------------------- */
+
+/* "public-read" on a file or bucket directory: anyone may read it (GET/HEAD
+ * of an object, listing/HEAD of a bucket). Absent: private. */
+#define S3_ACL_X "user.s3.acl"
+
+/** Canned ACL @p v: @return 0 (*public set) or -S3E_NOT_IMPLEMENTED (req message set). */
+int s3_acl_canned(struct s3_conn *c, const char *v, bool *public);
+/** Is @p ino marked public-read? */
+bool s3_acl_public(struct vol *v, uint64_t ino);
+int s3_acl_store(struct vol *v, uint64_t ino, bool public);
+/** Give @p ino the request's x-amz-acl, or private without one. */
+int s3_acl_store_from_req(struct s3_conn *c, uint64_t ino);
+/** Answer the AccessControlPolicy: the owner's FULL_CONTROL, plus AllUsers READ if @p public. */
+void s3_acl_respond(struct s3_conn *c, bool public);
+/** An AccessControlPolicy body that is one of the two canned ACLs: @return 0
+ * (*public set), -S3E_MALFORMED_XML or -S3E_NOT_IMPLEMENTED (message set). */
+int s3_acl_parse_policy(struct s3_conn *c, const char *xml, size_t len, bool *public);
+/** May request handler @p h read what the request names without a grant
+ * from the auth file, because it is public-read? */
+bool s3_acl_allows(struct s3_conn *c, const struct s3_handler *h);
+/** Tell trackfs status (vol_note_set "S3") which buckets are public-read. */
+void s3_public_note(struct s3_server *s);
 
 /* multipart.c helpers shared with mpu_list.c */
 #define S3_MPU_X_BUCKET "user.s3.mpu.bucket"

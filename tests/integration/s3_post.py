@@ -106,6 +106,21 @@ st, h, body = post("forms", p["fields"], b"tagged")
 check(st == 204, "a form with a tagging field is stored (%d %r)" % (st, body[:300]))
 ts = s3.get_object_tagging(Bucket="forms", Key="up/tagged.bin")["TagSet"]
 check(ts == [{"Key": "from", "Value": "form"}], "the form's tags are kept: %r" % ts)
+# The acl field: public-read lets anyone GET the object.
+p = s3.generate_presigned_post("forms", "up/public.bin", Fields={"acl": "public-read"},
+                               Conditions=[{"acl": "public-read"}], ExpiresIn=300)
+st, h, body = post("forms", p["fields"], b"for all")
+check(st == 204, "a form with acl public-read is stored (%d %r)" % (st, body[:300]))
+conn = http.client.HTTPConnection(HOSTPORT, timeout=30)
+conn.request("GET", "/forms/up/public.bin")
+r = conn.getresponse()
+check(r.status == 200 and r.read() == b"for all", "the form's public-read object reads "
+      "anonymously (%d)" % r.status)
+conn.request("GET", "/forms/up/tagged.bin")
+r = conn.getresponse()
+check(r.status == 403, "a form upload without acl is private (%d)" % r.status)
+r.read()
+conn.close()
 BAD = TAGXML.replace("from", "aws:from")
 p = s3.generate_presigned_post("forms", "up/badtag.bin", Fields={"tagging": BAD},
                                Conditions=[{"tagging": BAD}], ExpiresIn=300)

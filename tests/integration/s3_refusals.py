@@ -331,7 +331,7 @@ def t_refusals():
          501, "NotImplemented"),
         ("append", {"x-amz-write-offset-bytes": "0"}, 501, "NotImplemented"),
         ("unknown x-amz header", {"x-amz-frobnicate": "1"}, 501, "NotImplemented"),
-        ("public-read ACL", {"x-amz-acl": "public-read"}, 501, "NotImplemented"),
+        ("public-read-write ACL", {"x-amz-acl": "public-read-write"}, 501, "NotImplemented"),
     ]
     for i, (what, hdrs, status, code) in enumerate(cases):
         path = "%s/ref-%d" % (B, i)
