@@ -83,6 +83,11 @@ struct vol_open_opts {
 	unsigned snapshot_s;
 	/* Seconds between scheduled online scrubs (vol_scrub.c); 0: none. */
 	uint64_t scrub_every_s;
+	/* Called during recovery after an unclean shutdown (from vol_open's
+	 * thread): what is being done ("rebuilding free lists", "reclaiming
+	 * orphans"), and how many of @p total items are done; NULL: none. */
+	void (*progress)(void *arg, const char *what, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
 
 /**

@@ -86,6 +86,9 @@ struct vol {
 		char key[32];
 		char text[VOL_NOTE_TEXT_MAX];
 	} notes[VOL_NOTES_MAX];
+	/* vol_open_opts.progress: recovery's progress (NULL: none). */
+	void (*progress)(void *arg, const char *what, uint64_t done, uint64_t total);
+	void *progress_arg;
 	pthread_mutex_t wnote_mu;
 	struct vol_wnote *wnotes; /* oldest first (doubly linked) */
 	struct vol_wnote *wnotes_tail;
