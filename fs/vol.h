@@ -209,10 +209,15 @@ int vol_lookup(struct vol *v, uint64_t parent, const char *name, struct vol_attr
 /** Drop @p n references. */
 void vol_forget(struct vol *v, uint64_t ino, uint64_t n);
 
-/** The creating user and group and the mode (type bits included; umask
- * already applied by the caller). */
+/** The creating user and group. The mode a create takes has its type bits
+ * included; the engine applies the POSIX rules: in a set-group-ID directory
+ * the group is the directory's (and a new directory is set-group-ID too);
+ * a directory's default ACL is inherited in place of @c umask, which is
+ * cleared from the mode only when there is none (0: the caller applied its
+ * umask already). */
 struct vol_cred {
 	uint32_t uid, gid;
+	uint32_t umask;
 };
 
 /** Regular file. -EEXIST if the name exists. */

@@ -73,53 +73,15 @@ void fs_attr_to_entry(const struct fs_daemon *d, const struct vol_attr *a,
  * interrupted), the reference vol/ added for it is dropped again. */
 void fs_reply_entry(fuse_req_t req, int rc, const struct vol_attr *a);
 
-/* ---- creating nodes: owner, group, mode and inherited ACLs (acl.c) ----- */
-
-/** What a new node gets, worked out before it is created. */
-struct fs_newnode {
-	uint32_t mode;	      /* type and permission bits to create with */
-	struct vol_cred cred; /* owner and group */
-	void *dacl;	      /* the parent's default ACL (malloc'ed) or NULL */
-	size_t dacl_size;
-	void *acl; /* access ACL inherited from dacl (malloc'ed) or NULL */
-	size_t acl_size;
-};
+/* ---- creating nodes: who creates them (creds.c) ----------------------- */
 
 /**
- * Work out owner, group and mode of a node of @p mode (type and permission
- * bits as the caller asked) to be created in @p parent by the caller of
- * @p req: the caller's uid and gid, or the directory's gid when it is
- * set-group-ID (new directories inherit the bit), as ext4 does. With POSIX
- * ACLs, a default ACL of the parent replaces the umask: the new node's ACL is
- * the default ACL masked by @p mode (POSIX.1e); otherwise the caller's umask
- * applies. Release with fs_newnode_fini().
- * @return 0 or -errno (-ENOMEM, errors of vol_getattr/vol_getxattr).
+ * The owner and group of a node the caller of @p req creates, and the umask
+ * the engine applies when the directory has no default ACL (0 when the
+ * kernel applied it already). The set-group-ID directory rule and default
+ * ACL inheritance are the engine's (fs/vol_namei.c, fs/vol_acl.c).
  */
-int fs_newnode_prepare(fuse_req_t req, uint64_t parent, uint32_t mode, struct fs_newnode *nn);
-/**
- * After the node @p a was created: store the inherited ACLs (the access ACL,
- * and for a directory the default ACL). A failure is logged, not returned:
- * the node exists already and its mode is never wider than the ACL meant.
- * @p a is refreshed. Calls fs_newnode_fini().
- */
-void fs_newnode_finish(struct fs_daemon *d, struct fs_newnode *nn, struct vol_attr *a);
-/** Free what fs_newnode_prepare() allocated. */
-void fs_newnode_fini(struct fs_newnode *nn);
-
-/**
- * Store system.posix_acl_access for @p ino as setxattr would and keep the
- * file mode in step with it (the permission bits of owner, mask or group,
- * and other); an ACL that says no more than the mode is not stored.
- * @return 0 or -errno (-EINVAL for a malformed ACL).
- */
-int fs_acl_set_access(struct fs_daemon *d, uint64_t ino, const void *value, size_t size, int flags);
-
-/**
- * After a chmod of @p ino to @p mode: rewrite its access ACL (if any) so
- * that the owner, mask (or group) and other entries match the new mode, as
- * chmod(2) does on filesystems with POSIX ACLs. @return 0 or -errno.
- */
-int fs_acl_chmod(struct fs_daemon *d, uint64_t ino, uint32_t mode);
+void fs_req_cred(fuse_req_t req, struct vol_cred *cred);
 
 /* ---- the mount's backing device (daemon.c) ---------------------------- */
 

@@ -180,12 +180,6 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 
 	mask = fs_setattr_mask(attr, to_set, &in);
 	rc = vol_setattr(d->vol, ino, &in, mask, &out);
-	if (rc == 0 && (mask & VOL_SET_MODE) && d->posix_acl) {
-		/* chmod rewrites the ACL's owner, mask and other entries. */
-		rc = fs_acl_chmod(d, ino, out.mode);
-		if (rc == 0)
-			rc = vol_getattr(d->vol, ino, &out);
-	}
 	tfs_debug("fuse: setattr ino=%" PRIu64 " valid=%#x -> %s", (uint64_t)ino, to_set,
 		  tfs_strerror(rc));
 	if (rc < 0) {

@@ -615,6 +615,10 @@ bool s3_name_hidden(const char *name, size_t len);
 /** "." or "..": names no file can have. */
 bool s3_dot_name(const char *name, size_t len);
 
+/* The umask of files and directories S3 creates (requested as 0666 and 0777,
+ * as a process creating them through the mount would): the engine applies
+ * it where the directory has no default ACL, which replaces it. */
+#define S3_UMASK 022
 /** Look up bucket @p bucket: @return 0 (*ino, one reference), -S3E_NO_SUCH_BUCKET. */
 int s3_bucket_lookup(struct vol *v, const char *bucket, uint64_t *ino);
 
