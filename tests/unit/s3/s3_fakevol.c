@@ -485,3 +485,14 @@ int vol_set_disk(struct vol *v, uint64_t ino, int disk)
 	(void)v, (void)ino, (void)disk;
 	return -EINVAL;
 }
+
+/* No engine behind it: the sidecar's own metrics only. */
+int vol_metrics_format(struct vol *v, FILE *out)
+{
+	return 0;
+}
+
+void vol_metrics_head(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
