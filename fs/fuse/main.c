@@ -214,6 +214,8 @@ static void fs_help(void)
 	       "                           BUCKET|*' and 'anonymous ro BUCKET' (keep it mode 600)\n"
 	       "    -o s3_region=REGION    region clients sign for (default us-east-1)\n"
 	       "    -o s3_no_auth          serve without authentication (tests only)\n"
+	       "  GET /.trackfs/metrics on that port: Prometheus metrics, for requests signed\n"
+	       "  with a key of the auth file and unsigned ones from loopback.\n"
 	       "  With -o ro, S3 clients can read but not write (AccessDenied).\n"
 	       "  Objects written over S3 show in the mount at once; files written in the\n"
 	       "  mount are objects once closed (or fsync'ed). An unmounted volume is served\n"

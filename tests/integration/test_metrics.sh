@@ -28,6 +28,9 @@ scrape() {
 	curl -fsS "$1" >"$TFS_TMP/scrape" || fail "scrape $1"
 }
 
+step "trackfs --help documents -o metrics"
+"$TFS_DAEMON" --help | grep -q -- "-o metrics=HOST:PORT" || fail "trackfs --help does not name -o metrics"
+
 step "a bad -o metrics is refused, naming it"
 rc=0
 "$TFS_DAEMON" -f -o metrics=no-port-here "$TFS_META" "$TFS_MNT" >"$TFS_TMP/bad.log" 2>&1 || rc=$?
@@ -37,6 +40,18 @@ mountpoint -q "$TFS_MNT" && fail "mounted anyway"
 rc=0
 "$TFS_DAEMON" -f -o metrics=127.0.0.1:99999 "$TFS_META" "$TFS_MNT" >"$TFS_TMP/bad.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || fail "the daemon accepted port 99999"
+BUSY=$(free_port)
+"$PY" -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1); time.sleep(30)' "$BUSY" &
+holder=$!
+sleep 0.3
+rc=0
+"$TFS_DAEMON" -f -o "metrics=127.0.0.1:$BUSY" "$TFS_META" "$TFS_MNT" >"$TFS_TMP/bad.log" 2>&1 || rc=$?
+kill "$holder" 2>/dev/null || true
+wait "$holder" 2>/dev/null || true
+[ "$rc" -ne 0 ] || fail "the daemon mounted with its metrics port in use"
+grep -q "metrics on 127.0.0.1:$BUSY" "$TFS_TMP/bad.log" || fail "the error does not name the port: $(cat "$TFS_TMP/bad.log")"
+mountpoint -q "$TFS_MNT" && fail "mounted anyway with the port in use"
 
 MPORT=$(free_port)
 SPORT=$(free_port)
@@ -168,3 +183,25 @@ total=$(metric trackfs_disk_checksum_failures_total "disk=\"$disk\",path=\"$dpat
 	fail "checksum failures of disk $disk: $total, want >= 1 ($(grep checksum_failures "$TFS_TMP/scrape"))"
 [ "$(metric trackfs_op_errors_total 'op="read"')" -ge 1 ] || fail "read errors did not count"
 tfs_umount
+
+step "trackfs-s3 on its own: a PutObject counts, a read-only key may scrape"
+"$PY" "$here/s3_env.py" -- "$PY" - <<'EOF' || fail "trackfs-s3 metrics (above)"
+import os, urllib.request
+import boto3, botocore.auth, botocore.awsrequest, botocore.credentials
+from botocore.config import Config
+ep = os.environ["S3_ENDPOINT"]
+s3 = boto3.client("s3", endpoint_url=ep, aws_access_key_id=os.environ["S3_AK"],
+                  aws_secret_access_key=os.environ["S3_SK"], region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}))
+s3.create_bucket(Bucket="alone")
+s3.put_object(Bucket="alone", Key="k", Body=b"y" * 100)
+creds = botocore.credentials.Credentials(os.environ["S3_RO_AK"], os.environ["S3_RO_SK"])
+req = botocore.awsrequest.AWSRequest(method="GET", url=ep + "/.trackfs/metrics")
+botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
+r = urllib.request.Request(ep + "/.trackfs/metrics", headers=dict(req.headers.items()))
+body = urllib.request.urlopen(r).read().decode()
+lines = dict(l.rsplit(" ", 1) for l in body.splitlines() if l and not l.startswith("#"))
+assert lines.get('trackfs_s3_requests_total{op="PutObject",code="2xx"}') == "1", body
+assert int(lines["trackfs_written_bytes_total"]) >= 100, body
+print("trackfs-s3 metrics ok")
+EOF
