@@ -131,6 +131,7 @@ static void fuse_section(FILE *out, struct fs_daemon *d)
 		atomic_load(&d->write_bytes));
 }
 
+/* @p body NULL: HEAD, the headers only (Content-Length still @p len). */
 static void respond(int fd, int status, const char *reason, const char *type, const char *body,
 		    size_t len)
 {
@@ -140,7 +141,8 @@ static void respond(int fd, int status, const char *reason, const char *type, co
 			 "Connection: close\r\n\r\n",
 			 status, reason, type, len);
 	send_all(fd, head, (size_t)n);
-	send_all(fd, body, len);
+	if (body)
+		send_all(fd, body, len);
 }
 
 static void serve(struct fs_metrics *m, int fd)
@@ -184,8 +186,8 @@ static void serve(struct fs_metrics *m, int fd)
 		tfs_warn("metrics: cannot read the volume's figures: %s", tfs_strerror(rc));
 		respond(fd, 500, "Internal Server Error", "text/plain", "error\n", 6);
 	} else {
-		respond(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body,
-			head ? 0 : blen);
+		respond(fd, 200, "OK", "text/plain; version=0.0.4; charset=utf-8",
+			head ? NULL : body, blen);
 	}
 	free(body);
 }

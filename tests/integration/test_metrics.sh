@@ -71,6 +71,7 @@ grep -qi '^content-type: text/plain; version=0.0.4' "$TFS_TMP/headers" || fail "
 grep -q '^# TYPE trackfs_fuse_requests_total counter' "$TFS_TMP/scrape" || fail "no TYPE line"
 grep -q '^# HELP trackfs_disk_bytes_used ' "$TFS_TMP/scrape" || fail "no HELP line"
 check_eq "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MPORT/other")" 404 "another path"
+check_eq "$(curl -sI -o /dev/null -w '%{http_code} %{size_download}' "$M")" "200 0" "HEAD /metrics"
 # Every sample line: NAME{LABELS} VALUE, and each name has a TYPE.
 "$PY" - "$TFS_TMP/scrape" <<'EOF' || fail "the scrape does not parse (above)"
 import re, sys
