@@ -120,7 +120,6 @@ static int print_locked(const char *arg, bool json)
 
 #define B(v, buf) cli_fmt_bytes((v), (buf), sizeof(buf))
 
-/* The report, from a volume opened here or from the daemon that holds it. */
 /* The exit status's verdict: nothing needs attention. */
 static bool all_well(const struct vol_info *info, const char *meta, bool live)
 {
@@ -132,6 +131,7 @@ static bool all_well(const struct vol_info *info, const char *meta, bool live)
 	return !bad;
 }
 
+/* The report as JSON (cli_json.c), with print_info's exit status. */
 static int print_json(const struct vol_info *info, const char *meta, bool unclean, bool live)
 {
 	struct cli_json_ctx ctx = {
@@ -142,6 +142,7 @@ static int print_json(const struct vol_info *info, const char *meta, bool unclea
 	return ctx.ok ? 0 : 1;
 }
 
+/* The report, from a volume opened here or from the daemon that holds it. */
 static int print_info(const struct vol_info *info, const char *meta, bool unclean, bool live)
 {
 	char uuid[TFS_UUID_STRLEN], b1[32], b2[32], b3[32];

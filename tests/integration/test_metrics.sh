@@ -117,7 +117,7 @@ done
 
 step "S3: a PutObject shows as PutObject 2xx in /.trackfs/metrics"
 S3_ENDPOINT="http://127.0.0.1:$SPORT" "$PY" - <<'EOF' || fail "S3 part (above)"
-import os, re, sys, urllib.request, urllib.error
+import os, re, sys, time, urllib.request, urllib.error
 import boto3, botocore.auth, botocore.awsrequest, botocore.credentials
 from botocore.config import Config
 ep = os.environ["S3_ENDPOINT"]
@@ -133,8 +133,14 @@ def sample(text, name):
             return float(line.split()[-1])
     return None
 
-body = urllib.request.urlopen(ep + "/.trackfs/metrics").read().decode()
-got = sample(body, 'trackfs_s3_requests_total{op="PutObject",code="2xx"}')
+# A request counts once its response is written out, which the client may
+# see a moment before: scrape again for up to 2 s.
+for _ in range(40):
+    body = urllib.request.urlopen(ep + "/.trackfs/metrics").read().decode()
+    got = sample(body, 'trackfs_s3_requests_total{op="PutObject",code="2xx"}')
+    if got == 1 and sample(body, 'trackfs_s3_requests_total{op="Metrics",code="2xx"}'):
+        break
+    time.sleep(0.05)
 assert got == 1, "PutObject 2xx: %r\n%s" % (got, body)
 assert sample(body, 'trackfs_s3_received_bytes_total') >= 5000, "bytes in"
 assert sample(body, 'trackfs_s3_request_duration_seconds_count') >= 2, "duration count"
@@ -187,7 +193,7 @@ tfs_umount
 
 step "trackfs-s3 on its own: a PutObject counts, a read-only key may scrape"
 "$PY" "$here/s3_env.py" -- "$PY" - <<'EOF' || fail "trackfs-s3 metrics (above)"
-import os, urllib.request
+import os, time, urllib.request
 import boto3, botocore.auth, botocore.awsrequest, botocore.credentials
 from botocore.config import Config
 ep = os.environ["S3_ENDPOINT"]
@@ -200,8 +206,12 @@ creds = botocore.credentials.Credentials(os.environ["S3_RO_AK"], os.environ["S3_
 req = botocore.awsrequest.AWSRequest(method="GET", url=ep + "/.trackfs/metrics")
 botocore.auth.S3SigV4Auth(creds, "s3", "us-east-1").add_auth(req)
 r = urllib.request.Request(ep + "/.trackfs/metrics", headers=dict(req.headers.items()))
-body = urllib.request.urlopen(r).read().decode()
-lines = dict(l.rsplit(" ", 1) for l in body.splitlines() if l and not l.startswith("#"))
+for _ in range(40):  # counted once written out: see above
+    body = urllib.request.urlopen(r).read().decode()
+    lines = dict(l.rsplit(" ", 1) for l in body.splitlines() if l and not l.startswith("#"))
+    if lines.get('trackfs_s3_requests_total{op="PutObject",code="2xx"}') == "1":
+        break
+    time.sleep(0.05)
 assert lines.get('trackfs_s3_requests_total{op="PutObject",code="2xx"}') == "1", body
 assert int(lines["trackfs_written_bytes_total"]) >= 100, body
 print("trackfs-s3 metrics ok")
