@@ -192,7 +192,7 @@ int vol_metrics_format(struct vol *v, FILE *out)
 	one(out, "trackfs_volume_inodes", "gauge", "Inodes in use.", info->inodes);
 	one(out, "trackfs_index_bytes", "gauge", "Size of the index (LMDB) in bytes.",
 	    info->index_bytes);
-	one(out, "trackfs_index_commit", "counter", "The index's commit sequence number.",
+	one(out, "trackfs_index_commit", "gauge", "The index's commit sequence number.",
 	    info->index_seq);
 	one(out, "trackfs_volume_bytes_used", "gauge", "Chunk bytes in use over the present disks.",
 	    info->chunks_used * info->chunk_size);
