@@ -140,6 +140,15 @@ struct vol {
 
 	struct vol_scrubber *scrubber; /* vol_scrub.c, while open for writing */
 
+	/* Counters since open, for vol_io_counters() and the metrics
+	 * (vol_metrics.c): data calls by every front end, and chunks that
+	 * failed their checksum (a read or the scrub), per disk. */
+	struct {
+		_Atomic uint64_t reads, writes, bytes_read, bytes_written;
+		_Atomic uint64_t read_fails, write_fails;
+		_Atomic uint64_t csum_bad[VOL_MAX_DISKS];
+	} ctr;
+
 	/* Snapshots (vol_snapshot.c): snap_mu serializes taking them and
 	 * guards snap_seq/snap_last_ns; the snapshot thread waits on
 	 * snapper_cond (snapper_mu guards the flags). */

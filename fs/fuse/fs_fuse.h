@@ -21,6 +21,24 @@
  * sets its flags before any other request; bdi_tuned is atomic), so handlers
  * on any worker thread read them without a lock.
  */
+/* The requests counted for the metrics (metrics_http.c names them). */
+enum fs_op {
+	FS_OP_LOOKUP,
+	FS_OP_GETATTR,
+	FS_OP_SETATTR,
+	FS_OP_CREATE,
+	FS_OP_MKDIR,
+	FS_OP_UNLINK,
+	FS_OP_RMDIR,
+	FS_OP_RENAME,
+	FS_OP_OPEN,
+	FS_OP_READ,
+	FS_OP_WRITE,
+	FS_OP_FSYNC,
+	FS_OP_READDIR,
+	FS_OP_N
+};
+
 struct fs_daemon {
 	struct vol *vol;	 /* the open volume; closed by main() after the loop */
 	struct fuse_session *se; /* for notifications (fs_invalidate_*) */
@@ -33,12 +51,22 @@ struct fs_daemon {
 	char bdi[32];		 /* the mount's backing device ("0:42"), or "" */
 	atomic_bool bdi_tuned;	 /* fs_bdi_tune() has run (first request after init) */
 	atomic_bool notify_on;	 /* the S3 sidecar may notify (loop running, sidecar.c) */
+	/* Requests since the mount, by operation, and the bytes the kernel
+	 * was given and sent (the -o metrics listener shows them). */
+	_Atomic uint64_t ops[FS_OP_N];
+	_Atomic uint64_t read_bytes, write_bytes;
 };
 
 /** The daemon state behind a request (the session's userdata). */
 static inline struct fs_daemon *fs_req_daemon(fuse_req_t req)
 {
 	return (struct fs_daemon *)fuse_req_userdata(req);
+}
+
+/** Count one request of @p op. */
+static inline void fs_count(fuse_req_t req, enum fs_op op)
+{
+	atomic_fetch_add_explicit(&fs_req_daemon(req)->ops[op], 1, memory_order_relaxed);
 }
 
 /** Fill the handler table for fuse_session_new(): each ops_*.c file sets its

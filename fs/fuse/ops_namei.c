@@ -68,6 +68,7 @@ static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	fs_count(req, FS_OP_MKDIR);
 	struct vol_attr a;
 	int rc;
 
@@ -80,6 +81,7 @@ static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			 struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_CREATE);
 	struct fs_daemon *d = fs_req_daemon(req);
 	struct fuse_entry_param e;
 	struct vol_attr a;
@@ -132,6 +134,7 @@ static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 
 static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(req, FS_OP_UNLINK);
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
@@ -144,6 +147,7 @@ static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(req, FS_OP_RMDIR);
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
@@ -156,6 +160,7 @@ static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 			 const char *newname, unsigned int flags)
 {
+	fs_count(req, FS_OP_RENAME);
 	struct fs_daemon *d = fs_req_daemon(req);
 	unsigned vflags = 0;
 	int rc;

@@ -30,7 +30,9 @@ static void usage(FILE *f)
 		"  --header-timeout  seconds a request may take to send its headers (30)\n"
 		"  --idle-timeout    seconds a connection may stay silent (60)\n"
 		"  --threads      event-loop threads (default 4)\n"
-		"  --no-sync      answer writes before they are durable (faster small PUTs)\n");
+		"  --no-sync      answer writes before they are durable (faster small PUTs)\n"
+		"GET /.trackfs/metrics serves Prometheus metrics to requests signed with a key\n"
+		"of the auth file and to unsigned ones from loopback (README \"Metrics\").\n");
 }
 
 int main(int argc, char **argv)

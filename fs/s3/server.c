@@ -204,6 +204,7 @@ static void loops_stop(struct s3_server *s)
 static void server_free(struct s3_server *s)
 {
 	s3_snapcache_fini(&s->snaps);
+	s3_metrics_fini(&s->met);
 	s3_auth_free(s->auth);
 	free(s->listen);
 	free(s->region);
@@ -230,6 +231,12 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 
 	rc = s3_snapcache_init(&s->snaps);
 	if (rc) {
+		free(s);
+		return rc;
+	}
+	rc = s3_metrics_init(&s->met);
+	if (rc) {
+		s3_snapcache_fini(&s->snaps);
 		free(s);
 		return rc;
 	}
