@@ -301,6 +301,19 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	return body_data(conn_of(p), at, len);
 }
 
+static void done_work(uv_work_t *w)
+{
+	struct s3_conn *c = w->data;
+
+	c->req.h->done(c);
+}
+
+static void done_after(uv_work_t *w, int status)
+{
+	(void)status;
+	s3_conn_work_done(w->data);
+}
+
 static void respond(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
@@ -309,6 +322,15 @@ static void respond(struct s3_conn *c)
 	c->phase_ms = s3_now_ms();
 	if (r->err) {
 		s3_resp_error(c, r->err);
+	} else if (r->h && r->h->done && r->h->write && !c->srv->cfg.inline_writes) {
+		/* A write ends with an fsync and index commits: off the loop, so
+		 * that the loop's other connections go on meanwhile. */
+		c->work.data = c;
+		c->in_work = true;
+		if (uv_queue_work(&c->lp->loop, &c->work, done_work, done_after) < 0) {
+			c->in_work = false;
+			r->h->done(c);
+		}
 	} else if (r->h && r->h->done) {
 		r->h->done(c);
 	} else {
@@ -482,6 +504,11 @@ void s3_conn_close(struct s3_conn *c)
 {
 	struct s3_loop *lp = c->lp;
 
+	if (c->in_work) {
+		/* done() runs on the thread pool: close once it returns. */
+		atomic_store(&c->close_after_work, true);
+		return;
+	}
 	if (c->closing)
 		return;
 	c->closing = true;

@@ -18,7 +18,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: trackfs-s3 [--listen HOST:PORT] (--auth FILE | --no-auth) [--region R]\n"
 		"                  [--vhost-domain D] [--port-file FILE] [--header-timeout S]\n"
-		"                  [--idle-timeout S] [--threads N] [--no-sync] [--debug] VOLUME\n"
+		"                  [--idle-timeout S] [--threads N] [--no-sync] [--inline-writes]\n"
+		"                  [--debug] VOLUME\n"
 		"Serves the trackfs volume VOLUME (its metadata directory) over the S3 API.\n"
 		"  --listen       address to listen on (default 127.0.0.1:9000; port 0 = any)\n"
 		"  --auth         auth file: lines 'ACCESS_KEY SECRET_KEY rw|ro BUCKET|*' and\n"
@@ -31,6 +32,8 @@ static void usage(FILE *f)
 		"  --idle-timeout    seconds a connection may stay silent (60)\n"
 		"  --threads      event-loop threads (default 4)\n"
 		"  --no-sync      answer writes before they are durable (faster small PUTs)\n"
+		"  --inline-writes  commit and fsync writes on the event loop, not on the\n"
+		"                 thread pool (benchmarks: how it was)\n"
 		"GET /.trackfs/metrics serves Prometheus metrics to requests signed with a key\n"
 		"of the auth file and to unsigned ones from loopback (README \"Metrics\").\n");
 }
@@ -48,6 +51,7 @@ int main(int argc, char **argv)
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"threads", required_argument, NULL, 'T'},
 		{"no-sync", no_argument, NULL, 'S'},
+		{"inline-writes", no_argument, NULL, 'W'},
 		{"debug", no_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -89,6 +93,9 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			cfg.no_sync = true;
+			break;
+		case 'W':
+			cfg.inline_writes = true;
 			break;
 		case 'T':
 			cfg.threads = (unsigned)atoi(optarg);

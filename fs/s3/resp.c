@@ -80,16 +80,32 @@ static void on_write(uv_write_t *w, int status)
 	c->activity_ms = s3_now_ms();
 	if (c->stream)
 		stream_next(c);
-	if (c->resp_done && c->writes == 0)
+	/* Not while done() still runs on the thread pool (a 100 Continue
+	 * written before it): s3_conn_work_done finishes then. */
+	if (c->resp_done && c->writes == 0 && !c->in_work)
 		response_complete(c);
 }
 
 /* Queue @p mem (taken over, freed after the write). */
 int s3_conn_write(struct s3_conn *c, char *mem, size_t len)
 {
-	struct wreq *wr = malloc(sizeof(*wr));
+	struct wreq *wr;
 	uv_buf_t b = uv_buf_init(mem, (unsigned)len);
 	int rc;
+
+	if (c->in_work) {
+		/* On the thread pool: the loop writes it (s3_conn_flush_deferred). */
+		if (!s3_grow((void **)&c->deferred, &c->deferred_cap, c->ndeferred + 1,
+			     sizeof(*c->deferred))) {
+			free(mem);
+			return -ENOMEM;
+		}
+		c->deferred[c->ndeferred].mem = mem;
+		c->deferred[c->ndeferred].len = len;
+		c->ndeferred++;
+		return 0;
+	}
+	wr = malloc(sizeof(*wr));
 
 	if (!wr) {
 		free(mem);
@@ -358,4 +374,30 @@ void s3_resp_xml(struct s3_conn *c, struct s3_sbuf *xml)
 	s3_resp_hdr(c, "Content-Type", "application/xml");
 	s3_resp_finish(c, xml->p, xml->len);
 	s3_sb_free(xml);
+}
+
+void s3_conn_work_done(struct s3_conn *c)
+{
+	bool close = atomic_load(&c->close_after_work);
+
+	c->in_work = false;
+	atomic_store(&c->close_after_work, false);
+	for (size_t i = 0; i < c->ndeferred; i++) {
+		int rc = close ? 0 : s3_conn_write(c, c->deferred[i].mem, c->deferred[i].len);
+		if (close)
+			free(c->deferred[i].mem);
+		else if (rc) {
+			resp_fail(c, rc);
+			close = true; /* the rest is dropped: the connection is gone */
+		}
+	}
+	free(c->deferred);
+	c->deferred = NULL;
+	c->ndeferred = c->deferred_cap = 0;
+	if (close) {
+		s3_conn_close(c);
+		return;
+	}
+	if (c->resp_done && c->writes == 0)
+		response_complete(c);
 }

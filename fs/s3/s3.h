@@ -39,6 +39,10 @@ struct s3_config {
 	 * (the volume's group commit makes them so within a second or two);
 	 * by default each is synced first. */
 	bool no_sync;
+	/** Run writing requests' final step (commit, fsync) on the event loop
+	 * itself, as before it moved to the thread pool: for benchmarks that
+	 * compare the two. */
+	bool inline_writes;
 	/** Event-loop threads serving connections; 0 = 4. */
 	unsigned threads;
 	/** Seconds after which an abandoned multipart upload is removed; 0 = 7 days. */

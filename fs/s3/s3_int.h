@@ -355,6 +355,18 @@ struct s3_conn {
 	uint64_t stream_off, stream_left;
 	bool resp_done;		/* everything queued; finish when writes reach 0 */
 	uv_shutdown_t shutdown; /* lingering close: FIN sent, input drained */
+	/* A writing handler's done() runs on libuv's thread pool (http.c), so
+	 * that its fsync delays no other connection of the loop. Meanwhile its
+	 * response is queued here and written by the loop once done() returns,
+	 * and a close (a timeout, a failed write) waits for it. */
+	uv_work_t work;
+	bool in_work;
+	atomic_bool close_after_work;
+	struct s3_deferred {
+		char *mem;
+		size_t len;
+	} * deferred;
+	size_t ndeferred, deferred_cap;
 };
 
 #define S3_MAX_LOOPS 16
@@ -482,6 +494,9 @@ void s3_req_reset(struct s3_conn *c);
 
 /** Queue @p mem (taken over, freed after the write). @return 0 or a libuv error. */
 int s3_conn_write(struct s3_conn *c, char *mem, size_t len);
+/** On the loop, once a handler's done() returned from the thread pool:
+ * write what it queued, finish the response, or close if asked meanwhile. */
+void s3_conn_work_done(struct s3_conn *c);
 /** Start a response: status line and the common headers. */
 void s3_resp_start(struct s3_conn *c, int status);
 void s3_resp_hdr(struct s3_conn *c, const char *name, const char *fmt, ...)

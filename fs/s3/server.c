@@ -226,6 +226,10 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	if (!s)
 		return -ENOMEM;
 	s3_http_init();
+	/* Writes finish on libuv's thread pool (http.c), shared by the loops:
+	 * more than its default 4 threads, so that a few slow fsyncs do not
+	 * queue every other write. Read once, at the pool's first use. */
+	setenv("UV_THREADPOOL_SIZE", "16", 0);
 	/* A client that goes away mid-response must not kill the process. */
 	signal(SIGPIPE, SIG_IGN);
 
