@@ -518,7 +518,8 @@ int vol_control_connect(const char *meta_dir, const char *req);
  * The control protocol the daemon holding the volume speaks: its version
  * into @p version and the commands it knows (space-separated) into @p cmds.
  * A daemon from before versioning reports version 0 and no commands.
- * @return 0 or -errno as vol_control_request.
+ * @return 0 or -errno as vol_control_request; -EPROTONOSUPPORT (with
+ * @p version and @p cmds filled) when it is not this build's version.
  */
 int vol_control_hello(const char *meta_dir, int *version, char *cmds, size_t len);
 

@@ -413,6 +413,8 @@ static void serve(struct vol *v, int fd)
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0)
 		cr.uid = (uid_t)-1;
 	if (sscanf(line, "trackfs-control %d", &proto) == 1 || !strcmp(line, "trackfs-control")) {
+		tfs_debug("control socket: hello of protocol %d from uid %u", proto,
+			  (unsigned)cr.uid);
 		command_list(cmds, sizeof(cmds), " ");
 		reply(fd, "trackfs-control %d %s\n", VOL_CONTROL_PROTO, cmds);
 		if (proto != VOL_CONTROL_PROTO) {
@@ -759,7 +761,9 @@ int vol_control_hello(const char *meta_dir, int *version, char *cmds, size_t len
 
 	if (fd >= 0)
 		close(fd);
-	return *version >= 0 ? 0 : fd;
+	if (fd == -ENOMSG)
+		return 0; /* version 0 */
+	return fd < 0 ? fd : 0;
 }
 
 int vol_control_reply_errno(const char *rep, const char **msg)

@@ -76,16 +76,16 @@ static int cmd_version(const char *meta)
 	char cmds[1024];
 	int version = -1, rc = vol_control_hello(meta, &version, cmds, sizeof(cmds));
 
-	if (rc < 0)
+	if (rc < 0 && rc != -EPROTONOSUPPORT)
 		return ask_failed(meta, rc);
-	printf("daemon: control protocol %d\ntool: control protocol %d\n", version,
-	       VOL_CONTROL_PROTO);
+	printf("daemon: control protocol %d\n", version);
 	if (version == 0)
 		printf("the daemon is from before versioning: restart the mount after "
 		       "upgrading\n");
 	else
 		printf("commands: %s\n", cmds);
-	return version == VOL_CONTROL_PROTO ? EXIT_DONE : EXIT_FAILED;
+	/* A version other than the tool's: vol_control_hello said what to do. */
+	return rc == 0 && version == VOL_CONTROL_PROTO ? EXIT_DONE : EXIT_FAILED;
 }
 
 static int cmd_send(const char *meta, int argc, char **argv)
