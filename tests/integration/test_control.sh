@@ -7,7 +7,8 @@
 # auth file is reloaded without dropping connections, by `trackfs s3 reload`
 # on the mount daemon and by SIGHUP on a standalone trackfs-s3, and a broken
 # file keeps the credentials in force and names its file and line
-# (s3_reload.py).
+# (s3_reload.py). With a daemon from before versioning (a stand-in,
+# control_old_daemon.py) the tools fall back to the bare request.
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 PY=/usr/bin/python3
@@ -17,7 +18,9 @@ tfs_setup setpriv fusermount3 mountpoint
 T="$TRACKFS_BIN_DIR/fs/fuse/trackfs" # `trackfs control`, `trackfs s3 reload`
 S3="$TRACKFS_BIN_DIR/fs/s3/trackfs-s3"
 S3_PID=""
+OLD_PID=""
 stop_s3() {
+	[ -z "$OLD_PID" ] || kill "$OLD_PID" 2>/dev/null || true
 	if [ -n "$S3_PID" ]; then
 		kill "$S3_PID" 2>/dev/null || true
 		wait "$S3_PID" 2>/dev/null || true
@@ -191,3 +194,21 @@ wait "$S3_PID" || rc=$?
 S3_PID=""
 check_eq "$rc" 0 "trackfs-s3's exit status on SIGTERM"
 tfs_fsck
+
+step "a daemon from before versioning: the tools fall back to bare requests"
+"$PY" "$here/control_old_daemon.py" "$UUID" "$TFS_TMP/old.log" 3 &
+OLD_PID=$!
+for _ in $(seq 100); do
+	[ -s "$TFS_TMP/old.log" ] && break
+	sleep 0.05
+done
+"$T" control send "$TFS_META" meta-snapshot >"$TFS_TMP/out" || fail "send to an old daemon: $(cat "$TFS_TMP/out")"
+check_eq "$(cat "$TFS_TMP/out")" "ok 7 100 2 0 0.010" "reply of the old daemon"
+rc=0
+"$T" control version "$TFS_META" >"$TFS_TMP/out" 2>&1 || rc=$?
+check_eq "$rc" 1 "trackfs control version of an old daemon"
+grep -q "daemon: control protocol 0" "$TFS_TMP/out" || fail "version of an old daemon: $(cat "$TFS_TMP/out")"
+wait "$OLD_PID" || fail "the old daemon's stand-in failed"
+OLD_PID=""
+check_eq "$(tr '\n' ' ' <"$TFS_TMP/old.log")" "ready trackfs-control 1 meta-snapshot trackfs-control 1 " \
+	"what the old daemon was sent"
