@@ -83,6 +83,11 @@ struct vol_open_opts {
 	unsigned snapshot_s;
 	/* Seconds between scheduled online scrubs (vol_scrub.c); 0: none. */
 	uint64_t scrub_every_s;
+	/* Called during recovery after an unclean shutdown (from vol_open's
+	 * thread): what is being done ("rebuilding free lists", "reclaiming
+	 * orphans"), and how many of @p total items are done; NULL: none. */
+	void (*progress)(void *arg, const char *what, uint64_t done, uint64_t total);
+	void *progress_arg;
 };
 
 /**
@@ -440,6 +445,8 @@ int vol_scrub_status(struct vol *v, struct vol_scrub_status *out);
 /** The report of bad chunks, by path, in the metadata directory. */
 #define VOL_SCRUB_REPORT_NAME "scrub.report"
 
+#define VOL_NOTES_MAX 4
+#define VOL_NOTE_TEXT_MAX 512
 struct vol_info {
 	struct tfs_uuid uuid;
 	char label[65];
@@ -460,6 +467,8 @@ struct vol_info {
 	int mirror_error;
 	struct vol_disk_info disks[VOL_MAX_DISKS];
 	struct vol_scrub_status scrub; /* state VOL_SCRUB_NONE: never, or not known */
+	/* Front ends' lines for status (vol_note_set), "KEY\tTEXT\n" each. */
+	char notes[VOL_NOTES_MAX * (32 + VOL_NOTE_TEXT_MAX)];
 };
 /**
  * The volume's figures. On a volume opened for writing the mirror's state is
@@ -468,6 +477,14 @@ struct vol_info {
  * present disk's snapshot directory is read (headers only).
  */
 int vol_info(struct vol *v, struct vol_info *out);
+/**
+ * Set what front end @p key (e.g. "s3-public") wants status to show about
+ * this volume while it is open: one line of at most VOL_NOTE_TEXT_MAX - 1
+ * bytes (longer is cut), or NULL/"" to remove it. Answered with vol_info
+ * (in its notes), so the control socket carries it to trackfs status.
+ * @return 0, -ENOSPC (VOL_NOTES_MAX notes set), -EINVAL (bad key).
+ */
+int vol_note_set(struct vol *v, const char *key, const char *text);
 
 /* ---- disks ------------------------------------------------------------------------------- */
 

@@ -161,6 +161,11 @@ static void answer(struct vol *v, int fd)
 					info->disks[i].drain_rate, info->disks[i].drain_target,
 					info->disks[i].drain_salvaged ? 1 : 0);
 		fprintf(out, "index_seq %" PRIu64 "\n", info->index_seq);
+		for (const char *n = info->notes; *n;) {
+			const char *nl = strchr(n, '\n');
+			fprintf(out, "note %.*s\n", (int)(nl - n), n); /* "KEY\tTEXT" */
+			n = nl + 1;
+		}
 		if (info->scrub.state != VOL_SCRUB_NONE)
 			fprintf(out,
 				"scrub %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64
@@ -824,6 +829,12 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			if (rc >= 0)
 				rc = -EPROTO;
 			break;
+		}
+		if (!strcmp(key, "note")) {
+			size_t l = strlen(out->notes);
+			if (strchr(val, '\t'))
+				snprintf(out->notes + l, sizeof(out->notes) - l, "%s\n", val);
+			continue;
 		}
 		if (!strcmp(key, "scrub")) {
 			struct vol_scrub_status *sc = &out->scrub;

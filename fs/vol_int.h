@@ -81,6 +81,14 @@ struct vol {
 	 * failing disk lost (vol_lost.c). wnote_mu guards the notes, the lost
 	 * marks and the notification queue; lock order: ilock, index lock,
 	 * pool sync_mu, wnote_mu, pool mu. */
+	/* What front ends ask status to show (vol_notes.c, under its own lock). */
+	struct vol_note {
+		char key[32];
+		char text[VOL_NOTE_TEXT_MAX];
+	} notes[VOL_NOTES_MAX];
+	/* vol_open_opts.progress: recovery's progress (NULL: none). */
+	void (*progress)(void *arg, const char *what, uint64_t done, uint64_t total);
+	void *progress_arg;
 	pthread_mutex_t wnote_mu;
 	struct vol_wnote *wnotes; /* oldest first (doubly linked) */
 	struct vol_wnote *wnotes_tail;
@@ -165,6 +173,8 @@ static inline pthread_rwlock_t *vol_ilock(struct vol *v, uint64_t ino)
 }
 
 /* vol_snapshot.c, vol_mirror.c */
+/** The front ends' notes, "KEY\tTEXT\n" each, into @p out (vol_notes.c). */
+void vol_notes_get(struct vol *v, char *out, size_t size);
 int vol_snapper_start(struct vol *v, unsigned interval_s);
 /** The disks a snapshot goes to now (present, not removed, not failing): a bit each. */
 uint64_t vol_snapshot_disks(struct vol *v);

@@ -115,6 +115,8 @@ int vol_rebuild_freelists(struct vol *v)
 	for (size_t i = 0; i < l.n; i++) {
 		const struct ref_run *r = &l.v[i];
 		int mrc = trk_pool_rebuild_mark(v->pool, &r->run);
+		if (v->progress && (i % 1024 == 0 || i + 1 == l.n))
+			v->progress(v->progress_arg, "rebuilding free lists", i + 1, l.n);
 		if (mrc == 0)
 			continue;
 		bad++;
@@ -186,6 +188,8 @@ int vol_reclaim_orphans(struct vol *v)
 		goto out_free;
 	}
 	for (size_t i = 0; i < l.n; i++) {
+		if (v->progress)
+			v->progress(v->progress_arg, "reclaiming orphans", i + 1, l.n);
 		if (vol_ref_count(v, l.v[i]) > 0)
 			continue; /* still open: its last vol_forget reclaims it */
 		int r = vol_orphan_reclaim(v, l.v[i]);
@@ -411,6 +415,8 @@ int vol_open(const char *meta_dir, const struct vol_open_opts *opts, struct vol 
 	v->rdonly = opts->flags & VOL_RDONLY;
 	v->flush_ms = opts->flush_ms ? opts->flush_ms : 1000;
 	v->sync_ms = opts->sync_ms ? opts->sync_ms : 5000;
+	v->progress = opts->progress;
+	v->progress_arg = opts->progress_arg;
 
 	rc = vol_meta_resolve(meta_dir, v->meta_dir);
 	if (rc < 0)

@@ -132,6 +132,7 @@ int vol_info(struct vol *v, struct vol_info *out)
 		mirror_info(v, out);
 		if (v->scrubber)
 			vol_scrub_status(v, &out->scrub);
+		vol_notes_get(v, out->notes, sizeof(out->notes));
 	}
 	pthread_mutex_unlock(&v->disks_mu);
 	/* Directory reads, with the disk paths copied out: not under disks_mu. */

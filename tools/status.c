@@ -188,6 +188,15 @@ static int print_info(const struct vol_info *info, const char *meta, bool unclea
 		       sc->bad == 1 ? "" : "s",
 		       sc->bad ? " (see " VOL_SCRUB_REPORT_NAME " in the metadata directory)" : "");
 	}
+	/* Front ends' notes ("S3\tpublic-read buckets: ..."): KEY as the label. */
+	for (const char *n = info->notes; *n;) {
+		const char *tab = strchr(n, '\t'), *nl = strchr(n, '\n');
+		if (!nl)
+			break;
+		if (tab && tab < nl)
+			printf("%-11.*s %.*s\n", (int)(tab - n), n, (int)(nl - tab - 1), tab + 1);
+		n = nl + 1;
+	}
 	return missing || failing || mirror_bad || sc->bad ? 1 : 0;
 }
 

@@ -14,12 +14,21 @@ static long long now_ms(void)
 
 static void draw(struct tfs_progress *p)
 {
+	double secs = (double)(now_ms() - p->t0_ms) / 1000;
+	double rate = secs >= 0.5 ? (double)p->done / secs : 0;
+	char eta[32] = "";
+
+	if (p->total && rate > 0 && p->done < p->total) {
+		unsigned long long s = (unsigned long long)((double)(p->total - p->done) / rate);
+		snprintf(eta, sizeof(eta), ", %.0f/s, ETA %llu:%02llu:%02llu", rate, s / 3600,
+			 s / 60 % 60, s % 60);
+	}
 	if (p->total) {
 		int pct = (int)(p->done * 100 / p->total);
 		int fill = pct * 30 / 100;
-		fprintf(stderr, "\r%s [%.*s%*s] %3d%% (%llu/%llu)", p->label, fill,
+		fprintf(stderr, "\r%s [%.*s%*s] %3d%% (%llu/%llu%s)\033[K", p->label, fill,
 			"##############################", 30 - fill, "", pct,
-			(unsigned long long)p->done, (unsigned long long)p->total);
+			(unsigned long long)p->done, (unsigned long long)p->total, eta);
 	} else {
 		fprintf(stderr, "\r%s %llu", p->label, (unsigned long long)p->done);
 	}
@@ -33,6 +42,7 @@ void tfs_progress_init(struct tfs_progress *p, const char *label, uint64_t total
 	p->done = 0;
 	p->tty = isatty(STDERR_FILENO);
 	p->last_ms = 0;
+	p->t0_ms = now_ms();
 }
 
 void tfs_progress_update(struct tfs_progress *p, uint64_t done)
@@ -55,4 +65,17 @@ void tfs_progress_fini(struct tfs_progress *p)
 		p->done = p->total;
 	draw(p);
 	fputc('\n', stderr);
+}
+
+void tfs_progress_cb(void *arg, const char *what, uint64_t done, uint64_t total)
+{
+	struct tfs_progress *p = arg;
+
+	if (p->label != what) {
+		if (p->label)
+			tfs_progress_fini(p);
+		tfs_progress_init(p, what, total);
+	}
+	p->total = total;
+	tfs_progress_update(p, done);
 }

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/base/progress.h"
 #include "fs/fuse/fs_fuse.h"
 #include "fs/fuse/main_int.h"
 #include "fs/s3/s3.h"
@@ -319,12 +320,17 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 						    : o->snapshot_s    ? o->snapshot_s
 								       : VOL_SNAPSHOT_NEVER,
 				      .scrub_every_s = o->scrub_every_s};
+	struct tfs_progress recovery = {0}; /* drawn when stderr is a terminal */
 	struct fuse_lowlevel_ops ops;
 	struct s3_server *s3 = NULL;
 	struct fuse_session *se;
 	int rc, close_rc;
 
+	vopts.progress = tfs_progress_cb;
+	vopts.progress_arg = &recovery;
 	rc = vol_open(o->volume, &vopts, &d.vol);
+	if (recovery.label)
+		tfs_progress_fini(&recovery);
 	if (rc < 0) {
 		fprintf(stderr, "trackfs: cannot open volume %s: %s%s\n", o->volume,
 			tfs_strerror(rc),

@@ -191,3 +191,24 @@ void s3_body_fini(struct s3_conn *c)
 	r->chunked = NULL;
 	s3_hash_fini(&r->hash);
 }
+
+/* Does the request carry the body's Content-MD5 or flexible checksum (in
+ * a header, or with @p trailers in the trailer x-amz-trailer announced)?
+ * body.c checks the value against the body. */
+bool s3_req_has_integrity(struct s3_conn *c, bool trailers)
+{
+	static const char *const names[] = {
+		"content-md5",		 "x-amz-checksum-crc32",     "x-amz-checksum-crc32c",
+		"x-amz-checksum-sha256", "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1"};
+	struct s3_req *r = &c->req;
+	const char *t = s3_hdr(r, "x-amz-trailer");
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (s3_hdr(r, names[i]))
+			return true;
+	if (!t || strncasecmp(t, "x-amz-checksum-", 15))
+		return false;
+	if (!trailers)
+		return true; /* announced: checked once the trailer is in */
+	return r->chunked && r->cksum_name[0] && s3_chunked_trailer(r->chunked, t);
+}

@@ -188,14 +188,8 @@ static void create_bucket_done(struct s3_conn *c)
 	struct s3_req *r = &c->req;
 	struct vol_cred cred = {getuid(), getgid()};
 	struct vol_attr a;
-	const char *acl = s3_hdr(r, "x-amz-acl");
 	int rc;
 
-	if (acl && strcmp(acl, "private")) {
-		s3_req_errmsg(c, "Only the canned ACL 'private' is supported (got '%s')", acl);
-		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
-		return;
-	}
 	const char *why = s3_bucket_name_problem(r->bucket);
 	if (why) {
 		s3_req_errmsg(c, "The bucket name '%s' is not valid: %s", r->bucket, why);
@@ -230,6 +224,16 @@ static void create_bucket_done(struct s3_conn *c)
 		s3_resp_error(c, rc);
 		return;
 	}
+	/* x-amz-acl was checked with the headers: this only writes it. */
+	rc = s3_acl_store_from_req(c, a.ino);
+	if (rc) {
+		vol_rmdir(c->srv->v, VOL_ROOT_INO, r->bucket);
+		vol_forget(c->srv->v, a.ino, 1);
+		s3_resp_error(c, rc);
+		return;
+	}
+	if (s3_hdr(r, "x-amz-acl"))
+		s3_public_note(c->srv);
 	s3_notify(c->srv, VOL_ROOT_INO, r->bucket, a.ino);
 	vol_forget(c->srv->v, a.ino, 1);
 	s3_resp_start(c, 200);
@@ -314,6 +318,7 @@ static void delete_bucket_done(struct s3_conn *c)
 	if (rc)
 		tfs_warn("s3: listing the uploads of deleted bucket %s failed: %s", c->req.bucket,
 			 tfs_strerror(rc));
+	s3_public_note(c->srv);
 	s3_resp_start(c, 204);
 	s3_resp_finish(c, NULL, 0);
 }
@@ -374,49 +379,6 @@ const struct s3_handler s3_op_bucket_versioning = {
 	.done = versioning_done,
 };
 
-static void bucket_acl_done(struct s3_conn *c)
-{
-	if (bucket_exists(c))
-		s3_acl_owner_full_control(c);
-}
-
-const struct s3_handler s3_op_bucket_acl = {
-	.name = "GetBucketAcl",
-	.done = bucket_acl_done,
-};
-
-static void put_acl_done(struct s3_conn *c)
-{
-	struct s3_req *r = &c->req;
-	const char *acl = s3_hdr(r, "x-amz-acl");
-
-	if (r->body.len || !acl || strcmp(acl, "private")) {
-		s3_req_errmsg(c, "Only the canned ACL 'private' (x-amz-acl: private) is supported");
-		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
-		return;
-	}
-	if (r->key && r->key[0]) {
-		struct vol_attr a;
-		int rc = s3_object_lookup(c, r->bucket, r->key, &a);
-		if (rc) {
-			s3_resp_error(c, rc);
-			return;
-		}
-		vol_forget(c->srv->v, a.ino, 1);
-	} else if (!bucket_exists(c)) {
-		return;
-	}
-	s3_resp_start(c, 200);
-	s3_resp_finish(c, "", 0);
-}
-
-const struct s3_handler s3_op_put_acl = {
-	.name = "PutAcl",
-	.write = true,
-	.small_body = true,
-	.done = put_acl_done,
-};
-
 /* Bucket configurations the sidecar does not keep: reading one answers the
  * 404 AWS gives for a bucket that has none (setting one stays NotImplemented). */
 static const struct {
@@ -425,7 +387,6 @@ static const struct {
 } no_config[] = {
 	{"policy", S3E_NO_SUCH_BUCKET_POLICY},
 	{"cors", S3E_NO_SUCH_CORS_CONFIGURATION},
-	{"tagging", S3E_NO_SUCH_TAG_SET},
 	{"lifecycle", S3E_NO_SUCH_LIFECYCLE_CONFIGURATION},
 	{"encryption", S3E_SSE_CONFIGURATION_NOT_FOUND},
 };

@@ -18,21 +18,10 @@ static bool cors_bucket(struct s3_conn *c, uint64_t *ino)
 	return !rc;
 }
 
-static bool has_checksum(const struct s3_req *r)
-{
-	if (s3_hdr(r, "content-md5") || s3_hdr(r, "x-amz-trailer"))
-		return true;
-	for (size_t i = 0; i < r->nhdrs; i++)
-		if (!strncmp(r->hdrs[i].name, "x-amz-checksum-", 15) &&
-		    strcmp(r->hdrs[i].name, "x-amz-checksum-mode"))
-			return true;
-	return false;
-}
-
 static int put_cors_start(struct s3_conn *c)
 {
 	/* S3 requires an integrity check on this call (body.c verifies it). */
-	if (!has_checksum(&c->req)) {
+	if (!s3_req_has_integrity(c, false)) {
 		s3_req_errmsg(c, "Missing required header for this request: Content-MD5 (or an "
 				 "x-amz-checksum-* header) on PutBucketCors");
 		return -S3E_INVALID_REQUEST;

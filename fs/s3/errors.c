@@ -56,6 +56,7 @@ static const struct s3_errinfo s3_table[S3E_END - S3E_BASE] = {
 	[S3E_INVALID_RANGE -
 		S3E_BASE] = {"InvalidRange", 416, "The requested range is not satisfiable"},
 	[S3E_INVALID_REQUEST - S3E_BASE] = {"InvalidRequest", 400, "Invalid Request"},
+	[S3E_INVALID_TAG - S3E_BASE] = {"InvalidTag", 400, "The tag provided was not a valid tag"},
 	[S3E_CONDITIONAL_CONFLICT -
 		S3E_BASE] = {"ConditionalRequestConflict", 409,
 			     "A conflicting operation occurred while this conditional "

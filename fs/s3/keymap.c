@@ -319,6 +319,12 @@ out_release:
 	return rc;
 }
 
+int s3_key_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr)
+{
+	return s3_key_is_dir(key) ? s3_dir_lookup(c, bucket, key, attr)
+				  : s3_object_lookup(c, bucket, key, attr);
+}
+
 int s3_dir_mark(struct vol *v, uint64_t ino)
 {
 	int rc = vol_setxattr(v, ino, S3_DIR_MARKER_X, "1", 1, 0);

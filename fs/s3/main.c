@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/base/log.h"
+#include "core/base/progress.h"
 #include "fs/s3/s3.h"
 #include "fs/vol.h"
 #include "fs/volfile.h"
@@ -171,7 +172,12 @@ int main(int argc, char **argv)
 	tfs_log_set_timestamps(true); /* a daemon: its lines are read later */
 	vo.owner = "trackfs-s3";
 	vo.flags |= VOL_DRAIN_RESUME;
+	struct tfs_progress recovery = {0}; /* drawn when stderr is a terminal */
+	vo.progress = tfs_progress_cb;
+	vo.progress_arg = &recovery;
 	rc = vol_open(argv[optind], &vo, &v);
+	if (recovery.label)
+		tfs_progress_fini(&recovery);
 	if (rc == -EBUSY) {
 		fprintf(stderr,
 			"trackfs-s3: the volume %s is in use by another process (see the message "

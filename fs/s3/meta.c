@@ -18,6 +18,8 @@
 #define XPFX "user.s3."
 #define ETAG_XATTR "user.s3.etag"
 #define META_MAX 2048
+/* The largest xattr value there is (Linux's XATTR_SIZE_MAX). */
+#define XATTR_COPY_MAX 65536
 
 static const char *const std_headers[] = {
 	"content-type",	    "content-disposition", "cache-control",
@@ -115,7 +117,9 @@ int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino)
 
 static bool internal_attr(const char *n)
 {
+	/* The tag set and the ACL are not metadata: their own calls govern them. */
 	return !strcmp(n, ETAG_XATTR) || !strcmp(n, S3_DIR_MADE_X) || !strcmp(n, S3_DIR_MARKER_X) ||
+	       !strcmp(n, S3_TAGGING_X) || !strcmp(n, S3_ACL_X) ||
 	       !strncmp(n, XPFX "mpu.", strlen(XPFX "mpu."));
 }
 
@@ -257,6 +261,29 @@ void s3_meta_emit(struct s3_conn *c, uint64_t ino)
 	}
 	if (!ea.has_type)
 		s3_resp_hdr(c, "Content-Type", "binary/octet-stream");
+	int tags = s3_tags_count(c->srv->v, ino);
+	if (tags)
+		s3_resp_hdr(c, "x-amz-tagging-count", "%d", tags);
+}
+
+int s3_xattr_copy(struct vol *v, uint64_t src, uint64_t dst, const char *name)
+{
+	char *val = malloc(XATTR_COPY_MAX);
+	ssize_t n;
+	int rc;
+
+	if (!val)
+		return -ENOMEM;
+	n = vol_getxattr(v, src, name, val, XATTR_COPY_MAX);
+	if (n >= 0)
+		rc = vol_setxattr(v, dst, name, val, (size_t)n, 0);
+	free(val);
+	if (n >= 0)
+		return rc;
+	if (n != -ENODATA)
+		return (int)n;
+	rc = vol_removexattr(v, dst, name);
+	return rc == -ENODATA ? 0 : rc;
 }
 
 int s3_etag_store(struct vol *v, uint64_t ino, const char *etag, const char *cksum_name,

@@ -199,18 +199,12 @@ static void create_done(struct s3_conn *c)
 	uint64_t up, bino;
 	uint8_t rnd[16];
 	char id[33];
-	const char *acl = s3_hdr(r, "x-amz-acl");
 	struct s3_mpu_cksum ck;
 	int rc;
 
 	rc = s3_mpu_cksum_from_req(c, &ck);
 	if (rc) {
 		s3_resp_error(c, rc);
-		return;
-	}
-	if (acl && strcmp(acl, "private")) {
-		s3_req_errmsg(c, "Only the canned ACL 'private' is supported (got '%s')", acl);
-		s3_resp_error(c, -S3E_NOT_IMPLEMENTED);
 		return;
 	}
 	if (s3_key_is_dir(r->key)) {
@@ -243,6 +237,10 @@ static void create_done(struct s3_conn *c)
 		rc = vol_setxattr(v, a.ino, S3_MPU_X_KEY, r->key, strlen(r->key), 0);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, a.ino);
+	if (!rc)
+		rc = s3_tags_store_from_req(c, a.ino); /* given to the object at Complete */
+	if (!rc)
+		rc = s3_acl_store_from_req(c, a.ino);
 	if (!rc)
 		rc = s3_mpu_cksum_store(v, a.ino, &ck);
 	if (!rc)
@@ -561,6 +559,10 @@ static int complete(struct s3_conn *c, uint64_t up, uint64_t dir, struct s3_comp
 	sprintf(final_etag + 32, "-%zu", l->n);
 	if (!rc)
 		rc = s3_meta_copy(v, dir, tmp.ino);
+	if (!rc)
+		rc = s3_xattr_copy(v, dir, tmp.ino, S3_TAGGING_X);
+	if (!rc)
+		rc = s3_xattr_copy(v, dir, tmp.ino, S3_ACL_X);
 	if (!rc)
 		rc = s3_etag_store(v, tmp.ino, final_etag, ck->a ? ck->a->name : NULL, ck_b64);
 	if (!rc)

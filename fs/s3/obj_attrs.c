@@ -163,8 +163,7 @@ static void attrs_done(struct s3_conn *c)
 		s3_resp_error(c, rc);
 		return;
 	}
-	rc = dir ? s3_dir_lookup(c, r->bucket, r->key, &a)
-		 : s3_object_lookup(c, r->bucket, r->key, &a);
+	rc = s3_key_lookup(c, r->bucket, r->key, &a);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;

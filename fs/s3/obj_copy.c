@@ -112,17 +112,31 @@ static int replace_meta_in_place(struct s3_conn *c, uint64_t ino)
 			return -ENOMEM;
 		n = vol_listxattr(v, ino, list, (size_t)n);
 		for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(list + i) + 1)
-			if (!strncmp(list + i, "user.s3.", 8) && strcmp(list + i, "user.s3.etag"))
+			if (!strncmp(list + i, "user.s3.", 8) && strcmp(list + i, "user.s3.etag") &&
+			    strcmp(list + i, S3_TAGGING_X))
 				vol_removexattr(v, ino, list + i);
 		free(list);
 	}
 	return s3_meta_store_from_req(c, ino);
 }
 
+/* The copy's tag set: the source's (COPY, the default) or the request's
+ * x-amz-tagging (REPLACE; none without one); and its ACL. */
+static int copy_tags_acl(struct s3_conn *c, uint64_t src, uint64_t dst, bool replace)
+{
+	int rc = replace      ? s3_tags_store_from_req(c, dst)
+		 : src == dst ? 0
+			      : s3_xattr_copy(c->srv->v, src, dst, S3_TAGGING_X);
+
+	/* As on S3, a copy's ACL is the request's (private without one). */
+	return rc ? rc : s3_acl_store_from_req(c, dst);
+}
+
 /* A copy onto a directory marker ("a/b/"): the directory is made and marked,
  * with the source's metadata (or the request's, REPLACE); the source must be
  * empty, as a marker holds no data. */
-static int copy_to_marker(struct s3_conn *c, const struct vol_attr *src, bool replace)
+static int copy_to_marker(struct s3_conn *c, const struct vol_attr *src, bool replace,
+			  bool tags_replace)
 {
 	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
@@ -155,6 +169,8 @@ static int copy_to_marker(struct s3_conn *c, const struct vol_attr *src, bool re
 	if (!rc)
 		rc = replace ? s3_meta_store_from_req(c, dir) : s3_meta_copy(v, src->ino, dir);
 	if (!rc)
+		rc = copy_tags_acl(c, src->ino, dir, tags_replace);
+	if (!rc)
 		rc = vol_getattr(v, dir, &a);
 	if (rc)
 		goto out_release;
@@ -175,6 +191,8 @@ static void copy_done(struct s3_conn *c)
 	struct vol *v = c->srv->v;
 	const char *dir = s3_hdr(r, "x-amz-metadata-directive");
 	bool replace = dir && !strcasecmp(dir, "REPLACE");
+	const char *tdir = s3_hdr(r, "x-amz-tagging-directive");
+	bool tags_replace = tdir && !strcasecmp(tdir, "REPLACE");
 	struct s3_tmpfile tmp = {0};
 	struct s3_path p;
 	struct vol_attr src, dst;
@@ -187,6 +205,12 @@ static void copy_done(struct s3_conn *c)
 	int rc;
 
 	if (dir && !replace && strcasecmp(dir, "COPY")) {
+		s3_req_errmsg(c, "Unknown metadata directive '%.32s' (COPY or REPLACE)", dir);
+		s3_resp_error(c, -S3E_INVALID_ARGUMENT);
+		return;
+	}
+	if (tdir && !tags_replace && strcasecmp(tdir, "COPY")) {
+		s3_req_errmsg(c, "Unknown tagging directive '%.32s' (COPY or REPLACE)", tdir);
 		s3_resp_error(c, -S3E_INVALID_ARGUMENT);
 		return;
 	}
@@ -208,7 +232,7 @@ static void copy_done(struct s3_conn *c)
 	if (rc)
 		goto out_forget;
 	if (s3_key_is_dir(r->key)) {
-		rc = copy_to_marker(c, &src, replace);
+		rc = copy_to_marker(c, &src, replace, tags_replace);
 		goto out_forget;
 	}
 	rc = s3_bucket_lookup(v, r->bucket, &bino);
@@ -233,6 +257,8 @@ static void copy_done(struct s3_conn *c)
 				goto out_release;
 			}
 			rc = replace_meta_in_place(c, src.ino);
+			if (!rc)
+				rc = copy_tags_acl(c, src.ino, src.ino, tags_replace);
 			committed = true;
 			goto out_respond;
 		}
@@ -250,6 +276,8 @@ static void copy_done(struct s3_conn *c)
 	if (!rc)
 		rc = replace ? s3_meta_store_from_req(c, tmp.ino)
 			     : s3_meta_copy(v, src.ino, tmp.ino);
+	if (!rc)
+		rc = copy_tags_acl(c, src.ino, tmp.ino, tags_replace);
 	if (!rc) {
 		/* A multipart source keeps its ETag; others get the MD5 just computed. */
 		if (!strchr(etag, '-'))

@@ -112,33 +112,12 @@ const struct s3_handler s3_op_delete_object = {
 	.done = delete_done,
 };
 
-/* Does the request carry the body's Content-MD5 or flexible checksum (in
- * a header, or with @p trailers in the trailer x-amz-trailer announced)?
- * body.c checks the value against the body. */
-static bool has_integrity(struct s3_conn *c, bool trailers)
-{
-	static const char *const names[] = {
-		"content-md5",		 "x-amz-checksum-crc32",     "x-amz-checksum-crc32c",
-		"x-amz-checksum-sha256", "x-amz-checksum-crc64nvme", "x-amz-checksum-sha1"};
-	struct s3_req *r = &c->req;
-	const char *t = s3_hdr(r, "x-amz-trailer");
-
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (s3_hdr(r, names[i]))
-			return true;
-	if (!t || strncasecmp(t, "x-amz-checksum-", 15))
-		return false;
-	if (!trailers)
-		return true; /* announced: checked once the trailer is in */
-	return r->chunked && r->cksum_name[0] && s3_chunked_trailer(r->chunked, t);
-}
-
 /* As S3 does, DeleteObjects must carry Content-MD5 or a flexible checksum
  * (checked against the body by body.c), so that a damaged list cannot
  * delete other keys. */
 static int delete_many_start(struct s3_conn *c)
 {
-	if (!has_integrity(c, false)) {
+	if (!s3_req_has_integrity(c, false)) {
 		s3_req_errmsg(c, "Missing required header for this request: Content-MD5 or "
 				 "x-amz-checksum-crc32, -crc32c, -crc64nvme, -sha1 or -sha256");
 		return -S3E_INVALID_REQUEST;
@@ -154,7 +133,7 @@ static void delete_many_done(struct s3_conn *c)
 	uint64_t bino;
 	int rc;
 
-	if (!has_integrity(c, true)) {
+	if (!s3_req_has_integrity(c, true)) {
 		s3_req_errmsg(c, "The trailer announced by x-amz-trailer did not come: the "
 				 "DeleteObjects body cannot be verified");
 		s3_resp_error(c, -S3E_INVALID_REQUEST);

@@ -93,8 +93,7 @@ static void get_done(struct s3_conn *c)
 		s3_resp_error(c, part);
 		return;
 	}
-	rc = dir ? s3_dir_lookup(c, r->bucket, r->key, &a)
-		 : s3_object_lookup(c, r->bucket, r->key, &a);
+	rc = s3_key_lookup(c, r->bucket, r->key, &a);
 	if (rc) {
 		s3_resp_error(c, rc);
 		return;
@@ -169,44 +168,4 @@ const struct s3_handler s3_op_get_object = {
 const struct s3_handler s3_op_head_object = {
 	.name = "HeadObject",
 	.done = get_done,
-};
-
-void s3_acl_owner_full_control(struct s3_conn *c)
-{
-	struct s3_sbuf b = {0};
-	const char *owner = c->req.id.access_key ? c->req.id.access_key : "trackfs";
-
-	s3_xml_begin(&b, "AccessControlPolicy");
-	s3_xml_open(&b, "Owner");
-	s3_xml_text(&b, "ID", owner);
-	s3_xml_text(&b, "DisplayName", owner);
-	s3_xml_close(&b, "Owner");
-	s3_sb_puts(&b, "<AccessControlList><Grant><Grantee "
-		       "xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" "
-		       "xsi:type=\"CanonicalUser\">");
-	s3_xml_text(&b, "ID", owner);
-	s3_xml_text(&b, "DisplayName", owner);
-	s3_sb_puts(&b, "</Grantee><Permission>FULL_CONTROL</Permission></Grant>"
-		       "</AccessControlList></AccessControlPolicy>");
-	s3_resp_xml(c, &b);
-}
-
-static void object_acl_done(struct s3_conn *c)
-{
-	struct s3_req *r = &c->req;
-	struct vol_attr a;
-	int rc = s3_key_is_dir(r->key) ? s3_dir_lookup(c, r->bucket, r->key, &a)
-				       : s3_object_lookup(c, r->bucket, r->key, &a);
-
-	if (rc) {
-		s3_resp_error(c, rc);
-		return;
-	}
-	vol_forget(c->srv->v, a.ino, 1);
-	s3_acl_owner_full_control(c);
-}
-
-const struct s3_handler s3_op_object_acl = {
-	.name = "GetObjectAcl",
-	.done = object_acl_done,
 };

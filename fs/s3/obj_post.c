@@ -33,6 +33,8 @@ struct post_op {
 	struct s3_tmpfile tmp;
 	struct s3_hash hash;
 	bool hash_on;
+	struct s3_tags tags; /* from the field "tagging", a <Tagging> document */
+	bool public;	     /* the field acl is public-read */
 };
 
 bool s3_post_object_req(const struct s3_req *r)
@@ -64,20 +66,34 @@ static int check_fields(struct s3_conn *c, struct post_op *op)
 			known |= !strcmp(n, ok[k]);
 		if (!strcmp(n, "x-amz-storage-class") && !strcmp(v, "STANDARD"))
 			known = true;
-		if (!strcmp(n, "tagging") || (!strncmp(n, "x-amz-", 6) && !known)) {
+		if (!strcmp(n, "tagging")) {
+			char why[300] = "";
+			int rc;
+
+			s3_tags_fini(&op->tags);
+			rc = s3_tags_parse_xml(v, strlen(v), S3_TAGS_OBJECT_MAX, &op->tags, why,
+					       sizeof(why));
+			if (rc) {
+				if (why[0])
+					s3_req_errmsg(c, "The form field tagging: %s", why);
+				return rc;
+			}
+			continue;
+		}
+		if (!strncmp(n, "x-amz-", 6) && !known) {
 			s3_req_errmsg(c,
 				      "The form field %s is not supported by this server (a form "
-				      "upload to bucket %s takes key, policy, acl (private), "
-				      "Content-Type and the like, x-amz-meta-*, success_action_*)",
+				      "upload to bucket %s takes key, policy, acl (private, "
+				      "public-read), "
+				      "tagging, Content-Type and the like, x-amz-meta-*, "
+				      "success_action_*)",
 				      n, c->req.bucket);
 			return -S3E_NOT_IMPLEMENTED;
 		}
-		if (!strcmp(n, "acl") && strcmp(v, "private")) {
-			s3_req_errmsg(c,
-				      "Only the canned ACL 'private' is supported (the form field "
-				      "acl is '%.64s')",
-				      v);
-			return -S3E_NOT_IMPLEMENTED;
+		if (!strcmp(n, "acl")) {
+			int rc = s3_acl_canned(c, v, &op->public);
+			if (rc)
+				return rc;
 		}
 		if (!strcmp(n, "awsaccesskeyid") || !strcmp(n, "signature")) {
 			s3_req_errmsg(c, "Only AWS Signature Version 4 form uploads are supported "
@@ -517,6 +533,10 @@ static void post_done(struct s3_conn *c)
 	if (!rc)
 		rc = store_meta(c, op, op->tmp.ino);
 	if (!rc)
+		rc = s3_tags_store(c->srv->v, op->tmp.ino, &op->tags);
+	if (!rc)
+		rc = s3_acl_store(c->srv->v, op->tmp.ino, op->public);
+	if (!rc)
 		rc = s3_etag_store(c->srv->v, op->tmp.ino, etag, "", "");
 	if (!rc)
 		rc = s3_tmp_commit(c, &op->tmp, op->path.name);
@@ -544,6 +564,7 @@ static void post_cleanup(struct s3_conn *c)
 		s3_hash_fini(&op->hash);
 	s3_form_fini(&op->form);
 	s3_post_fields_fini(&op->fields);
+	s3_tags_fini(&op->tags);
 	s3_sb_free(&op->val);
 	free(op);
 	c->req.op = NULL;

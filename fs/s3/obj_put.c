@@ -186,14 +186,9 @@ struct put_op {
 	struct s3_tmpfile tmp;
 };
 
+/* x-amz-acl's value is checked with the other headers (refuse.c). */
 static int check_acl_header(struct s3_conn *c)
 {
-	const char *acl = s3_hdr(&c->req, "x-amz-acl");
-
-	if (acl && strcmp(acl, "private")) {
-		s3_req_errmsg(c, "Only the canned ACL 'private' is supported (got '%s')", acl);
-		return -S3E_NOT_IMPLEMENTED;
-	}
 	for (size_t i = 0; i < c->req.nhdrs; i++)
 		if (!strncmp(c->req.hdrs[i].name, "x-amz-grant-", 12)) {
 			s3_req_errmsg(c, "ACL grants are not supported");
@@ -299,6 +294,10 @@ static int put_marker(struct s3_conn *c, struct put_op *op)
 	rc = s3_meta_clear(v, dir);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, dir);
+	if (!rc)
+		rc = s3_tags_store_from_req(c, dir);
+	if (!rc)
+		rc = s3_acl_store_from_req(c, dir);
 	return rc;
 }
 
@@ -322,6 +321,10 @@ static void put_done(struct s3_conn *c)
 	rc = s3_tmp_flush(&op->tmp);
 	if (!rc)
 		rc = s3_meta_store_from_req(c, op->tmp.ino);
+	if (!rc)
+		rc = s3_tags_store_from_req(c, op->tmp.ino);
+	if (!rc)
+		rc = s3_acl_store_from_req(c, op->tmp.ino);
 	if (!rc)
 		rc = s3_etag_store(c->srv->v, op->tmp.ino, etag, r->cksum_name, r->cksum_b64);
 	struct vol_expect exp;

@@ -1,5 +1,5 @@
 /* Never pretend: a request asking for something the sidecar does not do
- * (encryption, object lock, tagging, any x-amz-* header
+ * (encryption, object lock, any x-amz-* header
  * it does not know) is refused before anything is read or written, with the
  * error AWS gives for it, instead of being answered 200 and not honoured. */
 #include <string.h>
@@ -26,7 +26,8 @@ static const char *const allowed[] = {
 	"x-amz-copy-source-if-modified-since",
 	"x-amz-copy-source-if-unmodified-since",
 	"x-amz-metadata-directive",
-	/* No object has tags, so COPY and REPLACE (without x-amz-tagging) agree. */
+	/* Tag sets (tagging.c); the directive is checked by obj_copy.c. */
+	"x-amz-tagging",
 	"x-amz-tagging-directive",
 	/* Values checked by body.c (unknown algorithms refused there). GET's
 	 * x-amz-checksum-mode answers the stored checksum when there is one. */
@@ -69,7 +70,6 @@ static int refuse(struct s3_conn *c, int err, const char *hdr, const char *what)
 
 static int check_header(struct s3_conn *c, const char *n, const char *v)
 {
-	struct s3_req *r = &c->req;
 
 	if (!strncmp(n, "x-amz-server-side-encryption", 28) ||
 	    !strncmp(n, "x-amz-copy-source-server-side-encryption", 40))
@@ -86,22 +86,24 @@ static int check_header(struct s3_conn *c, const char *n, const char *v)
 		return refuse(c, -S3E_NOT_IMPLEMENTED, n,
 			      "object lock is not supported (only 'false' is accepted)");
 	if (!strcmp(n, "x-amz-tagging"))
-		return refuse(c, -S3E_NOT_IMPLEMENTED, n, "object tagging is not supported");
+		return s3_tags_check_header(c, v); /* before the body is read */
 	if (!strcmp(n, "x-amz-storage-class") && strcmp(v, "STANDARD"))
 		return refuse(c, -S3E_NOT_IMPLEMENTED, n,
 			      "only the storage class STANDARD is supported");
 	if (!strcmp(n, "x-amz-object-ownership") && strcmp(v, "BucketOwnerEnforced"))
 		return refuse(c, -S3E_NOT_IMPLEMENTED, n,
 			      "only BucketOwnerEnforced object ownership is supported");
-	if (!strcmp(n, "x-amz-acl") && strcmp(v, "private") && !s3_qhas(r, "acl"))
-		return refuse(c, -S3E_NOT_IMPLEMENTED, n,
-			      "only the canned ACL 'private' is supported");
+	if (!strcmp(n, "x-amz-acl")) {
+		bool public;
+		return s3_acl_canned(c, v, &public); /* acl.c: private, public-read */
+	}
 	if (!strncmp(n, "x-amz-", 6) && !allowed_header(n)) {
 		s3_req_errmsg(c,
 			      "The header %s is not supported by this server; supported x-amz-* "
 			      "headers: date, content-sha256, decoded-content-length, trailer, "
-			      "security-token, meta-*, copy-source*, metadata-directive, "
-			      "checksum-*, sdk-checksum-algorithm, acl (private), "
+			      "security-token, meta-*, copy-source*, metadata-directive, tagging, "
+			      "tagging-directive, "
+			      "checksum-*, sdk-checksum-algorithm, acl (private, public-read), "
 			      "storage-class (STANDARD), expected-bucket-owner, request-payer",
 			      n);
 		return -S3E_NOT_IMPLEMENTED;
@@ -234,7 +236,8 @@ static int check_query_param(struct s3_conn *c, const char *name, const char *v)
 			return 0;
 	if (!strncmp(n, "x-amz-meta-", 11) || !strncmp(n, "x-amz-checksum-", 15) ||
 	    !strncmp(n, "x-amz-copy-source", 17) || !strcmp(n, "x-amz-metadata-directive") ||
-	    !strcmp(n, "x-amz-decoded-content-length") || !strcmp(n, "x-amz-trailer")) {
+	    !strcmp(n, "x-amz-decoded-content-length") || !strcmp(n, "x-amz-trailer") ||
+	    !strncmp(n, "x-amz-tagging", 13)) {
 		s3_req_errmsg(c,
 			      "The query parameter %s is not supported: send it as a header (a "
 			      "presigner that hoists headers into the URL can be told not to)",

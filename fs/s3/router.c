@@ -135,8 +135,8 @@ static const char *const unsupported_sub[] = {
 	"accelerate",  "analytics",	    "cors",    "encryption",   "intelligent-tiering",
 	"inventory",   "lifecycle",	    "logging", "metrics",      "notification",
 	"object-lock", "ownershipControls", "policy",  "policyStatus", "publicAccessBlock",
-	"replication", "requestPayment",    "tagging", "website",      "legal-hold",
-	"retention",   "torrent",	    "restore", "select",       "attributes",
+	"replication", "requestPayment",    "website", "legal-hold",   "retention",
+	"torrent",     "restore",	    "select",  "attributes",
 };
 
 static const struct s3_handler *pick_service(struct s3_conn *c)
@@ -156,6 +156,8 @@ static const struct s3_handler *pick_bucket(struct s3_conn *c)
 		return s3_cors_op(r); /* cors_ops.c */
 	if (s3_post_object_req(r))
 		return &s3_op_post_object; /* obj_post.c: a browser form upload */
+	if (s3_qhas(r, "tagging"))
+		return s3_tagging_op(r); /* tagging_ops.c */
 	cfg = s3_bucket_config_op(r);
 	if (cfg)
 		return cfg; /* GET ?policy etc.: the 404 for "none set" */
@@ -198,6 +200,8 @@ static const struct s3_handler *pick_object(struct s3_conn *c)
 
 	if (!strcmp(m, "GET") && s3_qhas(r, "attributes"))
 		return &s3_op_object_attributes; /* in unsupported_sub for buckets */
+	if (s3_qhas(r, "tagging"))
+		return s3_tagging_op(r);
 	for (size_t i = 0; i < sizeof(unsupported_sub) / sizeof(unsupported_sub[0]); i++)
 		if (s3_qhas(r, unsupported_sub[i]))
 			return &op_not_implemented;
@@ -310,7 +314,8 @@ int s3_route(struct s3_conn *c)
 	rc = s3_sigv4_check(c, time(NULL));
 	if (rc)
 		return rc;
-	if (!s3_auth_allows(s3_req_auth(c), r->id.access_key, r->bucket, h->write))
+	if (!s3_auth_allows(s3_req_auth(c), r->id.access_key, r->bucket, h->write) &&
+	    !s3_acl_allows(c, h)) /* public-read (acl.c) */
 		return -S3E_ACCESS_DENIED;
 	return s3_refuse_unsupported(c);
 }

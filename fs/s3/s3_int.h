@@ -95,6 +95,7 @@ enum s3_err {
 	S3E_INVALID_PART_ORDER,
 	S3E_INVALID_RANGE,
 	S3E_INVALID_REQUEST,
+	S3E_INVALID_TAG,
 	S3E_KEY_CONFLICT,
 	S3E_KEY_IS_PREFIX,
 	S3E_KEY_TOO_LONG,
@@ -672,6 +673,14 @@ bool s3_key_is_dir(const char *key);
  * (*attr, one reference on attr->ino), -S3E_NO_SUCH_BUCKET, -S3E_NO_SUCH_KEY
  * (missing, or an object). */
 int s3_dir_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr);
+/** Look up what key @p key names: the directory of a marker key ("a/b/"),
+ * else the object. @return as s3_dir_lookup or s3_object_lookup. */
+int s3_key_lookup(struct s3_conn *c, const char *bucket, const char *key, struct vol_attr *attr);
+/** Does the request carry the body's Content-MD5 or a flexible checksum (in a
+ * header, or with @p trailers in the trailer x-amz-trailer announced), as S3
+ * requires of DeleteObjects and the configuration PUTs? body.c checks the
+ * value against the body. */
+bool s3_req_has_integrity(struct s3_conn *c, bool trailers);
 /** Make directory @p ino a marker: set S3_DIR_MARKER_X, drop S3_DIR_MADE_X. */
 int s3_dir_mark(struct vol *v, uint64_t ino);
 /** The marker of @p ino is deleted: drop S3_DIR_MARKER_X and its metadata, and
@@ -694,10 +703,12 @@ void s3_notify(struct s3_server *s, uint64_t parent, const char *name, uint64_t 
 int s3_meta_store_from_req(struct s3_conn *c, uint64_t ino);
 /** Remove the stored headers (not the sidecar's own records) from @p ino. */
 int s3_meta_clear(struct vol *v, uint64_t ino);
-/** Copy every user.s3.* attribute except the ETag record from @p src to @p dst. */
+/** Copy the stored headers (not the ETag record or tag set) from @p src to @p dst. */
 int s3_meta_copy(struct vol *v, uint64_t src, uint64_t dst);
 /** Add the stored headers to the response. */
 void s3_meta_emit(struct s3_conn *c, uint64_t ino);
+/** Give @p dst the attribute @p name of @p src, or none if @p src has none. */
+int s3_xattr_copy(struct vol *v, uint64_t src, uint64_t dst, const char *name);
 /** Record the ETag (without quotes) and optional checksum ("crc32" + base64)
  * for the file's current mtime and size. */
 int s3_etag_store(struct vol *v, uint64_t ino, const char *etag, const char *cksum_name,
@@ -710,6 +721,42 @@ int s3_checksum_get(struct vol *v, const struct vol_attr *a, char *name, size_t 
 		    size_t bsize);
 /** Read @p len bytes at @p off into @p buf fully. @return 0 or -errno (-EIO on a short read). */
 int s3_read_full(struct vol *v, uint64_t ino, void *buf, size_t len, uint64_t off);
+
+/* ---- tagging.c, tagging_ops.c: tag sets of objects and buckets -------------------------- */
+
+/* The tag set, as the URL query x-amz-tagging takes ("k1=v1&k2=v2"), on the
+ * object's file or the bucket's directory. */
+#define S3_TAGGING_X "user.s3.tagging"
+#define S3_TAGS_OBJECT_MAX 10
+#define S3_TAGS_BUCKET_MAX 50
+
+struct s3_tags {
+	size_t n;
+	char *key[S3_TAGS_BUCKET_MAX + 1], *val[S3_TAGS_BUCKET_MAX + 1];
+};
+void s3_tags_fini(struct s3_tags *t);
+/** Parse and check (at most @p max tags, S3's key and value rules) a URL
+ * query of tags. @return 0, -S3E_INVALID_TAG, -S3E_BAD_REQUEST (too many
+ * object tags), -S3E_INVALID_ARGUMENT (bad escape), -ENOMEM; @p why says what. */
+int s3_tags_parse_query(const char *q, size_t max, struct s3_tags *t, char *why, size_t wsize);
+/** The same for a <Tagging> document (-S3E_MALFORMED_XML too). */
+int s3_tags_parse_xml(const char *xml, size_t len, size_t max, struct s3_tags *t, char *why,
+		      size_t wsize);
+void s3_tags_to_query(const struct s3_tags *t, struct s3_sbuf *b);
+void s3_tags_to_xml(const struct s3_tags *t, struct s3_sbuf *b);
+/** The tags of @p ino. @return 0, -ENODATA (none kept), -EUCLEAN (what is
+ * kept is not a valid tag set: @p why says why), -errno. */
+int s3_tags_load(struct vol *v, uint64_t ino, struct s3_tags *t, char *why, size_t wsize);
+/** Keep @p t on @p ino (NULL or empty: remove the tag set). */
+int s3_tags_store(struct vol *v, uint64_t ino, const struct s3_tags *t);
+/** Check a request's x-amz-tagging header (req message set). */
+int s3_tags_check_header(struct s3_conn *c, const char *value);
+/** Give @p ino the request's x-amz-tagging, or no tags without one. */
+int s3_tags_store_from_req(struct s3_conn *c, uint64_t ino);
+/** How many tags @p ino has (0 when none or unreadable). */
+int s3_tags_count(struct vol *v, uint64_t ino);
+/** The handler of a ?tagging request on a bucket or object, NULL for an unknown method. */
+const struct s3_handler *s3_tagging_op(const struct s3_req *r);
 
 /* ---- cors.c, cors_ops.c: a bucket's CORS rules and the preflight ------------------------- */
 
@@ -830,8 +877,29 @@ extern const struct s3_handler s3_op_mpu_create, s3_op_mpu_part, s3_op_mpu_part_
 const struct s3_handler *s3_bucket_config_op(const struct s3_req *r);
 extern const struct s3_handler s3_op_bucket_config_get;
 
-/** Answer an AccessControlPolicy granting the owner FULL_CONTROL. */
-void s3_acl_owner_full_control(struct s3_conn *c);
+/* ---- acl.c, acl_ops.c: canned ACLs private and public-read ----------------------------- */
+
+/* "public-read" on a file or bucket directory: anyone may read it (GET/HEAD
+ * of an object, listing/HEAD of a bucket). Absent: private. */
+#define S3_ACL_X "user.s3.acl"
+
+/** Canned ACL @p v: @return 0 (*public set) or -S3E_NOT_IMPLEMENTED (req message set). */
+int s3_acl_canned(struct s3_conn *c, const char *v, bool *public);
+/** Is @p ino marked public-read? */
+bool s3_acl_public(struct vol *v, uint64_t ino);
+int s3_acl_store(struct vol *v, uint64_t ino, bool public);
+/** Give @p ino the request's x-amz-acl, or private without one. */
+int s3_acl_store_from_req(struct s3_conn *c, uint64_t ino);
+/** Answer the AccessControlPolicy: the owner's FULL_CONTROL, plus AllUsers READ if @p public. */
+void s3_acl_respond(struct s3_conn *c, bool public);
+/** An AccessControlPolicy body that is one of the two canned ACLs: @return 0
+ * (*public set), -S3E_MALFORMED_XML or -S3E_NOT_IMPLEMENTED (message set). */
+int s3_acl_parse_policy(struct s3_conn *c, const char *xml, size_t len, bool *public);
+/** May request handler @p h read what the request names without a grant
+ * from the auth file, because it is public-read? */
+bool s3_acl_allows(struct s3_conn *c, const struct s3_handler *h);
+/** Tell trackfs status (vol_note_set "S3") which buckets are public-read. */
+void s3_public_note(struct s3_server *s);
 
 /* multipart.c helpers shared with mpu_list.c */
 #define S3_MPU_X_BUCKET "user.s3.mpu.bucket"

@@ -367,6 +367,7 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	s3_tmp_sweep_prepare(s);
 	bool settled = s3_mpu_recover(s);
 	s3_mpu_sweep(s);
+	s3_public_note(s);
 	for (unsigned i = 0; i < s->nloops; i++) {
 		s->loops[i].idx = i;
 		rc = loop_init(s, &s->loops[i], &ss);
@@ -409,5 +410,6 @@ void s3_server_stop(struct s3_server *s)
 	vol_control_set_reload(s->v, NULL, NULL);
 	s3_tmp_sweep_stop(s);
 	loops_stop(s);
+	vol_note_set(s->v, "S3", NULL);
 	server_free(s);
 }

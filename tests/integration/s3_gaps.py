@@ -161,9 +161,6 @@ def t_bucket_config_404():
               (fn.__name__, got))
     check(code_of(s3.put_bucket_policy, Bucket="cfg", Policy="{}")[1] == 501,
           "PutBucketPolicy stays NotImplemented")
-    check(code_of(s3.put_bucket_tagging, Bucket="cfg",
-                  Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})[1] == 501,
-          "PutBucketTagging stays NotImplemented")
     s3.delete_bucket(Bucket="cfg")
 
 

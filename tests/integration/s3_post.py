@@ -97,6 +97,37 @@ hd = s3.head_object(Bucket="forms", Key="up/cat.jpg")
 check(hd["ContentType"] == "image/jpeg" and hd["Metadata"].get("who") == "me",
       "Content-Type and x-amz-meta-* from the form are stored")
 
+# The tagging field: a <Tagging> document, kept as the object's tags.
+TAGXML = ("<Tagging><TagSet><Tag><Key>from</Key><Value>form</Value></Tag></TagSet>"
+          "</Tagging>")
+p = s3.generate_presigned_post("forms", "up/tagged.bin", Fields={"tagging": TAGXML},
+                               Conditions=[{"tagging": TAGXML}], ExpiresIn=300)
+st, h, body = post("forms", p["fields"], b"tagged")
+check(st == 204, "a form with a tagging field is stored (%d %r)" % (st, body[:300]))
+ts = s3.get_object_tagging(Bucket="forms", Key="up/tagged.bin")["TagSet"]
+check(ts == [{"Key": "from", "Value": "form"}], "the form's tags are kept: %r" % ts)
+# The acl field: public-read lets anyone GET the object.
+p = s3.generate_presigned_post("forms", "up/public.bin", Fields={"acl": "public-read"},
+                               Conditions=[{"acl": "public-read"}], ExpiresIn=300)
+st, h, body = post("forms", p["fields"], b"for all")
+check(st == 204, "a form with acl public-read is stored (%d %r)" % (st, body[:300]))
+conn = http.client.HTTPConnection(HOSTPORT, timeout=30)
+conn.request("GET", "/forms/up/public.bin")
+r = conn.getresponse()
+check(r.status == 200 and r.read() == b"for all", "the form's public-read object reads "
+      "anonymously (%d)" % r.status)
+conn.request("GET", "/forms/up/tagged.bin")
+r = conn.getresponse()
+check(r.status == 403, "a form upload without acl is private (%d)" % r.status)
+r.read()
+conn.close()
+BAD = TAGXML.replace("from", "aws:from")
+p = s3.generate_presigned_post("forms", "up/badtag.bin", Fields={"tagging": BAD},
+                               Conditions=[{"tagging": BAD}], ExpiresIn=300)
+st, h, body = post("forms", p["fields"], b"tagged")
+check(st == 400 and b"InvalidTag" in body and not exists("forms", "up/badtag.bin"),
+      "a form with an aws: tag key is refused, nothing written (%d %r)" % (st, body[:300]))
+
 # success_action_redirect: 303 to the page with bucket, key and etag.
 p = s3.generate_presigned_post(
     "forms", "up/redir.bin", Fields={"success_action_redirect": "http://app.example/done"},

@@ -10,7 +10,7 @@ that each refused request leaves the volume unchanged:
 - an anonymous 100 MB PUT: refused as soon as its headers are in, its body
   not read (with and without Expect: 100-continue);
 - DeleteObjects without Content-MD5 or a flexible checksum;
-- SSE-C, SSE-S3/KMS, object lock, x-amz-tagging, ?attributes on a bucket,
+- SSE-C, SSE-S3/KMS, object lock, a bad x-amz-tagging, ?attributes on a bucket,
   versioning, unknown x-amz-* headers: an error, never 200.
 Environment as from s3_env.py.
 """
@@ -324,14 +324,14 @@ def t_refusals():
                                    "x-amz-object-lock-retain-until-date":
                                    "2099-01-01T00:00:00Z"}, 400, "InvalidRequest"),
         ("legal hold", {"x-amz-object-lock-legal-hold": "ON"}, 400, "InvalidRequest"),
-        ("tagging", {"x-amz-tagging": "a=b"}, 501, "NotImplemented"),
+        ("a reserved tag key", {"x-amz-tagging": "aws:a=b"}, 400, "InvalidTag"),
         ("storage class", {"x-amz-storage-class": "GLACIER"}, 501, "NotImplemented"),
         ("website redirect", {"x-amz-website-redirect-location": "/x"}, 501, "NotImplemented"),
         ("grant", {"x-amz-grant-read": "uri=http://acs.amazonaws.com/groups/global/AllUsers"},
          501, "NotImplemented"),
         ("append", {"x-amz-write-offset-bytes": "0"}, 501, "NotImplemented"),
         ("unknown x-amz header", {"x-amz-frobnicate": "1"}, 501, "NotImplemented"),
-        ("public-read ACL", {"x-amz-acl": "public-read"}, 501, "NotImplemented"),
+        ("public-read-write ACL", {"x-amz-acl": "public-read-write"}, 501, "NotImplemented"),
     ]
     for i, (what, hdrs, status, code) in enumerate(cases):
         path = "%s/ref-%d" % (B, i)
