@@ -116,6 +116,7 @@ grep -q "unknown command 'frobnicate'" "$TFS_TMP/out" || fail "send: $(cat "$TFS
 step "a tool of another protocol version says what to do"
 rc=0
 TRACKFS_CONTROL_PROTO=2 "$T" status "$TFS_MNT" >/dev/null 2>"$TFS_TMP/err" || rc=$?
+check_eq "$rc" 1 "trackfs status, tool of version 2"
 grep -q "daemon is version 1 of the control protocol, tool is 2: restart the mount" "$TFS_TMP/err" ||
 	fail "status of another version: $(cat "$TFS_TMP/err")"
 rc=0
