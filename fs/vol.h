@@ -545,6 +545,12 @@ int vol_control_hello(const char *meta_dir, int *version, char *cmds, size_t len
  * "ok"/"err N" (may be ""). */
 int vol_control_reply_errno(const char *rep, const char **msg);
 
+/** vol_control_request, then vol_control_reply_errno: 0 for "ok ..." (@p rest:
+ * the text after "ok", may be NULL), -N for "err N ...", -EPROTO for anything
+ * else, or the request's -errno (-ECONNREFUSED / -ENOENT: nothing holds it). */
+int vol_control_call(const char *meta_dir, const char *req, char *reply, size_t len,
+		     const char **rest);
+
 /**
  * Let the control request "s3-reload" (`trackfs s3 reload VOLUME`) reach the
  * S3 server that serves @p v: @p fn reloads its credentials and writes what

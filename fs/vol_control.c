@@ -1006,3 +1006,14 @@ int vol_control_request(const char *meta_dir, const char *req, char *reply_buf, 
 	reply_buf[strcspn(reply_buf, "\n")] = '\0';
 	return got ? 0 : -EPROTO;
 }
+
+int vol_control_call(const char *meta_dir, const char *req, char *reply_buf, size_t len,
+		     const char **rest)
+{
+	int e, rc = vol_control_request(meta_dir, req, reply_buf, len);
+
+	if (rc < 0)
+		return rc;
+	e = vol_control_reply_errno(reply_buf, rest);
+	return -e;
+}

@@ -35,6 +35,11 @@ Test(control, hello_names_the_version_and_the_commands, .init = setup, .fini = t
 	cr_assert(strstr(cmds, " s3-reload log-level"), "%s", cmds);
 	cr_assert_eq(vol_control_request(f.tv.meta, "version", rep, sizeof(rep)), 0);
 	cr_assert_eq(strncmp(rep, "ok 1 info ", 10), 0, "%s", rep);
+
+	const char *rest = NULL;
+	cr_assert_eq(vol_control_call(f.tv.meta, "version", rep, sizeof(rep), &rest), 0);
+	cr_assert_eq(strncmp(rest, "1 info ", 7), 0, "%s", rest);
+	cr_assert_eq(vol_control_call(f.tv.meta, "nope", rep, sizeof(rep), NULL), -EINVAL);
 }
 
 Test(control, unknown_command_says_what_the_daemon_speaks, .init = setup, .fini = teardown)
