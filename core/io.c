@@ -141,6 +141,8 @@ static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
 				     ? 0
 				     : tfs_pwrite_full(t->fd, io->buf, io->len, off);
 		if (rc < 0) {
+			if (rc != -ENOSPC)
+				atomic_fetch_add(&d->write_errors, 1);
 			/* Once the disk is failing, its status says it: one line
 			 * per failed request would drown the log. */
 			if (!trk_disk_note_error(d, rc))
@@ -155,6 +157,7 @@ static int io_do(struct trk_pool *pool, struct trk_disk *d, struct trk_io *io)
 		return 0;
 	ssize_t n = tfs_pread_full(t->fd, io->buf, io->len, off);
 	if (n < 0) {
+		atomic_fetch_add(&d->read_errors, 1);
 		if (!trk_disk_note_error(d, (int)n))
 			tfs_err("read track %s at offset %lld (%zu bytes): %s", t->path,
 				(long long)off, io->len, tfs_strerror((int)n));

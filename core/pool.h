@@ -381,6 +381,7 @@ struct trk_disk_stats {
 	bool missing;
 	bool failing;	    /* an I/O error was seen since open (trk_pool_disk_failing) */
 	uint64_t io_errors; /* failed reads, writes and fdatasyncs since open */
+	uint64_t read_errors, write_errors; /* of those, failed track reads and writes */
 };
 
 /** @return 0 or -ENODEV for a bad disk index. */

@@ -119,10 +119,11 @@ struct trk_disk {
 	atomic_bool noalloc; /* back while open, free lists not rebuilt: no new chunks */
 	bool removed; /* a removed disk's slot (missing too, never reopened); fixed at open */
 	atomic_uint_fast64_t io_errors; /* failed reads, writes and syncs since open */
-	atomic_bool failing;		/* an I/O error was seen: allocate elsewhere (pool.c) */
-	atomic_bool draining;		/* being drained: never given new chunks (pool.c) */
-	atomic_int inject_syncs;	/* tests: fail this many more fdatasyncs */
-	atomic_int inject_writes;	/* tests: fail this many more writes */
+	atomic_uint_fast64_t read_errors, write_errors; /* of those, track reads and writes */
+	atomic_bool failing;	  /* an I/O error was seen: allocate elsewhere (pool.c) */
+	atomic_bool draining;	  /* being drained: never given new chunks (pool.c) */
+	atomic_int inject_syncs;  /* tests: fail this many more fdatasyncs */
+	atomic_int inject_writes; /* tests: fail this many more writes */
 
 	/* Tracks are published by storing the pointer, then raising ntracks with
 	 * release order, so I/O workers read them without pool->mu. */

@@ -169,7 +169,9 @@ int trk_pool_disk_stats(struct trk_pool *pool, unsigned disk, struct trk_disk_st
 	struct trk_disk_stats s = {.missing = d->missing,
 				   .fs_first = disk,
 				   .failing = atomic_load(&d->failing),
-				   .io_errors = atomic_load(&d->io_errors)};
+				   .io_errors = atomic_load(&d->io_errors),
+				   .read_errors = atomic_load(&d->read_errors),
+				   .write_errors = atomic_load(&d->write_errors)};
 
 	if (d->missing) {
 		*out = s;

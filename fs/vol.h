@@ -29,6 +29,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -209,10 +210,15 @@ int vol_lookup(struct vol *v, uint64_t parent, const char *name, struct vol_attr
 /** Drop @p n references. */
 void vol_forget(struct vol *v, uint64_t ino, uint64_t n);
 
-/** The creating user and group and the mode (type bits included; umask
- * already applied by the caller). */
+/** The creating user and group. The mode a create takes has its type bits
+ * included; the engine applies the POSIX rules: in a set-group-ID directory
+ * the group is the directory's (and a new directory is set-group-ID too);
+ * a directory's default ACL is inherited in place of @c umask, which is
+ * cleared from the mode only when there is none (0: the caller applied its
+ * umask already). */
 struct vol_cred {
 	uint32_t uid, gid;
+	uint32_t umask;
 };
 
 /** Regular file. -EEXIST if the name exists. */
@@ -387,13 +393,15 @@ struct vol_disk_info {
 	bool missing;
 	bool removed; /* a removed disk's slot (`trackfs disk remove`): missing on purpose */
 	uint32_t tracks;
-	uint64_t chunks_used, chunks_free; /* chunks_free: what this disk alone could take */
-	uint64_t bytes_used, bytes_free;   /* chunk bytes */
-	uint64_t bytes_on_disk;		   /* what the track files occupy on the host */
-	bool stale;			   /* free lists lag: frees made while it was missing */
-	uint64_t stale_chunks;		   /* chunks freed while it was missing */
-	bool failing;			   /* I/O errors since open: new data goes elsewhere */
-	uint64_t io_errors;		   /* failed reads, writes and syncs since open */
+	uint64_t chunks_used, chunks_free;  /* chunks_free: what this disk alone could take */
+	uint64_t bytes_used, bytes_free;    /* chunk bytes */
+	uint64_t bytes_on_disk;		    /* what the track files occupy on the host */
+	bool stale;			    /* free lists lag: frees made while it was missing */
+	uint64_t stale_chunks;		    /* chunks freed while it was missing */
+	bool failing;			    /* I/O errors since open: new data goes elsewhere */
+	uint64_t io_errors;		    /* failed reads, writes and syncs since open */
+	uint64_t read_errors, write_errors; /* of those, failed track reads and writes */
+	uint64_t checksum_errors;	    /* chunks that failed their checksum since open */
 	int shares_fs_with;	/* the first disk on the same host filesystem, or -1: the free
 				 * space of that filesystem is in both disks' figures */
 	uint64_t reserve_bytes; /* kept free: new files go elsewhere once at it */
@@ -485,6 +493,32 @@ int vol_info(struct vol *v, struct vol_info *out);
  * @return 0, -ENOSPC (VOL_NOTES_MAX notes set), -EINVAL (bad key).
  */
 int vol_note_set(struct vol *v, const char *key, const char *text);
+
+/* ---- counters and metrics (vol_metrics.c) ---------------------------------------------- */
+
+/** The data calls since open, by every front end of this process. */
+struct vol_io_counters {
+	uint64_t reads, writes;		  /* vol_read / vol_write calls */
+	uint64_t read_fails, write_fails; /* of those, the ones that returned an error */
+	uint64_t bytes_read, bytes_written;
+};
+void vol_io_counters(struct vol *v, struct vol_io_counters *out);
+
+/**
+ * Write the volume's figures to @p out in the Prometheus text exposition
+ * format 0.0.4 (each metric with its # HELP and # TYPE lines): identity,
+ * space, per-disk bytes, I/O and checksum errors, the data call counters,
+ * the scrub, snapshots and the mirror. The one place those rules live: the
+ * FUSE daemon's -o metrics listener and the S3 sidecar's /.trackfs/metrics
+ * both serve it, each adding its own front end's counters after it
+ * (README "Metrics" lists the names). @return 0 or -errno.
+ */
+int vol_metrics_format(struct vol *v, FILE *out);
+/** The "# HELP" and "# TYPE" lines of metric @p name (@p type "counter",
+ * "gauge", "summary"...), for a front end's own metrics. */
+void vol_metrics_head(FILE *out, const char *name, const char *type, const char *help);
+/** Write @p in as a label value (backslash, double quote and newline escaped). */
+void vol_metrics_label(FILE *out, const char *in);
 
 /* ---- disks ------------------------------------------------------------------------------- */
 

@@ -138,6 +138,12 @@ int vol_setattr(struct vol *v, uint64_t ino, const struct vol_attr *in, unsigned
 		else if (mask & VOL_SET_MTIME)
 			inode.mtime = in->mtime;
 		inode.ctime = (mask & VOL_SET_CTIME) ? in->ctime : now;
+		/* chmod rewrites the access ACL to match (vol_acl.c). */
+		if (mask & VOL_SET_MODE) {
+			rc = vol_acl_chmod(txn, ino, inode.mode);
+			if (rc < 0)
+				goto out_abort_txn;
+		}
 		rc = idx_inode_put(txn, &inode);
 		if (rc < 0)
 			goto out_abort_txn;

@@ -31,11 +31,16 @@
  *                           J; "space USED FREE": chunks over the volume,
  *                           each host filesystem counted once; "index_seq
  *                           N": the index's commit; "disk_snapshot I SEQ
- *                           TIME_NS": disk I's newest snapshot; "mirror
+ *                           TIME_NS": disk I's newest snapshot;
+ *                           "disk_errors I READ WRITE CHECKSUM": disk I's
+ *                           failed track reads and writes and its chunks
+ *                           that failed their checksum since open; "mirror
  *                           current|stale|failed SEQ DIR" and "mirror_error
  *                           ERRNO": the metadata mirror; "scrub STATE DONE
  *                           TOTAL BAD RATE ELAPSED_MS STARTED FINISHED": the
- *                           online scrub). An empty version-0 line is "info".
+ *                           online scrub; "note KEY<TAB>TEXT": a front end's
+ *                           line for status). An empty version-0 line is
+ *                           "info".
  *   version                 "ok 1 COMMAND..." (as the hello's answer)
  *   disk-add PATH           "ok INDEX SHARES_FS_WITH"
  *   disk-files DISK         "file INO HERE ELSEWHERE PATH" lines, then "ok"
@@ -139,6 +144,10 @@ static void answer(struct vol *v, int fd)
 		for (unsigned i = 0; i < info->ndisks; i++)
 			fprintf(out, "disk_health %u %d %" PRIu64 "\n", i,
 				info->disks[i].failing ? 1 : 0, info->disks[i].io_errors);
+		for (unsigned i = 0; i < info->ndisks; i++)
+			fprintf(out, "disk_errors %u %" PRIu64 " %" PRIu64 " %" PRIu64 "\n", i,
+				info->disks[i].read_errors, info->disks[i].write_errors,
+				info->disks[i].checksum_errors);
 		for (unsigned i = 0; i < info->ndisks; i++)
 			if (info->disks[i].shares_fs_with >= 0)
 				fprintf(out, "disk_fs %u %d\n", i, info->disks[i].shares_fs_with);
@@ -873,6 +882,16 @@ int vol_info_remote(const char *meta_dir, struct vol_info *out)
 			    idx < out->ndisks) {
 				out->disks[idx].failing = failing != 0;
 				out->disks[idx].io_errors = errors;
+			}
+		} else if (!strcmp(key, "disk_errors")) {
+			unsigned idx;
+			uint64_t re, we, ce;
+			if (sscanf(val, "%u %" SCNu64 " %" SCNu64 " %" SCNu64, &idx, &re, &we,
+				   &ce) == 4 &&
+			    idx < out->ndisks) {
+				out->disks[idx].read_errors = re;
+				out->disks[idx].write_errors = we;
+				out->disks[idx].checksum_errors = ce;
 			}
 		} else if (!strcmp(key, "placement")) {
 			char name[8];

@@ -140,6 +140,15 @@ struct vol {
 
 	struct vol_scrubber *scrubber; /* vol_scrub.c, while open for writing */
 
+	/* Counters since open, for vol_io_counters() and the metrics
+	 * (vol_metrics.c): data calls by every front end, and chunks that
+	 * failed their checksum (a read or the scrub), per disk. */
+	struct {
+		_Atomic uint64_t reads, writes, bytes_read, bytes_written;
+		_Atomic uint64_t read_fails, write_fails;
+		_Atomic uint64_t csum_bad[VOL_MAX_DISKS];
+	} ctr;
+
 	/* Snapshots (vol_snapshot.c): snap_mu serializes taking them and
 	 * guards snap_seq/snap_last_ns; the snapshot thread waits on
 	 * snapper_cond (snapper_mu guards the flags). */
@@ -348,5 +357,32 @@ int vol_peek_entry(struct vol *v, uint64_t parent, const char *name, size_t len,
 int vol_rebuild_freelists(struct vol *v);
 /** Reclaim every inode on the orphan list. */
 int vol_reclaim_orphans(struct vol *v);
+
+/* ---- vol_acl.c: POSIX ACLs of new and changed nodes ---- */
+
+#define VOL_ACL_ACCESS "system.posix_acl_access"
+#define VOL_ACL_DEFAULT "system.posix_acl_default"
+
+/** What a new node inherits from its directory's default ACL. */
+struct vol_acl_new {
+	void *dacl; /* the parent's default ACL (a directory keeps it), or NULL */
+	size_t dacl_size;
+	void *acl; /* the access ACL made from it, when it says more than the mode */
+	size_t acl_size;
+};
+/** In @p txn: narrow *@p mode (type bits included) by @p parent's default
+ * ACL, or clear @p umask from it when there is none; @p nn gets the ACLs to
+ * store (vol_acl_store_new) and must be freed (vol_acl_new_fini). */
+int vol_acl_inherit(struct idx_txn *txn, uint64_t parent, uint32_t *mode, uint32_t umask,
+		    struct vol_acl_new *nn);
+int vol_acl_store_new(struct idx_txn *txn, uint64_t ino, bool is_dir, const struct vol_acl_new *nn);
+void vol_acl_new_fini(struct vol_acl_new *nn);
+/** setxattr of system.posix_acl_access on @p inode (not yet written back):
+ * -EINVAL for a malformed ACL; one that says no more than the mode is not
+ * kept; inode->mode takes the ACL's permission bits. */
+int vol_acl_set_access(struct idx_txn *txn, struct idx_inode *inode, const void *value, size_t size,
+		       int flags);
+/** After a chmod to @p mode: rewrite the access ACL of @p ino to match. */
+int vol_acl_chmod(struct idx_txn *txn, uint64_t ino, uint32_t mode);
 
 #endif

@@ -130,6 +130,7 @@ struct new_node {
 static int make_node(struct vol *v, uint64_t parent, const char *name, const struct new_node *nn,
 		     const struct vol_cred *cred, struct vol_attr *out)
 {
+	struct vol_acl_new acl = {0};
 	struct idx_inode dir, inode;
 	struct idx_txn *txn;
 	struct timespec now, born;
@@ -182,7 +183,14 @@ static int make_node(struct vol *v, uint64_t parent, const char *name, const str
 		if (is_dir)
 			inode.mode |= S_ISGID;
 	}
+	/* The directory's default ACL, or the umask (vol_acl.c). */
+	rc = vol_acl_inherit(txn, parent, &inode.mode, cred ? cred->umask : 0, &acl);
+	if (rc < 0)
+		goto out_abort_txn;
 	rc = idx_ino_alloc(txn, &inode.ino);
+	if (rc < 0)
+		goto out_abort_txn;
+	rc = vol_acl_store_new(txn, inode.ino, is_dir, &acl);
 	if (rc < 0)
 		goto out_abort_txn;
 	if (nn->target) {
@@ -206,6 +214,7 @@ static int make_node(struct vol *v, uint64_t parent, const char *name, const str
 	rc = vol_ref_get(v, inode.ino, 1);
 	if (rc < 0)
 		goto out_abort_txn;
+	vol_acl_new_fini(&acl);
 	rc = idx_txn_commit(txn);
 	if (rc < 0) {
 		vol_ref_put(v, inode.ino, 1);
@@ -216,6 +225,7 @@ static int make_node(struct vol *v, uint64_t parent, const char *name, const str
 	return 0;
 
 out_abort_txn:
+	vol_acl_new_fini(&acl);
 	idx_txn_abort(txn);
 	return rc;
 }

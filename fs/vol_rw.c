@@ -498,6 +498,11 @@ ssize_t vol_read(struct vol *v, uint64_t ino, void *buf, size_t size, off_t off)
 
 out_unlock:
 	pthread_rwlock_unlock(lk);
+	atomic_fetch_add(&v->ctr.reads, 1);
+	if (rc < 0)
+		atomic_fetch_add(&v->ctr.read_fails, 1);
+	else
+		atomic_fetch_add(&v->ctr.bytes_read, done);
 	return rc < 0 ? rc : (ssize_t)done;
 }
 
@@ -640,6 +645,10 @@ ssize_t vol_write(struct vol *v, uint64_t ino, const void *buf, size_t size, off
 
 out_unlock:
 	pthread_rwlock_unlock(lk);
+	atomic_fetch_add(&v->ctr.writes, 1);
+	atomic_fetch_add(&v->ctr.bytes_written, done);
+	if (done == 0 && rc < 0)
+		atomic_fetch_add(&v->ctr.write_fails, 1);
 	/* A failure after some pieces landed is a short write, as write(2). */
 	return done > 0 ? (ssize_t)done : rc;
 }

@@ -252,6 +252,8 @@ static int64_t batch(struct vol *v, struct vol_scrubber *s, uint8_t *buf)
 			for (uint32_t j = 0; j < n; j++) {
 				if (trk_checksum(buf + (size_t)j * cs, cs) == e.sums[first + j])
 					continue;
+				if (e.disk < VOL_MAX_DISKS)
+					atomic_fetch_add(&v->ctr.csum_bad[e.disk], 1);
 				report(v, ino, at + (uint64_t)j * cs, &e, first + j,
 				       "checksum mismatch");
 				pthread_mutex_lock(&s->mu);

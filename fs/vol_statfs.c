@@ -179,6 +179,9 @@ static int info_locked(struct vol *v, struct vol_info *out)
 		d->bytes_on_disk = ds.bytes_on_disk;
 		d->failing = ds.failing;
 		d->io_errors = ds.io_errors;
+		d->read_errors = ds.read_errors;
+		d->write_errors = ds.write_errors;
+		d->checksum_errors = atomic_load(&v->ctr.csum_bad[i]);
 		d->shares_fs_with = ds.missing || ds.fs_first == i ? -1 : (int)ds.fs_first;
 		d->reserve_bytes = ds.reserve_bytes;
 		d->at_reserve = !ds.missing && ds.at_reserve;

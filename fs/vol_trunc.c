@@ -270,6 +270,8 @@ void vol_log_bad_chunk(struct vol *v, uint64_t ino, const struct idx_extent *ext
 {
 	char path[PATH_MAX];
 
+	if (ext->disk < VOL_MAX_DISKS)
+		atomic_fetch_add(&v->ctr.csum_bad[ext->disk], 1);
 	bad_chunk_path(v, ino, path, sizeof(path));
 	tfs_err("read of %s (inode %" PRIu64 ") at offset %" PRIu64 ": chunk checksum mismatch on "
 		"disk %s track %" PRIu32 " chunk %" PRIu32 "; returning EIO, never the bad bytes; "

@@ -1,6 +1,7 @@
 /* Extended attributes by inode, with getxattr(2)-style sizes (0 asks for the
- * length) and ctime updated on every change. Which namespaces are allowed
- * (user., trusted., security., system.) is the front end's policy. */
+ * length) and ctime updated on every change; system.posix_acl_access keeps
+ * the mode in step (vol_acl.c). Which namespaces are allowed (user.,
+ * trusted., security., system.) is the front end's policy. */
 #include <errno.h>
 #include <string.h>
 #include <sys/xattr.h>
@@ -59,7 +60,11 @@ int vol_setxattr(struct vol *v, uint64_t ino, const char *name, const void *valu
 	rc = idx_inode_get(txn, ino, &inode);
 	if (rc < 0)
 		goto out_abort_txn;
-	rc = idx_xattr_set(txn, ino, name, value, size, flags);
+	/* An access ACL keeps the mode in step (vol_acl.c). */
+	if (!strcmp(name, VOL_ACL_ACCESS))
+		rc = vol_acl_set_access(txn, &inode, value, size, flags);
+	else
+		rc = idx_xattr_set(txn, ino, name, value, size, flags);
 	if (rc < 0)
 		goto out_abort_txn;
 	vol_now(&inode.ctime);

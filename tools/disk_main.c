@@ -15,6 +15,7 @@
 #include "fs/vol.h"
 #include "fs/volfile.h"
 #include "tools/cli_common.h"
+#include "tools/cli_json.h"
 #include "tools/disk.h"
 
 #ifndef TRACKFS_VERSION
@@ -24,7 +25,7 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: trackfs disk list VOLUME\n"
+		"Usage: trackfs disk list VOLUME [--json]\n"
 		"       trackfs disk add VOLUME PATH\n"
 		"       trackfs disk policy VOLUME mfs|lus|ff|rand\n"
 		"       trackfs disk reserve VOLUME SIZE|auto\n"
@@ -38,7 +39,8 @@ static void usage(FILE *out)
 		"directory holding meta/), mounted or not.\n"
 		"\n"
 		"  list     each disk's state: ok, missing, failing, at reserve, full, and\n"
-		"           whether it shares a host filesystem with another disk\n"
+		"           whether it shares a host filesystem with another disk; --json:\n"
+		"           the same as one JSON object (README \"JSON output\")\n"
 		"  add      format the empty directory PATH as a new disk; a mounted volume\n"
 		"           puts new files on it at once\n"
 		"  policy   how new files choose a disk: mfs (most free space), lus (least\n"
@@ -73,6 +75,25 @@ static void usage(FILE *out)
 
 #define B(v, buf) cli_fmt_bytes((v), (buf), sizeof(buf))
 
+/* What list's exit status says: a disk needs attention. */
+static bool disk_bad(const struct vol_disk_info *d)
+{
+	return !d->removed && (d->missing || d->failing ||
+			       (!d->drain_state && (!d->chunks_free || d->at_reserve)));
+}
+
+static int list_json(const struct vol_info *info, const char *meta, bool live)
+{
+	struct cli_json_ctx ctx = {.meta = meta, .live = live, .ok = true};
+
+	for (unsigned i = 0; i < info->ndisks; i++)
+		if (disk_bad(&info->disks[i]))
+			ctx.ok = false;
+	if (cli_json_print(cli_json_disks(info, &ctx)))
+		return 1;
+	return ctx.ok ? 0 : 1;
+}
+
 static int list(const struct vol_info *info, bool live)
 {
 	char b1[32], b2[32], b3[32];
@@ -88,8 +109,7 @@ static int list(const struct vol_info *info, bool live)
 		const struct vol_disk_info *d = &info->disks[i];
 		char state[192];
 		cli_disk_state(d, i, false, state, sizeof(state));
-		bad |= !d->removed && (d->missing || d->failing ||
-				       (!d->drain_state && (!d->chunks_free || d->at_reserve)));
+		bad |= disk_bad(d);
 		printf("%-4u %-36s %10s %10s %10s  %s\n", i, d->path, B(d->bytes_used, b1),
 		       B(d->bytes_free, b2), B(d->reserve_bytes, b3), state);
 	}
@@ -125,7 +145,7 @@ static int open_rw(const char *meta, struct vol **v)
 	return rc;
 }
 
-static int cmd_list(const char *meta)
+static int cmd_list(const char *meta, bool json)
 {
 	struct vol_open_opts oo = {.flags = VOL_RDONLY | VOL_NO_RECOVER, .owner = "trackfs disk"};
 	struct vol_info *info = calloc(1, sizeof(*info));
@@ -135,7 +155,7 @@ static int cmd_list(const char *meta)
 	if (!info)
 		return 1;
 	if (vol_info_remote(meta, info) == 0) {
-		rc = list(info, true);
+		rc = json ? list_json(info, meta, true) : list(info, true);
 		free(info);
 		return rc;
 	}
@@ -152,7 +172,7 @@ static int cmd_list(const char *meta)
 		free(info);
 		return 1;
 	}
-	rc = list(info, false);
+	rc = json ? list_json(info, meta, false) : list(info, false);
 	free(info);
 	return rc;
 }
@@ -288,6 +308,15 @@ int main(int argc, char **argv)
 			usage(stderr);
 		return rc;
 	}
+	bool json = false;
+	if (!strcmp(cmd, "list"))
+		for (int i = 2; i < argc; i++)
+			if (!strcmp(argv[i], "--json")) {
+				json = true;
+				memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+				argc--;
+				i--;
+			}
 	int want = !strcmp(cmd, "list") ? 3 : 4;
 	if (strcmp(cmd, "list") && strcmp(cmd, "add") && strcmp(cmd, "policy") &&
 	    strcmp(cmd, "reserve")) {
@@ -302,7 +331,7 @@ int main(int argc, char **argv)
 	if (vol_meta_resolve(argv[2], meta) < 0)
 		return 1;
 	if (!strcmp(cmd, "list"))
-		return cmd_list(meta);
+		return cmd_list(meta, json);
 	if (!strcmp(cmd, "add"))
 		return cmd_add(meta, argv[3]);
 	if (!strcmp(cmd, "policy")) {

@@ -15,13 +15,15 @@
 #include "fs/vol.h"
 #include "fs/volfile.h"
 #include "tools/cli_common.h"
+#include "tools/cli_json.h"
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: trackfs status VOLUME\n"
+	fprintf(out, "Usage: trackfs status VOLUME [--json]\n"
 		     "Show a trackfs volume's disks and space, the newest snapshot of the index\n"
 		     "on each disk and the metadata mirror (VOLUME is its metadata directory,\n"
 		     "a disk directory holding meta/, or where it is mounted), mounted or not.\n"
+		     "--json prints the same as one JSON object (README \"JSON output\").\n"
 		     "\n"
 		     "Exit status: 0 all is well, 1 something needs attention (a disk missing\n"
 		     "or failing, the mirror failed) or the volume could not be read, 2 bad\n"
@@ -30,7 +32,7 @@ static void usage(FILE *out)
 
 /* A mounted volume is locked by its daemon: say who holds it and show what
  * volume.conf alone can tell. */
-static int print_locked(const char *arg)
+static int print_locked(const char *arg, bool json)
 {
 	char meta[PATH_MAX], lockpath[PATH_MAX + 16], uuid[TFS_UUID_STRLEN];
 	char *holder = NULL;
@@ -54,6 +56,31 @@ static int print_locked(const char *arg)
 	vf = malloc(sizeof(*vf));
 	if (!vf || vol_volfile_read(meta, vf) < 0) {
 		free(vf);
+		return 1;
+	}
+	if (json) {
+		/* Only what volume.conf says: the disks' figures need the mount. */
+		struct vol_info *info = calloc(1, sizeof(*info));
+		struct cli_json_ctx ctx = {.meta = meta, .live = true, .ok = false};
+		if (!info) {
+			free(vf);
+			return 1;
+		}
+		info->uuid = vf->uuid;
+		snprintf(info->label, sizeof(info->label), "%s", vf->label);
+		info->ndisks = vf->ndisks;
+		info->reserve = UINT64_MAX;
+		for (unsigned i = 0; i < vf->ndisks; i++) {
+			snprintf(info->disks[i].path, sizeof(info->disks[i].path), "%s",
+				 vf->disks[i].path);
+			info->disks[i].uuid = vf->disks[i].uuid;
+			info->disks[i].removed = vf->disks[i].removed;
+			info->disks[i].shares_fs_with = -1;
+			info->disks[i].drain_target = -1;
+		}
+		free(vf);
+		cli_json_print(cli_json_status(info, &ctx));
+		free(info);
 		return 1;
 	}
 	tfs_uuid_format(&vf->uuid, uuid);
@@ -92,6 +119,28 @@ static int print_locked(const char *arg)
 }
 
 #define B(v, buf) cli_fmt_bytes((v), (buf), sizeof(buf))
+
+/* The exit status's verdict: nothing needs attention. */
+static bool all_well(const struct vol_info *info, const char *meta, bool live)
+{
+	char st[PATH_MAX + 256];
+	bool bad = cli_mirror_state(info, meta, live, st, sizeof(st)) || info->scrub.bad;
+
+	for (unsigned i = 0; i < info->ndisks; i++)
+		bad |= info->disks[i].missing || info->disks[i].failing;
+	return !bad;
+}
+
+/* The report as JSON (cli_json.c), with print_info's exit status. */
+static int print_json(const struct vol_info *info, const char *meta, bool unclean, bool live)
+{
+	struct cli_json_ctx ctx = {
+		.meta = meta, .live = live, .unclean = unclean, .ok = all_well(info, meta, live)};
+
+	if (cli_json_print(cli_json_status(info, &ctx)))
+		return 1;
+	return ctx.ok ? 0 : 1;
+}
 
 /* The report, from a volume opened here or from the daemon that holds it. */
 static int print_info(const struct vol_info *info, const char *meta, bool unclean, bool live)
@@ -210,10 +259,21 @@ int main(int argc, char **argv)
 	cli_init(argv[0]);
 	cli_std_args(argc, argv, usage);
 	/* Accept both "trackfs-status VOLUME" and "trackfs-status status VOLUME". */
-	if (argc == 3 && strcmp(argv[1], "status") == 0) {
+	if (argc >= 3 && strcmp(argv[1], "status") == 0) {
 		argv++;
 		argc--;
 	}
+	/* --json anywhere; what is left is the volume. */
+	bool json = false;
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--json")) {
+			json = true;
+			memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof(*argv));
+			argc--;
+			i--;
+		}
+	int (*report)(const struct vol_info *, const char *, bool, bool) =
+		json ? print_json : print_info;
 	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage(stdout);
 		return 0;
@@ -236,7 +296,7 @@ int main(int argc, char **argv)
 	if (vol_meta_resolve(argv[1], meta) == 0) {
 		rc = vol_info_remote(meta, info);
 		if (rc == 0) {
-			rc = print_info(info, meta, false, true);
+			rc = report(info, meta, false, true);
 			free(info);
 			return rc;
 		}
@@ -256,7 +316,7 @@ int main(int argc, char **argv)
 	rc = vol_open(argv[1], &oo, &v);
 	if (rc == -EBUSY) {
 		free(info);
-		return print_locked(argv[1]);
+		return print_locked(argv[1], json);
 	}
 	if (rc < 0) {
 		cli_fail("cannot open the volume %s: %s", argv[1], tfs_strerror(rc));
@@ -271,7 +331,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	rc = print_info(info, vol_meta_dir(v), vol_was_unclean(v), false);
+	rc = report(info, vol_meta_dir(v), vol_was_unclean(v), false);
 	vol_close(v);
 	free(info);
 	return rc;

@@ -21,6 +21,24 @@
  * sets its flags before any other request; bdi_tuned is atomic), so handlers
  * on any worker thread read them without a lock.
  */
+/* The requests counted for the metrics (metrics_http.c names them). */
+enum fs_op {
+	FS_OP_LOOKUP,
+	FS_OP_GETATTR,
+	FS_OP_SETATTR,
+	FS_OP_CREATE,
+	FS_OP_MKDIR,
+	FS_OP_UNLINK,
+	FS_OP_RMDIR,
+	FS_OP_RENAME,
+	FS_OP_OPEN,
+	FS_OP_READ,
+	FS_OP_WRITE,
+	FS_OP_FSYNC,
+	FS_OP_READDIR,
+	FS_OP_N
+};
+
 struct fs_daemon {
 	struct vol *vol;	 /* the open volume; closed by main() after the loop */
 	struct fuse_session *se; /* for notifications (fs_invalidate_*) */
@@ -33,12 +51,22 @@ struct fs_daemon {
 	char bdi[32];		 /* the mount's backing device ("0:42"), or "" */
 	atomic_bool bdi_tuned;	 /* fs_bdi_tune() has run (first request after init) */
 	atomic_bool notify_on;	 /* the S3 sidecar may notify (loop running, sidecar.c) */
+	/* Requests since the mount, by operation, and the bytes the kernel
+	 * was given and sent (the -o metrics listener shows them). */
+	_Atomic uint64_t ops[FS_OP_N];
+	_Atomic uint64_t read_bytes, write_bytes;
 };
 
 /** The daemon state behind a request (the session's userdata). */
 static inline struct fs_daemon *fs_req_daemon(fuse_req_t req)
 {
 	return (struct fs_daemon *)fuse_req_userdata(req);
+}
+
+/** Count one request of @p op. */
+static inline void fs_count(fuse_req_t req, enum fs_op op)
+{
+	atomic_fetch_add_explicit(&fs_req_daemon(req)->ops[op], 1, memory_order_relaxed);
 }
 
 /** Fill the handler table for fuse_session_new(): each ops_*.c file sets its
@@ -73,53 +101,15 @@ void fs_attr_to_entry(const struct fs_daemon *d, const struct vol_attr *a,
  * interrupted), the reference vol/ added for it is dropped again. */
 void fs_reply_entry(fuse_req_t req, int rc, const struct vol_attr *a);
 
-/* ---- creating nodes: owner, group, mode and inherited ACLs (acl.c) ----- */
-
-/** What a new node gets, worked out before it is created. */
-struct fs_newnode {
-	uint32_t mode;	      /* type and permission bits to create with */
-	struct vol_cred cred; /* owner and group */
-	void *dacl;	      /* the parent's default ACL (malloc'ed) or NULL */
-	size_t dacl_size;
-	void *acl; /* access ACL inherited from dacl (malloc'ed) or NULL */
-	size_t acl_size;
-};
+/* ---- creating nodes: who creates them (creds.c) ----------------------- */
 
 /**
- * Work out owner, group and mode of a node of @p mode (type and permission
- * bits as the caller asked) to be created in @p parent by the caller of
- * @p req: the caller's uid and gid, or the directory's gid when it is
- * set-group-ID (new directories inherit the bit), as ext4 does. With POSIX
- * ACLs, a default ACL of the parent replaces the umask: the new node's ACL is
- * the default ACL masked by @p mode (POSIX.1e); otherwise the caller's umask
- * applies. Release with fs_newnode_fini().
- * @return 0 or -errno (-ENOMEM, errors of vol_getattr/vol_getxattr).
+ * The owner and group of a node the caller of @p req creates, and the umask
+ * the engine applies when the directory has no default ACL (0 when the
+ * kernel applied it already). The set-group-ID directory rule and default
+ * ACL inheritance are the engine's (fs/vol_namei.c, fs/vol_acl.c).
  */
-int fs_newnode_prepare(fuse_req_t req, uint64_t parent, uint32_t mode, struct fs_newnode *nn);
-/**
- * After the node @p a was created: store the inherited ACLs (the access ACL,
- * and for a directory the default ACL). A failure is logged, not returned:
- * the node exists already and its mode is never wider than the ACL meant.
- * @p a is refreshed. Calls fs_newnode_fini().
- */
-void fs_newnode_finish(struct fs_daemon *d, struct fs_newnode *nn, struct vol_attr *a);
-/** Free what fs_newnode_prepare() allocated. */
-void fs_newnode_fini(struct fs_newnode *nn);
-
-/**
- * Store system.posix_acl_access for @p ino as setxattr would and keep the
- * file mode in step with it (the permission bits of owner, mask or group,
- * and other); an ACL that says no more than the mode is not stored.
- * @return 0 or -errno (-EINVAL for a malformed ACL).
- */
-int fs_acl_set_access(struct fs_daemon *d, uint64_t ino, const void *value, size_t size, int flags);
-
-/**
- * After a chmod of @p ino to @p mode: rewrite its access ACL (if any) so
- * that the owner, mask (or group) and other entries match the new mode, as
- * chmod(2) does on filesystems with POSIX ACLs. @return 0 or -errno.
- */
-int fs_acl_chmod(struct fs_daemon *d, uint64_t ino, uint32_t mode);
+void fs_req_cred(fuse_req_t req, struct vol_cred *cred);
 
 /* ---- the mount's backing device (daemon.c) ---------------------------- */
 

@@ -43,6 +43,7 @@ struct fs_opts {
 	int has_snapshot_s;
 	unsigned scrub_every_s; /* -o scrub_every=SECONDS (0: only when asked) */
 	struct fs_s3_opts s3;	/* -o s3=...: the S3 sidecar (sidecar.c) */
+	char *metrics;		/* -o metrics=HOST:PORT (metrics_http.c), or NULL */
 };
 
 enum {
@@ -75,6 +76,7 @@ static const struct fuse_opt fs_opt_spec[] = {
 	{"snapshot_interval=", offsetof(struct fs_opts, has_snapshot_s), 1},
 	{"scrub_every=%u", offsetof(struct fs_opts, scrub_every_s), 0},
 	{"s3=%s", offsetof(struct fs_opts, s3.listen), 0},
+	{"metrics=%s", offsetof(struct fs_opts, metrics), 0},
 	{"s3_auth=%s", offsetof(struct fs_opts, s3.auth), 0},
 	{"s3_region=%s", offsetof(struct fs_opts, s3.region), 0},
 	{"s3_no_auth", offsetof(struct fs_opts, s3.no_auth), 1},
@@ -202,6 +204,9 @@ static void fs_help(void)
 	       "    -o fsname=NAME         source shown in /proc/mounts (default trackfs:VOLUME)\n"
 	       "    -o no_auto_unmount     leave the mount point mounted (and dead) if the daemon\n"
 	       "                           is killed; by default it is released\n"
+	       "    -o metrics=HOST:PORT   serve Prometheus metrics at http://HOST:PORT/metrics\n"
+	       "                           (e.g. 127.0.0.1:9100; no authentication: keep it on\n"
+	       "                           loopback or a management network)\n"
 	       "\n"
 	       "S3 sidecar (the same volume over the S3 API, served by this daemon):\n"
 	       "    -o s3=HOST:PORT        serve S3 on HOST:PORT (e.g. 127.0.0.1:9000); bucket =\n"
@@ -210,6 +215,8 @@ static void fs_help(void)
 	       "                           BUCKET|*' and 'anonymous ro BUCKET' (keep it mode 600)\n"
 	       "    -o s3_region=REGION    region clients sign for (default us-east-1)\n"
 	       "    -o s3_no_auth          serve without authentication (tests only)\n"
+	       "  GET /.trackfs/metrics on that port: Prometheus metrics, for requests signed\n"
+	       "  with a key of the auth file and unsigned ones from loopback.\n"
 	       "  With -o ro, S3 clients can read but not write (AccessDenied).\n"
 	       "  Objects written over S3 show in the mount at once; files written in the\n"
 	       "  mount are objects once closed (or fsync'ed). An unmounted volume is served\n"
@@ -325,6 +332,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	struct tfs_progress recovery = {0}; /* drawn when stderr is a terminal */
 	struct fuse_lowlevel_ops ops;
 	struct s3_server *s3 = NULL;
+	struct fs_metrics *metrics = NULL;
 	struct fuse_session *se;
 	int rc, close_rc;
 
@@ -384,6 +392,16 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 			goto out_unmount;
 		}
 	}
+	if (o->metrics) {
+		rc = fs_metrics_start(&d, o->metrics, &metrics);
+		if (rc < 0) {
+			fprintf(stderr,
+				"trackfs: cannot serve metrics on %s: %s; not mounting %s\n",
+				o->metrics, tfs_strerror(rc), copts->mountpoint);
+			fs_s3_stop(&d, s3);
+			goto out_unmount;
+		}
+	}
 	if (bg)
 		fs_bg_ready(bg, vol_meta_dir(d.vol));
 	tfs_info("volume %s mounted on %s", o->volume, copts->mountpoint);
@@ -395,6 +413,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	/* Before the unmount: the sidecar's notifications write to the
 	 * session's device, which the unmount closes. */
 	fs_s3_stop(&d, s3);
+	fs_metrics_stop(metrics);
 out_unmount:
 	/* Its notifications write to the session's device, as the sidecar's:
 	 * none starts from here on. One in progress may be waiting for the
@@ -464,6 +483,8 @@ int main(int argc, char *argv[])
 	ret = 1; /* from here on, what fails is the mount, not its arguments */
 	if (fs_s3_opts_check(&o.s3) < 0)
 		goto out_free_args;
+	if (o.metrics && fs_metrics_check(o.metrics) < 0)
+		goto out_free_args;
 	if (!realpath(o.volume, volume)) {
 		fprintf(stderr, "trackfs: volume %s: %s\n", o.volume, strerror(errno));
 		goto out_free_args;
@@ -513,6 +534,7 @@ out_free_args:
 	free(copts.mountpoint);
 	free(o.volume);
 	free(o.s3.listen);
+	free(o.metrics);
 	free(o.s3.auth);
 	free(o.s3.region);
 	fuse_opt_free_args(&args);

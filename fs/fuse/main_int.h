@@ -60,6 +60,18 @@ int fs_s3_start(struct fs_daemon *d, const struct fs_s3_opts *o, struct s3_serve
  * before the session is unmounted: notifications stop first. */
 void fs_s3_stop(struct fs_daemon *d, struct s3_server *s);
 
+/* ---- the metrics listener (metrics_http.c) ------------------------------ */
+
+struct fs_metrics;
+/** Check that @p listen (-o metrics=HOST:PORT) names an address to listen
+ * on. @return 0, or -1 with the reason on stderr, naming it. */
+int fs_metrics_check(const char *listen);
+/** Listen on @p listen and serve GET /metrics on a thread of its own.
+ * @return 0, -EADDRINUSE, -EACCES, -EINVAL, -ENOENT, -ENOMEM (logged). */
+int fs_metrics_start(struct fs_daemon *d, const char *listen, struct fs_metrics **out);
+/** Stop the listener @p m (NULL: nothing). */
+void fs_metrics_stop(struct fs_metrics *m);
+
 /**
  * `trackfs status VOLUME` and the like: if argv[1] names a subcommand for
  * which a trackfs-<name> program exists (next to this binary, in the build

@@ -135,12 +135,14 @@ static void fs_op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 static void fs_op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			  struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_READDIR);
 	fs_do_readdir(req, ino, size, off, false);
 }
 
 static void fs_op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			      struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_READDIR);
 	fs_do_readdir(req, ino, size, off, true);
 }
 

@@ -14,6 +14,7 @@
 
 static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_OPEN);
 	/* No descriptor to open: vol/ writes at explicit offsets, so O_APPEND
 	 * (the kernel picks the offset with the writeback cache) and
 	 * O_WRONLY (the kernel may read to fill pages) need nothing here, and
@@ -38,6 +39,7 @@ static void fs_op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_READ);
 	struct fs_daemon *d = fs_req_daemon(req);
 	ssize_t n;
 	void *buf;
@@ -52,26 +54,31 @@ static void fs_op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	n = vol_read(d->vol, ino, buf, size, off);
 	tfs_debug("fuse: read ino=%" PRIu64 " off=%lld size=%zu -> %zd", (uint64_t)ino,
 		  (long long)off, size, n);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
-	else
+	} else {
+		atomic_fetch_add_explicit(&d->read_bytes, (uint64_t)n, memory_order_relaxed);
 		fuse_reply_buf(req, buf, (size_t)n);
+	}
 	free(buf);
 }
 
 static void fs_op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_WRITE);
 	struct fs_daemon *d = fs_req_daemon(req);
 	ssize_t n;
 
 	n = vol_write(d->vol, ino, buf, size, off);
 	tfs_debug("fuse: write ino=%" PRIu64 " off=%lld size=%zu -> %zd", (uint64_t)ino,
 		  (long long)off, size, n);
-	if (n < 0)
+	if (n < 0) {
 		fuse_reply_err(req, (int)-n);
-	else
+	} else {
+		atomic_fetch_add_explicit(&d->write_bytes, (uint64_t)n, memory_order_relaxed);
 		fuse_reply_write(req, (size_t)n);
+	}
 }
 
 static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -82,6 +89,7 @@ static void fs_op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 static void fs_op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_FSYNC);
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 

@@ -59,6 +59,7 @@ void fs_reply_entry(fuse_req_t req, int rc, const struct vol_attr *a)
 
 static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(req, FS_OP_LOOKUP);
 	struct fs_daemon *d = fs_req_daemon(req);
 	struct vol_attr a;
 	int rc;
@@ -104,6 +105,7 @@ static void fs_op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_
 
 static void fs_op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_GETATTR);
 	struct fs_daemon *d = fs_req_daemon(req);
 	struct vol_attr a;
 	struct stat st;
@@ -172,6 +174,7 @@ static unsigned fs_setattr_mask(const struct stat *st, int to_set, struct vol_at
 static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			  struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_SETATTR);
 	struct fs_daemon *d = fs_req_daemon(req);
 	struct vol_attr in, out;
 	unsigned mask;
@@ -180,12 +183,6 @@ static void fs_op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int
 
 	mask = fs_setattr_mask(attr, to_set, &in);
 	rc = vol_setattr(d->vol, ino, &in, mask, &out);
-	if (rc == 0 && (mask & VOL_SET_MODE) && d->posix_acl) {
-		/* chmod rewrites the ACL's owner, mask and other entries. */
-		rc = fs_acl_chmod(d, ino, out.mode);
-		if (rc == 0)
-			rc = vol_getattr(d->vol, ino, &out);
-	}
 	tfs_debug("fuse: setattr ino=%" PRIu64 " valid=%#x -> %s", (uint64_t)ino, to_set,
 		  tfs_strerror(rc));
 	if (rc < 0) {

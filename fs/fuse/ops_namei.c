@@ -34,33 +34,24 @@ static int fs_check_new_name(uint64_t parent, const char *name)
 	return 0;
 }
 
-/* The one path for mknod, mkdir and create: prepare owner, mode and ACL,
- * create through vol/ (vol_create when @p create), store the inherited ACL. */
+/* The one path for mknod, mkdir and create (vol_create when @p create); the
+ * engine applies the set-group-ID rule, the default ACL or the umask. */
 static int fs_make_node(fuse_req_t req, uint64_t parent, const char *name, uint32_t mode,
 			uint64_t rdev, bool create, struct vol_attr *out)
 {
 	struct fs_daemon *d = fs_req_daemon(req);
-	struct fs_newnode nn;
+	struct vol_cred cred;
 	int rc;
 
 	rc = fs_check_new_name(parent, name);
 	if (rc < 0)
 		return rc;
-	rc = fs_newnode_prepare(req, parent, mode, &nn);
-	if (rc < 0)
-		return rc;
-	if (S_ISDIR(nn.mode))
-		rc = vol_mkdir(d->vol, parent, name, nn.mode, &nn.cred, out);
-	else if (create)
-		rc = vol_create(d->vol, parent, name, nn.mode, &nn.cred, out);
-	else
-		rc = vol_mknod(d->vol, parent, name, nn.mode, rdev, &nn.cred, out);
-	if (rc < 0) {
-		fs_newnode_fini(&nn);
-		return rc;
-	}
-	fs_newnode_finish(d, &nn, out);
-	return 0;
+	fs_req_cred(req, &cred);
+	if (S_ISDIR(mode))
+		return vol_mkdir(d->vol, parent, name, mode, &cred, out);
+	if (create)
+		return vol_create(d->vol, parent, name, mode, &cred, out);
+	return vol_mknod(d->vol, parent, name, mode, rdev, &cred, out);
 }
 
 static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
@@ -77,6 +68,7 @@ static void fs_op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 
 static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+	fs_count(req, FS_OP_MKDIR);
 	struct vol_attr a;
 	int rc;
 
@@ -89,6 +81,7 @@ static void fs_op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mod
 static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 			 struct fuse_file_info *fi)
 {
+	fs_count(req, FS_OP_CREATE);
 	struct fs_daemon *d = fs_req_daemon(req);
 	struct fuse_entry_param e;
 	struct vol_attr a;
@@ -111,16 +104,14 @@ static void fs_op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mo
 static void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct fs_daemon *d = fs_req_daemon(req);
-	struct fs_newnode nn;
+	struct vol_cred cred;
 	struct vol_attr a;
 	int rc;
 
 	rc = fs_check_new_name(parent, name);
-	if (rc == 0)
-		rc = fs_newnode_prepare(req, parent, S_IFLNK | 0777, &nn);
 	if (rc == 0) {
-		rc = vol_symlink(d->vol, parent, name, link, &nn.cred, &a);
-		fs_newnode_fini(&nn);
+		fs_req_cred(req, &cred);
+		rc = vol_symlink(d->vol, parent, name, link, &cred, &a);
 	}
 	tfs_debug("fuse: symlink parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
 		  tfs_strerror(rc));
@@ -143,6 +134,7 @@ static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 
 static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(req, FS_OP_UNLINK);
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
@@ -155,6 +147,7 @@ static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+	fs_count(req, FS_OP_RMDIR);
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
@@ -167,6 +160,7 @@ static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 			 const char *newname, unsigned int flags)
 {
+	fs_count(req, FS_OP_RENAME);
 	struct fs_daemon *d = fs_req_daemon(req);
 	unsigned vflags = 0;
 	int rc;

@@ -186,7 +186,7 @@ const struct s3_handler s3_op_list_buckets = {
 static void create_bucket_done(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
-	struct vol_cred cred = {getuid(), getgid()};
+	struct vol_cred cred = {getuid(), getgid(), S3_UMASK};
 	struct vol_attr a;
 	int rc;
 
@@ -196,7 +196,7 @@ static void create_bucket_done(struct s3_conn *c)
 		s3_resp_error(c, -S3E_INVALID_BUCKET_NAME);
 		return;
 	}
-	rc = vol_mkdir(c->srv->v, VOL_ROOT_INO, r->bucket, S_IFDIR | 0755, &cred, &a);
+	rc = vol_mkdir(c->srv->v, VOL_ROOT_INO, r->bucket, S_IFDIR | 0777, &cred, &a);
 	if (rc == -EEXIST) {
 		uint64_t ino;
 

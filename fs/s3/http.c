@@ -498,6 +498,7 @@ void s3_conn_close(struct s3_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	lp->nconns--;
+	atomic_fetch_sub(&c->srv->nconns, 1);
 	uv_close((uv_handle_t *)&c->tcp, on_conn_closed);
 }
 
@@ -534,6 +535,7 @@ void s3_on_connection(uv_stream_t *l, int status)
 		lp->conns->prev = c;
 	lp->conns = c;
 	lp->nconns++;
+	atomic_fetch_add(&c->srv->nconns, 1);
 	uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
 }
 

@@ -157,8 +157,8 @@ void s3_path_release(struct vol *v, struct s3_path *p)
 static int make_dir(struct s3_conn *c, uint64_t parent, const char *name, struct vol_attr *a)
 {
 	struct vol *v = c->srv->v;
-	struct vol_cred cred = {getuid(), getgid()};
-	int rc = vol_mkdir(v, parent, name, S_IFDIR | 0755, &cred, a);
+	struct vol_cred cred = {getuid(), getgid(), S3_UMASK};
+	int rc = vol_mkdir(v, parent, name, S_IFDIR | 0777, &cred, a);
 
 	if (rc == -EEXIST)
 		return vol_lookup(v, parent, name, a); /* raced with another maker */

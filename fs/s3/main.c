@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		"  --idle-timeout    seconds a connection may stay silent (60)\n"
 		"  --threads      event-loop threads (default 4)\n"
 		"  --no-sync      answer writes before they are durable (faster small PUTs)\n"
+		"GET /.trackfs/metrics serves Prometheus metrics to requests signed with a key\n"
+		"of the auth file and to unsigned ones from loopback (README \"Metrics\").\n"
 		"SIGHUP reloads the auth file (a file that does not load changes nothing).\n"
 		"\n"
 		"usage: trackfs-s3 reload VOLUME|MOUNTPOINT   (also `trackfs s3 reload ...`)\n"

@@ -24,7 +24,7 @@
 int s3_mpu_uploads_dir(struct s3_conn *c, bool create, uint64_t *ino)
 {
 	struct vol *v = c->srv->v;
-	struct vol_cred cred = {getuid(), getgid()};
+	struct vol_cred cred = {getuid(), getgid(), 0};
 	struct vol_attr a, b;
 	int rc;
 
@@ -193,7 +193,7 @@ static void create_done(struct s3_conn *c)
 {
 	struct s3_req *r = &c->req;
 	struct vol *v = c->srv->v;
-	struct vol_cred cred = {getuid(), getgid()};
+	struct vol_cred cred = {getuid(), getgid(), 0};
 	struct s3_sbuf b = {0};
 	struct vol_attr a;
 	uint64_t up, bino;

@@ -39,7 +39,7 @@ bool s3_tmp_is_ours(const char *name)
 
 int s3_tmp_open(struct vol *v, uint64_t dir, struct s3_tmpfile *t)
 {
-	struct vol_cred cred = {getuid(), getgid()};
+	struct vol_cred cred = {getuid(), getgid(), S3_UMASK};
 	struct vol_attr a;
 	uint8_t rnd[8];
 	char hex[17];
@@ -53,7 +53,7 @@ int s3_tmp_open(struct vol *v, uint64_t dir, struct s3_tmpfile *t)
 	t->buf = malloc(TMP_BUF);
 	if (!t->buf)
 		return -ENOMEM;
-	rc = vol_create(v, dir, t->name, S_IFREG | 0644, &cred, &a);
+	rc = vol_create(v, dir, t->name, S_IFREG | 0666, &cred, &a);
 	if (rc) {
 		free(t->buf);
 		t->buf = NULL;

@@ -40,6 +40,7 @@ static void response_complete(struct s3_conn *c)
 		 (unsigned long long)r->bytes_out,
 		 (unsigned long long)(r->t0_ms ? s3_now_ms() - r->t0_ms : 0),
 		 r->method ? r->method : "-", path_len, r->url.p ? r->url.p : "");
+	s3_metrics_note(c);
 	s3_req_reset(c);
 	c->phase = S3_C_IDLE;
 	c->phase_ms = c->activity_ms = s3_now_ms();

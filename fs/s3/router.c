@@ -280,6 +280,9 @@ int s3_route(struct s3_conn *c)
 		r->h = &op_health;
 		return 0;
 	}
+	rc = s3_metrics_route(c);
+	if (rc <= 0)
+		return rc;
 	if (r->bucket && !strcmp(r->method, "OPTIONS")) {
 		/* A CORS preflight: unauthenticated, as in S3 (cors_ops.c). */
 		if (s3_bucket_req_check(r->bucket))

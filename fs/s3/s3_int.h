@@ -5,6 +5,7 @@
 
 #include <http_parser.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -413,6 +414,32 @@ struct s3_snapcache {
 int s3_snapcache_init(struct s3_snapcache *c);
 void s3_snapcache_fini(struct s3_snapcache *c);
 
+/* ---- metrics.c: request counters and GET /.trackfs/metrics ---------------------------- */
+
+#define S3_MET_OPS 64	  /* distinct operation names counted */
+#define S3_MET_BUCKETS 12 /* duration histogram buckets, +Inf included */
+
+struct s3_metrics {
+	uv_mutex_t mu; /* guards everything below */
+	struct {
+		const char *name;     /* the handler's name (static) */
+		uint64_t by_class[5]; /* 1xx..5xx */
+	} ops[S3_MET_OPS];
+	unsigned nops;
+	uint64_t bytes_in, bytes_out;
+	uint64_t dur_buckets[S3_MET_BUCKETS]; /* cumulative at format time, not here */
+	uint64_t dur_count;
+	double dur_sum_s;
+};
+
+int s3_metrics_init(struct s3_metrics *m);
+void s3_metrics_fini(struct s3_metrics *m);
+/** Count the request of @p c, whose response is complete. */
+void s3_metrics_note(struct s3_conn *c);
+/** Pick the metrics handler for GET /.trackfs/metrics, checking who asks.
+ * @return 1 when @p c is no such request, else 0 (req.h set) or -S3E_*. */
+int s3_metrics_route(struct s3_conn *c);
+
 struct s3_server {
 	struct vol *v;
 	struct s3_config cfg; /* strings below are owned copies */
@@ -427,6 +454,8 @@ struct s3_server {
 	uint64_t reqno;		       /* atomic */
 	uint64_t reqid_base;	       /* random high bits: request ids differ across restarts */
 	struct s3_snapcache snaps;
+	struct s3_metrics met;
+	_Atomic unsigned nconns; /* open connections over every loop */
 	/* tmp_sweep.c */
 	uv_thread_t sweep;
 	bool sweep_running;
@@ -631,6 +660,10 @@ bool s3_name_hidden(const char *name, size_t len);
 /** "." or "..": names no file can have. */
 bool s3_dot_name(const char *name, size_t len);
 
+/* The umask of files and directories S3 creates (requested as 0666 and 0777,
+ * as a process creating them through the mount would): the engine applies
+ * it where the directory has no default ACL, which replaces it. */
+#define S3_UMASK 022
 /** Look up bucket @p bucket: @return 0 (*ino, one reference), -S3E_NO_SUCH_BUCKET. */
 int s3_bucket_lookup(struct vol *v, const char *bucket, uint64_t *ino);
 

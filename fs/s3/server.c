@@ -266,6 +266,7 @@ static int reload_hook(void *arg, char *why, size_t len)
 static void server_free(struct s3_server *s)
 {
 	s3_snapcache_fini(&s->snaps);
+	s3_metrics_fini(&s->met);
 	s3_auth_put(s, s->auth);
 	uv_mutex_destroy(&s->auth_lock);
 	free(s->auth_file);
@@ -297,8 +298,15 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 		free(s);
 		return rc;
 	}
+	rc = s3_metrics_init(&s->met);
+	if (rc) {
+		s3_snapcache_fini(&s->snaps);
+		free(s);
+		return rc;
+	}
 	rc = uv_mutex_init(&s->auth_lock);
 	if (rc) {
+		s3_metrics_fini(&s->met);
 		s3_snapcache_fini(&s->snaps);
 		free(s);
 		return rc;

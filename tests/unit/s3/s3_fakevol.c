@@ -518,3 +518,14 @@ int vol_note_set(struct vol *v, const char *key, const char *text)
 	(void)v, (void)key, (void)text;
 	return 0;
 }
+
+/* No engine behind it: the sidecar's own metrics only. */
+int vol_metrics_format(struct vol *v, FILE *out)
+{
+	return 0;
+}
+
+void vol_metrics_head(FILE *out, const char *name, const char *type, const char *help)
+{
+	fprintf(out, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}

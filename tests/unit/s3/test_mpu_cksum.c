@@ -102,7 +102,7 @@ static void b64_be32(uint32_t x, char *out)
  * complete it: the response body. */
 static char *upload(const char *hdrs, const char *p1, size_t n1, const char *p2, size_t n2)
 {
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	struct vol_attr pa;
 	char id[64], path[256], xml[512], e1[33], e2[33], *body;
 	uint64_t hidden, dir;

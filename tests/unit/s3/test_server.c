@@ -164,7 +164,7 @@ Test(server, on_change_after_every_change, .init = setup, .fini = teardown)
 
 Test(server, files_written_directly_get_their_md5_etag, .init = setup, .fini = teardown)
 {
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	struct vol_attr d, f;
 	char etag[80], want[33], *body;
 	const char *data = "written through the mount";
@@ -262,7 +262,7 @@ static void *lister(void *arg)
  * (and snapshots are replaced under them) neither miss keys nor leak. */
 Test(server, large_directory_listing_follows_changes, .init = setup, .fini = teardown)
 {
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	struct vol_attr f;
 	pthread_t t[4];
 	char name[32];
@@ -325,7 +325,7 @@ static bool has_xattr(uint64_t ino, const char *name)
 Test(server, interrupted_completion_is_undone_at_start, .init = setup, .fini = teardown)
 {
 	struct s3_config cfg = {.listen = "127.0.0.1:0", .no_auth = true, .on_change = on_change};
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	size_t n1 = 5u << 20;
 	char id[64], path[256], xml[512], e1[33], e2[33], rec[96], *body, *p1 = malloc(n1);
 	struct vol_attr part1, part2, tmp;
@@ -398,7 +398,7 @@ Test(server, interrupted_completion_is_undone_at_start, .init = setup, .fini = t
 Test(server, left_over_temporary_files_are_removed_at_start, .init = setup, .fini = teardown)
 {
 	struct s3_config cfg = {.listen = "127.0.0.1:0", .no_auth = true, .on_change = on_change};
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	struct vol_attr b, d, f;
 	bool gone = false;
 

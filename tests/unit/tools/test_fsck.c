@@ -26,7 +26,7 @@ static uint64_t ino_f, ino_d, ino_g;
 
 static uint64_t mkfile(struct vol *v, uint64_t dir, const char *name, const void *data, size_t len)
 {
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	struct vol_attr a;
 
 	cr_assert_eq(vol_create(v, dir, name, S_IFREG | 0644, &cred, &a), 0);
@@ -39,7 +39,7 @@ static uint64_t mkfile(struct vol *v, uint64_t dir, const char *name, const void
 /* /f (10000 bytes), /d/, /d/g (5000 bytes). */
 static void setup(void)
 {
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	struct vol_attr a;
 	struct vol *v;
 
@@ -182,7 +182,7 @@ Test(fsck, inode_in_no_directory)
 
 Test(fsck, directory_cycle)
 {
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	struct vol_attr a, b;
 	struct idx_env *env;
 	struct idx_txn *txn;

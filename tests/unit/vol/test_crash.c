@@ -78,7 +78,7 @@ static void child(const char *meta, int logfd, unsigned gen)
 {
 	struct vol *v;
 	struct vol_attr a;
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	uint64_t rng = mix(gen + 77);
 	char name[64], tmp[64];
 

@@ -175,7 +175,7 @@ static void op_create(struct model *m, int n)
 {
 	char name[16];
 	struct vol_attr a;
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	name_of(n, name);
 	int rc = vol_create(m->v, dir_of(m, n), name, S_IFREG | 0644, &cred, &a);
 	if (m->names[n] >= 0) {
@@ -403,7 +403,7 @@ static void run_model(uint64_t seed, long ops)
 	int rc = vol_open(m->tv.meta, NULL, &m->v);
 	cr_assert_eq(rc, 0, "vol_open: %d", rc);
 	struct vol_attr a;
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	rc = vol_mkdir(m->v, VOL_ROOT_INO, "sub", S_IFDIR | 0755, &cred, &a);
 	cr_assert_eq(rc, 0);
 	vol_forget(m->v, a.ino, 1);

@@ -146,7 +146,7 @@ Test(recovery, read_only_and_no_recover_opens_leave_it_unclean)
 	char buf[16];
 	cr_assert_eq(vol_read(v, a.ino, buf, sizeof(buf), 0), (ssize_t)sizeof(buf));
 	cr_assert_eq((uint8_t)buf[0], 0xc3);
-	struct vol_cred cr = {0, 0};
+	struct vol_cred cr = {0};
 	cr_assert_eq(vol_create(v, R, "no", S_IFREG | 0644, &cr, &a), -EROFS);
 	cr_assert_eq(vol_close(v), 0);
 

@@ -34,7 +34,7 @@ static void fill(uint8_t *buf, size_t len, int id, int k)
 static void *work(void *arg)
 {
 	struct worker *w = arg;
-	struct vol_cred cred = {0, 0};
+	struct vol_cred cred = {0};
 	uint8_t buf[20000];
 
 	for (int k = 0; k < FILES; k++) {

@@ -1,19 +1,19 @@
-/* Owners, modes and POSIX ACLs of new and changed nodes. With
- * FUSE_CAP_POSIX_ACL the kernel enforces ACLs stored as system.posix_acl_*
- * xattrs but leaves three things to the filesystem, done here as ext4 does
- * them: inheriting a directory's default ACL (in place of the umask),
- * keeping the mode in step when an access ACL is set, and rewriting the ACL
- * on chmod. The set-group-ID directory rule for new nodes lives here too.
- */
+/* POSIX ACLs, the engine's part (as ext4 does it, for every front end):
+ * a new node inherits its directory's default ACL in place of the umask, in
+ * the same transaction as the create; setting system.posix_acl_access keeps
+ * the mode in step; a chmod rewrites the access ACL. The kernel (FUSE with
+ * FUSE_CAP_POSIX_ACL) enforces the ACLs; S3 creates inherit them too. */
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/xattr.h>
 
-#include "fs/fuse/fs_fuse.h"
+#include "core/base/log.h"
+#include "fs/vol_int.h"
 
 /* The xattr form of an ACL (linux/posix_acl_xattr.h): a little-endian
  * version word, then entries of tag, permissions and id. */
@@ -24,9 +24,6 @@
 #define ACL_TAG_GROUP 0x08
 #define ACL_TAG_MASK 0x10
 #define ACL_TAG_OTHER 0x20
-
-static const char ACL_ACCESS[] = "system.posix_acl_access";
-static const char ACL_DEFAULT[] = "system.posix_acl_default";
 
 struct acl_entry {
 	uint16_t tag;
@@ -79,38 +76,6 @@ static bool acl_valid(const void *acl, size_t size)
 	if ((seen & (ACL_TAG_USER | ACL_TAG_GROUP)) && !(seen & ACL_TAG_MASK))
 		return false;
 	return true;
-}
-
-/* Read xattr @p name of @p ino into a malloc'ed buffer; *out is NULL (and 0
- * returned) when there is none. The value may change between the size query
- * and the read, so -ERANGE is retried. */
-static int acl_get(struct vol *v, uint64_t ino, const char *name, void **out, size_t *size)
-{
-	for (int tries = 0; tries < 4; tries++) {
-		ssize_t n = vol_getxattr(v, ino, name, NULL, 0);
-		void *buf;
-
-		if (n == -ENODATA || n == 0) {
-			*out = NULL;
-			*size = 0;
-			return 0;
-		}
-		if (n < 0)
-			return (int)n;
-		buf = malloc((size_t)n);
-		if (!buf)
-			return -ENOMEM;
-		ssize_t got = vol_getxattr(v, ino, name, buf, (size_t)n);
-		if (got >= 0) {
-			*out = buf;
-			*size = (size_t)got;
-			return 0;
-		}
-		free(buf);
-		if (got != -ERANGE)
-			return (int)got;
-	}
-	return -EAGAIN;
 }
 
 /* posix_acl_create_masq(): mask the inherited @p acl by the requested
@@ -190,106 +155,90 @@ static uint32_t acl_mode_bits(const void *acl, size_t size)
 	return (user << 6) | ((has_mask ? mask : group) << 3) | other;
 }
 
-int fs_newnode_prepare(fuse_req_t req, uint64_t parent, uint32_t mode, struct fs_newnode *nn)
+/* Xattr @p name of @p ino into a malloc'ed buffer (*out NULL when none). */
+static int acl_read(struct idx_txn *txn, uint64_t ino, const char *name, void **out, size_t *size)
 {
-	struct fs_daemon *d = fs_req_daemon(req);
-	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct vol_attr pa;
-	int rc;
+	size_t len = 0;
+	int rc = idx_xattr_get(txn, ino, name, NULL, 0, &len);
 
-	memset(nn, 0, sizeof(*nn));
-	nn->cred.uid = ctx->uid;
-	nn->cred.gid = ctx->gid;
-	rc = vol_getattr(d->vol, parent, &pa);
+	*out = NULL;
+	*size = 0;
+	if (rc == -ENODATA || (rc == 0 && len == 0))
+		return 0;
 	if (rc < 0)
 		return rc;
-	if (pa.mode & S_ISGID) {
-		/* BSD group semantics of set-group-ID directories. */
-		nn->cred.gid = pa.gid;
-		if (S_ISDIR(mode))
-			mode |= S_ISGID;
+	*out = malloc(len);
+	if (!*out)
+		return -ENOMEM;
+	rc = idx_xattr_get(txn, ino, name, *out, len, &len);
+	if (rc < 0) {
+		free(*out);
+		*out = NULL;
+		return rc;
 	}
-	if (d->posix_acl && !S_ISLNK(mode)) {
-		rc = acl_get(d->vol, parent, ACL_DEFAULT, &nn->dacl, &nn->dacl_size);
-		if (rc < 0)
-			return rc;
-		if (nn->dacl && !acl_valid(nn->dacl, nn->dacl_size)) {
-			tfs_warn("fuse: directory inode %" PRIu64 " has a malformed default ACL; "
-				 "ignoring it (remove it with setfacl -k)",
-				 parent);
-			free(nn->dacl);
-			nn->dacl = NULL;
-		}
-	}
-	if (nn->dacl) {
-		nn->acl = malloc(nn->dacl_size);
-		if (!nn->acl) {
-			fs_newnode_fini(nn);
-			return -ENOMEM;
-		}
-		memcpy(nn->acl, nn->dacl, nn->dacl_size);
-		nn->acl_size = nn->dacl_size;
-		uint32_t perm = mode & 07777;
-		if (!acl_create_masq(nn->acl, nn->acl_size, &perm)) {
-			free(nn->acl);
-			nn->acl = NULL;
-		}
-		mode = (mode & ~(uint32_t)07777) | perm;
-	} else if (d->dont_mask && !S_ISLNK(mode)) {
-		/* The kernel left the umask to us so that a default ACL could
-		 * take its place; there is none, so apply it. */
-		mode &= ~(uint32_t)ctx->umask;
-	}
-	nn->mode = mode;
+	*size = len;
 	return 0;
 }
 
-void fs_newnode_finish(struct fs_daemon *d, struct fs_newnode *nn, struct vol_attr *a)
+int vol_acl_inherit(struct idx_txn *txn, uint64_t parent, uint32_t *mode, uint32_t umask,
+		    struct vol_acl_new *nn)
+{
+	uint32_t perm = *mode & 07777;
+	int rc;
+
+	memset(nn, 0, sizeof(*nn));
+	if (S_ISLNK(*mode))
+		return 0;
+	rc = acl_read(txn, parent, VOL_ACL_DEFAULT, &nn->dacl, &nn->dacl_size);
+	if (rc < 0)
+		return rc;
+	if (nn->dacl && !acl_valid(nn->dacl, nn->dacl_size)) {
+		tfs_warn("directory inode %" PRIu64 " has a malformed default ACL; ignoring it "
+			 "(remove it with setfacl -k)",
+			 parent);
+		vol_acl_new_fini(nn);
+	}
+	if (!nn->dacl) {
+		*mode &= ~(umask & 0777);
+		return 0;
+	}
+	/* The default ACL takes the umask's place. */
+	nn->acl = malloc(nn->dacl_size);
+	if (!nn->acl) {
+		vol_acl_new_fini(nn);
+		return -ENOMEM;
+	}
+	memcpy(nn->acl, nn->dacl, nn->dacl_size);
+	nn->acl_size = nn->dacl_size;
+	if (!acl_create_masq(nn->acl, nn->acl_size, &perm)) {
+		free(nn->acl);
+		nn->acl = NULL;
+		nn->acl_size = 0;
+	}
+	*mode = (*mode & ~(uint32_t)07777) | perm;
+	return 0;
+}
+
+int vol_acl_store_new(struct idx_txn *txn, uint64_t ino, bool is_dir, const struct vol_acl_new *nn)
 {
 	int rc = 0;
 
 	if (nn->acl)
-		rc = vol_setxattr(d->vol, a->ino, ACL_ACCESS, nn->acl, nn->acl_size, 0);
-	if (rc == 0 && nn->dacl && S_ISDIR(a->mode))
-		rc = vol_setxattr(d->vol, a->ino, ACL_DEFAULT, nn->dacl, nn->dacl_size, 0);
-	if (rc < 0)
-		tfs_warn("fuse: could not store the ACL inherited by new inode %" PRIu64
-			 ": %s; its mode applies (set the ACL again with setfacl)",
-			 a->ino, tfs_strerror(rc));
-	if (nn->acl || nn->dacl) {
-		struct vol_attr fresh;
-
-		if (vol_getattr(d->vol, a->ino, &fresh) == 0)
-			*a = fresh;
-	}
-	fs_newnode_fini(nn);
+		rc = idx_xattr_set(txn, ino, VOL_ACL_ACCESS, nn->acl, nn->acl_size, 0);
+	if (rc == 0 && nn->dacl && is_dir)
+		rc = idx_xattr_set(txn, ino, VOL_ACL_DEFAULT, nn->dacl, nn->dacl_size, 0);
+	return rc;
 }
 
-void fs_newnode_fini(struct fs_newnode *nn)
+void vol_acl_new_fini(struct vol_acl_new *nn)
 {
 	free(nn->dacl);
 	free(nn->acl);
-	nn->dacl = NULL;
-	nn->acl = NULL;
+	memset(nn, 0, sizeof(*nn));
 }
 
-/* Set the permission bits of @p ino to @p bits, keeping type and special bits. */
-static int acl_set_mode_bits(struct fs_daemon *d, uint64_t ino, uint32_t bits)
-{
-	struct vol_attr a, in, out;
-	int rc;
-
-	rc = vol_getattr(d->vol, ino, &a);
-	if (rc < 0)
-		return rc;
-	if ((a.mode & 0777) == bits)
-		return 0;
-	memset(&in, 0, sizeof(in));
-	in.mode = (a.mode & ~(uint32_t)0777) | bits;
-	return vol_setattr(d->vol, ino, &in, VOL_SET_MODE, &out);
-}
-
-int fs_acl_set_access(struct fs_daemon *d, uint64_t ino, const void *value, size_t size, int flags)
+int vol_acl_set_access(struct idx_txn *txn, struct idx_inode *inode, const void *value, size_t size,
+		       int flags)
 {
 	int rc;
 
@@ -298,34 +247,33 @@ int fs_acl_set_access(struct fs_daemon *d, uint64_t ino, const void *value, size
 	if (acl_count(size) == 3) {
 		/* Nothing beyond owner, group and other: the mode says it all,
 		 * so keep no ACL (as ext4 does) and let ls show no '+'. */
-		rc = vol_removexattr(d->vol, ino, ACL_ACCESS);
-		if (rc < 0 && rc != -ENODATA)
-			return rc;
+		rc = idx_xattr_remove(txn, inode->ino, VOL_ACL_ACCESS);
 		if (rc == -ENODATA && (flags & XATTR_REPLACE))
 			return -ENODATA;
+		if (rc < 0 && rc != -ENODATA)
+			return rc;
 	} else {
-		rc = vol_setxattr(d->vol, ino, ACL_ACCESS, value, size, flags);
+		rc = idx_xattr_set(txn, inode->ino, VOL_ACL_ACCESS, value, size, flags);
 		if (rc < 0)
 			return rc;
 	}
-	return acl_set_mode_bits(d, ino, acl_mode_bits(value, size));
+	inode->mode = (inode->mode & ~(uint32_t)0777) | acl_mode_bits(value, size);
+	return 0;
 }
 
-int fs_acl_chmod(struct fs_daemon *d, uint64_t ino, uint32_t mode)
+int vol_acl_chmod(struct idx_txn *txn, uint64_t ino, uint32_t mode)
 {
 	void *acl;
 	size_t size;
-	int rc;
+	bool has_mask = false;
+	int rc = acl_read(txn, ino, VOL_ACL_ACCESS, &acl, &size);
 
-	rc = acl_get(d->vol, ino, ACL_ACCESS, &acl, &size);
 	if (rc < 0 || !acl)
 		return rc;
 	if (!acl_valid(acl, size)) {
 		free(acl);
 		return 0;
 	}
-	bool has_mask = false;
-
 	for (size_t i = 0; i < acl_count(size); i++)
 		if (acl_entry_get(acl, i).tag == ACL_TAG_MASK)
 			has_mask = true;
@@ -346,7 +294,7 @@ int fs_acl_chmod(struct fs_daemon *d, uint64_t ino, uint32_t mode)
 			break;
 		}
 	}
-	rc = vol_setxattr(d->vol, ino, ACL_ACCESS, acl, size, 0);
+	rc = idx_xattr_set(txn, ino, VOL_ACL_ACCESS, acl, size, 0);
 	free(acl);
 	return rc;
 }
