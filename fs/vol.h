@@ -556,9 +556,42 @@ int vol_disk_remove(struct vol *v, unsigned disk);
  * @return 0; -ECONNREFUSED / -ENOENT when no process answers; -errno.
  */
 int vol_control_request(const char *meta_dir, const char *req, char *reply, size_t len);
-/** Connect to the daemon holding the volume and send the request line @p req:
- * the descriptor to read its answer from, or -errno. */
+/** Connect to the daemon holding the volume, agree on the control protocol
+ * (VOL_CONTROL_PROTO) and send the request line @p req: the descriptor to
+ * read its answer from, or -errno (-EPROTONOSUPPORT: the daemon speaks
+ * another version of the protocol; logged, with what to do). */
 int vol_control_connect(const char *meta_dir, const char *req);
+
+/** The version of the control protocol (vol_control.c) this build speaks. */
+#define VOL_CONTROL_PROTO 1
+
+/**
+ * The control protocol the daemon holding the volume speaks: its version
+ * into @p version and the commands it knows (space-separated) into @p cmds.
+ * A daemon from before versioning reports version 0 and no commands.
+ * @return 0 or -errno as vol_control_request; -EPROTONOSUPPORT (with
+ * @p version and @p cmds filled) when it is not this build's version.
+ */
+int vol_control_hello(const char *meta_dir, int *version, char *cmds, size_t len);
+
+/** The errno of a control reply @p rep: 0 for "ok ...", N for "err N ...",
+ * EPROTO for anything else; @p msg (may be NULL) gets the reply's text after
+ * "ok"/"err N" (may be ""). */
+int vol_control_reply_errno(const char *rep, const char **msg);
+
+/** vol_control_request, then vol_control_reply_errno: 0 for "ok ..." (@p rest:
+ * the text after "ok", may be NULL), -N for "err N ...", -EPROTO for anything
+ * else, or the request's -errno (-ECONNREFUSED / -ENOENT: nothing holds it). */
+int vol_control_call(const char *meta_dir, const char *req, char *reply, size_t len,
+		     const char **rest);
+
+/**
+ * Let the control request "s3-reload" (`trackfs s3 reload VOLUME`) reach the
+ * S3 server that serves @p v: @p fn reloads its credentials and writes what
+ * it did, or why not, into @p why; NULL unregisters (waiting for a reload in
+ * progress to finish). For the S3 sidecar (fs/s3/server.c).
+ */
+void vol_control_set_reload(struct vol *v, int (*fn)(void *arg, char *why, size_t len), void *arg);
 
 /**
  * vol_info of a volume that another process holds open (the mounted daemon or

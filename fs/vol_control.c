@@ -1,15 +1,69 @@
-/* The volume's status socket: while a process holds a volume open for
- * writing (the FUSE daemon, trackfs-s3), `trackfs status` cannot open it, so
- * the holder answers on an abstract Unix socket named after the volume UUID
- * with the figures vol_info() gives, one "key value" line each ("disk_fs I J":
- * disk I shares its host filesystem with disk J; "space USED FREE": chunks
- * over the volume, each host filesystem counted once; "index_seq N": the
- * index's commit; "disk_snapshot I SEQ TIME_NS": disk I's newest snapshot;
- * "disk_errors I READ WRITE CHECKSUM": disk I's failed track reads and
- * writes and its chunks that failed their checksum since open;
- * "mirror current|stale|failed SEQ DIR" and "mirror_error ERRNO": the
- * metadata mirror; "scrub STATE DONE TOTAL BAD RATE ELAPSED_MS STARTED
- * FINISHED": the online scrub). */
+/*
+ * The volume's control socket: while a process holds a volume open for
+ * writing (the FUSE daemon, trackfs-s3), the tools cannot open it, so the
+ * holder answers on an abstract Unix socket named after the volume UUID
+ * ("\0trackfs/<uuid>"). Only root, the user the daemon runs as and the owner
+ * of the metadata directory are served (SO_PEERCRED); anyone else gets
+ * "err 1 ..." and the connection closes.
+ *
+ * Control protocol, version 1 (VOL_CONTROL_PROTO). One connection carries one
+ * request. The client opens with the line
+ *     trackfs-control VERSION
+ * and the daemon answers
+ *     trackfs-control 1 COMMAND...
+ * (its version, then every command it knows, space-separated). When VERSION
+ * is not the daemon's, a second line "err 93 ..." follows (EPROTONOSUPPORT;
+ * the text says which versions meet) and the connection closes; the client
+ * says so too ("daemon is version X, tool is Y: restart the mount after
+ * upgrading"). Otherwise the client sends one request line and reads the
+ * reply. A first line that is not a hello is taken as the request itself
+ * (version 0, the tools from before versioning): the replies are the same.
+ * A client that gets "err 22" alone for its hello talks to a daemon from
+ * before versioning and repeats its request that way (vol_control_connect).
+ *
+ * Replies are "ok ..." or "err ERRNO [TEXT]" (TEXT, when there, says what
+ * was wrong for a person to read; older clients read only ERRNO). An
+ * unknown command gets "err 22 unknown command 'X'; this daemon speaks
+ * control protocol 1: COMMAND, ...". The commands:
+ *   info                    the figures vol_info() gives, one "key value"
+ *                           line each, until the daemon closes ("disk_fs I
+ *                           J": disk I shares its host filesystem with disk
+ *                           J; "space USED FREE": chunks over the volume,
+ *                           each host filesystem counted once; "index_seq
+ *                           N": the index's commit; "disk_snapshot I SEQ
+ *                           TIME_NS": disk I's newest snapshot;
+ *                           "disk_errors I READ WRITE CHECKSUM": disk I's
+ *                           failed track reads and writes and its chunks
+ *                           that failed their checksum since open; "mirror
+ *                           current|stale|failed SEQ DIR" and "mirror_error
+ *                           ERRNO": the metadata mirror; "scrub STATE DONE
+ *                           TOTAL BAD RATE ELAPSED_MS STARTED FINISHED": the
+ *                           online scrub; "note KEY<TAB>TEXT": a front end's
+ *                           line for status). An empty version-0 line is
+ *                           "info".
+ *   version                 "ok 1 COMMAND..." (as the hello's answer)
+ *   disk-add PATH           "ok INDEX SHARES_FS_WITH"
+ *   disk-files DISK         "file INO HERE ELSEWHERE PATH" lines, then "ok"
+ *   disk-undrain DISK       "ok"
+ *   drain-start DISK RATE   "ok"
+ *   drain-stop DISK|all     "ok"
+ *   drain-status DISK       "ok RUNNING STATE DONE TOTAL LAST_RC"
+ *   replace-start OLD RATE NEWPATH  "ok NEW SHARES_FS_WITH"
+ *   scrub-start RATE [RESTART]      "ok" (progress: info's scrub line)
+ *   scrub-stop              "ok"
+ *   meta-snapshot           "ok SEQ BYTES WRITTEN FAILED SECONDS"
+ *   meta-mirror DIR         "ok SEQ" (the metadata mirror is DIR from now on)
+ *   placement POLICY        "ok"
+ *   reserve BYTES|auto      "ok"
+ *   s3-reload               read the S3 auth file again: "ok TEXT" or "err
+ *                           ERRNO TEXT" (TEXT names the file and line; the
+ *                           credentials in force stay so)
+ *   log-level [LEVEL]       set (error, warning, info, debug) and/or tell
+ *                           the daemon's log level: "ok LEVEL"
+ * A later version may add commands (the hello lists them) and reply lines
+ * (readers skip keys they do not know) without changing the number; the
+ * number changes when a request or reply changes its meaning.
+ */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -163,13 +217,14 @@ static bool may_change(struct vol *v, int fd)
 static void reply(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void reply(int fd, const char *fmt, ...)
 {
-	char buf[512];
+	char buf[PATH_MAX + 512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	int n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	if (n > 0 && write(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1) < 0)
+	if (n > 0 &&
+	    send(fd, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1, MSG_NOSIGNAL) < 0)
 		tfs_debug("control socket: the client went away: %s", tfs_strerror(-errno));
 }
 
@@ -216,36 +271,213 @@ static void serve_drain_status(struct vol *v, int fd, const char *arg)
 	      st.bytes_done, st.bytes_total, last);
 }
 
-/* One request line: "info" (or nothing: older clients), "disk-add PATH",
- * "scrub-start RATE [RESTART]", "scrub-stop" (progress: "info"'s scrub line),
- * "placement POLICY", "reserve BYTES|auto", the drain requests above,
- * "meta-snapshot" (a snapshot now: "ok SEQ BYTES WRITTEN FAILED SECONDS")
- * and "meta-mirror DIR" (the metadata mirror is DIR from now on: "ok SEQ").
- * Changes reply "ok ..." or "err ERRNO". */
-static void serve(struct vol *v, int fd)
-{
-	char line[PATH_MAX + 64];
-	size_t len = 0;
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+static const char *const commands[] = {
+	"info",	       "version",	"disk-add",	"disk-files",	 "disk-undrain",
+	"drain-start", "drain-stop",	"drain-status", "replace-start", "scrub-start",
+	"scrub-stop",  "meta-snapshot", "meta-mirror",	"placement",	 "reserve",
+	"s3-reload",   "log-level",
+};
 
-	while (len < sizeof(line) - 1 && poll(&p, 1, 2000) > 0) {
-		ssize_t n = read(fd, line + len, sizeof(line) - 1 - len);
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static bool known_command(const char *line)
+{
+	size_t n = strcspn(line, " ");
+
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strlen(commands[i]) == n && !strncmp(commands[i], line, n))
+			return true;
+	return false;
+}
+
+/* The commands, joined by @p sep, into @p buf. */
+static void command_list(char *buf, size_t len, const char *sep)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NCOMMANDS && o < len; i++) {
+		int n = snprintf(buf + o, len - o, "%s%s", i ? sep : "", commands[i]);
+		if (n < 0)
+			break;
+		o += (size_t)n;
+	}
+}
+
+/* Serialises the reload hook against its unregistration. */
+static pthread_mutex_t hook_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void vol_control_set_reload(struct vol *v, int (*fn)(void *arg, char *why, size_t len), void *arg)
+{
+	pthread_mutex_lock(&hook_lock);
+	v->s3_reload = fn;
+	v->s3_reload_arg = arg;
+	pthread_mutex_unlock(&hook_lock);
+}
+
+static void serve_s3_reload(struct vol *v, int fd)
+{
+	char why[PATH_MAX + 256] = "";
+	int rc = -EOPNOTSUPP;
+
+	pthread_mutex_lock(&hook_lock);
+	if (v->s3_reload)
+		rc = v->s3_reload(v->s3_reload_arg, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why),
+			 "this daemon serves no S3 for %s (mount with -o "
+			 "s3=HOST:PORT,s3_auth=FILE, or run trackfs-s3)",
+			 v->meta_dir);
+	pthread_mutex_unlock(&hook_lock);
+	why[strcspn(why, "\n")] = '\0';
+	if (rc < 0)
+		reply(fd, "err %d %s\n", -rc, why);
+	else
+		reply(fd, "ok %s\n", why);
+}
+
+static void serve_log_level(int fd, const char *arg, uid_t uid)
+{
+	enum tfs_log_level l, was = tfs_log_get_level();
+
+	if (*arg && tfs_log_level_parse(arg, &l) < 0) {
+		reply(fd, "err %d unknown log level '%s': use error, warning, info or debug\n",
+		      EINVAL, arg);
+		return;
+	}
+	if (*arg && l != was) {
+		/* Said at the more verbose of the two levels, so that it shows. */
+		if (l < was)
+			tfs_info("log level %s (was %s), set over the control socket by uid %u",
+				 tfs_log_level_name(l), tfs_log_level_name(was), (unsigned)uid);
+		tfs_log_set_level(l);
+		if (l > was)
+			tfs_info("log level %s (was %s), set over the control socket by uid %u",
+				 tfs_log_level_name(l), tfs_log_level_name(was), (unsigned)uid);
+	}
+	reply(fd, "ok %s\n", tfs_log_level_name(tfs_log_get_level()));
+}
+
+struct line_reader {
+	char buf[PATH_MAX + 64];
+	size_t len; /* bytes in buf, the current line's first */
+};
+
+/* The next line (without its newline) into @p out; what came after it stays
+ * in @p lr. @return the line's length, or -1 on end of input or timeout with
+ * nothing read. */
+static int read_line(int fd, struct line_reader *lr, char *out, size_t outlen)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char *nl;
+
+	while (!(nl = memchr(lr->buf, '\n', lr->len)) && lr->len < sizeof(lr->buf) &&
+	       poll(&p, 1, 2000) > 0) {
+		ssize_t n = read(fd, lr->buf + lr->len, sizeof(lr->buf) - lr->len);
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n <= 0)
 			break;
-		len += (size_t)n;
-		if (memchr(line, '\n', len))
-			break;
+		lr->len += (size_t)n;
 	}
-	line[len] = '\0';
-	line[strcspn(line, "\n")] = '\0';
-	/* Even the figures name disks, paths and the mirror: owner only. */
-	if (!may_change(v, fd)) {
-		reply(fd, "err %d\n", EPERM);
+	size_t n = nl ? (size_t)(nl - lr->buf) : lr->len;
+	if (!nl && !n)
+		return -1;
+	size_t c = n < outlen - 1 ? n : outlen - 1;
+	memcpy(out, lr->buf, c);
+	out[c] = '\0';
+	size_t used = nl ? n + 1 : n;
+	memmove(lr->buf, lr->buf + used, lr->len - used);
+	lr->len -= used;
+	return (int)c;
+}
+
+/* One connection: the hello, if any, then one request (the protocol at the
+ * top of this file). Changes reply "ok ..." or "err ERRNO". */
+static void serve(struct vol *v, int fd)
+{
+	struct line_reader *lr = malloc(sizeof(*lr));
+	char line[PATH_MAX + 64], cmds[512];
+	struct ucred cr = {0};
+	socklen_t crlen = sizeof(cr);
+	int proto = 0;
+
+	if (!lr) {
 		close(fd);
 		return;
 	}
-	if (!*line || !strcmp(line, "info")) {
+	lr->len = 0;
+	if (read_line(fd, lr, line, sizeof(line)) < 0)
+		line[0] = '\0';
+	/* Even the figures name disks, paths and the mirror: owner only. */
+	if (!may_change(v, fd)) {
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0)
+			cr.uid = (uid_t)-1;
+		tfs_info("control socket: refused a request from uid %u: only root, uid %u and "
+			 "the owner of %s may use it",
+			 (unsigned)cr.uid, (unsigned)geteuid(), v->meta_dir);
+		reply(fd,
+		      "err %d permission denied: only root, uid %u and the owner of %s may "
+		      "use the control socket\n",
+		      EPERM, (unsigned)geteuid(), v->meta_dir);
+		close(fd);
+		free(lr);
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) < 0)
+		cr.uid = (uid_t)-1;
+	if (sscanf(line, "trackfs-control %d", &proto) == 1 || !strcmp(line, "trackfs-control")) {
+		tfs_debug("control socket: hello of protocol %d from uid %u", proto,
+			  (unsigned)cr.uid);
+		command_list(cmds, sizeof(cmds), " ");
+		reply(fd, "trackfs-control %d %s\n", VOL_CONTROL_PROTO, cmds);
+		if (proto != VOL_CONTROL_PROTO) {
+			reply(fd,
+			      "err %d this daemon speaks control protocol %d, the client %d: use "
+			      "the tools of the daemon's version, or restart the mount after "
+			      "upgrading\n",
+			      EPROTONOSUPPORT, VOL_CONTROL_PROTO, proto);
+			close(fd);
+			free(lr);
+			return;
+		}
+		if (read_line(fd, lr, line, sizeof(line)) < 0) {
+			close(fd); /* a client that only asked the version */
+			free(lr);
+			return;
+		}
+	}
+	free(lr);
+	tfs_debug("control socket: request '%s' from uid %u (protocol %d)", line, (unsigned)cr.uid,
+		  proto);
+	if ((proto == 0 && !*line) || !strcmp(line, "info")) {
 		answer(v, fd);
+		return;
+	}
+	if (!known_command(line)) {
+		char shown[64];
+		command_list(cmds, sizeof(cmds), ", ");
+		snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(line, " "), line);
+		reply(fd,
+		      "err %d unknown command '%s'; this daemon speaks control protocol %d: %s\n",
+		      EINVAL, shown, VOL_CONTROL_PROTO, cmds);
+		close(fd);
+		return;
+	}
+	if (!strcmp(line, "version")) {
+		command_list(cmds, sizeof(cmds), " ");
+		reply(fd, "ok %d %s\n", VOL_CONTROL_PROTO, cmds);
+		close(fd);
+		return;
+	}
+	if (!strcmp(line, "s3-reload")) {
+		serve_s3_reload(v, fd);
+		close(fd);
+		return;
+	}
+	if (!strcmp(line, "log-level") || !strncmp(line, "log-level ", 10)) {
+		serve_log_level(fd, line[9] ? line + 10 : "", cr.uid);
+		close(fd);
 		return;
 	}
 	if (!strncmp(line, "drain-status ", 13)) {
@@ -399,12 +631,17 @@ void vol_control_stop(struct vol *v)
 	v->control_running = false;
 }
 
-/*
- * Connect to the daemon holding @p meta_dir's volume and send @p req (one
- * line, without its newline). @return the connected descriptor, or -errno
- * (-ECONNREFUSED/-ENOENT: no daemon holds it).
- */
-int vol_control_connect(const char *meta_dir, const char *req)
+/* The version this client speaks: VOL_CONTROL_PROTO, or for the tests of a
+ * mismatch TRACKFS_CONTROL_PROTO from the environment. */
+static int client_proto(void)
+{
+	const char *e = getenv("TRACKFS_CONTROL_PROTO");
+
+	return e && *e ? atoi(e) : VOL_CONTROL_PROTO;
+}
+
+/* Connect to the socket of @p meta_dir's volume. @return the descriptor or -errno. */
+static int control_dial(const char *meta_dir)
 {
 	struct vol_volfile *vf = malloc(sizeof(*vf));
 	struct sockaddr_un sa;
@@ -422,9 +659,6 @@ int vol_control_connect(const char *meta_dir, const char *req)
 	}
 	if (rc == 0 && connect(fd, (struct sockaddr *)&sa, control_addr(&vf->uuid, &sa)) < 0)
 		rc = -errno;
-	size_t rl = strlen(req);
-	if (rc == 0 && (write(fd, req, rl) != (ssize_t)rl || write(fd, "\n", 1) != 1))
-		rc = -errno;
 	free(vf);
 	if (rc < 0) {
 		if (fd >= 0)
@@ -432,6 +666,137 @@ int vol_control_connect(const char *meta_dir, const char *req)
 		return rc;
 	}
 	return fd;
+}
+
+static int send_line(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	if (send(fd, s, len, MSG_NOSIGNAL) != (ssize_t)len || send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
+		return -errno;
+	return 0;
+}
+
+/* One line from @p fd, a byte at a time (nothing past it is consumed). */
+static int recv_line(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	while (got < len - 1) {
+		if (poll(&p, 1, 30000) <= 0)
+			return -ETIMEDOUT;
+		ssize_t n = read(fd, buf + got, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0 || buf[got] == '\n')
+			break;
+		got++;
+	}
+	buf[got] = '\0';
+	return got ? 0 : -EPROTO;
+}
+
+/*
+ * Connect and say hello. @return the descriptor, ready for a request;
+ * -ENOMSG (*@p version 0) when the daemon is from before versioning (the
+ * caller connects again and sends the bare request); -errno (*@p version the
+ * daemon's when it answered the hello).
+ */
+static int control_open(const char *meta_dir, int *version, char *cmds, size_t cmdlen)
+{
+	char hello[64], line[1024];
+	int fd, rc, theirs = -1, pos = 0, mine = client_proto();
+
+	*version = -1;
+	fd = control_dial(meta_dir);
+	if (fd < 0)
+		return fd;
+	snprintf(hello, sizeof(hello), "trackfs-control %d", mine);
+	rc = send_line(fd, hello);
+	if (rc == 0)
+		rc = recv_line(fd, line, sizeof(line));
+	if (rc < 0)
+		goto out_close;
+	if (sscanf(line, "trackfs-control %d %n", &theirs, &pos) >= 1) {
+		*version = theirs;
+		if (cmds)
+			snprintf(cmds, cmdlen, "%s", pos ? line + pos : "");
+		if (theirs == mine)
+			return fd;
+		tfs_err("control socket of the volume %s: daemon is version %d of the control "
+			"protocol, tool is %d: restart the mount (or trackfs-s3) after upgrading, "
+			"or use the tools of the daemon's version",
+			meta_dir, theirs, mine);
+		rc = -EPROTONOSUPPORT;
+		goto out_close;
+	}
+	if (!strcmp(line, "err 22")) {
+		*version = 0; /* before versioning: it took the hello for a request */
+		if (cmds && cmdlen)
+			cmds[0] = '\0';
+		rc = -ENOMSG;
+		goto out_close;
+	}
+	/* "err 1 ...": not root or the owner (the tools say so). */
+	int e = vol_control_reply_errno(line, NULL);
+	rc = e && e != EPROTO ? -e : -EPROTO;
+out_close:
+	close(fd);
+	return rc;
+}
+
+/*
+ * Connect to the daemon holding @p meta_dir's volume and send @p req (one
+ * line, without its newline). @return the connected descriptor, or -errno
+ * (-ECONNREFUSED/-ENOENT: no daemon holds it).
+ */
+int vol_control_connect(const char *meta_dir, const char *req)
+{
+	int version, rc, fd = control_open(meta_dir, &version, NULL, 0);
+
+	if (fd == -ENOMSG && version == 0)
+		fd = control_dial(meta_dir); /* a daemon from before versioning */
+	if (fd < 0)
+		return fd;
+	rc = send_line(fd, req);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int vol_control_hello(const char *meta_dir, int *version, char *cmds, size_t len)
+{
+	int fd = control_open(meta_dir, version, cmds, len);
+
+	if (fd >= 0)
+		close(fd);
+	if (fd == -ENOMSG)
+		return 0; /* version 0 */
+	return fd < 0 ? fd : 0;
+}
+
+int vol_control_reply_errno(const char *rep, const char **msg)
+{
+	int e = 0, pos = 0;
+
+	if (!strncmp(rep, "ok", 2) && (!rep[2] || rep[2] == ' ')) {
+		if (msg)
+			*msg = rep[2] ? rep + 3 : "";
+		return 0;
+	}
+	if (sscanf(rep, "err %d%n", &e, &pos) == 1 && e > 0) {
+		if (msg)
+			*msg = rep[pos] == ' ' ? rep + pos + 1 : "";
+		return e;
+	}
+	if (msg)
+		*msg = rep;
+	return EPROTO;
 }
 
 int vol_info_remote(const char *meta_dir, struct vol_info *out)
@@ -659,4 +1024,15 @@ int vol_control_request(const char *meta_dir, const char *req, char *reply_buf, 
 	reply_buf[got] = '\0';
 	reply_buf[strcspn(reply_buf, "\n")] = '\0';
 	return got ? 0 : -EPROTO;
+}
+
+int vol_control_call(const char *meta_dir, const char *req, char *reply_buf, size_t len,
+		     const char **rest)
+{
+	int e, rc = vol_control_request(meta_dir, req, reply_buf, len);
+
+	if (rc < 0)
+		return rc;
+	e = vol_control_reply_errno(reply_buf, rest);
+	return -e;
 }

@@ -170,6 +170,10 @@ struct vol {
 	int control_stop[2];
 	pthread_t control_thread;
 	bool control_running;
+	/* "s3-reload": the S3 sidecar serving this volume (vol_control_set_reload),
+	 * under vol_control.c's hook lock. */
+	int (*s3_reload)(void *arg, char *why, size_t len);
+	void *s3_reload_arg;
 };
 
 static inline pthread_rwlock_t *vol_ilock(struct vol *v, uint64_t ino)

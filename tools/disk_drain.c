@@ -33,19 +33,7 @@ static void on_sigint(int sig)
  * The reply's text after "ok" goes to *@p rest. */
 static int remote(const char *meta, const char *req, char *rep, size_t len, const char **rest)
 {
-	int rc = vol_control_request(meta, req, rep, len);
-	int e = 0;
-
-	if (rc < 0)
-		return rc;
-	if (!strncmp(rep, "ok", 2)) {
-		if (rest)
-			*rest = rep + 2;
-		return 0;
-	}
-	if (sscanf(rep, "err %d", &e) == 1 && e > 0)
-		return -e;
-	return -EPROTO;
+	return vol_control_call(meta, req, rep, len, rest);
 }
 
 static bool not_served(int rc)

@@ -126,15 +126,7 @@ static int list(const struct vol_info *info, bool live)
 /* Ask the daemon; -ECONNREFUSED/-ENOENT when the volume is not held open. */
 static int remote(const char *meta, const char *req, char *rep, size_t len)
 {
-	int rc = vol_control_request(meta, req, rep, len);
-	if (rc < 0)
-		return rc;
-	if (!strncmp(rep, "ok", 2))
-		return 0;
-	int e = 0;
-	if (sscanf(rep, "err %d", &e) == 1 && e > 0)
-		return -e;
-	return -EPROTO;
+	return vol_control_call(meta, req, rep, len, NULL);
 }
 
 static bool not_served(int rc)

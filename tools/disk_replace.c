@@ -34,16 +34,7 @@ static void on_sigint(int sig)
 /* Ask the daemon; -ECONNREFUSED/-ENOENT when the volume is not held open. */
 static int remote(const char *meta, const char *req, char *rep, size_t len)
 {
-	int rc = vol_control_request(meta, req, rep, len);
-	int e = 0;
-
-	if (rc < 0)
-		return rc;
-	if (!strncmp(rep, "ok", 2))
-		return 0;
-	if (sscanf(rep, "err %d", &e) == 1 && e > 0)
-		return -e;
-	return -EPROTO;
+	return vol_control_call(meta, req, rep, len, NULL);
 }
 
 static void progress_cb(void *arg, uint64_t done, uint64_t total)

@@ -307,6 +307,11 @@ int main(int argc, char **argv)
 			free(info);
 			return CLI_EXIT_FAIL;
 		}
+		if (rc == -EPROTONOSUPPORT) {
+			/* Another version of the control protocol: said, with what to do. */
+			free(info);
+			return CLI_EXIT_FAIL;
+		}
 	}
 	rc = vol_open(argv[1], &oo, &v);
 	if (rc == -EBUSY) {

@@ -23,7 +23,8 @@
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool use_syslog; /* guarded by log_lock for writers; read racily is harmless */
 static bool stamps;
-static enum tfs_log_level max_level = TFS_LOG_INFO;
+/* Changed at run time (the control request "log-level"): atomic. */
+static _Atomic int max_level = TFS_LOG_INFO;
 static const char *ident;
 static atomic_ulong nerrors;
 static char last[2048]; /* the previous line, guarded by log_lock */
@@ -72,12 +73,45 @@ void tfs_log_set_timestamps(bool on)
 
 void tfs_log_set_level(enum tfs_log_level level)
 {
-	max_level = level;
+	atomic_store_explicit(&max_level, (int)level, memory_order_relaxed);
+}
+
+enum tfs_log_level tfs_log_get_level(void)
+{
+	return (enum tfs_log_level)atomic_load_explicit(&max_level, memory_order_relaxed);
 }
 
 bool tfs_log_enabled(enum tfs_log_level level)
 {
-	return level <= max_level;
+	return (int)level <= atomic_load_explicit(&max_level, memory_order_relaxed);
+}
+
+static const char *const level_names[] = {
+	[TFS_LOG_ERR] = "error",
+	[TFS_LOG_WARN] = "warning",
+	[TFS_LOG_INFO] = "info",
+	[TFS_LOG_DEBUG] = "debug",
+};
+
+const char *tfs_log_level_name(enum tfs_log_level level)
+{
+	return level >= TFS_LOG_ERR && level <= TFS_LOG_DEBUG && level_names[level]
+		       ? level_names[level]
+		       : "?";
+}
+
+int tfs_log_level_parse(const char *name, enum tfs_log_level *out)
+{
+	for (int l = TFS_LOG_ERR; l <= TFS_LOG_DEBUG; l++)
+		if (level_names[l] && name && !strcmp(name, level_names[l])) {
+			*out = (enum tfs_log_level)l;
+			return 0;
+		}
+	if (name && (!strcmp(name, "warn") || !strcmp(name, "err"))) {
+		*out = name[0] == 'w' ? TFS_LOG_WARN : TFS_LOG_ERR;
+		return 0;
+	}
+	return -EINVAL;
 }
 
 unsigned long tfs_log_errors(void)

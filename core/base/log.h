@@ -19,9 +19,15 @@ void tfs_log_set_ident(const char *name);
 void tfs_log_set_timestamps(bool on);
 /** How many errors were logged so far by this process. */
 unsigned long tfs_log_errors(void);
-/** Messages above @p level are dropped. Default TFS_LOG_INFO. */
+/** Messages above @p level are dropped. Default TFS_LOG_INFO. Thread-safe,
+ * at any time. */
 void tfs_log_set_level(enum tfs_log_level level);
 bool tfs_log_enabled(enum tfs_log_level level);
+enum tfs_log_level tfs_log_get_level(void);
+/** "error", "warning", "info" or "debug". */
+const char *tfs_log_level_name(enum tfs_log_level level);
+/** The level named @p name (as above; "warn" and "err" too). @return 0 or -EINVAL. */
+int tfs_log_level_parse(const char *name, enum tfs_log_level *out);
 /** printf-style; a trailing newline is added. Thread-safe. */
 void tfs_log(enum tfs_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -1,7 +1,7 @@
 /* `trackfs SUBCOMMAND ...`: the daemon's binary is also the entry point for
  * the volume tools that are separate programs named trackfs-SUBCOMMAND
- * (trackfs status, trackfs debug). Looked up next to this binary, in the build
- * tree's tools/ directory, then on PATH.
+ * (trackfs status, trackfs debug, trackfs s3). Looked up next to this binary, in
+ * the build tree's tools/ and fs/s3/ directories, then on PATH.
  */
 #include <errno.h>
 #include <limits.h>
@@ -13,8 +13,9 @@
 
 #include "fs/fuse/main_int.h"
 
-/* A subcommand is a plain lowercase word that is not also a path here (a
- * volume directory could be called "status"). */
+/* A subcommand is a plain lowercase word (digits allowed after the first
+ * letter: s3) that is not also a path here (a volume directory could be
+ * called "status"). */
 static int fs_is_word(const char *s)
 {
 	struct stat st;
@@ -22,7 +23,7 @@ static int fs_is_word(const char *s)
 	if (*s < 'a' || *s > 'z' || strlen(s) > 32)
 		return 0;
 	for (const char *p = s; *p; p++)
-		if ((*p < 'a' || *p > 'z') && *p != '-')
+		if ((*p < 'a' || *p > 'z') && (*p < '0' || *p > '9') && *p != '-')
 			return 0;
 	return stat(s, &st) != 0;
 }
@@ -63,6 +64,11 @@ int fs_subcommand(int argc, char *argv[])
 		/* In the build tree the daemon is fs/fuse/trackfs, the tools
 		 * are tools/trackfs-*. */
 		snprintf(dir, sizeof(dir), "%s/../../tools", self);
+		rc = fs_try_exec(dir, prog, argv + 1);
+		if (rc != -ENOENT)
+			goto out_failed;
+		/* ... and trackfs-s3 (`trackfs s3 reload`) is fs/s3/trackfs-s3. */
+		snprintf(dir, sizeof(dir), "%s/../s3", self);
 		rc = fs_try_exec(dir, prog, argv + 1);
 		if (rc != -ENOENT)
 			goto out_failed;

@@ -2,6 +2,7 @@
  * (one key may have several lines, one per bucket) and "anonymous ro BUCKET"
  * for public reads; '#' starts a comment, blank lines are skipped. */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +30,22 @@ static int grant_add(struct s3_auth *a, const char *ak, const char *sk, bool rw,
 	return 0;
 }
 
-int s3_auth_load(const char *path, struct s3_auth **out)
+int s3_auth_load(const char *path, struct s3_auth **out, char *why, size_t whylen)
 {
 	struct s3_auth *a;
-	char line[1024];
+	char line[1024], own[PATH_MAX + 160];
 	unsigned lineno = 0;
 	int rc = 0;
 	FILE *f = fopen(path, "r");
 
+	if (!why || !whylen) {
+		why = own; /* only logged */
+		whylen = sizeof(own);
+	}
 	if (!f) {
 		rc = -errno;
-		tfs_err("s3: cannot open auth file %s: %s", path, tfs_strerror(rc));
+		snprintf(why, whylen, "s3: cannot open auth file %s: %s", path, tfs_strerror(rc));
+		tfs_err("%s", why);
 		return rc;
 	}
 	{
@@ -75,9 +81,11 @@ int s3_auth_load(const char *path, struct s3_auth **out)
 			   strcmp(w[0], "anonymous")) {
 			rc = grant_add(a, w[0], w[1], w[2][1] == 'w', w[3]);
 		} else {
-			tfs_err("s3: auth file %s line %u: expected \"ACCESS_KEY SECRET_KEY rw|ro "
-				"BUCKET|*\" or \"anonymous ro BUCKET\"",
-				path, lineno);
+			snprintf(why, whylen,
+				 "s3: auth file %s:%u: expected \"ACCESS_KEY SECRET_KEY rw|ro "
+				 "BUCKET|*\" or \"anonymous ro BUCKET\"",
+				 path, lineno);
+			tfs_err("%s", why);
 			rc = -EINVAL;
 		}
 		if (rc)
@@ -85,10 +93,12 @@ int s3_auth_load(const char *path, struct s3_auth **out)
 	}
 	if (ferror(f)) {
 		rc = -EIO;
-		tfs_err("s3: reading auth file %s failed", path);
+		snprintf(why, whylen, "s3: reading auth file %s failed", path);
+		tfs_err("%s", why);
 		goto out_free;
 	}
 	fclose(f);
+	a->refs = 1;
 	*out = a;
 	return 0;
 

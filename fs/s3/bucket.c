@@ -129,7 +129,7 @@ static void list_buckets_done(struct s3_conn *c)
 		char date[40];
 
 		if (!s->cfg.no_auth &&
-		    !s3_auth_allows(s->auth, c->req.id.access_key, l.e[i].name, false))
+		    !s3_auth_allows(s3_req_auth(c), c->req.id.access_key, l.e[i].name, false))
 			continue;
 		if (prefix && strncmp(l.e[i].name, prefix, strlen(prefix)))
 			continue;

@@ -54,6 +54,8 @@ void s3_req_reset(struct s3_conn *c)
 	free(r->key);
 	free(r->err_msg);
 	s3_sb_free(&r->body);
+	if (r->auth_held)
+		s3_auth_put(c->srv, r->auth);
 	memset(r, 0, sizeof(*r));
 	r->decoded_len = -1;
 	if (c->stream) {

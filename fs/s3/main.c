@@ -3,6 +3,7 @@
  * (trackfs -o s3=ADDR,s3_auth=FILE); the volume lock tells which applies. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include "core/base/progress.h"
 #include "fs/s3/s3.h"
 #include "fs/vol.h"
+#include "fs/volfile.h"
 
 static void usage(FILE *f)
 {
@@ -35,7 +37,62 @@ static void usage(FILE *f)
 		"  --inline-writes  commit and fsync writes on the event loop, not on the\n"
 		"                 thread pool (benchmarks: how it was)\n"
 		"GET /.trackfs/metrics serves Prometheus metrics to requests signed with a key\n"
-		"of the auth file and to unsigned ones from loopback (README \"Metrics\").\n");
+		"of the auth file and to unsigned ones from loopback (README \"Metrics\").\n"
+		"SIGHUP reloads the auth file (a file that does not load changes nothing).\n"
+		"\n"
+		"usage: trackfs-s3 reload VOLUME|MOUNTPOINT   (also `trackfs s3 reload ...`)\n"
+		"Makes the process serving S3 for VOLUME (trackfs-s3, or the mount daemon\n"
+		"started with -o s3=...) read its auth file again; existing connections stay.\n"
+		"Exit status: 0 reloaded, 1 not (the old credentials stay), 2 bad usage.\n");
+}
+
+/* `trackfs s3 reload VOLUME`: the control request "s3-reload". */
+static int reload_cli(int argc, char **argv)
+{
+	char meta[PATH_MAX], rep[PATH_MAX + 512];
+	const char *msg;
+	int rc;
+
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--version")) {
+			printf("trackfs-s3 %s\n", TRACKFS_VERSION);
+			return 0;
+		}
+	}
+	if (argc != 3 || argv[2][0] == '-') {
+		usage(stderr);
+		return 2;
+	}
+	tfs_log_set_ident("trackfs s3 reload");
+	if (vol_meta_resolve(argv[2], meta) < 0)
+		return 1; /* it said what is wrong with the argument */
+	rc = vol_control_request(meta, "s3-reload", rep, sizeof(rep));
+	if (rc == -ECONNREFUSED || rc == -ENOENT) {
+		fprintf(stderr,
+			"trackfs s3 reload: no process holds the volume %s open, so nothing "
+			"serves S3 for it: start trackfs-s3 or mount it with -o s3=...\n",
+			meta);
+		return 1;
+	}
+	if (rc < 0) {
+		fprintf(stderr, "trackfs s3 reload: asking the daemon of %s failed: %s\n", meta,
+			rc == -EPERM ? "only root, the daemon's user and the volume's owner may"
+				     : tfs_strerror(rc));
+		return 1;
+	}
+	rc = vol_control_reply_errno(rep, &msg);
+	if (rc) {
+		fprintf(stderr,
+			"trackfs s3 reload: %s; the credentials loaded before stay in force\n",
+			*msg ? msg : tfs_strerror(-rc));
+		return 1;
+	}
+	printf("%s\n", *msg ? msg : "reloaded");
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -65,6 +122,8 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int sig, rc, ch;
 
+	if (argc >= 2 && !strcmp(argv[1], "reload"))
+		return reload_cli(argc, argv);
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'l':
@@ -148,6 +207,7 @@ int main(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -166,7 +226,18 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	sigwait(&set, &sig);
+	/* SIGHUP: the auth file again (swapped under the server's lock; requests
+	 * in flight keep the table they started with). */
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
+		char why[PATH_MAX + 256];
+		if (cfg.no_auth) {
+			tfs_warn("SIGHUP received: serving without authentication, no auth file "
+				 "to reload");
+			continue;
+		}
+		tfs_info("SIGHUP received: reloading the auth file %s", cfg.auth_file);
+		s3_server_reload_auth(srv, why, sizeof(why)); /* it logs either way */
+	}
 	tfs_info("%s received, stopping", strsignal(sig));
 	s3_server_stop(srv);
 	rc = vol_close(v);

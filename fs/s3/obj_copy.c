@@ -60,7 +60,7 @@ static int copy_source(struct s3_conn *c, struct vol_attr *src, bool markers)
 			      why ? ": " : "", why ? why : "");
 		goto out_free;
 	}
-	if (!s->cfg.no_auth && !s3_auth_allows(s->auth, c->req.id.access_key, path, false)) {
+	if (!s->cfg.no_auth && !s3_auth_allows(s3_req_auth(c), c->req.id.access_key, path, false)) {
 		s3_req_errmsg(c, "No read access to the copy source's bucket '%s'", path);
 		rc = -S3E_ACCESS_DENIED;
 		goto out_free;

@@ -146,7 +146,7 @@ static int check_signature(struct s3_conn *c, struct post_op *op, const char *po
 			      date);
 		return -S3E_INVALID_ARGUMENT;
 	}
-	secret = s3_auth_secret(srv->auth, ak);
+	secret = s3_auth_secret(s3_req_auth(c), ak);
 	if (!secret) {
 		s3_req_errmsg(c,
 			      "The access key %s of the form's x-amz-credential is not in the "
@@ -163,7 +163,7 @@ static int check_signature(struct s3_conn *c, struct post_op *op, const char *po
 			      ak);
 		return -S3E_SIGNATURE_MISMATCH;
 	}
-	if (!s3_auth_allows(srv->auth, ak, c->req.bucket, true)) {
+	if (!s3_auth_allows(s3_req_auth(c), ak, c->req.bucket, true)) {
 		s3_req_errmsg(c, "The access key %s may not write to bucket %s (auth file)", ak,
 			      c->req.bucket);
 		return -S3E_ACCESS_DENIED;
@@ -181,7 +181,7 @@ static int check_policy(struct s3_conn *c, struct post_op *op)
 
 	if (!policy) {
 		/* Anonymous: only where anonymous writes are allowed. */
-		if (s3_auth_allows(c->srv->auth, NULL, c->req.bucket, true))
+		if (s3_auth_allows(s3_req_auth(c), NULL, c->req.bucket, true))
 			return 0;
 		s3_req_errmsg(c,
 			      "A form upload without a policy is anonymous, and bucket %s does "

@@ -317,7 +317,7 @@ int s3_route(struct s3_conn *c)
 	rc = s3_sigv4_check(c, time(NULL));
 	if (rc)
 		return rc;
-	if (!s3_auth_allows(s->auth, r->id.access_key, r->bucket, h->write) &&
+	if (!s3_auth_allows(s3_req_auth(c), r->id.access_key, r->bucket, h->write) &&
 	    !s3_acl_allows(c, h)) /* public-read (acl.c) */
 		return -S3E_ACCESS_DENIED;
 	return s3_refuse_unsupported(c);

@@ -6,6 +6,7 @@
 #define FS_S3_S3_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vol;
@@ -66,6 +67,15 @@ struct s3_config {
  * (auth file missing or malformed; logged with the line), -ENOMEM.
  */
 int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server **out);
+
+/**
+ * Read the auth file again and serve with the new credentials from the next
+ * request on; requests in progress finish with the old ones. Safe from any
+ * thread while the server runs. A file that does not load changes nothing.
+ * @return 0 (@p why: what was loaded) or -errno (@p why: the reason, naming
+ * the file and line; -EINVAL also when serving without authentication).
+ */
+int s3_server_reload_auth(struct s3_server *s, char *why, size_t whylen);
 
 /** The TCP port actually bound (useful with port 0). */
 int s3_server_port(const struct s3_server *s);

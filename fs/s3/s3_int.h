@@ -216,14 +216,18 @@ struct s3_grant {
 	char *bucket; /* "*" for every bucket */
 };
 
+/* Immutable once loaded: a reload (s3_server_reload_auth) puts a new table in
+ * the server's place and the old one goes when its last request lets go. */
 struct s3_auth {
 	struct s3_grant *g;
 	size_t n;
+	unsigned refs; /* under the server's auth_lock; 1 for the server's own */
 };
 
 /** Load @p path. @return 0, -ENOENT, -EINVAL (a bad line, logged with its
- * number), -ENOMEM. */
-int s3_auth_load(const char *path, struct s3_auth **out);
+ * number), -ENOMEM. The reason, naming the file (and line), also goes to
+ * @p why (NULL: only logged). */
+int s3_auth_load(const char *path, struct s3_auth **out, char *why, size_t whylen);
 void s3_auth_free(struct s3_auth *a);
 /** The secret of @p access_key, or NULL if unknown. */
 const char *s3_auth_secret(const struct s3_auth *a, const char *access_key);
@@ -301,6 +305,8 @@ struct s3_req {
 
 	struct s3_identity id;
 	bool authed;
+	struct s3_auth *auth; /* the table this request is checked against (s3_req_auth) */
+	bool auth_held;
 	enum s3_payload payload;
 	char payload_sha256[65];
 	struct s3_chunked *chunked;
@@ -450,7 +456,9 @@ struct s3_server {
 	struct vol *v;
 	struct s3_config cfg; /* strings below are owned copies */
 	char *listen, *region, *vhost_domain;
-	struct s3_auth *auth;
+	struct s3_auth *auth; /* current table; swapped under auth_lock by a reload */
+	char *auth_file;      /* for reloads; NULL without authentication */
+	uv_mutex_t auth_lock;
 	unsigned nloops;
 	struct s3_loop loops[S3_MAX_LOOPS];
 	int port;
@@ -466,6 +474,14 @@ struct s3_server {
 	_Atomic bool sweep_stop;
 	time_t sweep_before; /* temporary files born before this are left over */
 };
+
+/** The auth table @p c's request is checked against: the server's current
+ * one when the request first asks, held until s3_req_reset (so a reload
+ * never pulls it, or the access key that points into it, from under the
+ * request). NULL without authentication. */
+const struct s3_auth *s3_req_auth(struct s3_conn *c);
+/** Let go of a table taken by s3_req_auth (freed with its last holder). */
+void s3_auth_put(struct s3_server *s, struct s3_auth *a);
 
 /** The sorted entries of directory @p ino, from the cache while it is
  * unchanged. @return 0 or -errno. */

@@ -201,11 +201,75 @@ static void loops_stop(struct s3_server *s)
 	}
 }
 
+const struct s3_auth *s3_req_auth(struct s3_conn *c)
+{
+	struct s3_server *s = c->srv;
+	struct s3_req *r = &c->req;
+
+	if (!r->auth_held) {
+		uv_mutex_lock(&s->auth_lock);
+		r->auth = s->auth;
+		if (r->auth)
+			r->auth->refs++;
+		uv_mutex_unlock(&s->auth_lock);
+		r->auth_held = true;
+	}
+	return r->auth;
+}
+
+void s3_auth_put(struct s3_server *s, struct s3_auth *a)
+{
+	unsigned left;
+
+	if (!a)
+		return;
+	uv_mutex_lock(&s->auth_lock);
+	left = --a->refs;
+	uv_mutex_unlock(&s->auth_lock);
+	if (!left)
+		s3_auth_free(a);
+}
+
+int s3_server_reload_auth(struct s3_server *s, char *why, size_t whylen)
+{
+	struct s3_auth *a, *old;
+	int rc;
+
+	if (!s->auth_file) {
+		snprintf(why, whylen,
+			 "s3: this S3 server runs without authentication: no auth file to reload");
+		return -EINVAL;
+	}
+	rc = s3_auth_load(s->auth_file, &a, why, whylen);
+	if (rc) {
+		tfs_err("s3: reloading the auth file %s failed; the credentials loaded before "
+			"stay in force",
+			s->auth_file);
+		return rc;
+	}
+	uv_mutex_lock(&s->auth_lock);
+	old = s->auth;
+	s->auth = a;
+	uv_mutex_unlock(&s->auth_lock);
+	/* Requests that took the old table keep it until they end. */
+	s3_auth_put(s, old);
+	snprintf(why, whylen, "s3: auth file %s reloaded: %zu grants", s->auth_file, a->n);
+	tfs_info("%s", why);
+	return 0;
+}
+
+static int reload_hook(void *arg, char *why, size_t len)
+{
+	return s3_server_reload_auth(arg, why, len);
+}
+
 static void server_free(struct s3_server *s)
 {
 	s3_snapcache_fini(&s->snaps);
 	s3_metrics_fini(&s->met);
-	s3_auth_free(s->auth);
+	s3_auth_put(s, s->auth);
+	uv_mutex_destroy(&s->auth_lock);
+	free(s->auth_file);
 	free(s->listen);
 	free(s->region);
 	free(s->vhost_domain);
@@ -240,6 +304,13 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	}
 	rc = s3_metrics_init(&s->met);
 	if (rc) {
+		s3_snapcache_fini(&s->snaps);
+		free(s);
+		return rc;
+	}
+	rc = uv_mutex_init(&s->auth_lock);
+	if (rc) {
+		s3_metrics_fini(&s->met);
 		s3_snapcache_fini(&s->snaps);
 		free(s);
 		return rc;
@@ -280,7 +351,12 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 			rc = -EINVAL;
 			goto out_free;
 		}
-		rc = s3_auth_load(cfg->auth_file, &s->auth);
+		s->auth_file = strdup(cfg->auth_file);
+		if (!s->auth_file) {
+			rc = -ENOMEM;
+			goto out_free;
+		}
+		rc = s3_auth_load(cfg->auth_file, &s->auth, NULL, 0);
 		if (rc)
 			goto out_free;
 	}
@@ -321,6 +397,7 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
 	if (!settled)
 		tfs_warn("s3: an interrupted multipart completion could not be undone yet; "
 			 "left-over temporary files are kept until a later start");
+	vol_control_set_reload(v, reload_hook, s); /* `trackfs s3 reload` */
 	tfs_info("s3: serving S3 on %s (port %d, region %s, %u threads%s)", s->listen, s->port,
 		 s->region, s->nloops, cfg->no_auth ? ", NO AUTHENTICATION" : "");
 	*out = s;
@@ -342,6 +419,7 @@ void s3_server_stop(struct s3_server *s)
 {
 	if (!s)
 		return;
+	vol_control_set_reload(s->v, NULL, NULL);
 	s3_tmp_sweep_stop(s);
 	loops_stop(s);
 	vol_note_set(s->v, "S3", NULL);

@@ -360,7 +360,8 @@ int s3_sigv4_check(struct s3_conn *c, time_t now)
 		s3_req_errmsg(c, "The credential's date does not match the request's date");
 		return bad;
 	}
-	secret = s3_auth_secret(srv->auth, ak);
+	const struct s3_auth *auth = s3_req_auth(c);
+	secret = s3_auth_secret(auth, ak);
 	if (!secret)
 		return -S3E_INVALID_ACCESS_KEY;
 
@@ -399,10 +400,10 @@ int s3_sigv4_check(struct s3_conn *c, time_t now)
 		goto out_free;
 	}
 
-	/* Point into the auth table, which lives as long as the server. */
-	for (size_t i = 0; i < srv->auth->n; i++)
-		if (srv->auth->g[i].access_key && !strcmp(srv->auth->g[i].access_key, ak))
-			r->id.access_key = srv->auth->g[i].access_key;
+	/* Point into the auth table, which the request holds until it ends. */
+	for (size_t i = 0; i < auth->n; i++)
+		if (auth->g[i].access_key && !strcmp(auth->g[i].access_key, ak))
+			r->id.access_key = auth->g[i].access_key;
 	memcpy(r->id.amz_date, p.amz_date, 16);
 	r->id.amz_date[16] = '\0';
 	snprintf(r->id.seed_sig, sizeof(r->id.seed_sig), "%s", sig);

@@ -81,7 +81,7 @@ cleanup_holder
 step "a malformed auth file: exit 1, the offending line named, nothing mounted"
 printf 'AK-only-one-field\n' >"$TFS_TMP/bad-auth"
 chmod 600 "$TFS_TMP/bad-auth"
-EXPECT="auth file $TFS_TMP/bad-auth line 1" mount_must_fail "malformed auth file" -o "s3=127.0.0.1:$PORT,s3_auth=$TFS_TMP/bad-auth"
+EXPECT="auth file $TFS_TMP/bad-auth:1:" mount_must_fail "malformed auth file" -o "s3=127.0.0.1:$PORT,s3_auth=$TFS_TMP/bad-auth"
 
 step "a missing auth file or none at all: exit 1 before mounting"
 EXPECT="S3 auth file $TFS_TMP/nonexistent" \

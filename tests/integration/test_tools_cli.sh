@@ -13,7 +13,7 @@ B=$TRACKFS_BIN_DIR
 
 bins=(fs/fuse/trackfs fs/s3/trackfs-s3 tools/mkfs.trackfs tools/fsck.trackfs tools/trackfs-status
 	tools/trackfs-disk tools/trackfs-meta tools/trackfs-debug tools/trackfs-scrub tools/trackfs-bench-engine
-	tools/trackfs-bench-meta)
+	tools/trackfs-bench-meta tools/trackfs-control)
 stamp_re='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{4} '
 
 step "--help, --version and a bad option, on every binary"
@@ -44,7 +44,7 @@ step "an error is printed once, prefixed by the program's name"
 novol="$TFS_TMP/not-a-volume"
 mkdir -p "$novol"
 for cmd in "trackfs-status $novol" "trackfs-debug ls $novol /" "trackfs-disk list $novol" \
-	"trackfs-meta snapshot $novol" "fsck.trackfs $novol"; do
+	"trackfs-meta snapshot $novol" "trackfs-control version $novol" "fsck.trackfs $novol"; do
 	set -- $cmd
 	name=$1
 	shift

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fs/vol.h"
+#include "fs/volfile.h"
 
 struct ent {
 	uint64_t ino;
@@ -484,6 +485,31 @@ int vol_set_disk(struct vol *v, uint64_t ino, int disk)
 {
 	(void)v, (void)ino, (void)disk;
 	return -EINVAL;
+}
+
+/* No control socket here: nothing reaches the sidecar's reload. */
+void vol_control_set_reload(struct vol *v, int (*fn)(void *arg, char *why, size_t len), void *arg)
+{
+	(void)v, (void)fn, (void)arg;
+}
+
+int vol_meta_resolve(const char *arg, char out[PATH_MAX])
+{
+	snprintf(out, PATH_MAX, "%s", arg);
+	return 0;
+}
+
+int vol_control_request(const char *meta_dir, const char *req, char *reply, size_t len)
+{
+	(void)meta_dir, (void)req, (void)reply, (void)len;
+	return -ECONNREFUSED;
+}
+
+int vol_control_reply_errno(const char *rep, const char **msg)
+{
+	if (msg)
+		*msg = rep;
+	return EPROTO;
 }
 
 /* No status to show it in. */

@@ -173,8 +173,18 @@ Test(meta, control_socket_requests_and_info, .init = setup, .fini = teardown)
 	cr_assert_eq(vol_control_request(f.tv.meta, req, rep, sizeof(rep)), 0);
 	cr_assert_eq(strncmp(rep, "ok ", 3), 0, "reply: %s", rep);
 
-	cr_assert_eq(vol_info_remote(f.tv.meta, remote), 0);
-	cr_assert_eq(vol_info(f.v, &info), 0);
+	/* Setting the mirror kicks the snapshot thread (the snapshots must carry
+	 * the new volume file): compare once that snapshot is on the disks, not
+	 * while it is being written between the two readings. */
+	for (int tries = 0;; tries++) {
+		cr_assert_eq(vol_info_remote(f.tv.meta, remote), 0);
+		cr_assert_eq(vol_info(f.v, &info), 0);
+		if (tries == 100 ||
+		    (remote->disks[0].snapshot_time_ns == info.disks[0].snapshot_time_ns &&
+		     remote->disks[1].snapshot_time_ns == info.disks[1].snapshot_time_ns))
+			break;
+		usleep(20000);
+	}
 	cr_assert_eq(remote->index_seq, info.index_seq);
 	cr_assert_str_eq(remote->mirror, mir);
 	cr_assert_eq(remote->mirror_state, VOL_MIRROR_CURRENT);
