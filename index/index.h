@@ -296,7 +296,7 @@ int idx_ndisks_put(struct idx_txn *txn, uint32_t ndisks);
  * are rebuilt from the index after an unclean shutdown, keeps free lists that
  * lack those chunks. Its stale-disk record says so, in the same transaction
  * that dropped the extents, until the disk is present again and its free
- * lists have been rebuilt from the index (fs/vol_open.c, fsck.trackfs
+ * lists have been rebuilt from the index (fs/vol/open.c, fsck.trackfs
  * --repair). A disk without a record has none of this.
  */
 #define IDX_DISK_STALE_MISSED_REBUILD 1u /* a rebuild ran while the disk was missing */
@@ -314,7 +314,7 @@ int idx_disk_stale_clear(struct idx_txn *txn, uint16_t disk);
 /* ---- disks being drained -------------------------------------------------------- */
 
 /*
- * A disk whose chunks are being moved onto the other disks (fs/vol_drain.c)
+ * A disk whose chunks are being moved onto the other disks (fs/vol/drain.c)
  * has a drain record in the volume table. The record is updated in the same
  * transactions that move the chunks, so after a crash the durable cursor
  * says exactly which chunks were moved: everything in extents with keys

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "core/base/log.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 #include "tools/bench.h"
 #include "tools/cli_common.h"
 

@@ -9,8 +9,8 @@
 
 #include "core/base/log.h"
 #include "core/base/progress.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "tools/bench.h"
 #include "tools/cli_common.h"
 

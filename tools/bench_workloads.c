@@ -11,7 +11,7 @@
 
 #include "core/base/log.h"
 #include "core/base/progress.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 #include "tools/bench.h"
 #include "tools/cli_common.h"
 

@@ -3,7 +3,7 @@
 #include "tools/cli_common.h"
 
 #include "core/base/log.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 
 #include <errno.h>
 #include <inttypes.h>

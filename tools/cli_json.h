@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 
 struct json_object;
 

@@ -1,6 +1,6 @@
 /* trackfs-control (`trackfs control COMMAND VOLUME ...`): requests to the
  * process that holds a volume open (the mount daemon or trackfs-s3) over its
- * control socket (the protocol: fs/vol_control.c): the protocol version it
+ * control socket (the protocol: fs/vol/control.c): the protocol version it
  * speaks, reloading its S3 credentials, its log level, and any request as
  * the protocol spells it. */
 #include <errno.h>
@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "core/base/log.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "tools/cli_common.h"
 
 enum { EXIT_DONE = 0, EXIT_FAILED = 1, EXIT_USAGE = 2 };
@@ -33,7 +33,7 @@ static void usage(FILE *out)
 		"             a file that does not load leaves the old credentials in force\n"
 		"  log-level  set the daemon's log level from now on, or show it\n"
 		"  send       send REQUEST (the words joined by spaces) as it is and print\n"
-		"             the reply (the requests: fs/vol_control.c, README)\n"
+		"             the reply (the requests: fs/vol/control.c, README)\n"
 		"\n"
 		"Exit status: 0 done, 1 failed or refused (see the message), 2 bad usage.\n");
 }

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "core/base/log.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 #include "tools/cli_common.h"
 #include "tools/debug.h"
 

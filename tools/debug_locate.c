@@ -11,7 +11,7 @@
 #include "core/base/log.h"
 #include "core/pool.h"
 #include "core/track_int.h" /* TRK_HDR_SIZE: where chunk 0 starts in a track file */
-#include "fs/volfile.h"
+#include "fs/vol/volfile.h"
 #include "index/index.h"
 #include "tools/cli_common.h"
 #include "tools/debug.h"

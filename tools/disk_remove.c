@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "core/base/log.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "tools/cli_common.h"
 #include "tools/disk.h"
 

@@ -11,7 +11,7 @@
 
 #include "core/base/progress.h"
 #include "core/pool.h"
-#include "fs/volfile.h"
+#include "fs/vol/volfile.h"
 #include "index/index.h"
 
 /* fsck(8) exit codes. */

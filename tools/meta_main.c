@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "core/base/log.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 #include "tools/cli_common.h"
 #include "tools/meta.h"
 #include "tools/meta_cmd.h"

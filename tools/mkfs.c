@@ -15,8 +15,8 @@
 
 #include "core/base/log.h"
 #include "core/pool.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "tools/cli_common.h"
 
 /* Labels are stored in a 65-byte field (vol_volfile.label). */

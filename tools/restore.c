@@ -4,7 +4,7 @@
  * chosen, METADIR is rebuilt from it (the volume file comes with the
  * snapshot; the disk paths are the ones given), a damaged METADIR is kept
  * aside, never deleted, and the restored volume is reconciled with its
- * tracks (fs/vol_reconcile.c): files whose chunks changed since the snapshot
+ * tracks (fs/vol/reconcile.c): files whose chunks changed since the snapshot
  * go to /lost+found with the changed ranges as holes. */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,8 +22,8 @@
 #include "core/base/log.h"
 #include "core/base/progress.h"
 #include "core/pool.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "index/index.h"
 #include "tools/fsck.h"
 #include "tools/meta.h"

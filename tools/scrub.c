@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "core/base/log.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "tools/cli_common.h"
 
 #define DEFAULT_RATE "64M/s"

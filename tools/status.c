@@ -12,8 +12,8 @@
 
 #include "core/base/fileio.h"
 #include "core/base/log.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "tools/cli_common.h"
 #include "tools/cli_json.h"
 

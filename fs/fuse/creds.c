@@ -2,7 +2,7 @@
  * kernel left it to the filesystem (FUSE_CAP_DONT_MASK) so that a default
  * ACL can take its place. The POSIX rules themselves (set-group-ID
  * directories, default ACL inheritance, the mode kept in step with the
- * access ACL) are the engine's: fs/vol_namei.c and fs/vol_acl.c. */
+ * access ACL) are the engine's: fs/vol/namei.c and fs/vol/acl.c. */
 #include "fs/fuse/fs_fuse.h"
 
 void fs_req_cred(fuse_req_t req, struct vol_cred *cred)

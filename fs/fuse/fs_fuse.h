@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/base/log.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 
 /**
  * What every handler needs: the volume and the session. Set up by main()
@@ -107,7 +107,7 @@ void fs_reply_entry(fuse_req_t req, int rc, const struct vol_attr *a);
  * The owner and group of a node the caller of @p req creates, and the umask
  * the engine applies when the directory has no default ACL (0 when the
  * kernel applied it already). The set-group-ID directory rule and default
- * ACL inheritance are the engine's (fs/vol_namei.c, fs/vol_acl.c).
+ * ACL inheritance are the engine's (fs/vol/namei.c, fs/vol/acl.c).
  */
 void fs_req_cred(fuse_req_t req, struct vol_cred *cred);
 

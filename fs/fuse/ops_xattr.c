@@ -33,7 +33,7 @@ static void fs_op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, con
 	int rc;
 
 	rc = fs_xattr_name_ok(name);
-	if (rc == 0) /* an access ACL keeps the mode in step (fs/vol_acl.c) */
+	if (rc == 0) /* an access ACL keeps the mode in step (fs/vol/acl.c) */
 		rc = vol_setxattr(d->vol, ino, name, value, size, flags);
 	tfs_debug("fuse: setxattr ino=%" PRIu64 " name=%s size=%zu flags=%#x -> %s", (uint64_t)ino,
 		  name, size, flags, tfs_strerror(rc));

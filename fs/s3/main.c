@@ -12,8 +12,8 @@
 #include "core/base/log.h"
 #include "core/base/progress.h"
 #include "fs/s3/s3.h"
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 
 static void usage(FILE *f)
 {

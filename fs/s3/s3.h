@@ -1,6 +1,6 @@
 /* The S3 sidecar: serves a trackfs volume over the S3 API (HTTP/1.1 on libuv,
  * AWS Signature V4). Bucket = top-level directory, key = path below it. It
- * calls only fs/vol.h, so it runs inside the FUSE daemon or standalone
+ * calls only fs/vol/vol.h, so it runs inside the FUSE daemon or standalone
  * (trackfs-s3) on an unmounted volume. */
 #ifndef FS_S3_S3_H
 #define FS_S3_S3_H

@@ -14,7 +14,7 @@
 #include <uv.h>
 
 #include "fs/s3/s3.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 
 /* ---- text.c: growable buffers, percent coding, base64, hex, dates ---------- */
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 
 static void die(const char *what, int rc)
 {

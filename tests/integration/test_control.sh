@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The daemon's control socket (fs/vol_control.c), protocol 1: the hello
+# The daemon's control socket (fs/vol/control.c), protocol 1: the hello
 # answers with the version and the commands, an unknown command and a
 # version other than the daemon's get an error that says so, the tools say
 # it too, a user who is neither root nor the owner is refused; the log level
@@ -69,7 +69,7 @@ step "the hello: protocol 1 and the commands"
 grep -q "^daemon: control protocol 1$" "$TFS_TMP/out" || fail "version: $(cat "$TFS_TMP/out")"
 grep -q "^commands: info version .*s3-reload log-level" "$TFS_TMP/out" ||
 	fail "commands: $(cat "$TFS_TMP/out")"
-# On the wire, as the comment at the top of fs/vol_control.c has it.
+# On the wire, as the comment at the top of fs/vol/control.c has it.
 UUID=$(sed -n 's/^uuid *= *//p; s/^uuid //p' "$TFS_META/volume.conf" 2>/dev/null | head -1)
 cat >"$TFS_TMP/wire.py" <<'EOF'
 import socket, sys

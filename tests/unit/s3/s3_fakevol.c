@@ -1,6 +1,6 @@
 /* A stand-in for fs/vol over a plain host directory, for developing and
  * testing the S3 sidecar before (and independently of) the real volume
- * engine. Only the vol.h calls the sidecar uses are implemented; inode
+ * engine. Only the fs/vol/vol.h calls the sidecar uses are implemented; inode
  * numbers are the host's, mapped back to paths in a table. Test code only:
  * it is linked into trackfs-s3-fakevol, never into the product. */
 #include <dirent.h>
@@ -15,8 +15,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 
 struct ent {
 	uint64_t ino;

@@ -17,7 +17,7 @@
 
 #include "fs/s3/s3.h"
 #include "fs/s3/s3_int.h"
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 #include "tests/harness/tmpvol.h"
 
 struct event {

@@ -15,8 +15,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/vol.h"
-#include "fs/volfile.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/volfile.h"
 #include "index/index.h"
 #include "tests/harness/tmpvol.h"
 

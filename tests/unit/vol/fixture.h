@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs/vol_int.h"
+#include "fs/vol/vol_int.h"
 #include "tests/harness/tmpvol.h"
 
 struct fx {

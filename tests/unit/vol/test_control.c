@@ -1,4 +1,4 @@
-/* The control protocol (fs/vol_control.c): the hello and the commands it
+/* The control protocol (fs/vol/control.c): the hello and the commands it
  * lists, an unknown command's error text, the requests from before
  * versioning, "log-level" and "s3-reload" with and without a registered S3
  * server, and the reply parser the tools share. */
@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/base/log.h"
-#include "fs/vol_int.h"
+#include "fs/vol/vol_int.h"
 #include "tests/harness/tmpvol.h"
 #include "tests/unit/vol/fixture.h"
 

@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 #include "tests/harness/tmpvol.h"
 
 static uint64_t mix(uint64_t z)

@@ -1,5 +1,5 @@
 /* What vol_info and the control socket tell of the index's snapshots and the
- * metadata mirror (fs/vol_statfs.c, fs/vol_control.c): each disk's newest
+ * metadata mirror (fs/vol/statfs.c, fs/vol/control.c): each disk's newest
  * snapshot, the mirror's state on a volume opened for writing (the index's
  * own word), on one opened read-only (its directory's commit against the
  * index's: current, behind, missing, unreadable) and through the daemon's
@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "fs/vol_int.h"
+#include "fs/vol/vol_int.h"
 #include "tests/harness/tmpvol.h"
 #include "tests/unit/vol/fixture.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/track_int.h" /* TRK_HDR_SIZE: where chunk 0 starts in a track file */
-#include "fs/vol_data_int.h"
+#include "fs/vol/data_int.h"
 #include "tests/unit/vol/fixture.h"
 
 static struct vol_cred cred = {.uid = 0, .gid = 0};

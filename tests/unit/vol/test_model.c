@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
-#include "fs/vol.h"
+#include "fs/vol/vol.h"
 #include "tests/harness/tmpvol.h"
 
 #define NAMES 24	      /* f0..f11 in the root, f0..f11 in /sub */

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fs/vol_int.h"
+#include "fs/vol/vol_int.h"
 #include "tests/unit/vol/fixture.h"
 
 static struct vol_cred cred = {.uid = 1000, .gid = 1000};

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "fs/vol_int.h"
+#include "fs/vol/vol_int.h"
 #include "tests/unit/vol/fixture.h"
 
 static struct fx f;

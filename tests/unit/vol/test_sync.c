@@ -11,8 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fs/vol.h"
-#include "fs/vol_int.h"
+#include "fs/vol/vol.h"
+#include "fs/vol/vol_int.h"
 #include "tests/harness/tmpvol.h"
 
 #define THREADS 8

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "core/base/fileio.h"
-#include "fs/vol_int.h"
+#include "fs/vol/vol_int.h"
 #include "tests/harness/tmpvol.h"
 #include "tests/unit/vol/fixture.h"
 
