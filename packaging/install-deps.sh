@@ -15,6 +15,8 @@ packages=(
 	# libraries (DESIGN.md "Dependencies")
 	liblmdb-dev libxxhash-dev libfuse3-dev libuv1-dev libssl-dev libexpat1-dev
 	libhttp-parser-dev zlib1g-dev
+	# sd_notify: readiness under systemd (Type=notify)
+	libsystemd-dev
 	# ISA-L: SIMD CRC32/CRC32C for the S3 checksums
 	libisal-dev
 	# the S3 sidecar's form-upload policies (JSON)
@@ -26,6 +28,9 @@ packages=(
 	python3-boto3 awscli s3cmd rclone curl s3fs
 	# reference CRC32C/CRC64NVME for the checksum tests (C, fast)
 	python3-crcmod
+	# the Debian package (packaging/build-deb.sh) and its checks: lintian,
+	# man pages rendered as lintian does, the systemd unit verified
+	dpkg-dev debhelper fakeroot lintian man-db groff-base systemd
 )
 
 export DEBIAN_FRONTEND=noninteractive

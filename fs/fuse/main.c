@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "core/base/progress.h"
@@ -404,12 +405,16 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	}
 	if (bg)
 		fs_bg_ready(bg, vol_meta_dir(d.vol));
+	/* Under systemd (Type=notify) the unit is started from here on: the
+	 * mount answers and the sidecar listens. Outside it, a no-op. */
+	sd_notifyf(0, "READY=1\nSTATUS=volume %s mounted on %s", o->volume, copts->mountpoint);
 	tfs_info("volume %s mounted on %s", o->volume, copts->mountpoint);
 
 	rc = fs_run_loop(se, copts);
 	if (rc < 0)
 		tfs_err("the FUSE loop of %s failed: %s; unmounting", copts->mountpoint,
 			tfs_strerror(rc));
+	sd_notify(0, "STOPPING=1");
 	/* Before the unmount: the sidecar's notifications write to the
 	 * session's device, which the unmount closes. */
 	fs_s3_stop(&d, s3);
