@@ -3,7 +3,8 @@
 # (integration tests mount for real and kill the daemon for real), then an
 # libFuzzer run, Release builds with GCC and Clang and one with Debian's
 # flags (all with warnings as errors), and an AddressSanitizer/
-# UndefinedBehaviorSanitizer build running the unit tests.
+# UndefinedBehaviorSanitizer build running the unit tests, and the Debian
+# package built, installed and used (tests/package/test_package.sh).
 # Usage: tests/run.sh [--quick]   (--quick: only the first build and its tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -48,4 +49,7 @@ if [ "$quick" -eq 0 ]; then
 	cmake --build build-asan -j"$jobs"
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 		ctest --test-dir build-asan --output-on-failure -j2 -L unit
+
+	echo "== Debian package: built, lintian, installed, used (mkfs -t, mount -t, fsck -t, man, systemd)"
+	tests/package/test_package.sh
 fi
