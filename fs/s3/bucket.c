@@ -1,9 +1,9 @@
 /* Bucket operations: ListBuckets, CreateBucket, HeadBucket, DeleteBucket
  * (with the bucket's uploads in progress), GetBucketLocation,
- * GetBucketVersioning (never versioned), the ACL stubs (owner-full-control;
- * only the canned 'private' can be put), and the 404s of the configurations
- * never kept (policy, CORS, tagging, lifecycle, encryption). A bucket is a
- * top-level directory of the volume. */
+ * GetBucketVersioning (never versioned), and the 404s of the configurations
+ * never kept (policy, lifecycle, encryption). CORS, tagging and canned ACLs
+ * are kept and served by cors_ops.c, tagging_ops.c and acl_ops.c. A bucket
+ * is a top-level directory of the volume. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>

@@ -3,7 +3,7 @@
  * every present disk (<disk>/meta-snapshots/index-<commit>.snap, written to a
  * temporary name, fsynced and renamed), and the oldest beyond
  * VOL_SNAPSHOT_KEEP pruned. Each carries the volume file, so a restore needs
- * only the disks (tools/fsck_restore.c). */
+ * only the disks (tools/restore.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
