@@ -105,6 +105,16 @@ struct trk_disk_identity {
  */
 int trk_disk_identify(const char *path, struct trk_disk_identity *out, char *why, size_t whylen);
 
+/**
+ * Where chunk @p chunk of track @p track of disk directory @p disk_path lives
+ * on the host: the track file's path into @p path and the chunk's byte
+ * offset in it into @p off, for chunks of @p chunk_size bytes (a debugging
+ * tool points a user at the bytes without knowing the track format).
+ * @return 0, or -ENAMETOOLONG if @p path is too small.
+ */
+int trk_chunk_locate(const char *disk_path, uint32_t chunk_size, uint32_t track, uint32_t chunk,
+		     char *path, size_t pathlen, uint64_t *off);
+
 struct stat;
 /**
  * Call @p cb for every track file in disk directory @p path with its number

@@ -127,12 +127,22 @@ int trk_disk_publish(struct trk_disk *d, struct trk_track *t)
 	return 0;
 }
 
+int trk_chunk_locate(const char *disk_path, uint32_t chunk_size, uint32_t track, uint32_t chunk,
+		     char *path, size_t pathlen, uint64_t *off)
+{
+	int n = snprintf(path, pathlen, "%s/tracks/" TRK_FILE_FMT, disk_path, track);
+	if (n < 0 || (size_t)n >= pathlen)
+		return -ENAMETOOLONG;
+	*off = TRK_HDR_SIZE + (uint64_t)chunk * chunk_size;
+	return 0;
+}
+
 static struct trk_track *track_new(struct trk_pool *pool, struct trk_disk *d, uint32_t n)
 {
 	struct trk_track *t = calloc(1, sizeof(*t));
 	if (!t)
 		return NULL;
-	if (asprintf(&t->path, "%s/track-%06u.trk", d->tracks_dir, n) < 0) {
+	if (asprintf(&t->path, "%s/" TRK_FILE_FMT, d->tracks_dir, n) < 0) {
 		free(t);
 		return NULL;
 	}

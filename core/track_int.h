@@ -9,6 +9,9 @@
 #ifndef TRK_TRACK_INT_H
 #define TRK_TRACK_INT_H
 
+/* A track file's name in its disk's tracks/ directory, from its number. */
+#define TRK_FILE_FMT "track-%06u.trk"
+
 #include <stddef.h>
 #include <stdint.h>
 

@@ -10,7 +10,6 @@
 
 #include "core/base/log.h"
 #include "core/pool.h"
-#include "core/track_int.h" /* TRK_HDR_SIZE: where chunk 0 starts in a track file */
 #include "fs/vol/volfile.h"
 #include "index/index.h"
 #include "tools/cli_common.h"
@@ -98,8 +97,17 @@ int debug_locate(const char *volume, const char *path, const char *offset_arg)
 	printf("disk %u %s\n", e.disk, vf->disks[e.disk].path);
 	printf("track %u\n", e.track);
 	printf("chunk %u\n", chunk);
-	printf("file %s/tracks/track-%06u.trk\n", vf->disks[e.disk].path, e.track);
-	printf("offset %llu\n", (unsigned long long)(TRK_HDR_SIZE + (uint64_t)chunk * cs));
+	char tpath[PATH_MAX];
+	uint64_t toff;
+	rc = trk_chunk_locate(vf->disks[e.disk].path, cs, e.track, chunk, tpath, sizeof(tpath),
+			      &toff);
+	if (rc < 0) {
+		cli_msg("locate %s: the track file's path under %s is too long", path,
+			vf->disks[e.disk].path);
+		goto out_abort;
+	}
+	printf("file %s\n", tpath);
+	printf("offset %llu\n", (unsigned long long)toff);
 	printf("chunk_size %u\n", cs);
 out_abort:
 	idx_txn_abort(txn);
