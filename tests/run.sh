@@ -13,6 +13,9 @@ jobs=$(nproc)
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
+echo "== layers and documented paths (tests/check_layers.sh)"
+tests/check_layers.sh
+
 echo "== build (warnings are errors)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTRACKFS_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
