@@ -2,15 +2,60 @@
 # Quick start: install what is needed, build, create a demo volume over two
 # disk directories, mount it with the S3 sidecar on 127.0.0.1:9000 (demo
 # credentials in demo/s3-auth), copy some files in and show the volume's status.
-#   packaging/quickstart.sh          set up and mount ./demo/mnt, S3 on 127.0.0.1:9000
-#   packaging/quickstart.sh --stop   unmount the demo volume (the S3 sidecar stops with it)
-# TRACKFS_S3_LISTEN=HOST:PORT picks another address for S3.
+#   packaging/quickstart.sh [--dir DIR] [--s3 HOST:PORT]   set up and mount
+#   packaging/quickstart.sh [--dir DIR] --stop               unmount it
+# (--help says more.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
 demo="$top/demo"
 build="$top/build"
 s3_listen=${TRACKFS_S3_LISTEN:-127.0.0.1:9000}
+stop=0
+
+usage() {
+	cat <<EOT
+Usage: packaging/quickstart.sh [--dir DIR] [--s3 HOST:PORT] [--stop]
+Installs the build and test dependencies (apt), builds trackfs into
+$build, installs it under /usr/local, creates a demo volume over two
+disk directories in DIR and mounts it at DIR/mnt, with the S3 sidecar on
+HOST:PORT (demo credentials in DIR/s3-auth).
+  --dir DIR        where the demo volume lives (default: $top/demo)
+  --s3 HOST:PORT   the S3 sidecar's address (default: 127.0.0.1:9000, or
+                   \$TRACKFS_S3_LISTEN)
+  --stop           unmount the demo volume in DIR and wait for its daemon
+  --help           this text
+The Debian package is the other way to install: packaging/build-deb.sh OUTDIR.
+EOT
+}
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--help | -h)
+		usage
+		exit 0
+		;;
+	--stop) stop=1 ;;
+	--dir | --s3)
+		[ $# -ge 2 ] || {
+			echo "quickstart: $1 needs a value (see --help)" >&2
+			exit 2
+		}
+		if [ "$1" = --dir ]; then
+			mkdir -p "$2"
+			demo=$(cd "$2" && pwd)
+		else
+			s3_listen=$2
+		fi
+		shift
+		;;
+	*)
+		echo "quickstart: unknown argument '$1' (see --help)" >&2
+		exit 2
+		;;
+	esac
+	shift
+done
 
 # Unmount the demo volume and wait for its daemon to exit (it flushes, stops
 # the S3 sidecar and releases the volume), so that it can be mounted again.
@@ -27,7 +72,7 @@ stop_demo() {
 	return 1
 }
 
-if [ "${1:-}" = "--stop" ]; then
+if [ "$stop" -eq 1 ]; then
 	stop_demo
 	exit 0
 fi
@@ -86,4 +131,6 @@ echo "  AWS_ACCESS_KEY_ID=$s3_ak AWS_SECRET_ACCESS_KEY=$s3_sk \\"
 echo "    aws --endpoint-url http://$s3_listen s3 ls"
 echo "  (and s3 ls s3://docs/, s3 cp FILE s3://docs/, s3 sync DIR s3://BUCKET/...)"
 echo
-echo "Unmount with: packaging/quickstart.sh --stop   (or fusermount3 -u $demo/mnt)"
+stop_cmd="packaging/quickstart.sh --stop"
+[ "$demo" = "$top/demo" ] || stop_cmd="packaging/quickstart.sh --dir $demo --stop"
+echo "Unmount with: $stop_cmd   (or fusermount3 -u $demo/mnt)"
