@@ -80,15 +80,6 @@ void fs_ops_xattr(struct fuse_lowlevel_ops *ops);
 
 /* ---- names the S3 sidecar keeps for itself (ops_namei.c) --------------- */
 
-/**
- * Whether the name @p name (@p len bytes, not necessarily NUL-terminated) in
- * directory @p parent belongs to the S3 sidecar and is hidden from the mount:
- * S3_HIDDEN_DIR in the root (multipart uploads in progress) and names
- * starting with S3_TMP_PREFIX anywhere (PUTs not yet renamed into place).
- * Hidden names are not listed, look up as missing and cannot be created.
- */
-bool fs_name_hidden(uint64_t parent, const char *name, size_t len);
-
 /* ---- conversions (ops_inode.c) ------------------------------------------ */
 
 /** Fill @p st from @p a. */

@@ -350,6 +350,14 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	}
 	if (vol_was_unclean(d.vol))
 		tfs_warn("volume %s was not shut down cleanly; it has been recovered", o->volume);
+	/* Hidden from the mount whether or not this daemon serves S3: the volume
+	 * may be served over S3 by trackfs-s3 later. */
+	rc = s3_reserve_names(d.vol);
+	if (rc < 0) {
+		fprintf(stderr, "trackfs: cannot reserve the S3 sidecar's names in %s: %s\n",
+			o->volume, tfs_strerror(rc));
+		goto out_close_vol;
+	}
 
 	fs_ops_fill(&ops);
 	se = fuse_session_new(args, &ops, sizeof(ops), &d);

@@ -4,7 +4,7 @@
  * only for the entries that fitted in the reply (and never for "." and "..",
  * which the kernel does not link). The callback runs inside an index
  * transaction, so it only copies entries into the reply buffer. The S3
- * sidecar's own names (fs_name_hidden) are left out.
+ * sidecar's own names (vol_name_reserved) are left out.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -50,7 +50,7 @@ static int fs_dirbuf_cb(void *arg, const struct vol_dirent *de, const struct vol
 		return 1;
 	}
 	b->last_skipped = false;
-	if (fs_name_hidden(b->dir, de->name, de->namelen)) {
+	if (vol_name_reserved(b->d->vol, b->dir, de->name, de->namelen)) {
 		if (!b->plus)
 			return 0;
 		if (b->nskipped == FS_SKIP_MAX)

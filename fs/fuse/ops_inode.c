@@ -65,9 +65,10 @@ static void fs_op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc;
 
 	fs_tune_once(d);
-	/* The S3 sidecar's own names look missing (fs_name_hidden). */
-	rc = fs_name_hidden(parent, name, strlen(name)) ? -ENOENT
-							: vol_lookup(d->vol, parent, name, &a);
+	/* Names a front end reserved (the S3 sidecar's) look missing. */
+	rc = vol_name_reserved(d->vol, parent, name, strlen(name))
+		     ? -ENOENT
+		     : vol_lookup(d->vol, parent, name, &a);
 	tfs_debug("fuse: lookup parent=%" PRIu64 " name=%s -> %s ino=%" PRIu64, (uint64_t)parent,
 		  name, tfs_strerror(rc), rc ? 0 : a.ino);
 	if (rc == -ENOENT) {

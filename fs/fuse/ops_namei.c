@@ -10,25 +10,15 @@
 #include <string.h>
 
 #include "fs/fuse/fs_fuse.h"
-#include "fs/s3/s3.h"
 
-bool fs_name_hidden(uint64_t parent, const char *name, size_t len)
+/* A new name that a front end keeps for itself (vol_reserve_name) is
+ * refused: a node made there would be invisible, and the front end would
+ * take it for its own. */
+static int fs_check_new_name(struct vol *v, uint64_t parent, const char *name)
 {
-	static const size_t dir_len = sizeof(S3_HIDDEN_DIR) - 1;
-	static const size_t tmp_len = sizeof(S3_TMP_PREFIX) - 1;
-
-	if (parent == VOL_ROOT_INO && len == dir_len && memcmp(name, S3_HIDDEN_DIR, len) == 0)
-		return true;
-	return len >= tmp_len && memcmp(name, S3_TMP_PREFIX, tmp_len) == 0;
-}
-
-/* A new name that the sidecar keeps for itself is refused: a node made
- * there would be invisible, and the sidecar would take it for its own. */
-static int fs_check_new_name(uint64_t parent, const char *name)
-{
-	if (fs_name_hidden(parent, name, strlen(name))) {
-		tfs_debug("fuse: '%s' in directory %" PRIu64 " is reserved for the S3 sidecar",
-			  name, parent);
+	if (vol_name_reserved(v, parent, name, strlen(name))) {
+		tfs_debug("fuse: '%s' in directory %" PRIu64 " is reserved by the S3 sidecar", name,
+			  parent);
 		return -EPERM;
 	}
 	return 0;
@@ -43,7 +33,7 @@ static int fs_make_node(fuse_req_t req, uint64_t parent, const char *name, uint3
 	struct vol_cred cred;
 	int rc;
 
-	rc = fs_check_new_name(parent, name);
+	rc = fs_check_new_name(d->vol, parent, name);
 	if (rc < 0)
 		return rc;
 	fs_req_cred(req, &cred);
@@ -108,7 +98,7 @@ static void fs_op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, c
 	struct vol_attr a;
 	int rc;
 
-	rc = fs_check_new_name(parent, name);
+	rc = fs_check_new_name(d->vol, parent, name);
 	if (rc == 0) {
 		fs_req_cred(req, &cred);
 		rc = vol_symlink(d->vol, parent, name, link, &cred, &a);
@@ -124,7 +114,7 @@ static void fs_op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, con
 	struct vol_attr a;
 	int rc;
 
-	rc = fs_check_new_name(newparent, newname);
+	rc = fs_check_new_name(d->vol, newparent, newname);
 	if (rc == 0)
 		rc = vol_link(d->vol, ino, newparent, newname, &a);
 	tfs_debug("fuse: link ino=%" PRIu64 " newparent=%" PRIu64 " name=%s -> %s", (uint64_t)ino,
@@ -138,8 +128,9 @@ static void fs_op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
-	rc = fs_name_hidden(parent, name, strlen(name)) ? -ENOENT
-							: vol_unlink(d->vol, parent, name);
+	rc = vol_name_reserved(d->vol, parent, name, strlen(name))
+		     ? -ENOENT
+		     : vol_unlink(d->vol, parent, name);
 	tfs_debug("fuse: unlink parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
 		  tfs_strerror(rc));
 	fuse_reply_err(req, -rc);
@@ -151,7 +142,9 @@ static void fs_op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct fs_daemon *d = fs_req_daemon(req);
 	int rc;
 
-	rc = fs_name_hidden(parent, name, strlen(name)) ? -ENOENT : vol_rmdir(d->vol, parent, name);
+	rc = vol_name_reserved(d->vol, parent, name, strlen(name))
+		     ? -ENOENT
+		     : vol_rmdir(d->vol, parent, name);
 	tfs_debug("fuse: rmdir parent=%" PRIu64 " name=%s -> %s", (uint64_t)parent, name,
 		  tfs_strerror(rc));
 	fuse_reply_err(req, -rc);
@@ -168,9 +161,9 @@ static void fs_op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fu
 	/* RENAME_WHITEOUT (overlayfs) and unknown flags are refused. */
 	if (flags & ~(unsigned)(RENAME_NOREPLACE | RENAME_EXCHANGE)) {
 		rc = -EINVAL;
-	} else if (fs_name_hidden(parent, name, strlen(name))) {
+	} else if (vol_name_reserved(d->vol, parent, name, strlen(name))) {
 		rc = -ENOENT;
-	} else if (fs_check_new_name(newparent, newname) < 0) {
+	} else if (fs_check_new_name(d->vol, newparent, newname) < 0) {
 		rc = -EPERM;
 	} else {
 		if (flags & RENAME_NOREPLACE)

@@ -74,6 +74,12 @@ bool s3_dot_name(const char *name, size_t len)
 	return (len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.');
 }
 
+int s3_reserve_names(struct vol *v)
+{
+	int rc = vol_reserve_name(v, S3_HIDDEN_DIR, VOL_RESERVED_ROOT);
+	return rc < 0 ? rc : vol_reserve_name(v, S3_TMP_PREFIX, VOL_RESERVED_PREFIX);
+}
+
 bool s3_name_hidden(const char *name, size_t len)
 {
 	static const char pfx[] = S3_HIDDEN_DIR; /* S3_TMP_PREFIX starts with it too */

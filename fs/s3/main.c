@@ -202,6 +202,13 @@ int main(int argc, char **argv)
 				tfs_strerror(rc));
 		return 1;
 	}
+	rc = s3_reserve_names(v);
+	if (rc < 0) {
+		fprintf(stderr, "trackfs-s3: cannot reserve the sidecar's names in %s: %s\n",
+			argv[optind], tfs_strerror(rc));
+		vol_close(v);
+		return 1;
+	}
 
 	/* Signals are taken synchronously below; every thread inherits the mask. */
 	sigemptyset(&set);

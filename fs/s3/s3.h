@@ -19,6 +19,14 @@ struct s3_server;
  * their key; listings skip them, front ends may hide them. */
 #define S3_TMP_PREFIX ".trackfs-s3-tmp."
 
+/**
+ * Reserve the sidecar's names in @p v (vol_reserve_name): S3_HIDDEN_DIR in
+ * the root, S3_TMP_PREFIX in every directory. Every process that opens a
+ * volume calls it before serving (the FUSE daemon whether or not it runs the
+ * sidecar: the volume may be served over S3 later). @return 0 or -errno.
+ */
+int s3_reserve_names(struct vol *v);
+
 struct s3_config {
 	/** "HOST:PORT" to listen on; NULL = "127.0.0.1:9000". Port 0 picks a
 	 * free port (see s3_server_port). */

@@ -217,6 +217,7 @@ static int locks_init(struct vol *v)
 	}
 	pthread_mutex_init(&v->disks_mu, NULL);
 	pthread_mutex_init(&v->snap_mu, NULL);
+	pthread_mutex_init(&v->reserved_mu, NULL);
 	vol_lost_init(v);
 	pthread_mutex_init(&v->sync_lock, NULL);
 	pthread_cond_init(&v->sync_cond, NULL);
@@ -231,6 +232,7 @@ static int locks_init(struct vol *v)
 		pthread_cond_destroy(&v->sync_cond);
 		pthread_mutex_destroy(&v->sync_lock);
 		vol_lost_fini(v);
+		pthread_mutex_destroy(&v->reserved_mu);
 		pthread_mutex_destroy(&v->snap_mu);
 		for (unsigned i = 0; i < VOL_ILOCKS; i++)
 			pthread_rwlock_destroy(&v->ilocks[i]);
@@ -245,6 +247,7 @@ static void locks_fini(struct vol *v)
 	pthread_cond_destroy(&v->sync_cond);
 	pthread_mutex_destroy(&v->sync_lock);
 	vol_lost_fini(v);
+	pthread_mutex_destroy(&v->reserved_mu);
 	pthread_mutex_destroy(&v->snap_mu);
 	pthread_mutex_destroy(&v->disks_mu);
 	for (unsigned i = 0; i < VOL_ILOCKS; i++)

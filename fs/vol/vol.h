@@ -494,6 +494,30 @@ int vol_info(struct vol *v, struct vol_info *out);
  */
 int vol_note_set(struct vol *v, const char *key, const char *text);
 
+/* ---- names front ends reserve (reserved.c) ----------------------------------------- */
+
+#define VOL_RESERVED_MAX 8
+#define VOL_RESERVED_NAME_MAX 32
+/** The name is reserved in the root directory only (else in every one). */
+#define VOL_RESERVED_ROOT 0x1u
+/** Every name that starts with it is reserved (else the exact name). */
+#define VOL_RESERVED_PREFIX 0x2u
+
+/**
+ * Reserve @p name (flags VOL_RESERVED_*) for a front end's own files (the S3
+ * sidecar's uploads directory and temporary files): other front ends and
+ * tools hide such names and refuse to create them (vol_name_reserved), so
+ * what a user makes is never taken for the front end's and the front end's
+ * is never shown as the user's. Call before serving; reserving the same
+ * name again is a no-op. @return 0, -EINVAL (empty, too long, contains '/'
+ * or bad flags), -ENOSPC (VOL_RESERVED_MAX reserved).
+ */
+int vol_reserve_name(struct vol *v, const char *name, unsigned flags);
+
+/** Whether @p name (@p len bytes, not NUL-terminated) in directory @p parent
+ * is reserved by a front end. Lock-free. */
+bool vol_name_reserved(struct vol *v, uint64_t parent, const char *name, size_t len);
+
 /* ---- counters and metrics (metrics.c) ---------------------------------------------- */
 
 /** The data calls since open, by every front end of this process. */

@@ -86,6 +86,15 @@ struct vol {
 		char key[32];
 		char text[VOL_NOTE_TEXT_MAX];
 	} notes[VOL_NOTES_MAX];
+	/* Names front ends reserve (reserved.c): entries are filled before
+	 * nreserved is raised (release), read without a lock (acquire). */
+	struct vol_reserved {
+		char name[VOL_RESERVED_NAME_MAX];
+		size_t len;
+		unsigned flags;
+	} reserved[VOL_RESERVED_MAX];
+	_Atomic unsigned nreserved;
+	pthread_mutex_t reserved_mu; /* serialises vol_reserve_name */
 	/* vol_open_opts.progress: recovery's progress (NULL: none). */
 	void (*progress)(void *arg, const char *what, uint64_t done, uint64_t total);
 	void *progress_arg;

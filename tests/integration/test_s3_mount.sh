@@ -124,6 +124,12 @@ tfs_mount
 ls -a "$TFS_MNT" | grep -q '\.trackfs-s3' && fail "ls -a shows .trackfs-s3 after a remount"
 [ -f "$TFS_MNT/bkt1/mpu/big.bin" ] || fail "bkt1/mpu/big.bin missing after the remount"
 [ -e "$TFS_MNT/bkt1/mpu/left.bin" ] && fail "an unfinished upload became a file"
+# The names the sidecar reserves (s3_reserve_names -> vol_reserve_name):
+# .trackfs-s3 in the root only, .trackfs-s3-tmp.* in every directory.
+mkdir "$TFS_MNT/.trackfs-s3" 2>/dev/null && fail "mkdir /.trackfs-s3 through the mount was allowed"
+: >"$TFS_MNT/bkt1/.trackfs-s3-tmp.x" 2>/dev/null && fail "creating bkt1/.trackfs-s3-tmp.x was allowed"
+mkdir "$TFS_MNT/bkt1/.trackfs-s3" || fail "bkt1/.trackfs-s3 (reserved in the root only) was refused"
+rmdir "$TFS_MNT/bkt1/.trackfs-s3"
 tfs_umount
 tfs_fsck
 

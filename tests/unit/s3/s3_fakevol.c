@@ -519,6 +519,19 @@ int vol_note_set(struct vol *v, const char *key, const char *text)
 	return 0;
 }
 
+/* No other front end to hide the names from. */
+int vol_reserve_name(struct vol *v, const char *name, unsigned flags)
+{
+	(void)v, (void)name, (void)flags;
+	return 0;
+}
+
+bool vol_name_reserved(struct vol *v, uint64_t parent, const char *name, size_t len)
+{
+	(void)v, (void)parent, (void)name, (void)len;
+	return false;
+}
+
 /* No engine behind it: the sidecar's own metrics only. */
 int vol_metrics_format(struct vol *v, FILE *out)
 {
