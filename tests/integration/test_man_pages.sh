@@ -65,6 +65,15 @@ for p in "${pages[@]}"; do
 	else
 		want=(NAME SYNOPSIS DESCRIPTION OPTIONS "EXIT STATUS" EXAMPLES "SEE ALSO")
 	fi
+	# The NAME line as mandb (and lintian's whatis check) reads it: the
+	# page's own name first.
+	if command -v lexgrog >/dev/null; then
+		whatis=$(lexgrog "$p" 2>&1) || fail "$name: lexgrog cannot parse its NAME: $whatis"
+		case $whatis in
+		*": \"${name%.*} - "*) ;;
+		*) fail "$name: NAME does not start with ${name%.*}: $whatis" ;;
+		esac
+	fi
 	for sec in "${want[@]}"; do
 		grep -qxE "\.SH \"?$sec\"?" "$p" || fail "$name has no section $sec"
 	done
