@@ -275,10 +275,12 @@ int main(int argc, char **argv)
 		argv++;
 		argc--;
 	}
-	if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
-		usage(stdout);
-		return 0;
-	}
+	/* --help anywhere ("trackfs disk drain --help" too): the one usage. */
+	for (int a = 1; a < argc && strcmp(argv[a], "--") != 0; a++)
+		if (!strcmp(argv[a], "-h") || !strcmp(argv[a], "--help")) {
+			usage(stdout);
+			return 0;
+		}
 	if (argc == 2 && (!strcmp(argv[1], "-V") || !strcmp(argv[1], "--version"))) {
 		printf("trackfs disk %s\n", TRACKFS_VERSION);
 		return 0;

@@ -87,10 +87,15 @@ static void usage(FILE *out)
 		     "  -r, --repair  correct what can be corrected\n"
 		     "  -s, --scrub   also read every chunk and verify its checksum\n"
 		     "  -q, --quiet   print nothing when the volume is clean\n"
+		     "  -y, -a, -p    as --repair (what fsck(8) passes to fix automatically)\n"
+		     "  -n            check only (the default)\n"
 		     "  -h, --help    show this help\n"
+		     "      --version print the version\n"
+		     "  --restore-meta: fsck.trackfs --restore-meta --help tells its options\n"
 		     "\n"
-		     "Exit status: 0 clean, 1 errors corrected, 4 errors left uncorrected,\n"
-		     "8 operational error (the volume could not be opened).\n");
+		     "Exit status (fsck(8)'s; they add up): 0 clean, 1 errors corrected,\n"
+		     "4 errors left uncorrected, 8 operational error (the volume could not be\n"
+		     "opened), 16 usage error.\n");
 }
 
 /* Open metadata, lock, index and pool. @return 0 or an fsck exit code. */
@@ -363,14 +368,15 @@ int main(int argc, char **argv)
 	int c, code;
 
 	cli_init(argv[0]);
-	cli_std_args(argc, argv, usage);
-	/* fsck.trackfs --restore-meta ...: rebuild a lost metadata directory. */
+	/* fsck.trackfs --restore-meta ...: rebuild a lost metadata directory
+	 * (its --help is its own). */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--restore-meta") != 0)
 			continue;
 		memmove(argv + i, argv + i + 1, (size_t)(argc - i) * sizeof(*argv));
 		return meta_restore_cli(argc - 1, argv, "fsck.trackfs --restore-meta");
 	}
+	cli_std_args(argc, argv, usage);
 	f->lock_fd = -1;
 	signal(SIGBUS, fault_handler);
 	/* -y and -p are what fsck(8) passes to fix automatically. */

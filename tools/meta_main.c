@@ -38,7 +38,7 @@ static void usage(FILE *out)
 		"\n"
 		"`trackfs meta COMMAND --help` tells more about each.\n"
 		"Exit status: 0 done, 1 done in part (see the message), 8 failed,\n"
-		"16 bad usage (restore: as fsck.trackfs).\n",
+		"2 bad usage.\n",
 		VOL_SNAPSHOT_KEEP);
 }
 

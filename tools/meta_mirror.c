@@ -33,7 +33,7 @@ void meta_mirror_usage(FILE *out)
 		     "volume's daemon does it (root or the volume's owner only); writes wait\n"
 		     "for the copy.\n"
 		     "\n"
-		     "Exit status: 0 the mirror is current, 8 failed, 16 bad usage.\n");
+		     "Exit status: 0 the mirror is current, 8 failed, 2 bad usage.\n");
 }
 
 /* @p arg made absolute (realpath when it exists; its parent must). */

@@ -32,7 +32,7 @@ void meta_snapshot_usage(FILE *out)
 		"unmounted one is opened read-only here, with a progress bar on a terminal.\n"
 		"\n"
 		"Exit status: 0 every present disk has it, 1 some disk could not take it,\n"
-		"8 no disk could, 16 bad usage.\n",
+		"8 no disk could, 2 bad usage.\n",
 		VOL_SNAPSHOT_DIR, VOL_SNAPSHOT_KEEP);
 }
 
@@ -48,7 +48,7 @@ void meta_list_usage(FILE *out)
 		"metadata directory nor the volume unmounted.\n"
 		"\n"
 		"Exit status: 0 every disk has a valid snapshot and none is invalid, 1 some\n"
-		"disk has none or an invalid one, 8 a disk could not be read, 16 bad usage.\n",
+		"disk has none or an invalid one, 8 a disk could not be read, 2 bad usage.\n",
 		VOL_SNAPSHOT_DIR);
 }
 

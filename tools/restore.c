@@ -76,8 +76,8 @@ static void usage(FILE *out, const char *prog)
 		"                copy was taken (by default those are trusted: reads still\n"
 		"                verify every chunk's checksum)\n"
 		"Exit: 0 all restored, 1 restored with files moved to /lost+found, 8 not\n"
-		"restored, 16 usage error.\n",
-		prog);
+		"restored, %d usage error.\n",
+		prog, strncmp(prog, "fsck", 4) == 0 ? 16 : 2);
 }
 
 static void fmt_time(uint64_t ns, char *out, size_t size)

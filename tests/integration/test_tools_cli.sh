@@ -40,6 +40,27 @@ for b in "${bins[@]}"; do
 	[ -s "$TFS_TMP/err" ] || fail "$name --no-such-option said nothing"
 done
 
+step "a subcommand's --help is the tool's help, on stdout, exit 0"
+for cmd in "trackfs-disk drain --help" "trackfs-disk list --help" "fsck.trackfs --restore-meta --help" \
+	"trackfs-meta restore --help" "trackfs-meta snapshot --help"; do
+	set -- $cmd
+	rc=0
+	"$B/tools/$1" "${@:2}" >"$TFS_TMP/out" 2>"$TFS_TMP/err" || rc=$?
+	check_eq "$rc" 0 "exit status of $cmd"
+	grep -q '^Usage: ' "$TFS_TMP/out" || fail "$cmd printed no usage on stdout"
+	[ ! -s "$TFS_TMP/err" ] || fail "$cmd wrote to stderr: $(cat "$TFS_TMP/err")"
+done
+# Their help gives the exit codes each really uses: 2 for bad usage, 16
+# (fsck(8)'s) for fsck.trackfs and its --restore-meta.
+"$B/tools/trackfs-meta" --help | grep -q "16" && fail "trackfs meta --help names 16 (it exits 2)"
+"$B/tools/trackfs-meta" restore --help | grep -q "2 usage error" ||
+	fail "trackfs meta restore --help does not say 2 for bad usage"
+rc=0
+"$B/tools/trackfs-meta" restore --no-such-option >/dev/null 2>&1 || rc=$?
+check_eq "$rc" 2 "exit status of trackfs meta restore --no-such-option"
+"$B/tools/fsck.trackfs" --restore-meta --help | grep -q "16 usage error" ||
+	fail "fsck.trackfs --restore-meta --help does not say 16 for bad usage"
+
 step "an error is printed once, prefixed by the program's name"
 novol="$TFS_TMP/not-a-volume"
 mkdir -p "$novol"
