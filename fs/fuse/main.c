@@ -317,6 +317,27 @@ static int fs_run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *
 
 /* Open, mount, serve, unmount, close. @p bg is the daemonizing handshake
  * (NULL in the foreground): the parent is told the outcome of the mount. */
+/* Whether libfuse takes the options left in @p args (it says which it does
+ * not), tried on a copy before anything is opened: a bad option is a usage
+ * error, found before the volume is opened or the daemon forks. */
+static bool fs_fuse_args_valid(const struct fuse_args *args)
+{
+	struct fuse_args copy = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_lowlevel_ops ops = {0};
+
+	for (int i = 0; i < args->argc; i++)
+		if (fuse_opt_add_arg(&copy, args->argv[i]) < 0) {
+			fuse_opt_free_args(&copy);
+			return true; /* out of memory: the real session will say */
+		}
+	struct fuse_session *se = fuse_session_new(&copy, &ops, sizeof(ops), NULL);
+	fuse_opt_free_args(&copy);
+	if (!se)
+		return false;
+	fuse_session_destroy(se);
+	return true;
+}
+
 static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		    const struct fuse_cmdline_opts *copts, struct fs_bg *bg)
 {
@@ -518,6 +539,11 @@ int main(int argc, char *argv[])
 		goto out_free_args;
 	}
 
+	if (!fs_fuse_args_valid(&args)) {
+		fprintf(stderr, "trackfs: bad mount options (see trackfs --help)\n");
+		ret = 2;
+		goto out_free_args;
+	}
 	if (o.debug)
 		tfs_log_set_level(TFS_LOG_DEBUG);
 	tfs_log_set_timestamps(true);

@@ -61,6 +61,14 @@ check_eq "$rc" 2 "exit status of trackfs meta restore --no-such-option"
 "$B/tools/fsck.trackfs" --restore-meta --help | grep -q "16 usage error" ||
 	fail "fsck.trackfs --restore-meta --help does not say 16 for bad usage"
 
+step "an unknown mount option is a usage error, found before the volume is opened"
+rc=0
+"$TFS_DAEMON" -o no_such_mount_option "$TFS_META" "$TFS_MNT" >/dev/null 2>"$TFS_TMP/err" || rc=$?
+check_eq "$rc" 2 "exit status of trackfs -o no_such_mount_option"
+grep -q "no_such_mount_option" "$TFS_TMP/err" || fail "the error does not name the option: $(cat "$TFS_TMP/err")"
+grep -q "opened\|snapshot" "$TFS_TMP/err" && fail "the volume was opened first: $(cat "$TFS_TMP/err")"
+mountpoint -q "$TFS_MNT" && fail "mounted anyway"
+
 step "an error is printed once, prefixed by the program's name"
 novol="$TFS_TMP/not-a-volume"
 mkdir -p "$novol"
