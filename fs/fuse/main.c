@@ -222,8 +222,8 @@ static void fs_help(void)
 	       "  Objects written over S3 show in the mount at once; files written in the\n"
 	       "  mount are objects once closed (or fsync'ed). An unmounted volume is served\n"
 	       "  by trackfs-s3 --listen HOST:PORT --auth FILE VOLUME. After editing the auth\n"
-	       "  file, `trackfs s3 reload MOUNTPOINT` makes the daemon read it again (SIGHUP\n"
-	       "  unmounts, as for any FUSE daemon).\n"
+	       "  file, `trackfs s3 reload MOUNTPOINT` or SIGHUP makes the daemon read it\n"
+	       "  again (SIGHUP does not unmount; SIGTERM and fusermount3 -u do).\n"
 	       "\n"
 	       "From /etc/fstab:  VOLUME MOUNTPOINT fuse.trackfs defaults,allow_other 0 0\n"
 	       "By hand:          mount -t fuse.trackfs VOLUME MOUNTPOINT\n"
@@ -310,7 +310,7 @@ static int fs_run_loop(struct fuse_session *se, const struct fuse_cmdline_opts *
 						    : copts->max_idle_threads);
 	ret = fuse_session_loop_mt(se, cfg);
 	fuse_loop_cfg_destroy(cfg);
-	/* A positive value is the signal (SIGTERM, SIGINT, SIGHUP) that ended
+	/* A positive value is the signal (SIGTERM, SIGINT; SIGHUP reloads) that ended
 	 * the loop: a requested, clean shutdown. */
 	return ret < 0 ? ret : 0;
 }
@@ -355,6 +355,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 	struct fuse_lowlevel_ops ops;
 	struct s3_server *s3 = NULL;
 	struct fs_metrics *metrics = NULL;
+	struct fs_hup *hup = NULL;
 	struct fuse_session *se;
 	int rc, close_rc;
 
@@ -432,6 +433,9 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 			goto out_unmount;
 		}
 	}
+	rc = fs_hup_start(s3, o->s3.no_auth ? NULL : o->s3.auth, &hup);
+	if (rc < 0)
+		tfs_warn("cannot take SIGHUP for reloading (%s): it unmounts", tfs_strerror(rc));
 	if (bg)
 		fs_bg_ready(bg, vol_meta_dir(d.vol));
 	/* Under systemd (Type=notify) the unit is started from here on: the
@@ -444,6 +448,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 		tfs_err("the FUSE loop of %s failed: %s; unmounting", copts->mountpoint,
 			tfs_strerror(rc));
 	sd_notify(0, "STOPPING=1");
+	fs_hup_stop(hup);
 	/* Before the unmount: the sidecar's notifications write to the
 	 * session's device, which the unmount closes. */
 	fs_s3_stop(&d, s3);

@@ -75,9 +75,8 @@ int fs_s3_start(struct fs_daemon *d, const struct fs_s3_opts *o, struct s3_serve
 	/* The sidecar's threads inherit this thread's mask: keep the signals
 	 * that end the FUSE loop (SIGINT, SIGTERM, SIGHUP) away from them, so
 	 * that they land on a thread of the loop, which then notices. SIGHUP
-	 * stays an exit signal here, as libfuse has it (unlike trackfs-s3's
-	 * reload): the auth file is reloaded over the control socket instead
-	 * (`trackfs s3 reload`, which s3_server_start registers). */
+	 * reloads the auth file (sighup.c), as does `trackfs s3 reload` over
+	 * the control socket (which s3_server_start registers). */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);

@@ -162,12 +162,30 @@ step "S3 reload on the mount daemon (trackfs s3 reload MOUNTPOINT)"
 	"$T" s3 reload "$TFS_MNT" || fail "s3_reload.py (cmd) failed (output above)"
 tfs_umount
 
+step "SIGHUP reloads the mount daemon's auth file and does not unmount"
+printf 'AKA SKA rw *\n' >"$AUTH"
+tfs_mount -o "s3=127.0.0.1:$PORT,s3_auth=$AUTH"
+"$PY" "$here/s3_reload.py" "http://127.0.0.1:$PORT" "$AUTH" "$TFS_LOG" signal \
+	kill -HUP "$TFS_PID" || fail "s3_reload.py (signal, mount daemon) failed (output above)"
+mountpoint -q "$TFS_MNT" || fail "SIGHUP unmounted $TFS_MNT"
+kill -0 "$TFS_PID" 2>/dev/null || fail "the daemon is gone after SIGHUP: $(tail "$TFS_LOG")"
+echo after-hup >"$TFS_MNT/after-hup" && check_eq "$(cat "$TFS_MNT/after-hup")" after-hup "a file written after SIGHUP"
+tfs_umount
+
 step "s3-reload on a mount without S3: an error that says so"
 tfs_mount
 rc=0
 "$T" s3 reload "$TFS_META" >/dev/null 2>"$TFS_TMP/err" || rc=$?
 check_eq "$rc" 1 "s3 reload without S3"
 grep -q "serves no S3" "$TFS_TMP/err" || fail "s3 reload without S3: $(cat "$TFS_TMP/err")"
+kill -HUP "$TFS_PID"
+for _ in $(seq 100); do
+	grep -q "SIGHUP received: this mount serves no S3" "$TFS_LOG" && break
+	sleep 0.05
+done
+grep -q "SIGHUP received: this mount serves no S3" "$TFS_LOG" ||
+	fail "SIGHUP on a mount without S3 logged nothing: $(tail "$TFS_LOG")"
+mountpoint -q "$TFS_MNT" || fail "SIGHUP unmounted $TFS_MNT (no S3)"
 tfs_umount
 
 step "SIGHUP reloads a standalone trackfs-s3's auth file"
