@@ -433,7 +433,7 @@ static int fs_serve(struct fs_opts *o, struct fuse_args *args,
 			goto out_unmount;
 		}
 	}
-	rc = fs_hup_start(s3, o->s3.no_auth ? NULL : o->s3.auth, &hup);
+	rc = fs_hup_start(s3, &hup);
 	if (rc < 0)
 		tfs_warn("cannot take SIGHUP for reloading (%s): it unmounts", tfs_strerror(rc));
 	if (bg)

@@ -83,11 +83,12 @@ int fs_subcommand(int argc, char *argv[]);
 
 struct fs_hup;
 /**
- * Make SIGHUP reload @p s3's auth file @p auth (NULL @p s3: log that there is
- * nothing to reload) instead of ending the daemon, from a thread of its own.
+ * Make SIGHUP reload @p s3's auth file (s3_server_sighup; NULL @p s3: log
+ * that there is nothing to reload) instead of ending the daemon, from a
+ * thread of its own.
  * Call after libfuse installed its handlers. @return 0 or -errno.
  */
-int fs_hup_start(struct s3_server *s3, const char *auth, struct fs_hup **out);
+int fs_hup_start(struct s3_server *s3, struct fs_hup **out);
 /** Ignore SIGHUP from now on and end the thread (NULL: no-op). */
 void fs_hup_stop(struct fs_hup *h);
 

@@ -17,7 +17,6 @@ struct fs_hup {
 	pthread_t thread;
 	int rfd;
 	struct s3_server *s3; /* NULL: this daemon serves no S3 */
-	const char *auth;     /* the auth file, for the log */
 };
 
 static int hup_wfd = -1; /* the handler's end of the pipe */
@@ -37,26 +36,19 @@ static void on_hup(int sig)
 static void *hup_main(void *arg)
 {
 	struct fs_hup *h = arg;
-	char b, why[512];
+	char b;
 
 	while (read(h->rfd, &b, 1) == 1 && b == 'h') {
-		if (!h->s3) {
+		if (h->s3)
+			s3_server_sighup(h->s3);
+		else
 			tfs_info("SIGHUP received: this mount serves no S3, nothing to reload "
 				 "(unmount with fusermount3 -u or SIGTERM)");
-			continue;
-		}
-		if (!h->auth) {
-			tfs_warn("SIGHUP received: serving without authentication, no auth file "
-				 "to reload");
-			continue;
-		}
-		tfs_info("SIGHUP received: reloading the auth file %s", h->auth);
-		s3_server_reload_auth(h->s3, why, sizeof(why)); /* it logs either way */
 	}
 	return NULL;
 }
 
-int fs_hup_start(struct s3_server *s3, const char *auth, struct fs_hup **out)
+int fs_hup_start(struct s3_server *s3, struct fs_hup **out)
 {
 	struct fs_hup *h = calloc(1, sizeof(*h));
 	int p[2], rc;
@@ -71,7 +63,6 @@ int fs_hup_start(struct s3_server *s3, const char *auth, struct fs_hup **out)
 	fcntl(p[1], F_SETFL, O_NONBLOCK);
 	h->rfd = p[0];
 	h->s3 = s3;
-	h->auth = auth;
 	hup_wfd = p[1];
 	rc = -pthread_create(&h->thread, NULL, hup_main, h);
 	if (rc < 0)

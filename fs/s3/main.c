@@ -235,16 +235,8 @@ int main(int argc, char **argv)
 	}
 	/* SIGHUP: the auth file again (swapped under the server's lock; requests
 	 * in flight keep the table they started with). */
-	while (sigwait(&set, &sig) == 0 && sig == SIGHUP) {
-		char why[PATH_MAX + 256];
-		if (cfg.no_auth) {
-			tfs_warn("SIGHUP received: serving without authentication, no auth file "
-				 "to reload");
-			continue;
-		}
-		tfs_info("SIGHUP received: reloading the auth file %s", cfg.auth_file);
-		s3_server_reload_auth(srv, why, sizeof(why)); /* it logs either way */
-	}
+	while (sigwait(&set, &sig) == 0 && sig == SIGHUP)
+		s3_server_sighup(srv);
 	tfs_info("%s received, stopping", strsignal(sig));
 	s3_server_stop(srv);
 	rc = vol_close(v);

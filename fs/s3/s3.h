@@ -85,6 +85,10 @@ int s3_server_start(struct vol *v, const struct s3_config *cfg, struct s3_server
  */
 int s3_server_reload_auth(struct s3_server *s, char *why, size_t whylen);
 
+/** What SIGHUP does, in trackfs-s3 and the mount daemon alike: reload the
+ * auth file (s3_server_reload_auth), logging what happened. */
+void s3_server_sighup(struct s3_server *s);
+
 /** The TCP port actually bound (useful with port 0). */
 int s3_server_port(const struct s3_server *s);
 

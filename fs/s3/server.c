@@ -4,6 +4,7 @@
  * not hold up the others; a timer per loop closes idle and slow clients. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -228,6 +229,18 @@ void s3_auth_put(struct s3_server *s, struct s3_auth *a)
 	uv_mutex_unlock(&s->auth_lock);
 	if (!left)
 		s3_auth_free(a);
+}
+
+void s3_server_sighup(struct s3_server *s)
+{
+	char why[PATH_MAX + 256];
+
+	if (!s->auth_file) {
+		tfs_warn("SIGHUP received: serving without authentication, no auth file to reload");
+		return;
+	}
+	tfs_info("SIGHUP received: reloading the auth file %s", s->auth_file);
+	s3_server_reload_auth(s, why, sizeof(why)); /* it logs either way */
 }
 
 int s3_server_reload_auth(struct s3_server *s, char *why, size_t whylen)
